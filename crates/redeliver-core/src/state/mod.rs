@@ -1,0 +1,1 @@
+//! State stores (placeholder until written).

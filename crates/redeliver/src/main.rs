@@ -1,0 +1,2 @@
+//! redeliver binary.
+fn main() {}
