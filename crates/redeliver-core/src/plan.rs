@@ -1,1 +1,315 @@
-//! Planner (placeholder).
+//! The planner, pure: from the attempts GitHub lists, what the ledger remembers, the policy and
+//! `now`, decide per event (GUID) whether to redeliver it, wait for its next rung, or give it up,
+//! and which time the next run must list back to. No I/O and no clock: everything is an input.
+//!
+//! The rules, in words, are in `docs/design.md`.
+
+use crate::model::Delivery;
+use crate::policy::Policy;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The part of the delivery log a run reads: attempts at or after `start`, and for an explicit
+/// incident window, only events whose first attempt is at or before `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// What the listing has shown of one event so far.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuidHistory {
+    pub guid: String,
+    pub event: String,
+    pub action: Option<String>,
+    /// Attempts GitHub lists for this event inside the window.
+    pub attempts: u32,
+    pub succeeded: bool,
+    /// The newest attempt: the one a redelivery is asked for, as the docs script does.
+    pub newest_id: u64,
+    pub newest_at: DateTime<Utc>,
+    pub oldest_at: DateTime<Utc>,
+    pub last_status_code: i64,
+    pub last_status: String,
+}
+
+/// Folds pages of deliveries (newest first) into per-event histories.
+///
+/// It keeps state only for events that can still matter: ones with a failed attempt, and
+/// successful redeliveries that resolve an older failure listed later. An event whose original
+/// attempt succeeded and has no newer attempts costs nothing but a counter, so memory follows
+/// the failures, not the traffic.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    window: Window,
+    histories: HashMap<String, GuidHistory>,
+    /// Events that succeeded on their only listed attempt (not kept individually).
+    quiet_successes: u64,
+    pub deliveries_read: u64,
+    pub deliveries_in_window: u64,
+    /// Whether an attempt older than the window start has been seen: no further page is needed.
+    pub reached_start: bool,
+}
+
+impl Scan {
+    pub fn new(window: Window) -> Self {
+        Self {
+            window,
+            histories: HashMap::new(),
+            quiet_successes: 0,
+            deliveries_read: 0,
+            deliveries_in_window: 0,
+            reached_start: false,
+        }
+    }
+
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// Takes one listed attempt into account.
+    pub fn observe(&mut self, d: &Delivery) {
+        self.deliveries_read += 1;
+        if d.delivered_at < self.window.start {
+            self.reached_start = true;
+            return;
+        }
+        self.deliveries_in_window += 1;
+        let ok = d.succeeded();
+        match self.histories.get_mut(d.guid.as_str()) {
+            Some(h) => {
+                h.attempts += 1;
+                h.succeeded |= ok;
+                if d.delivered_at > h.newest_at || (d.delivered_at == h.newest_at && d.id > h.newest_id) {
+                    h.newest_at = d.delivered_at;
+                    h.newest_id = d.id;
+                    h.last_status_code = d.status_code;
+                    h.last_status = d.status.clone();
+                }
+                h.oldest_at = h.oldest_at.min(d.delivered_at);
+            }
+            // An original that succeeded and has no newer attempt: nothing older can exist.
+            None if ok && !d.redelivery => self.quiet_successes += 1,
+            None => {
+                self.histories.insert(
+                    d.guid.clone(),
+                    GuidHistory {
+                        guid: d.guid.clone(),
+                        event: d.event.clone(),
+                        action: d.action.clone(),
+                        attempts: 1,
+                        succeeded: ok,
+                        newest_id: d.id,
+                        newest_at: d.delivered_at,
+                        oldest_at: d.delivered_at,
+                        last_status_code: d.status_code,
+                        last_status: d.status.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Events tracked individually (failed ones and resolved redeliveries).
+    pub fn tracked(&self) -> usize {
+        self.histories.len()
+    }
+
+    /// Events in scope that had at least one success.
+    pub fn succeeded_guids(&self) -> u64 {
+        self.quiet_successes + self.histories.values().filter(|h| h.succeeded).count() as u64
+    }
+
+    /// Events in scope with no successful attempt: the candidates for redelivery.
+    pub fn failed(&self) -> impl Iterator<Item = &GuidHistory> {
+        let until = self.window.until;
+        self.histories
+            .values()
+            .filter(move |h| !h.succeeded && until.is_none_or(|u| h.oldest_at <= u))
+    }
+}
+
+/// What the ledger remembers of one event from earlier runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// Redelivery requests this tool sent for the event (accepted, refused or unanswered).
+    pub sent: u32,
+    pub last_sent_at: Option<DateTime<Utc>>,
+    /// The earliest attempt any run saw, in case the listing no longer reaches it.
+    pub first_seen_at: Option<DateTime<Utc>>,
+    /// Set once the event was given up, so it is reported once and never retried.
+    pub given_up: bool,
+}
+
+/// Which events a run may act on: `event` or `event.action` patterns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl EventFilter {
+    pub fn allows(&self, event: &str, action: Option<&str>) -> bool {
+        let hit = |pattern: &String| match pattern.split_once('.') {
+            Some((e, a)) => e == event && action == Some(a),
+            None => pattern == event,
+        };
+        (self.include.is_empty() || self.include.iter().any(hit)) && !self.exclude.iter().any(hit)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GiveUpReason {
+    /// `max_attempts` reached.
+    Cap,
+    /// The first attempt is older than the horizon: GitHub can no longer redeliver it.
+    Horizon,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// Due now: ask GitHub to redeliver `delivery_id` (the event's newest attempt).
+    Redeliver { delivery_id: u64 },
+    /// Due, but the run's `--max-redeliveries` was reached; next run.
+    Deferred { due_at: DateTime<Utc> },
+    /// Its next rung is not reached yet.
+    Waiting { due_at: DateTime<Utc> },
+    /// Given up in this run.
+    GiveUp { reason: GiveUpReason },
+    /// Given up by an earlier run; not reported again.
+    AlreadyGivenUp,
+    /// Excluded by the run's event filter.
+    Filtered,
+}
+
+impl Decision {
+    /// Still owed a redelivery: the watermark must keep it in view.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Self::Redeliver { .. } | Self::Deferred { .. } | Self::Waiting { .. })
+    }
+}
+
+/// The planner's verdict on one failed event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    #[serde(flatten)]
+    pub history: GuidHistory,
+    /// Attempts counted against the cap: GitHub's record or ours, whichever knows more.
+    pub attempts: u32,
+    pub first_attempt_at: DateTime<Utc>,
+    pub last_attempt_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub decision: Decision,
+}
+
+/// What to do in this run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Every failed event in scope, redeliveries first, oldest first (closest to the horizon).
+    pub verdicts: Vec<Verdict>,
+}
+
+/// How close to its horizon an event gets one last try, whatever its rung says.
+const LAST_CHANCE: Duration = Duration::minutes(10);
+
+/// Decides, per failed event, what to do at `now`.
+pub fn plan<'a>(
+    failed: impl IntoIterator<Item = &'a GuidHistory>,
+    memory: &HashMap<String, Memory>,
+    policy: &Policy,
+    filter: &EventFilter,
+    max_redeliveries: Option<usize>,
+    now: DateTime<Utc>,
+) -> Plan {
+    let none = Memory::default();
+    let mut verdicts: Vec<Verdict> = failed
+        .into_iter()
+        .map(|h| {
+            let m = memory.get(&h.guid).unwrap_or(&none);
+            let attempts = h.attempts.max(1 + m.sent);
+            let first = m.first_seen_at.map_or(h.oldest_at, |f| f.min(h.oldest_at));
+            let last = m.last_sent_at.map_or(h.newest_at, |s| s.max(h.newest_at));
+            let decision = decide(h, m, attempts, first, last, policy, filter, now);
+            Verdict {
+                history: h.clone(),
+                attempts,
+                first_attempt_at: first,
+                last_attempt_at: last,
+                decision,
+            }
+        })
+        .collect();
+    // Redeliveries first, then by age, oldest first; the GUID breaks ties so plans are stable.
+    verdicts.sort_by(|a, b| {
+        let rank = |v: &Verdict| !matches!(v.decision, Decision::Redeliver { .. });
+        (rank(a), a.first_attempt_at, &a.history.guid).cmp(&(rank(b), b.first_attempt_at, &b.history.guid))
+    });
+    if let Some(limit) = max_redeliveries {
+        for v in verdicts.iter_mut().filter(|v| matches!(v.decision, Decision::Redeliver { .. })).skip(limit) {
+            v.decision = Decision::Deferred { due_at: now };
+        }
+    }
+    Plan { verdicts }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    h: &GuidHistory,
+    m: &Memory,
+    attempts: u32,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    policy: &Policy,
+    filter: &EventFilter,
+    now: DateTime<Utc>,
+) -> Decision {
+    if !filter.allows(&h.event, h.action.as_deref()) {
+        return Decision::Filtered;
+    }
+    if m.given_up {
+        return Decision::AlreadyGivenUp;
+    }
+    let deadline = first + policy.horizon;
+    if now >= deadline {
+        return Decision::GiveUp { reason: GiveUpReason::Horizon };
+    }
+    if attempts >= policy.max_attempts {
+        return Decision::GiveUp { reason: GiveUpReason::Cap };
+    }
+    let mut due = last + policy.wait_after(attempts);
+    // A rung that lands past the horizon would lose the event: try once more just before it.
+    let last_chance = deadline - LAST_CHANCE;
+    if last < last_chance && due > last_chance {
+        due = last_chance;
+    }
+    if due <= now {
+        Decision::Redeliver { delivery_id: h.newest_id }
+    } else {
+        Decision::Waiting { due_at: due }
+    }
+}
+
+impl Plan {
+    /// The time the next run must list back to: no later than `run_start - overlap` (attempts
+    /// that GitHub records late), and no later than the first attempt of any event still pending,
+    /// so the next run sees all of its attempts and honours its ladder and cap.
+    pub fn next_watermark(&self, run_start: DateTime<Utc>, overlap: Duration) -> DateTime<Utc> {
+        self.verdicts
+            .iter()
+            .filter(|v| v.decision.is_pending())
+            .map(|v| v.history.oldest_at)
+            .fold(run_start - overlap, DateTime::min)
+    }
+
+    pub fn count(&self, pick: impl Fn(&Decision) -> bool) -> usize {
+        self.verdicts.iter().filter(|v| pick(&v.decision)).count()
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
