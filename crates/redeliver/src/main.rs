@@ -1,2 +1,20 @@
-//! redeliver binary.
-fn main() {}
+//! `redeliver`: finds failed GitHub webhook deliveries and asks GitHub to redeliver them.
+
+mod cli;
+mod commands;
+mod config;
+mod exit;
+mod output;
+mod pass;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    output::init_tracing(cli.verbose);
+    let status = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(commands::dispatch(cli)),
+        Err(e) => Err(exit::Failure::internal(e.into())),
+    };
+    exit::finish(status)
+}

@@ -1,1 +1,29 @@
-//! GitHub API client (placeholder until written).
+//! The I/O shell that talks to GitHub's REST API: App JWTs and tokens ([`auth`]), the serial,
+//! paced, rate-limit-aware HTTP client ([`client`]), hook targets ([`target`]), `Link` paging
+//! ([`link`]), and the Actions configuration variable the docs script keeps its memory in
+//! ([`variables`]).
+//!
+//! Every decision (how long to wait, when to renew a JWT, where the next page is) is a pure
+//! function of its inputs and `now`, tested on its own; the async client only sleeps and sends.
+
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod link;
+pub mod ratelimit;
+pub mod retry;
+pub mod target;
+pub mod variables;
+
+pub use auth::{AppKey, Claims, Credentials, Issuer, KeyError, jwt_claims, jwt_needs_renewal};
+pub use client::{
+    ClientConfig, DeliveryPage, GitHubClient, RateLimitSnapshot, RequestCount, RequestStats,
+};
+pub use error::ApiError;
+pub use link::{LinkValue, next_link, parse_link_header};
+pub use ratelimit::{RateHeaders, rate_limit_wait};
+pub use retry::backoff;
+pub use target::HookTarget;
+pub use variables::{
+    ActionsVariable, VariableName, VariableNameError, format_millis, parse_millis,
+};

@@ -1,0 +1,240 @@
+//! The one error type of the GitHub client. Callers branch on the variant (a 404 on a GET is not a
+//! refused POST, a rate limit is not a missing permission); users read the `Display` sentence and
+//! [`ApiError::hint`]. Nothing here ever holds a token, a JWT or key text.
+
+use chrono::{DateTime, Utc};
+
+/// What went wrong talking to GitHub. Variants built from an HTTP answer carry GitHub's `message`
+/// and, when GitHub sent one, the `x-github-request-id` to quote to GitHub Support.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// 401: GitHub did not accept the JWT or token.
+    #[error("GitHub rejected the credentials (401): {message}{}", rid(request_id))]
+    Unauthorized {
+        message: String,
+        request_id: Option<String>,
+    },
+
+    /// 403 that is not a rate limit: the credentials lack a permission.
+    #[error("GitHub refused access (403): {message}{}", rid(request_id))]
+    Forbidden {
+        message: String,
+        request_id: Option<String>,
+    },
+
+    /// 404 on a read: the hook, repository or variable does not exist, or these credentials cannot see it.
+    #[error("GitHub found nothing there (404): {message}{}", rid(request_id))]
+    NotFound {
+        message: String,
+        request_id: Option<String>,
+    },
+
+    /// A request GitHub declined (400, 404, 409, 422 ...), typically a redelivery it will not make.
+    #[error("GitHub declined the request ({status}): {message}{}", rid(request_id))]
+    Refused {
+        status: u16,
+        message: String,
+        request_id: Option<String>,
+    },
+
+    /// A rate limit that would take longer than the configured maximum wait to clear.
+    #[error("GitHub's rate limit is exhausted{}: {message}", until_text(until))]
+    RateLimited {
+        until: Option<DateTime<Utc>>,
+        message: String,
+    },
+
+    /// A server error that persisted through every retry.
+    #[error(
+        "GitHub answered with a server error ({status}) after retries: {message}{}",
+        rid(request_id)
+    )]
+    Server {
+        status: u16,
+        message: String,
+        request_id: Option<String>,
+    },
+
+    /// A state-changing request whose outcome is unknown (server error, timeout or dropped
+    /// connection after it was sent). It was not re-sent, because GitHub may have acted on it.
+    #[error("It is unknown whether GitHub carried out the request: {detail}")]
+    Ambiguous { detail: String },
+
+    /// No HTTP answer at all after retries (connection refused, DNS, TLS, timeout).
+    #[error("Could not reach GitHub: {detail}")]
+    Transport { detail: String },
+
+    /// GitHub answered, but not with the JSON this endpoint should return.
+    #[error(
+        "GitHub's answer was not what this endpoint returns: {detail}{}",
+        rid(request_id)
+    )]
+    Malformed {
+        detail: String,
+        request_id: Option<String>,
+    },
+
+    /// The client was set up wrongly (base URL, credentials for the wrong kind of hook ...).
+    #[error("The GitHub client is misconfigured: {detail}")]
+    Config { detail: String },
+}
+
+fn rid(request_id: &Option<String>) -> String {
+    match request_id {
+        Some(id) => format!(" (GitHub request id {id})"),
+        None => String::new(),
+    }
+}
+
+fn until_text(until: &Option<DateTime<Utc>>) -> String {
+    match until {
+        Some(at) => format!(" until {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+        None => String::new(),
+    }
+}
+
+impl ApiError {
+    /// What the user can do about it, when something useful can be said.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ApiError::Unauthorized { message, .. } => Some(unauthorized_hint(message)),
+            ApiError::Forbidden { .. } => Some(
+                "the credentials lack a permission: a fine-grained token needs write access to \
+                 the repository or organization webhooks (and to repository variables on the \
+                 repository that keeps the last-run time); a classic token needs `repo`, plus \
+                 `admin:org_hook` for organization hooks; an organization hook also needs an \
+                 organization owner"
+                    .to_owned(),
+            ),
+            ApiError::NotFound { .. } => Some(
+                "check the owner, repository, organization and hook id; GitHub also answers 404 \
+                 when the credentials may not see the resource"
+                    .to_owned(),
+            ),
+            ApiError::Refused { status, .. } => Some(match status {
+                404 | 410 | 422 => "GitHub keeps deliveries for 3 days (7 on GitHub Enterprise \
+                                    Server) and will not redeliver older ones; other deliveries \
+                                    are unaffected"
+                    .to_owned(),
+                _ => "the request was not carried out; other deliveries are unaffected".to_owned(),
+            }),
+            ApiError::RateLimited { until, .. } => Some(match until {
+                Some(at) => format!(
+                    "run again after {} or allow a longer rate-limit wait; nothing is lost, the \
+                     next run picks up where this one stopped",
+                    at.format("%H:%M:%S UTC")
+                ),
+                None => "run again later; nothing is lost, the next run picks up where this one \
+                         stopped"
+                    .to_owned(),
+            }),
+            ApiError::Server { .. } => Some(
+                "GitHub is having trouble; run again later (see https://www.githubstatus.com)"
+                    .to_owned(),
+            ),
+            ApiError::Ambiguous { .. } => Some(
+                "check the hook's Recent Deliveries page; the next run lists the deliveries again \
+                 and sees whether a redelivery was made"
+                    .to_owned(),
+            ),
+            ApiError::Transport { .. } => Some(
+                "check the network, any proxy settings and the API base URL (https://api.github.com, \
+                 or https://HOST/api/v3 for GitHub Enterprise Server)"
+                    .to_owned(),
+            ),
+            ApiError::Malformed { .. } => Some(
+                "check that the API base URL points at GitHub's REST API (https://api.github.com, \
+                 or https://HOST/api/v3 for GitHub Enterprise Server) and not at a web page or proxy"
+                    .to_owned(),
+            ),
+            ApiError::Config { .. } => None,
+        }
+    }
+
+    /// GitHub's `x-github-request-id`, when the error came from an HTTP answer that had one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Unauthorized { request_id, .. }
+            | ApiError::Forbidden { request_id, .. }
+            | ApiError::NotFound { request_id, .. }
+            | ApiError::Refused { request_id, .. }
+            | ApiError::Server { request_id, .. }
+            | ApiError::Malformed { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// GitHub's 401 messages differ for JWTs and tokens; say what to check for the one we got.
+fn unauthorized_hint(message: &str) -> String {
+    let m = message.to_ascii_lowercase();
+    if m.contains("'exp'")
+        || m.contains("'iat'")
+        || m.contains("expiration time")
+        || m.contains("issued at")
+    {
+        "this machine's clock is off from GitHub's: synchronise it (NTP) and run again".to_owned()
+    } else if m.contains("json web token") || m.contains("jwt") || m.contains("integration") {
+        "check APP_ID is this App's id (or client id) and PRIVATE_KEY is a current key of the same \
+         App; also check this machine's clock"
+            .to_owned()
+    } else if m.contains("bad credentials") {
+        "the token is wrong, expired or revoked: create a new one and update TOKEN".to_owned()
+    } else {
+        "check the credentials: for an App, APP_ID and PRIVATE_KEY must belong to the same App and \
+         this machine's clock must be right; for a token, it must be current and not revoked"
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_message_and_request_id() {
+        let e = ApiError::Forbidden {
+            message: "Resource not accessible by personal access token".into(),
+            request_id: Some("ABCD:1234".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "GitHub refused access (403): Resource not accessible by personal access token (GitHub request id ABCD:1234)"
+        );
+        assert_eq!(e.request_id(), Some("ABCD:1234"));
+    }
+
+    #[test]
+    fn unauthorized_hints_follow_the_message() {
+        let jwt = ApiError::Unauthorized {
+            message: "A JSON web token could not be decoded".into(),
+            request_id: None,
+        };
+        assert!(jwt.hint().unwrap().contains("APP_ID"));
+        let clock = ApiError::Unauthorized {
+            message: "'Expiration time' claim ('exp') is too far in the future".into(),
+            request_id: None,
+        };
+        assert!(clock.hint().unwrap().contains("clock"));
+        let token = ApiError::Unauthorized {
+            message: "Bad credentials".into(),
+            request_id: None,
+        };
+        assert!(token.hint().unwrap().contains("TOKEN"));
+    }
+
+    #[test]
+    fn rate_limited_names_the_time() {
+        let at = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let e = ApiError::RateLimited {
+            until: Some(at),
+            message: "API rate limit exceeded".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "GitHub's rate limit is exhausted until 2024-05-01 12:00:00 UTC: API rate limit exceeded"
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! The SQLite ledger: per target, the watermark (how far back the next run lists), what each
+//! event is owed (redeliveries sent, last one, given up), and every redelivery request made.
+//!
+//! WAL mode, schema versioned with `PRAGMA user_version`. A redelivery is written down *before*
+//! its POST and completed after it, so a process killed in between never sends it twice.
+
+use crate::plan::{GiveUpReason, Memory};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot open the state file {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create the folder for the state file {path}: {source}")]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error("the state file {path} was written by a newer redeliver (schema {found}, this one knows {known})")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("state file {path}: {source}")]
+    Sql { path: PathBuf, source: rusqlite::Error },
+}
+
+/// GitHub's answer to a redelivery request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// Written before the POST; left as is only if the process died before the answer.
+    Sending,
+    Accepted,
+    Refused,
+    /// 5xx or no answer: GitHub may or may not have acted; the next run sees from its record.
+    Ambiguous,
+}
+
+impl Answer {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Accepted => "accepted",
+            Self::Refused => "refused",
+            Self::Ambiguous => "ambiguous",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "accepted" => Self::Accepted,
+            "refused" => Self::Refused,
+            "ambiguous" => Self::Ambiguous,
+            _ => Self::Sending,
+        }
+    }
+}
+
+/// One redelivery request, as `redeliver history` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedeliveryRecord {
+    pub target: String,
+    pub guid: String,
+    pub delivery_id: u64,
+    pub event: String,
+    pub at: DateTime<Utc>,
+    pub answer: Answer,
+    /// GitHub's message for a refusal or the reason an answer is ambiguous.
+    pub detail: Option<String>,
+}
+
+const SCHEMA: i64 = 1;
+
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).finish()
+    }
+}
+
+impl Ledger {
+    /// Opens (creating and migrating) the state file for writing.
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StateError::Folder { path: path.to_path_buf(), source })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StateError::Open { path: path.to_path_buf(), source })?;
+        let ledger = Self { conn, path: path.to_path_buf() };
+        ledger.sql(|c| {
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            c.pragma_update(None, "journal_mode", "WAL")?;
+            c.pragma_update(None, "synchronous", "NORMAL")
+        })?;
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing state file read-only (`--dry-run`, `history`); `None` if there is none.
+    pub fn open_read_only(path: &Path) -> Result<Option<Self>, StateError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|source| StateError::Open { path: path.to_path_buf(), source })?;
+        let ledger = Self { conn, path: path.to_path_buf() };
+        let version: i64 = ledger.sql(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))?;
+        if version > SCHEMA {
+            return Err(StateError::TooNew { path: path.to_path_buf(), found: version, known: SCHEMA });
+        }
+        Ok((version == SCHEMA).then_some(ledger))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sql<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
+        f(&self.conn).map_err(|source| StateError::Sql { path: self.path.clone(), source })
+    }
+
+    fn migrate(&self) -> Result<(), StateError> {
+        let version: i64 = self.sql(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))?;
+        if version > SCHEMA {
+            return Err(StateError::TooNew { path: self.path.clone(), found: version, known: SCHEMA });
+        }
+        if version < 1 {
+            self.sql(|c| {
+                c.execute_batch(
+                    "BEGIN;
+                     CREATE TABLE watermarks (
+                         target TEXT PRIMARY KEY,
+                         at_ms INTEGER NOT NULL,
+                         updated_ms INTEGER NOT NULL);
+                     CREATE TABLE events (
+                         target TEXT NOT NULL,
+                         guid TEXT NOT NULL,
+                         event TEXT NOT NULL,
+                         first_seen_ms INTEGER NOT NULL,
+                         sent INTEGER NOT NULL DEFAULT 0,
+                         last_sent_ms INTEGER,
+                         given_up_ms INTEGER,
+                         given_up_reason TEXT,
+                         PRIMARY KEY (target, guid));
+                     CREATE TABLE redeliveries (
+                         id INTEGER PRIMARY KEY AUTOINCREMENT,
+                         target TEXT NOT NULL,
+                         guid TEXT NOT NULL,
+                         delivery_id INTEGER NOT NULL,
+                         event TEXT NOT NULL,
+                         at_ms INTEGER NOT NULL,
+                         answer TEXT NOT NULL,
+                         detail TEXT);
+                     CREATE INDEX redeliveries_by_guid ON redeliveries (target, guid);
+                     PRAGMA user_version = 1;
+                     COMMIT;",
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    pub fn watermark(&self, target: &str) -> Result<Option<DateTime<Utc>>, StateError> {
+        let ms: Option<i64> = self.sql(|c| {
+            c.query_row("SELECT at_ms FROM watermarks WHERE target = ?1", [target], |r| r.get(0)).optional()
+        })?;
+        Ok(ms.and_then(DateTime::from_timestamp_millis))
+    }
+
+    pub fn set_watermark(&self, target: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StateError> {
+        self.sql(|c| {
+            c.execute(
+                "INSERT INTO watermarks (target, at_ms, updated_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (target) DO UPDATE SET at_ms = excluded.at_ms, updated_ms = excluded.updated_ms",
+                params![target, at.timestamp_millis(), now.timestamp_millis()],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// What the ledger knows of these events.
+    pub fn memory<'a>(
+        &self,
+        target: &str,
+        guids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashMap<String, Memory>, StateError> {
+        self.sql(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms FROM events WHERE target = ?1 AND guid = ?2",
+            )?;
+            let mut out = HashMap::new();
+            for guid in guids {
+                let row = stmt
+                    .query_row(params![target, guid], |r| {
+                        Ok(Memory {
+                            sent: r.get(0)?,
+                            last_sent_at: r.get::<_, Option<i64>>(1)?.and_then(DateTime::from_timestamp_millis),
+                            first_seen_at: DateTime::from_timestamp_millis(r.get(2)?),
+                            given_up: r.get::<_, Option<i64>>(3)?.is_some(),
+                        })
+                    })
+                    .optional()?;
+                if let Some(m) = row {
+                    out.insert(guid.to_string(), m);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Writes a redelivery down before it is sent: it counts as sent from now on. Returns the
+    /// row to complete with [`Ledger::complete`].
+    pub fn begin_redelivery(
+        &self,
+        target: &str,
+        guid: &str,
+        event: &str,
+        delivery_id: u64,
+        first_seen: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StateError> {
+        let at_ms = at.timestamp_millis();
+        self.sql(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute(
+                "INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+                 ON CONFLICT (target, guid) DO UPDATE SET sent = sent + 1, last_sent_ms = excluded.last_sent_ms,
+                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms)",
+                params![target, guid, event, first_seen.timestamp_millis(), at_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO redeliveries (target, guid, delivery_id, event, at_ms, answer) VALUES (?1, ?2, ?3, ?4, ?5, 'sending')",
+                params![target, guid, delivery_id as i64, event, at_ms],
+            )?;
+            let row = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(row)
+        })
+    }
+
+    /// Records GitHub's answer to a redelivery begun with [`Ledger::begin_redelivery`].
+    pub fn complete(&self, row: i64, answer: Answer, detail: Option<&str>) -> Result<(), StateError> {
+        self.sql(|c| {
+            c.execute(
+                "UPDATE redeliveries SET answer = ?2, detail = ?3 WHERE id = ?1",
+                params![row, answer.as_str(), detail],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Marks an event given up, so it is reported once and never retried.
+    pub fn give_up(
+        &self,
+        target: &str,
+        guid: &str,
+        event: &str,
+        reason: GiveUpReason,
+        first_seen: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let reason = match reason {
+            GiveUpReason::Cap => "cap",
+            GiveUpReason::Horizon => "horizon",
+        };
+        self.sql(|c| {
+            c.execute(
+                "INSERT INTO events (target, guid, event, first_seen_ms, given_up_ms, given_up_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (target, guid) DO UPDATE SET given_up_ms = excluded.given_up_ms, given_up_reason = excluded.given_up_reason",
+                params![target, guid, event, first_seen.timestamp_millis(), at.timestamp_millis(), reason],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Redelivery requests, newest first, optionally for one target or one event.
+    pub fn history(
+        &self,
+        target: Option<&str>,
+        guid: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RedeliveryRecord>, StateError> {
+        self.sql(|c| {
+            let mut stmt = c.prepare(
+                "SELECT target, guid, delivery_id, event, at_ms, answer, detail FROM redeliveries
+                 WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR guid = ?2)
+                 ORDER BY at_ms DESC, id DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![target, guid, limit as i64], |r| {
+                Ok(RedeliveryRecord {
+                    target: r.get(0)?,
+                    guid: r.get(1)?,
+                    delivery_id: r.get::<_, i64>(2)? as u64,
+                    event: r.get(3)?,
+                    at: DateTime::from_timestamp_millis(r.get(4)?).unwrap_or_default(),
+                    answer: Answer::parse(&r.get::<_, String>(5)?),
+                    detail: r.get(6)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deep/state.db");
+        {
+            let l = Ledger::open(&path).unwrap();
+            assert_eq!(l.watermark("app").unwrap(), None);
+            l.set_watermark("app", t("2026-01-01T00:00:00Z"), t("2026-01-01T00:05:00Z")).unwrap();
+            let row = l.begin_redelivery("app", "g1", "push", 1 << 40, t("2025-12-31T23:00:00Z"), t("2026-01-01T00:01:00Z")).unwrap();
+            l.complete(row, Answer::Accepted, None).unwrap();
+            l.begin_redelivery("app", "g1", "push", 1 << 41, t("2025-12-31T22:00:00Z"), t("2026-01-01T00:02:00Z")).unwrap();
+            l.give_up("app", "g2", "issues", GiveUpReason::Cap, t("2025-12-30T00:00:00Z"), t("2026-01-01T00:03:00Z")).unwrap();
+        }
+        let l = Ledger::open_read_only(&path).unwrap().unwrap();
+        assert_eq!(l.watermark("app").unwrap(), Some(t("2026-01-01T00:00:00Z")));
+        assert_eq!(l.watermark("other").unwrap(), None);
+        let m = l.memory("app", ["g1", "g2", "g3"]).unwrap();
+        assert_eq!(m["g1"].sent, 2);
+        assert_eq!(m["g1"].last_sent_at, Some(t("2026-01-01T00:02:00Z")));
+        assert_eq!(m["g1"].first_seen_at, Some(t("2025-12-31T22:00:00Z")));
+        assert!(!m["g1"].given_up);
+        assert!(m["g2"].given_up);
+        assert!(!m.contains_key("g3"));
+        let h = l.history(Some("app"), None, 10).unwrap();
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[0].answer, Answer::Sending, "a redelivery whose answer never came stays visible");
+        assert_eq!(h[1].answer, Answer::Accepted);
+        assert_eq!(h[1].delivery_id, 1 << 40);
+        assert!(l.set_watermark("app", t("2026-01-02T00:00:00Z"), t("2026-01-02T00:00:00Z")).is_err(), "read-only");
+    }
+
+    #[test]
+    fn a_missing_file_is_no_state_and_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        assert!(Ledger::open_read_only(&path).unwrap().is_none());
+        assert!(!path.exists(), "read-only open creates nothing");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        let err = Ledger::open(&path).unwrap_err();
+        assert!(err.to_string().contains("newer redeliver"), "{err}");
+    }
+}

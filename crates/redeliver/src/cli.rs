@@ -1,0 +1,136 @@
+//! Command-line flags (clap derive). Environment variables are read in `config.rs` only; each
+//! flag's help names its environment twin.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "Exit status:
+  0  success: every failed event was redelivered or is waiting for its next rung
+  1  attention: a redelivery was refused, or an event was given up (cap or horizon)
+  2  usage or configuration error (nothing was requested)
+  3  could not read from GitHub: auth, permissions, network, malformed answer (nothing written)
+  4  the state could not be read, written or locked";
+
+/// Makes sure no GitHub webhook is lost: finds failed deliveries and asks GitHub to redeliver
+/// them, on a retry ladder with a cap, without ever redelivering an event that succeeded.
+#[derive(Debug, Parser)]
+#[command(name = "redeliver", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One pass over a GitHub App's webhook deliveries: redeliver what failed and is due.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Show the redeliveries recorded in the state file.
+    History(HistoryArgs),
+    /// Run the GitHub simulator on 127.0.0.1 with a demo App, for trying the tool by hand.
+    Sim(SimArgs),
+    /// Watch failed webhooks being recovered, against the built-in simulator (no GitHub needed).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// The GitHub App's id (numeric) or client id. [env: APP_ID]
+    #[arg(long)]
+    pub app_id: Option<String>,
+    /// File holding the App's private key (PEM). The key text itself can come in
+    /// PRIVATE_KEY instead. [env: PRIVATE_KEY_PATH]
+    #[arg(long)]
+    pub private_key_file: Option<PathBuf>,
+    /// REST API root, e.g. https://api.github.com or https://ghe.example.com/api/v3. Wins over
+    /// HOSTNAME and GITHUB_API_URL.
+    #[arg(long)]
+    pub api_url: Option<String>,
+    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Keep the last-run time in this repository Actions variable, in the docs script's format
+    /// (needs TOKEN). [env: LAST_REDELIVERY_VARIABLE_NAME]
+    #[arg(long)]
+    pub variable: Option<String>,
+    /// Repository holding the variable, OWNER/REPO. [env: WORKFLOW_REPO_OWNER + WORKFLOW_REPO, or GITHUB_REPOSITORY]
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub variable_repo: Option<String>,
+    /// How far back the first run looks when nothing is stored. [default: 24h]
+    #[arg(long)]
+    pub lookback: Option<String>,
+    /// How far before the previous run's start the next run looks again, for attempts GitHub
+    /// records late. [default: 5m]
+    #[arg(long)]
+    pub overlap: Option<String>,
+    /// Waits between attempts of one event, comma-separated. [default: 1m,5m,30m,2h,5h,10h,10h]
+    #[arg(long)]
+    pub ladder: Option<String>,
+    /// Attempts per event, GitHub's original included, before it is given up. [default: 8]
+    #[arg(long)]
+    pub max_attempts: Option<u32>,
+    /// Age past which an event is given up. [default: 3d; 7d for GHES (an API URL ending in /api/v3)]
+    #[arg(long)]
+    pub horizon: Option<String>,
+    /// Minimum time between redelivery requests. [default: 1s]
+    #[arg(long)]
+    pub pace: Option<String>,
+    /// Longest wait accepted for a GitHub rate limit before the pass stops. [default: 15m]
+    #[arg(long)]
+    pub max_wait: Option<String>,
+    /// Only events of this kind: `event` or `event.action`; repeat or comma-separate.
+    #[arg(long, value_delimiter = ',')]
+    pub event: Vec<String>,
+    /// Never events of this kind: `event` or `event.action`; repeat or comma-separate.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_event: Vec<String>,
+    /// Incident recovery: look back to this time (RFC 3339, or an age such as 6h) instead of the
+    /// stored one. The stored time is left unchanged.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Incident recovery: only events that first fired at or before this time (RFC 3339 or an age).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Redeliver at most N events in this pass, oldest first; the rest wait for the next pass.
+    #[arg(long, value_name = "N")]
+    pub max_redeliveries: Option<usize>,
+    /// Read everything and print what would be done; send no redelivery and write no state.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON on stdout (schema in the README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Only this event (GUID).
+    #[arg(long)]
+    pub guid: Option<String>,
+    /// At most this many entries, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Failed deliveries to seed the simulator with.
+    #[arg(long, default_value_t = 20)]
+    pub failed: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Events to generate.
+    #[arg(long, default_value_t = 60)]
+    pub events: usize,
+}

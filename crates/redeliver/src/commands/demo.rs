@@ -1,0 +1,111 @@
+//! `redeliver demo`: the whole job against the built-in simulator. A receiver is down during an
+//! outage, events fail, `run` passes redeliver them on a (compressed) ladder, the receiver comes
+//! back, and every failed event is recovered except a poison one, which is given up at the cap.
+
+use crate::cli::{DemoArgs, RunArgs};
+use crate::config::{Env, resolve_run};
+use crate::exit::{Exit, Failure};
+use crate::{output, pass};
+use chrono::{Duration, Utc};
+use redeliver_sim::{NewAttempt, Receiver, ReceiverMode, Sim, keys};
+use std::collections::HashSet;
+
+const APP_ID: u64 = 4242;
+const SECRET: &str = "demo-webhook-secret";
+const EVENTS: [(&str, Option<&str>); 6] = [
+    ("pull_request", Some("opened")),
+    ("pull_request", Some("synchronize")),
+    ("workflow_job", Some("queued")),
+    ("push", None),
+    ("issues", Some("opened")),
+    ("check_suite", Some("requested")),
+];
+
+fn demo_failure(e: impl Into<anyhow::Error>) -> Failure {
+    Failure::new(Exit::State, e.into().context("the demo could not start its simulator"))
+}
+
+pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
+    let sim = Sim::start().await.map_err(demo_failure)?;
+    let receiver = Receiver::start(Some(SECRET)).await.map_err(demo_failure)?;
+    let world = sim.world();
+    let hook = world.add_app(APP_ID, "Iv1.demo", keys::TEST_APP_PUBLIC_KEY, &receiver.url(), Some(SECRET));
+
+    // Three hours of traffic; the receiver was down for half an hour in the middle, and one
+    // event is poison: the receiver rejects it every time (it already failed 6 times).
+    let now = Utc::now();
+    let n = args.events.max(6);
+    let step = Duration::minutes(180) / n as i32;
+    let mut failed = Vec::new();
+    for i in 0..n {
+        let at = now - Duration::minutes(180) + step * i as i32;
+        let (event, action) = EVENTS[i % EVENTS.len()];
+        let outage = at > now - Duration::minutes(100) && at < now - Duration::minutes(70);
+        let code = if outage { 0 } else if i % 17 == 5 { 503 } else { 200 };
+        let mut attempt = NewAttempt::new(event, code, at);
+        if let Some(a) = action {
+            attempt = attempt.action(a);
+        }
+        let record = world.record_attempt(hook, attempt);
+        if code != 200 {
+            failed.push(record.guid);
+        }
+    }
+    let poison = world.record_attempt(hook, NewAttempt::new("installation", 400, now - Duration::minutes(150)).action("created")).guid;
+    for k in 1..6 {
+        world.record_attempt(hook, NewAttempt::new("installation", 400, now - Duration::minutes(150 - 20 * k)).action("created").guid(&poison).redelivery(true));
+    }
+    world.script_redelivery_outcome(&poison, 400, 100);
+    failed.push(poison.clone());
+    receiver.set_mode(ReceiverMode::Down);
+
+    println!("== redeliver demo: a GitHub App whose receiver was down, against the built-in simulator");
+    println!("   {} events in the last 3 hours; {} failed (a 30-minute outage, stray 503s, and one poison event).", n + 1, failed.len());
+    println!("   The ladder is compressed to 2s,2s for the demo; the real default is 1m,5m,30m,2h,5h,10h,10h.\n");
+
+    let state = std::env::temp_dir().join(format!("redeliver-demo-{}", std::process::id()));
+    let key = keys::TEST_APP_KEY_PKCS1.to_string();
+    let settings = || {
+        let env = Env::with(&[("PRIVATE_KEY", key.as_str())], None);
+        let args = RunArgs {
+            app_id: Some(APP_ID.to_string()),
+            api_url: Some(sim.base_url()),
+            state: Some(state.join("state.db")),
+            ladder: Some("2s,2s".into()),
+            pace: Some("0s".into()),
+            ..RunArgs::default()
+        };
+        resolve_run(&args, &env, Utc::now())
+    };
+
+    let steps: [(&str, Option<ReceiverMode>); 3] = [
+        ("pass 1: the receiver is still down, so the redeliveries fail too", None),
+        ("pass 2: the receiver is back up", Some(ReceiverMode::Up)),
+        ("pass 3: all recovered; the poison event reaches its attempt cap", None),
+    ];
+    for (i, (title, mode)) in steps.into_iter().enumerate() {
+        if let Some(mode) = mode {
+            receiver.set_mode(mode);
+        }
+        if i > 0 {
+            // Let the compressed rung pass.
+            tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        }
+        println!("-- {title}");
+        let report = pass::run(settings()?).await?;
+        print!("{}", output::summary(&report));
+        world.settle().await;
+        println!();
+    }
+
+    let recovered: HashSet<_> = failed
+        .iter()
+        .filter(|g| world.attempts_for(g).iter().any(|a| (200..300).contains(&a.status_code)))
+        .collect();
+    let received_ok = failed.iter().filter(|g| receiver.successes_for(g) > 0).count();
+    println!("== result: {} of {} failed events recovered; the receiver confirmed {} signed deliveries;", recovered.len(), failed.len(), received_ok);
+    println!("   the poison event {poison} was given up after {} attempts instead of looping forever.", world.attempts_for(&poison).len());
+    println!("   Next: `redeliver run --help`, or `redeliver sim` to try the CLI by hand.");
+    let _ = std::fs::remove_dir_all(&state);
+    Ok(if recovered.len() + 1 == failed.len() { Exit::Success } else { Exit::Attention })
+}

@@ -1,0 +1,18 @@
+//! One file per subcommand; `dispatch` routes the parsed command line to it.
+
+mod demo;
+mod history;
+mod run;
+mod sim;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{Exit, Failure};
+
+pub async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
+    match cli.command {
+        Command::Run(args) => run::run(args).await,
+        Command::History(args) => history::run(args),
+        Command::Sim(args) => sim::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+    }
+}
