@@ -83,7 +83,10 @@ pub(crate) async fn send(client: &reqwest::Client, out: &Outbound, timeout: Dura
         outcome.status = "failed to connect to host".to_string();
         return outcome;
     }
-    let mut request = client.post(&out.url).timeout(timeout).body(out.body.clone());
+    let mut request = client
+        .post(&out.url)
+        .timeout(timeout)
+        .body(out.body.clone());
     for (name, value) in &request_headers {
         request = request.header(name, value);
     }
@@ -117,7 +120,10 @@ pub(crate) async fn send(client: &reqwest::Client, out: &Outbound, timeout: Dura
 
 /// Whether `url` points at this machine (127.0.0.0/8, `[::1]` or `localhost`).
 fn is_loopback(url: &str) -> bool {
-    match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),

@@ -52,7 +52,8 @@ impl RateLimit {
 
     pub(crate) fn snapshot(&mut self, now: DateTime<Utc>) -> RateSnapshot {
         self.refill_if_reset(now);
-        let reset = self.reset_at.timestamp() + i64::from(self.reset_at.timestamp_subsec_nanos() > 0);
+        let reset =
+            self.reset_at.timestamp() + i64::from(self.reset_at.timestamp_subsec_nanos() > 0);
         RateSnapshot {
             limit: self.limit,
             remaining: self.remaining,

@@ -68,7 +68,9 @@ impl Shared {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A running webhook receiver; dropping it stops it.
@@ -88,9 +90,7 @@ impl Receiver {
             mode: Mutex::new(ReceiverMode::Up),
             received: Mutex::new(Vec::new()),
         });
-        let app = Router::new()
-            .fallback(receive)
-            .with_state(shared.clone());
+        let app = Router::new().fallback(receive).with_state(shared.clone());
         let listener = DownAwareListener {
             inner: listener,
             shared: shared.clone(),

@@ -47,6 +47,10 @@ mod tests {
         );
         assert!(verify("It's a Secret to Everybody", b"Hello, World!", &sig));
         assert!(!verify("wrong", b"Hello, World!", &sig));
-        assert!(!verify("It's a Secret to Everybody", b"Hello, World!", "sha1=00"));
+        assert!(!verify(
+            "It's a Secret to Everybody",
+            b"Hello, World!",
+            "sha1=00"
+        ));
     }
 }

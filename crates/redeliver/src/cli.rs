@@ -27,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// One pass over a GitHub App's webhook deliveries: redeliver what failed and is due.
     #[command(after_help = EXIT_CODES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Show the redeliveries recorded in the state file.
     History(HistoryArgs),
     /// Run the GitHub simulator on 127.0.0.1 with a demo App, for trying the tool by hand.

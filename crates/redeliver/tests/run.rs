@@ -322,3 +322,107 @@ async fn the_private_key_never_appears_in_any_output() {
     broken.assert_code(2);
     broken.assert_no_secrets();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_pass_on_the_same_state_refuses_while_the_first_holds_it() {
+    let app = App::start().await;
+    app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
+    // Another process holds the state: the same OS lock the binary takes.
+    let held = redeliver_core::state::StateLock::acquire(&app.state_path()).unwrap();
+    let out = app.run(&[]).await;
+    out.assert_code(4);
+    assert!(out.stderr.contains("another redeliver process"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+    assert_eq!(app.count_requests("POST", "/attempts"), 0, "nothing sent without the lock");
+    drop(held);
+    let out = app.run(&[]).await;
+    out.assert_code(0);
+    assert_eq!(out.json()["counts"]["redelivered"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_answer_is_a_clear_error_and_writes_nothing() {
+    let app = App::start().await;
+    app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
+    app.world().inject(FaultRule::new("/app/hook/deliveries", Fault::MalformedJson).method("GET").times(10));
+    let out = app.run(&[]).await;
+    out.assert_code(3);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(out.stderr.to_lowercase().contains("deliveries"), "names the endpoint: {}", out.stderr);
+    assert!(!app.state_path().exists());
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_redelivery_is_not_sent_twice_and_the_next_pass_sees_githubs_record() {
+    let app = App::start().await;
+    let guid = app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10))).guid;
+    // GitHub answers 502: the client cannot know whether the redelivery happened.
+    app.world().inject(FaultRule::new("/app/hook/deliveries/", Fault::Status(502)).method("POST").times(1));
+    let out = app.run(&[]).await;
+    out.assert_code(0);
+    let j = out.json();
+    assert_eq!(j["counts"]["ambiguous"], 1, "{j}");
+    assert_eq!(app.count_requests("POST", "/attempts"), 1, "never re-sent in the same pass");
+    let again = app.run(&[]).await.json();
+    assert_eq!(again["counts"]["waiting"], 1, "the next pass waits its rung: {again}");
+    assert_eq!(app.count_requests("POST", "/attempts"), 1);
+    let _ = guid;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_primary_rate_limit_is_waited_out_until_its_reset() {
+    let app = App::start().await;
+    app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
+    app.world().set_rate_limit(5000, 0, std::time::Duration::from_secs(2));
+    let out = app.run(&[]).await;
+    out.assert_code(0);
+    assert_eq!(out.json()["counts"]["redelivered"], 1);
+    let limited = app.world().requests().iter().filter(|r| r.status == 403).count();
+    assert_eq!(limited, 1, "one refused request, then a wait for the reset, not a hammering");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_longer_than_max_wait_stops_the_pass_cleanly() {
+    let app = App::start().await;
+    app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
+    app.world().set_rate_limit(5000, 0, std::time::Duration::from_secs(3600));
+    let out = app.run(&["--max-wait", "1s"]).await;
+    out.assert_code(3);
+    assert!(out.stderr.to_lowercase().contains("rate limit"), "{}", out.stderr);
+    assert!(!app.state_path().exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn since_and_until_recover_an_incident_window_without_moving_the_stored_time() {
+    let app = App::start().await;
+    let now = Utc::now();
+    app.run(&[]).await.assert_code(0);
+    let stored = app.run(&["--dry-run"]).await.json()["state"]["previous"].clone();
+    let inside = app.record(NewAttempt::new("push", 500, now - Duration::hours(5))).guid;
+    app.record(NewAttempt::new("push", 500, now - Duration::hours(9)));
+    app.record(NewAttempt::new("push", 500, now - Duration::hours(1)));
+    let out = app.run(&["--since", "6h", "--until", "4h"]).await;
+    out.assert_code(0);
+    let j = out.json();
+    assert_eq!(j["window"]["source"], "since");
+    assert_eq!(j["counts"]["redelivered"], 1, "{j}");
+    assert_eq!(j["events"][0]["guid"], inside.as_str());
+    assert!(j["state"]["written"].is_null());
+    assert_eq!(app.run(&["--dry-run"]).await.json()["state"]["previous"], stored);
+    let bad = app.run(&["--since", "1h", "--until", "2h"]).await;
+    bad.assert_code(2);
+    assert!(bad.stderr.contains("--until"), "{}", bad.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_shows_what_was_sent() {
+    let app = App::start().await;
+    let guid = app.record(NewAttempt::new("issues", 500, Utc::now() - Duration::minutes(10)).action("opened")).guid;
+    app.run(&[]).await.assert_code(0);
+    let out = app.command(&["history"]).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains(&guid) && out.stdout.contains("accepted"), "{}", out.stdout);
+    let one = app.command(&["history", "--guid", "no-such-guid"]).await;
+    assert!(one.stdout.contains("no redeliveries recorded"), "{}", one.stdout);
+}

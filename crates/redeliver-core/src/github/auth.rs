@@ -404,7 +404,8 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_without_echoing_it() {
-        let cases: Vec<(String, fn(&KeyError) -> bool)> = vec![
+        type Expect = fn(&KeyError) -> bool;
+        let cases: Vec<(String, Expect)> = vec![
             ("".into(), |e| matches!(e, KeyError::Empty)),
             ("  '' ".into(), |e| matches!(e, KeyError::Empty)),
             (

@@ -87,7 +87,9 @@ pub(crate) fn authenticate(
         }
         // A token (or anything but a Bearer JWT) where a JWT is required: GitHub tries to read
         // it as a JWT and fails.
-        (Some(AuthClass::Jwt), Credential::Bearer(jwt)) => jwt::verify(state, jwt, now).map(Principal::App),
+        (Some(AuthClass::Jwt), Credential::Bearer(jwt)) => {
+            jwt::verify(state, jwt, now).map(Principal::App)
+        }
         (Some(AuthClass::Jwt), _) => Err(ApiError::unauthorized(jwt::UNDECODABLE)),
         // A JWT where a token is required is just an unknown token.
         (Some(AuthClass::Token), Credential::Bearer(token) | Credential::Token(token)) => state
@@ -107,7 +109,11 @@ pub(crate) fn authenticate(
 }
 
 /// Installation tokens reach only their installation's account; other tokens reach any.
-pub(crate) fn check_account(state: &State, principal: &Principal, account: &str) -> Result<(), ApiError> {
+pub(crate) fn check_account(
+    state: &State,
+    principal: &Principal,
+    account: &str,
+) -> Result<(), ApiError> {
     let Principal::Token {
         installation: Some(id),
     } = principal

@@ -23,10 +23,17 @@ pub(crate) fn handle(ctx: &Ctx<'_>, scope: &Scope, op: Op, principal: &Principal
 
 /// The hook a request may see: the app's own hook, or the numbered hook if it really belongs to
 /// the repository or organization in the path. Anything else is GitHub's 404.
-fn hook_for(state: &State, scope: &Scope, principal: &Principal, docs: &str) -> Result<HookId, ApiError> {
+fn hook_for(
+    state: &State,
+    scope: &Scope,
+    principal: &Principal,
+    docs: &str,
+) -> Result<HookId, ApiError> {
     let not_found = || ApiError::not_found(docs);
     match (scope, principal) {
-        (Scope::App, Principal::App(app_id)) => state.app(*app_id).map(|a| a.hook).ok_or_else(not_found),
+        (Scope::App, Principal::App(app_id)) => {
+            state.app(*app_id).map(|a| a.hook).ok_or_else(not_found)
+        }
         (Scope::App, _) => Err(not_found()),
         (Scope::Repo { owner, repo, hook }, _) => {
             check_account(state, principal, owner)?;
@@ -63,10 +70,8 @@ fn list(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal) -> Result<Response,
         ),
     };
     let mut matching = state
-        .visible_attempts(hook, ctx.now)
-        .into_iter()
-        .filter(|a| query.admits(&a.record))
-        .filter(|a| start.is_none_or(|s| (a.record.delivered_at, a.record.id) <= s));
+        .newest_first_from(hook, start, ctx.now)
+        .filter(|a| query.admits(&a.record));
     let page: Vec<Value> = matching
         .by_ref()
         .take(query.per_page)
@@ -96,7 +101,12 @@ fn get(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal, id: u64) -> Result<R
         .ok_or_else(|| ApiError::not_found(ctx.docs))
 }
 
-fn redeliver(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal, id: u64) -> Result<Response, ApiError> {
+fn redeliver(
+    ctx: &Ctx<'_>,
+    scope: &Scope,
+    principal: &Principal,
+    id: u64,
+) -> Result<Response, ApiError> {
     {
         let state = ctx.world.lock();
         let hook = hook_for(&state, scope, principal, ctx.docs)?;

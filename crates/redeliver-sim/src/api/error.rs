@@ -44,7 +44,8 @@ impl ApiError {
             "Validation Failed",
             documentation_url,
         );
-        error.errors = Some(json!([{ "resource": resource, "code": "custom", "message": message }]));
+        error.errors =
+            Some(json!([{ "resource": resource, "code": "custom", "message": message }]));
         error
     }
 

@@ -12,8 +12,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::Value;
 
 pub(crate) const UNDECODABLE: &str = "A JSON web token could not be decoded";
-const IAT_INVALID: &str =
-    "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
+const IAT_INVALID: &str = "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
 const EXP_INVALID: &str = "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires";
 const EXP_TOO_FAR: &str = "'Expiration time' claim ('exp') is too far in the future";
 
@@ -35,7 +34,11 @@ pub(crate) fn verify(state: &State, jwt: &str, now: DateTime<Utc>) -> Result<u64
         .get("iss")
         .and_then(|iss| issuer(state, iss))
         .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "Integration not found", super::error::REST_DOCS)
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "Integration not found",
+                super::error::REST_DOCS,
+            )
         })?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.validate_exp = false;

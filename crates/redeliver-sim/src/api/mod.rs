@@ -32,8 +32,7 @@ use std::sync::Arc;
 const GHES_PREFIX: &str = "/api/v3";
 /// Request bodies here are tiny JSON objects; anything larger is cut off.
 const MAX_BODY: usize = 1 << 20;
-const PRIMARY_DOCS: &str =
-    "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-primary-rate-limits";
+const PRIMARY_DOCS: &str = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-primary-rate-limits";
 
 /// What the handler shares: the world and the origin (`http://127.0.0.1:PORT`) for absolute links.
 pub(crate) struct Api {
@@ -69,7 +68,9 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
         _ => (false, raw_path.to_string()),
     };
     let query = parts.uri.query().unwrap_or("").to_string();
-    let body = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .unwrap_or_default();
     let route = routes::parse(&parts.method, &path);
     let authn = auth::authenticate(
         &api.world.lock(),

@@ -8,8 +8,15 @@ use axum::http::Method;
 pub(crate) enum Scope {
     /// The authenticated app's hook (`/app/hook/...`).
     App,
-    Repo { owner: String, repo: String, hook: u64 },
-    Org { org: String, hook: u64 },
+    Repo {
+        owner: String,
+        repo: String,
+        hook: u64,
+    },
+    Org {
+        org: String,
+        hook: u64,
+    },
 }
 
 /// What is done with a hook's deliveries.
@@ -23,13 +30,35 @@ pub(crate) enum Op {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Route {
     Deliveries(Scope, Op),
-    GetVariable { owner: String, repo: String, name: String },
-    CreateVariable { owner: String, repo: String },
-    UpdateVariable { owner: String, repo: String, name: String },
-    DeleteVariable { owner: String, repo: String, name: String },
-    RepoInstallation { owner: String, repo: String },
-    OrgInstallation { org: String },
-    CreateInstallationToken { installation: i64 },
+    GetVariable {
+        owner: String,
+        repo: String,
+        name: String,
+    },
+    CreateVariable {
+        owner: String,
+        repo: String,
+    },
+    UpdateVariable {
+        owner: String,
+        repo: String,
+        name: String,
+    },
+    DeleteVariable {
+        owner: String,
+        repo: String,
+        name: String,
+    },
+    RepoInstallation {
+        owner: String,
+        repo: String,
+    },
+    OrgInstallation {
+        org: String,
+    },
+    CreateInstallationToken {
+        installation: i64,
+    },
 }
 
 /// Which credential an endpoint takes.
@@ -55,22 +84,54 @@ impl Route {
     /// The endpoint's page in GitHub's REST docs, for `documentation_url`.
     pub(crate) fn documentation_url(&self) -> &'static str {
         match self {
-            Route::Deliveries(Scope::App, Op::List) => "https://docs.github.com/rest/apps/webhooks#list-deliveries-for-an-app-webhook",
-            Route::Deliveries(Scope::App, Op::Get(_)) => "https://docs.github.com/rest/apps/webhooks#get-a-delivery-for-an-app-webhook",
-            Route::Deliveries(Scope::App, Op::Redeliver(_)) => "https://docs.github.com/rest/apps/webhooks#redeliver-a-delivery-for-an-app-webhook",
-            Route::Deliveries(Scope::Repo { .. }, Op::List) => "https://docs.github.com/rest/repos/webhooks#list-deliveries-for-a-repository-webhook",
-            Route::Deliveries(Scope::Repo { .. }, Op::Get(_)) => "https://docs.github.com/rest/repos/webhooks#get-a-delivery-for-a-repository-webhook",
-            Route::Deliveries(Scope::Repo { .. }, Op::Redeliver(_)) => "https://docs.github.com/rest/repos/webhooks#redeliver-a-delivery-for-a-repository-webhook",
-            Route::Deliveries(Scope::Org { .. }, Op::List) => "https://docs.github.com/rest/orgs/webhooks#list-deliveries-for-an-organization-webhook",
-            Route::Deliveries(Scope::Org { .. }, Op::Get(_)) => "https://docs.github.com/rest/orgs/webhooks#get-a-webhook-delivery-for-an-organization-webhook",
-            Route::Deliveries(Scope::Org { .. }, Op::Redeliver(_)) => "https://docs.github.com/rest/orgs/webhooks#redeliver-a-delivery-for-an-organization-webhook",
-            Route::GetVariable { .. } => "https://docs.github.com/rest/actions/variables#get-a-repository-variable",
-            Route::CreateVariable { .. } => "https://docs.github.com/rest/actions/variables#create-a-repository-variable",
-            Route::UpdateVariable { .. } => "https://docs.github.com/rest/actions/variables#update-a-repository-variable",
-            Route::DeleteVariable { .. } => "https://docs.github.com/rest/actions/variables#delete-a-repository-variable",
-            Route::RepoInstallation { .. } => "https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app",
-            Route::OrgInstallation { .. } => "https://docs.github.com/rest/apps/apps#get-an-organization-installation-for-the-authenticated-app",
-            Route::CreateInstallationToken { .. } => "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app",
+            Route::Deliveries(Scope::App, Op::List) => {
+                "https://docs.github.com/rest/apps/webhooks#list-deliveries-for-an-app-webhook"
+            }
+            Route::Deliveries(Scope::App, Op::Get(_)) => {
+                "https://docs.github.com/rest/apps/webhooks#get-a-delivery-for-an-app-webhook"
+            }
+            Route::Deliveries(Scope::App, Op::Redeliver(_)) => {
+                "https://docs.github.com/rest/apps/webhooks#redeliver-a-delivery-for-an-app-webhook"
+            }
+            Route::Deliveries(Scope::Repo { .. }, Op::List) => {
+                "https://docs.github.com/rest/repos/webhooks#list-deliveries-for-a-repository-webhook"
+            }
+            Route::Deliveries(Scope::Repo { .. }, Op::Get(_)) => {
+                "https://docs.github.com/rest/repos/webhooks#get-a-delivery-for-a-repository-webhook"
+            }
+            Route::Deliveries(Scope::Repo { .. }, Op::Redeliver(_)) => {
+                "https://docs.github.com/rest/repos/webhooks#redeliver-a-delivery-for-a-repository-webhook"
+            }
+            Route::Deliveries(Scope::Org { .. }, Op::List) => {
+                "https://docs.github.com/rest/orgs/webhooks#list-deliveries-for-an-organization-webhook"
+            }
+            Route::Deliveries(Scope::Org { .. }, Op::Get(_)) => {
+                "https://docs.github.com/rest/orgs/webhooks#get-a-webhook-delivery-for-an-organization-webhook"
+            }
+            Route::Deliveries(Scope::Org { .. }, Op::Redeliver(_)) => {
+                "https://docs.github.com/rest/orgs/webhooks#redeliver-a-delivery-for-an-organization-webhook"
+            }
+            Route::GetVariable { .. } => {
+                "https://docs.github.com/rest/actions/variables#get-a-repository-variable"
+            }
+            Route::CreateVariable { .. } => {
+                "https://docs.github.com/rest/actions/variables#create-a-repository-variable"
+            }
+            Route::UpdateVariable { .. } => {
+                "https://docs.github.com/rest/actions/variables#update-a-repository-variable"
+            }
+            Route::DeleteVariable { .. } => {
+                "https://docs.github.com/rest/actions/variables#delete-a-repository-variable"
+            }
+            Route::RepoInstallation { .. } => {
+                "https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app"
+            }
+            Route::OrgInstallation { .. } => {
+                "https://docs.github.com/rest/apps/apps#get-an-organization-installation-for-the-authenticated-app"
+            }
+            Route::CreateInstallationToken { .. } => {
+                "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"
+            }
         }
     }
 }
@@ -152,7 +213,10 @@ mod tests {
         assert_eq!(
             parse(&get, "/orgs/acme/hooks/7/deliveries/9"),
             Some(Route::Deliveries(
-                Scope::Org { org: "acme".into(), hook: 7 },
+                Scope::Org {
+                    org: "acme".into(),
+                    hook: 7
+                },
                 Op::Get(9)
             ))
         );

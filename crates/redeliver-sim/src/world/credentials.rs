@@ -42,7 +42,11 @@ impl State {
     }
 
     /// A new installation token for `installation`, with its expiry.
-    pub(crate) fn mint_token(&mut self, installation: i64, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+    pub(crate) fn mint_token(
+        &mut self,
+        installation: i64,
+        now: DateTime<Utc>,
+    ) -> (String, DateTime<Utc>) {
         let token = ids::installation_token();
         let expires_at = now + INSTALLATION_TOKEN_LIFETIME;
         self.tokens.insert(

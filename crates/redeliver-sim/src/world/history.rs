@@ -5,6 +5,7 @@ use super::{HookId, State, World};
 use crate::ids;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use std::ops::Bound;
 
 /// One delivery attempt, with the fields of GitHub's "Simple webhook delivery".
 #[derive(Clone, Debug, PartialEq)]
@@ -136,7 +137,7 @@ impl StatusFilter {
 }
 
 impl State {
-    /// Stores an attempt under a fresh id derived from its time.
+    /// Stores an attempt under a fresh id derived from its time, and indexes it.
     pub(crate) fn store_attempt(&mut self, mut attempt: StoredAttempt) -> DeliveryRecord {
         let mut id = ids::delivery_id_for(attempt.record.delivered_at);
         while self.attempts.contains_key(&id) {
@@ -144,27 +145,45 @@ impl State {
         }
         attempt.record.id = id;
         let record = attempt.record.clone();
+        self.timeline
+            .entry(record.hook)
+            .or_default()
+            .insert((record.delivered_at, id));
+        self.by_guid
+            .entry(record.guid.clone())
+            .or_default()
+            .push(id);
         self.attempts.insert(id, attempt);
         record
     }
 
     /// The payload of an earlier attempt at `guid`, so every attempt at an event carries the same.
     pub(crate) fn payload_of(&self, guid: &str) -> Option<Value> {
-        self.attempts
-            .values()
-            .find(|a| a.record.guid == guid)
-            .map(|a| a.payload.clone())
+        let first = self.by_guid.get(guid)?.first()?;
+        Some(self.attempts[first].payload.clone())
     }
 
-    /// The hook's attempts inside the retention window, newest first (time, then id).
-    pub(crate) fn visible_attempts(&self, hook: HookId, now: DateTime<Utc>) -> Vec<&StoredAttempt> {
+    /// The hook's attempts newest first (time, then id), from `start` (inclusive) back to the
+    /// retention horizon. Walks an index, so paging through a long history stays cheap.
+    pub(crate) fn newest_first_from(
+        &self,
+        hook: HookId,
+        start: Option<(DateTime<Utc>, u64)>,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = &StoredAttempt> + '_ {
         let horizon = now - self.retention;
-        let mut list: Vec<_> = self
-            .attempts
-            .values()
-            .filter(|a| a.record.hook == hook && a.record.delivered_at >= horizon)
-            .collect();
-        list.sort_by(|a, b| newest_first(&a.record, &b.record));
+        let upper = start.map_or(Bound::Unbounded, Bound::Included);
+        self.timeline
+            .get(&hook)
+            .into_iter()
+            .flat_map(move |timeline| timeline.range((Bound::Unbounded, upper)).rev())
+            .take_while(move |(at, _)| *at >= horizon)
+            .map(|(_, id)| &self.attempts[id])
+    }
+
+    fn records(&self, ids: impl Iterator<Item = u64>) -> Vec<DeliveryRecord> {
+        let mut list: Vec<_> = ids.map(|id| self.attempts[&id].record.clone()).collect();
+        list.sort_by(newest_first);
         list
     }
 }
@@ -225,27 +244,20 @@ impl World {
     /// Every attempt of `hook`, newest first, including those past retention.
     pub fn deliveries(&self, hook: HookId) -> Vec<DeliveryRecord> {
         let state = self.lock();
-        let mut list: Vec<_> = state
-            .attempts
-            .values()
-            .filter(|a| a.record.hook == hook)
-            .map(|a| a.record.clone())
-            .collect();
-        list.sort_by(newest_first);
-        list
+        let ids = state
+            .timeline
+            .get(&hook)
+            .into_iter()
+            .flatten()
+            .map(|(_, id)| *id);
+        state.records(ids)
     }
 
     /// Every attempt at the event `guid` (on any hook), newest first.
     pub fn attempts_for(&self, guid: &str) -> Vec<DeliveryRecord> {
         let state = self.lock();
-        let mut list: Vec<_> = state
-            .attempts
-            .values()
-            .filter(|a| a.record.guid == guid)
-            .map(|a| a.record.clone())
-            .collect();
-        list.sort_by(newest_first);
-        list
+        let ids = state.by_guid.get(guid).into_iter().flatten().copied();
+        state.records(ids)
     }
 
     /// The payload kept for the event `guid`, if any attempt at it exists.

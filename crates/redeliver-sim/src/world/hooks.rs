@@ -15,9 +15,18 @@ pub(crate) struct App {
 /// Where a hook was created.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum HookTarget {
-    App { app_id: u64 },
-    Repo { owner: String, repo: String, repo_id: i64 },
-    Org { org: String, org_id: i64 },
+    App {
+        app_id: u64,
+    },
+    Repo {
+        owner: String,
+        repo: String,
+        repo_id: i64,
+    },
+    Org {
+        org: String,
+        org_id: i64,
+    },
 }
 
 impl HookTarget {
@@ -148,7 +157,10 @@ impl World {
     /// If `hook` does not exist.
     pub fn set_receiver_url(&self, hook: HookId, url: &str) {
         let mut state = self.lock();
-        let hook = state.hooks.get_mut(&hook).expect("set_receiver_url: unknown hook");
+        let hook = state
+            .hooks
+            .get_mut(&hook)
+            .expect("set_receiver_url: unknown hook");
         hook.url = url.to_string();
     }
 

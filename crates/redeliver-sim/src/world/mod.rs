@@ -11,7 +11,7 @@ use crate::fault::{self, Fault, FaultRule};
 use crate::rate_limit::{RateLimit, RateSnapshot};
 use crate::recording::RecordedRequest;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -53,6 +53,10 @@ pub(crate) struct State {
     pub hooks: BTreeMap<HookId, Hook>,
     /// Every delivery attempt, keyed by its id.
     pub attempts: BTreeMap<u64, StoredAttempt>,
+    /// Each hook's attempt ids in time order, for newest-first pages.
+    pub timeline: HashMap<HookId, BTreeSet<(DateTime<Utc>, u64)>>,
+    /// Each event's attempt ids, in the order they were stored.
+    pub by_guid: HashMap<String, Vec<u64>>,
     pub tokens: HashMap<String, TokenGrant>,
     pub installations: BTreeMap<i64, Installation>,
     pub variables: BTreeMap<(String, String, String), Variable>,
@@ -90,6 +94,8 @@ impl World {
             apps: Vec::new(),
             hooks: BTreeMap::new(),
             attempts: BTreeMap::new(),
+            timeline: HashMap::new(),
+            by_guid: HashMap::new(),
             tokens: HashMap::new(),
             installations: BTreeMap::new(),
             variables: BTreeMap::new(),

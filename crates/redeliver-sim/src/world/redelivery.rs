@@ -123,7 +123,8 @@ impl World {
     async fn send_and_record(&self, event: Event, redelivery: bool) -> DeliveryRecord {
         let (out, timeout) = self.lock().outbound(&event);
         let outcome = hookshot::send(&self.shared.hookshot, &out, timeout).await;
-        self.lock().store_outcome(event, redelivery, out.url, outcome)
+        self.lock()
+            .store_outcome(event, redelivery, out.url, outcome)
     }
 
     /// Queues a redelivery of attempt `attempt_id` (which must exist) and returns at once, like
@@ -141,7 +142,10 @@ impl World {
                 repository_id: original.record.repository_id,
                 payload: original.payload.clone(),
             };
-            let scripted = state.scripted.get_mut(&event.guid).and_then(|q| q.pop_front());
+            let scripted = state
+                .scripted
+                .get_mut(&event.guid)
+                .and_then(|q| q.pop_front());
             (event, scripted)
         };
         let in_flight = InFlight::start(self);

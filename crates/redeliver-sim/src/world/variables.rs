@@ -17,7 +17,11 @@ pub(crate) struct Variable {
 
 /// Variables are keyed by lowercase owner and repo, and the upper-cased name.
 pub(crate) fn key(owner: &str, repo: &str, name: &str) -> (String, String, String) {
-    (owner.to_lowercase(), repo.to_lowercase(), name.to_uppercase())
+    (
+        owner.to_lowercase(),
+        repo.to_lowercase(),
+        name.to_uppercase(),
+    )
 }
 
 impl State {
@@ -34,7 +38,9 @@ impl State {
         value: &str,
         now: DateTime<Utc>,
     ) {
-        let created_at = self.variable(owner, repo, name).map_or(now, |v| v.created_at);
+        let created_at = self
+            .variable(owner, repo, name)
+            .map_or(now, |v| v.created_at);
         self.variables.insert(
             key(owner, repo, name),
             Variable {
@@ -70,7 +76,12 @@ impl State {
         );
     }
 
-    pub(crate) fn remove_variable(&mut self, owner: &str, repo: &str, name: &str) -> Option<Variable> {
+    pub(crate) fn remove_variable(
+        &mut self,
+        owner: &str,
+        repo: &str,
+        name: &str,
+    ) -> Option<Variable> {
         self.variables.remove(&key(owner, repo, name))
     }
 }
@@ -78,7 +89,8 @@ impl State {
 impl World {
     /// Creates or overwrites repository variable `name` of `owner/repo`.
     pub fn set_variable(&self, owner: &str, repo: &str, name: &str, value: &str) {
-        self.lock().put_variable(owner, repo, name, value, Utc::now());
+        self.lock()
+            .put_variable(owner, repo, name, value, Utc::now());
     }
 
     /// The value of repository variable `name` of `owner/repo`, if it exists.

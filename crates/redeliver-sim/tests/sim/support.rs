@@ -57,7 +57,13 @@ impl AppWorld {
         let sim = Sim::start().await.expect("sim");
         let receiver = Receiver::start(Some(SECRET)).await.expect("receiver");
         let world = sim.world();
-        let hook = world.add_app(APP_ID, CLIENT_ID, keys::TEST_APP_PUBLIC_KEY, &receiver.url(), Some(SECRET));
+        let hook = world.add_app(
+            APP_ID,
+            CLIENT_ID,
+            keys::TEST_APP_PUBLIC_KEY,
+            &receiver.url(),
+            Some(SECRET),
+        );
         AppWorld {
             sim,
             world,
@@ -102,8 +108,12 @@ pub fn next_link(response: &reqwest::Response) -> Option<String> {
     let link = response.headers().get("link")?.to_str().ok()?;
     link.split(',').find_map(|part| {
         let (url, rel) = part.split_once(';')?;
-        rel.contains("rel=\"next\"")
-            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        rel.contains("rel=\"next\"").then(|| {
+            url.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
     })
 }
 

@@ -10,7 +10,7 @@ use crate::exit::{Exit, Failure};
 
 pub async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
-        Command::Run(args) => run::run(args).await,
+        Command::Run(args) => run::run(*args).await,
         Command::History(args) => history::run(args),
         Command::Sim(args) => sim::run(args).await,
         Command::Demo(args) => demo::run(args).await,
