@@ -125,9 +125,7 @@ impl Scan {
     /// Events in scope with no successful attempt: the candidates for redelivery.
     pub fn failed(&self) -> impl Iterator<Item = &GuidHistory> {
         let until = self.window.until;
-        self.histories
-            .values()
-            .filter(move |h| !h.succeeded && until.is_none_or(|u| h.oldest_at <= u))
+        self.histories.values().filter(move |h| !h.succeeded && until.is_none_or(|u| h.oldest_at <= u))
     }
 }
 
@@ -234,13 +232,7 @@ pub fn plan<'a>(
             let first = m.first_seen_at.map_or(h.oldest_at, |f| f.min(h.oldest_at));
             let last = m.last_sent_at.map_or(h.newest_at, |s| s.max(h.newest_at));
             let decision = decide(h, m, attempts, first, last, policy, filter, now);
-            Verdict {
-                history: h.clone(),
-                attempts,
-                first_attempt_at: first,
-                last_attempt_at: last,
-                decision,
-            }
+            Verdict { history: h.clone(), attempts, first_attempt_at: first, last_attempt_at: last, decision }
         })
         .collect();
     // Redeliveries first, then by age, oldest first; the GUID breaks ties so plans are stable.
@@ -286,11 +278,7 @@ fn decide(
     if last < last_chance && due > last_chance {
         due = last_chance;
     }
-    if due <= now {
-        Decision::Redeliver { delivery_id: h.newest_id }
-    } else {
-        Decision::Waiting { due_at: due }
-    }
+    if due <= now { Decision::Redeliver { delivery_id: h.newest_id } } else { Decision::Waiting { due_at: due } }
 }
 
 impl Plan {

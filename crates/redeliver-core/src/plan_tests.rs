@@ -29,7 +29,7 @@ fn attempt(id: u64, guid: &str, minutes: i64, code: i64, redelivery: bool) -> De
 
 /// Feeds attempts newest first, as GitHub lists them.
 fn scan(window_start: i64, mut attempts: Vec<Delivery>) -> Scan {
-    attempts.sort_by(|a, b| (b.delivered_at, b.id).cmp(&(a.delivered_at, a.id)));
+    attempts.sort_by_key(|d| std::cmp::Reverse((d.delivered_at, d.id)));
     let mut s = Scan::new(Window { start: at(window_start), until: None });
     attempts.iter().for_each(|d| s.observe(d));
     s
@@ -46,7 +46,8 @@ fn only(p: &Plan) -> &Verdict {
 
 #[test]
 fn an_event_with_any_success_is_never_a_candidate() {
-    let s = scan(-60, vec![attempt(1, "a", 0, 500, false), attempt(2, "a", 5, 202, true), attempt(3, "a", 9, 503, true)]);
+    let s =
+        scan(-60, vec![attempt(1, "a", 0, 500, false), attempt(2, "a", 5, 202, true), attempt(3, "a", 9, 503, true)]);
     assert_eq!(s.failed().count(), 0);
     assert_eq!(s.succeeded_guids(), 1);
 }
@@ -69,7 +70,8 @@ fn a_plain_success_costs_no_memory() {
 
 #[test]
 fn several_failed_attempts_give_one_redelivery_of_the_newest() {
-    let s = scan(-60, vec![attempt(10, "a", 0, 500, false), attempt(11, "a", 2, 502, true), attempt(12, "a", 8, 0, true)]);
+    let s =
+        scan(-60, vec![attempt(10, "a", 0, 500, false), attempt(11, "a", 2, 502, true), attempt(12, "a", 8, 0, true)]);
     let p = decide_at(&s, &HashMap::new(), 60);
     let v = only(&p);
     assert_eq!(v.decision, Decision::Redeliver { delivery_id: 12 });
@@ -138,7 +140,10 @@ fn a_rung_past_the_horizon_is_pulled_in_for_a_last_chance() {
 
 #[test]
 fn filters_match_event_or_event_dot_action() {
-    let f = EventFilter { include: vec!["pull_request".into(), "issues.opened".into()], exclude: vec!["pull_request.closed".into()] };
+    let f = EventFilter {
+        include: vec!["pull_request".into(), "issues.opened".into()],
+        exclude: vec!["pull_request.closed".into()],
+    };
     assert!(f.allows("pull_request", Some("opened")));
     assert!(!f.allows("pull_request", Some("closed")));
     assert!(f.allows("issues", Some("opened")));
@@ -146,7 +151,14 @@ fn filters_match_event_or_event_dot_action() {
     assert!(!f.allows("push", None));
     assert!(EventFilter::default().allows("push", None));
     let s = scan(-60, vec![attempt(1, "a", 0, 500, false)]);
-    let p = plan(s.failed(), &HashMap::new(), &Policy::github_com(), &EventFilter { include: vec!["push".into()], exclude: vec![] }, None, at(30));
+    let p = plan(
+        s.failed(),
+        &HashMap::new(),
+        &Policy::github_com(),
+        &EventFilter { include: vec!["push".into()], exclude: vec![] },
+        None,
+        at(30),
+    );
     assert_eq!(only(&p).decision, Decision::Filtered);
 }
 
@@ -154,14 +166,26 @@ fn filters_match_event_or_event_dot_action() {
 fn max_redeliveries_keeps_the_oldest_and_defers_the_rest() {
     let s = scan(-600, (0..5).map(|i| attempt(i + 1, &format!("g{i}"), -(i as i64) * 10, 500, false)).collect());
     let p = plan(s.failed(), &HashMap::new(), &Policy::github_com(), &EventFilter::default(), Some(2), at(60));
-    let redeliver: Vec<_> = p.verdicts.iter().filter(|v| matches!(v.decision, Decision::Redeliver { .. })).map(|v| v.history.guid.as_str()).collect();
+    let redeliver: Vec<_> = p
+        .verdicts
+        .iter()
+        .filter(|v| matches!(v.decision, Decision::Redeliver { .. }))
+        .map(|v| v.history.guid.as_str())
+        .collect();
     assert_eq!(redeliver, ["g4", "g3"]);
     assert_eq!(p.count(|d| matches!(d, Decision::Deferred { .. })), 3);
 }
 
 #[test]
 fn the_watermark_keeps_pending_events_in_view() {
-    let s = scan(-600, vec![attempt(1, "old", -300, 500, false), attempt(2, "fine", -400, 200, false), attempt(3, "new", -1, 500, false)]);
+    let s = scan(
+        -600,
+        vec![
+            attempt(1, "old", -300, 500, false),
+            attempt(2, "fine", -400, 200, false),
+            attempt(3, "new", -1, 500, false),
+        ],
+    );
     let p = decide_at(&s, &HashMap::new(), 0);
     assert_eq!(p.next_watermark(at(0), Duration::minutes(5)), at(-300));
     // Nothing pending: the run start minus the overlap.
@@ -180,7 +204,12 @@ fn the_window_start_is_inclusive_and_older_attempts_stop_the_listing() {
 #[test]
 fn an_incident_window_ignores_later_events_but_sees_their_later_successes() {
     let mut s = Scan::new(Window { start: at(-100), until: Some(at(-50)) });
-    for d in [attempt(5, "in-window-fixed", -10, 200, true), attempt(4, "after", -20, 500, false), attempt(3, "in-window", -60, 500, false), attempt(2, "in-window-fixed", -70, 500, false)] {
+    for d in [
+        attempt(5, "in-window-fixed", -10, 200, true),
+        attempt(4, "after", -20, 500, false),
+        attempt(3, "in-window", -60, 500, false),
+        attempt(2, "in-window-fixed", -70, 500, false),
+    ] {
         s.observe(&d);
     }
     let guids: Vec<_> = s.failed().map(|h| h.guid.as_str()).collect();
@@ -191,7 +220,13 @@ fn an_incident_window_ignores_later_events_but_sees_their_later_successes() {
 
 /// One generated event: when it first fired and the outcomes of its attempts (minutes apart).
 fn arb_event() -> impl Strategy<Value = (i64, Vec<(i64, i64)>)> {
-    (-5000i64..0, prop::collection::vec((0i64..400, prop::sample::select(vec![0i64, 200, 202, 204, 301, 404, 500, 502, 503])), 1..6))
+    (
+        -5000i64..0,
+        prop::collection::vec(
+            (0i64..400, prop::sample::select(vec![0i64, 200, 202, 204, 301, 404, 500, 502, 503])),
+            1..6,
+        ),
+    )
 }
 
 fn build(events: &[(i64, Vec<(i64, i64)>)]) -> Vec<Delivery> {
@@ -269,7 +304,7 @@ proptest! {
                         m.sent += 1;
                         m.last_sent_at = Some(at(now));
                         // Half the time GitHub has not listed the new attempt by the next run.
-                        if !lose_writes || m.sent % 2 == 0 {
+                        if !lose_writes || m.sent.is_multiple_of(2) {
                             next_id += 1;
                             log.push(attempt(next_id, &v.history.guid, now, 503, true));
                         }

@@ -32,20 +32,13 @@ impl Policy {
 
     /// Defaults for GitHub Enterprise Server: 7-day horizon.
     pub fn ghes() -> Self {
-        Self {
-            horizon: Duration::days(7),
-            ..Self::github_com()
-        }
+        Self { horizon: Duration::days(7), ..Self::github_com() }
     }
 
     /// The wait after an event's `attempts`-th attempt (1-based). An empty ladder means no wait.
     pub fn wait_after(&self, attempts: u32) -> Duration {
         let rung = attempts.saturating_sub(1) as usize;
-        self.ladder
-            .get(rung)
-            .or(self.ladder.last())
-            .copied()
-            .unwrap_or_else(Duration::zero)
+        self.ladder.get(rung).or(self.ladder.last()).copied().unwrap_or_else(Duration::zero)
     }
 }
 
@@ -60,9 +53,7 @@ pub fn parse_ladder(text: &str) -> Result<Vec<Duration>, String> {
 
 /// Parses `90s`, `5m`, `2h`, `3d`, `1h30m`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!("'{text}' is not a duration: write a number with a unit, e.g. 90s, 5m, 2h, 3d or 1h30m")
-    };
+    let bad = || format!("'{text}' is not a duration: write a number with a unit, e.g. 90s, 5m, 2h, 3d or 1h30m");
     let text = text.trim();
     if text.is_empty() {
         return Err(bad());

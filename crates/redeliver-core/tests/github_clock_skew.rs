@@ -3,9 +3,7 @@
 //! clock, so a tiny scripted HTTP server plays a GitHub whose clock is ten minutes behind.
 
 use chrono::{TimeDelta, Utc};
-use redeliver_core::github::{
-    ApiError, AppKey, ClientConfig, Credentials, GitHubClient, HookTarget,
-};
+use redeliver_core::github::{ApiError, AppKey, ClientConfig, Credentials, GitHubClient, HookTarget};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,17 +35,12 @@ async fn scripted_github(answers: Vec<u16>, date: String) -> (String, Arc<Mutex<
             let text = String::from_utf8_lossy(&request).to_string();
             let auth = text
                 .lines()
-                .find_map(|l| {
-                    l.strip_prefix("authorization: ")
-                        .or_else(|| l.strip_prefix("Authorization: "))
-                })
+                .find_map(|l| l.strip_prefix("authorization: ").or_else(|| l.strip_prefix("Authorization: ")))
                 .unwrap_or("")
                 .to_owned();
             record.lock().unwrap().push(auth);
             let body = if status == 401 {
-                format!(
-                    r#"{{"message":"{TOO_FAR}","documentation_url":"https://docs.github.com/rest"}}"#
-                )
+                format!(r#"{{"message":"{TOO_FAR}","documentation_url":"https://docs.github.com/rest"}}"#)
             } else {
                 "[]".to_owned()
             };
@@ -66,9 +59,7 @@ async fn scripted_github(answers: Vec<u16>, date: String) -> (String, Arc<Mutex<
 
 fn iat_of(authorization: &str) -> i64 {
     let jwt = authorization.strip_prefix("Bearer ").expect("a Bearer JWT");
-    let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(jwt)
-        .unwrap()
-        .claims;
+    let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(jwt).unwrap().claims;
     claims["iat"].as_i64().unwrap()
 }
 
@@ -76,14 +67,7 @@ fn client(base: &str) -> GitHubClient {
     let mut config = ClientConfig::new(Url::parse(base).unwrap());
     config.retry_base = Duration::from_millis(10);
     let key = AppKey::from_pem(KEY).unwrap();
-    GitHubClient::new(
-        config,
-        Credentials::App {
-            app_id: "42".into(),
-            key,
-        },
-    )
-    .unwrap()
+    GitHubClient::new(config, Credentials::App { app_id: "42".into(), key }).unwrap()
 }
 
 #[tokio::test]
@@ -93,42 +77,25 @@ async fn a_jwt_refused_for_clock_skew_is_resigned_on_githubs_time_once() {
     let (base, seen) = scripted_github(vec![401, 200], date).await;
     let mut client = client(&base);
 
-    let page = client
-        .list_deliveries(&HookTarget::App, None)
-        .await
-        .unwrap();
+    let page = client.list_deliveries(&HookTarget::App, None).await.unwrap();
 
     assert!(page.deliveries.is_empty());
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
     let (first, second) = (iat_of(&seen[0]), iat_of(&seen[1]));
     let shift = first - second;
-    assert!(
-        (595..=605).contains(&shift),
-        "re-signed {shift} s earlier, expected about 600"
-    );
+    assert!((595..=605).contains(&shift), "re-signed {shift} s earlier, expected about 600");
 }
 
 #[tokio::test]
 async fn a_second_clock_skew_refusal_is_reported_not_retried_forever() {
-    let date = (Utc::now() - TimeDelta::minutes(10))
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
+    let date = (Utc::now() - TimeDelta::minutes(10)).format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let (base, seen) = scripted_github(vec![401, 401], date).await;
     let mut client = client(&base);
 
-    let err = client
-        .list_deliveries(&HookTarget::App, None)
-        .await
-        .unwrap_err();
+    let err = client.list_deliveries(&HookTarget::App, None).await.unwrap_err();
 
-    let ApiError::Unauthorized {
-        message,
-        request_id,
-    } = &err
-    else {
-        panic!("{err:?}")
-    };
+    let ApiError::Unauthorized { message, request_id } = &err else { panic!("{err:?}") };
     assert_eq!(message, TOO_FAR);
     assert_eq!(request_id.as_deref(), Some("SKEW:1"));
     assert!(err.hint().unwrap().contains("clock"));

@@ -38,12 +38,7 @@ pub struct FaultRule {
 impl FaultRule {
     /// A rule for one request of any method whose path starts with `path_prefix`.
     pub fn new(path_prefix: &str, fault: Fault) -> FaultRule {
-        FaultRule {
-            method: None,
-            path_prefix: path_prefix.to_string(),
-            fault,
-            times: 1,
-        }
+        FaultRule { method: None, path_prefix: path_prefix.to_string(), fault, times: 1 }
     }
 
     /// Only requests with this method.
@@ -60,10 +55,7 @@ impl FaultRule {
 
     pub(crate) fn matches(&self, method: &str, path: &str) -> bool {
         self.times > 0
-            && self
-                .method
-                .as_deref()
-                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
             && path.starts_with(&self.path_prefix)
     }
 }
@@ -86,21 +78,11 @@ mod tests {
 
     #[test]
     fn a_rule_applies_its_number_of_times_to_matching_requests_only() {
-        let mut rules = vec![
-            FaultRule::new("/app/hook", Fault::Status(502))
-                .method("get")
-                .times(2),
-        ];
+        let mut rules = vec![FaultRule::new("/app/hook", Fault::Status(502)).method("get").times(2)];
         assert_eq!(take(&mut rules, "POST", "/app/hook/deliveries"), None);
         assert_eq!(take(&mut rules, "GET", "/repos/a/b"), None);
-        assert_eq!(
-            take(&mut rules, "GET", "/app/hook/deliveries"),
-            Some(Fault::Status(502))
-        );
-        assert_eq!(
-            take(&mut rules, "GET", "/app/hook/deliveries"),
-            Some(Fault::Status(502))
-        );
+        assert_eq!(take(&mut rules, "GET", "/app/hook/deliveries"), Some(Fault::Status(502)));
+        assert_eq!(take(&mut rules, "GET", "/app/hook/deliveries"), Some(Fault::Status(502)));
         assert_eq!(take(&mut rules, "GET", "/app/hook/deliveries"), None);
         assert!(rules.is_empty());
     }

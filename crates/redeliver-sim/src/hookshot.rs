@@ -44,22 +44,13 @@ impl Outbound {
             ("X-GitHub-Delivery".to_string(), self.guid.clone()),
             ("X-GitHub-Event".to_string(), self.event.clone()),
             ("X-GitHub-Hook-ID".to_string(), self.hook_id.to_string()),
-            (
-                "X-GitHub-Hook-Installation-Target-Type".to_string(),
-                self.target.0.to_string(),
-            ),
-            (
-                "X-GitHub-Hook-Installation-Target-ID".to_string(),
-                self.target.1.to_string(),
-            ),
+            ("X-GitHub-Hook-Installation-Target-Type".to_string(), self.target.0.to_string()),
+            ("X-GitHub-Hook-Installation-Target-ID".to_string(), self.target.1.to_string()),
             ("User-Agent".to_string(), USER_AGENT.to_string()),
             ("Content-Type".to_string(), "application/json".to_string()),
         ];
         if let Some(secret) = &self.secret {
-            headers.push((
-                "X-Hub-Signature-256".to_string(),
-                signature::sign(secret, &self.body),
-            ));
+            headers.push(("X-Hub-Signature-256".to_string(), signature::sign(secret, &self.body)));
         }
         headers
     }
@@ -83,10 +74,7 @@ pub(crate) async fn send(client: &reqwest::Client, out: &Outbound, timeout: Dura
         outcome.status = "failed to connect to host".to_string();
         return outcome;
     }
-    let mut request = client
-        .post(&out.url)
-        .timeout(timeout)
-        .body(out.body.clone());
+    let mut request = client.post(&out.url).timeout(timeout).body(out.body.clone());
     for (name, value) in &request_headers {
         request = request.header(name, value);
     }
@@ -120,10 +108,7 @@ pub(crate) async fn send(client: &reqwest::Client, out: &Outbound, timeout: Dura
 
 /// Whether `url` points at this machine (127.0.0.0/8, `[::1]` or `localhost`).
 fn is_loopback(url: &str) -> bool {
-    match url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-    {
+    match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),

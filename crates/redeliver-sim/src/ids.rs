@@ -16,21 +16,12 @@ const IDS_PER_MS: u64 = 64;
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn random_hex(len: usize) -> String {
-    (0..len)
-        .map(|_| char::from(HEX[fastrand::usize(..HEX.len())]))
-        .collect()
+    (0..len).map(|_| char::from(HEX[fastrand::usize(..HEX.len())])).collect()
 }
 
 /// A delivery GUID in GitHub's shape: lowercase hex, 8-4-4-4-12.
 pub(crate) fn guid() -> String {
-    format!(
-        "{}-{}-{}-{}-{}",
-        random_hex(8),
-        random_hex(4),
-        random_hex(4),
-        random_hex(4),
-        random_hex(12)
-    )
+    format!("{}-{}-{}-{}-{}", random_hex(8), random_hex(4), random_hex(4), random_hex(4), random_hex(12))
 }
 
 /// The preferred id for a delivery made at `at`.
@@ -70,10 +61,7 @@ mod tests {
         let g = guid();
         let parts: Vec<_> = g.split('-').map(str::len).collect();
         assert_eq!(parts, [8, 4, 4, 4, 12]);
-        assert!(
-            g.chars()
-                .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-        );
+        assert!(g.chars().all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     }
 
     #[test]

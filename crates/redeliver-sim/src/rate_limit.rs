@@ -27,11 +27,7 @@ pub(crate) struct RateSnapshot {
 
 impl RateLimit {
     pub(crate) fn new(now: DateTime<Utc>) -> RateLimit {
-        RateLimit {
-            limit: DEFAULT_LIMIT,
-            remaining: DEFAULT_LIMIT,
-            reset_at: now + Duration::hours(1),
-        }
+        RateLimit { limit: DEFAULT_LIMIT, remaining: DEFAULT_LIMIT, reset_at: now + Duration::hours(1) }
     }
 
     pub(crate) fn set(&mut self, limit: u64, remaining: u64, reset_at: DateTime<Utc>) {
@@ -52,14 +48,8 @@ impl RateLimit {
 
     pub(crate) fn snapshot(&mut self, now: DateTime<Utc>) -> RateSnapshot {
         self.refill_if_reset(now);
-        let reset =
-            self.reset_at.timestamp() + i64::from(self.reset_at.timestamp_subsec_nanos() > 0);
-        RateSnapshot {
-            limit: self.limit,
-            remaining: self.remaining,
-            used: self.limit - self.remaining,
-            reset,
-        }
+        let reset = self.reset_at.timestamp() + i64::from(self.reset_at.timestamp_subsec_nanos() > 0);
+        RateSnapshot { limit: self.limit, remaining: self.remaining, used: self.limit - self.remaining, reset }
     }
 
     fn refill_if_reset(&mut self, now: DateTime<Utc>) {

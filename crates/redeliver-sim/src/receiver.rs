@@ -68,9 +68,7 @@ impl Shared {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A running webhook receiver; dropping it stops it.
@@ -91,27 +89,17 @@ impl Receiver {
             received: Mutex::new(Vec::new()),
         });
         let app = Router::new().fallback(receive).with_state(shared.clone());
-        let listener = DownAwareListener {
-            inner: listener,
-            shared: shared.clone(),
-        };
+        let listener = DownAwareListener { inner: listener, shared: shared.clone() };
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
+            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::warn!(%error, "receiver stopped with an error");
             }
         });
-        Ok(Receiver {
-            addr,
-            shared,
-            stop: Some(stop),
-        })
+        Ok(Receiver { addr, shared, stop: Some(stop) })
     }
 
     /// Where to point a hook: `http://127.0.0.1:PORT/webhook`.
@@ -135,10 +123,7 @@ impl Receiver {
 
     /// How many times the event `guid` was received and answered with a 2xx.
     pub fn successes_for(&self, guid: &str) -> usize {
-        lock(&self.shared.received)
-            .iter()
-            .filter(|e| e.guid == guid && (200..300).contains(&e.status))
-            .count()
+        lock(&self.shared.received).iter().filter(|e| e.guid == guid && (200..300).contains(&e.status)).count()
     }
 
     /// Forgets what was received.
@@ -181,15 +166,11 @@ impl axum::serve::Listener for DownAwareListener {
 }
 
 async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let signature_valid = shared.secret.as_deref().map(|secret| {
-        text("x-hub-signature-256").is_some_and(|sig| signature::verify(secret, &body, &sig))
-    });
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let signature_valid = shared
+        .secret
+        .as_deref()
+        .map(|secret| text("x-hub-signature-256").is_some_and(|sig| signature::verify(secret, &body, &sig)));
     let event = ReceivedEvent {
         guid: text("x-github-delivery").unwrap_or_default(),
         event: text("x-github-event").unwrap_or_default(),
@@ -224,10 +205,7 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         }
     };
     // Found again by content, not position: `clear` may have run meanwhile.
-    if let Some(entry) = lock(&shared.received)
-        .iter_mut()
-        .rev()
-        .find(|e| e.status == 0 && e.guid == guid && e.at == at)
+    if let Some(entry) = lock(&shared.received).iter_mut().rev().find(|e| e.status == 0 && e.guid == guid && e.at == at)
     {
         entry.status = status;
     }

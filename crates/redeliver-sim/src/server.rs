@@ -30,29 +30,18 @@ impl Sim {
     pub async fn start_with(world: World) -> anyhow::Result<Sim> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let app = api::router(Arc::new(Api {
-            world: world.clone(),
-            origin: format!("http://{addr}"),
-        }));
+        let app = api::router(Arc::new(Api { world: world.clone(), origin: format!("http://{addr}") }));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
+            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::warn!(%error, "simulator server stopped with an error");
             }
         });
         tracing::debug!(%addr, "simulator listening");
-        Ok(Sim {
-            addr,
-            world,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        Ok(Sim { addr, world, stop: Some(stop), task: Some(task) })
     }
 
     /// The API root, like `https://api.github.com`: `http://127.0.0.1:PORT`.

@@ -62,12 +62,14 @@ impl Env {
     }
 
     pub fn state_path(&self, flag: Option<&Path>) -> PathBuf {
-        flag.map(Path::to_path_buf).or_else(|| self.get(names::REDELIVER_STATE).map(PathBuf::from)).unwrap_or_else(|| {
-            redeliver_core::state::default_state_path(
-                self.get(names::XDG_STATE_HOME).map(Path::new),
-                self.get(names::HOME).map(Path::new),
-            )
-        })
+        flag.map(Path::to_path_buf).or_else(|| self.get(names::REDELIVER_STATE).map(PathBuf::from)).unwrap_or_else(
+            || {
+                redeliver_core::state::default_state_path(
+                    self.get(names::XDG_STATE_HOME).map(Path::new),
+                    self.get(names::HOME).map(Path::new),
+                )
+            },
+        )
     }
 }
 
@@ -259,7 +261,8 @@ fn variable(args: &RunArgs, env: &Env) -> Result<Option<VariableSettings>, Failu
     let Some(name) = args.variable.as_deref().or(env.get(names::LAST_REDELIVERY_VARIABLE_NAME)) else {
         return Ok(None);
     };
-    let name: VariableName = name.trim().parse().map_err(|e| Failure::config(format!("LAST_REDELIVERY_VARIABLE_NAME: {e}")))?;
+    let name: VariableName =
+        name.trim().parse().map_err(|e| Failure::config(format!("LAST_REDELIVERY_VARIABLE_NAME: {e}")))?;
     let (owner, repo) = match args.variable_repo.as_deref() {
         Some(full) => split_repo(full, "--variable-repo")?,
         None => match (
@@ -297,8 +300,15 @@ fn patterns(values: &[String]) -> Result<Vec<String>, Failure> {
         .map(|v| v.trim())
         .filter(|v| !v.is_empty())
         .map(|v| {
-            let ok = v.split('.').count() <= 2 && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-            if ok { Ok(v.to_string()) } else { Err(Failure::config(format!("event filter '{v}' is not `event` or `event.action` (e.g. pull_request or pull_request.opened)"))) }
+            let ok = v.split('.').count() <= 2
+                && v.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            if ok {
+                Ok(v.to_string())
+            } else {
+                Err(Failure::config(format!(
+                    "event filter '{v}' is not `event` or `event.action` (e.g. pull_request or pull_request.opened)"
+                )))
+            }
         })
         .collect()
 }
@@ -326,21 +336,29 @@ mod tests {
     use super::*;
 
     fn url_of(pairs: &[(&str, &str)], flag: Option<&str>) -> String {
-        api_url(flag, &Env::with(pairs, Some("runner-7f3a"))).map(|(u, _)| u.to_string()).unwrap_or_else(|f| format!("ERR {}", f.error))
+        api_url(flag, &Env::with(pairs, Some("runner-7f3a")))
+            .map(|(u, _)| u.to_string())
+            .unwrap_or_else(|f| format!("ERR {}", f.error))
     }
 
     #[test]
     fn api_url_precedence_and_the_hostname_trap() {
         assert_eq!(url_of(&[], None), "https://api.github.com/");
         assert_eq!(url_of(&[("GITHUB_API_URL", "https://ghe.corp/api/v3")], None), "https://ghe.corp/api/v3");
-        assert_eq!(url_of(&[("HOSTNAME", "ghe.corp"), ("GITHUB_API_URL", "https://x.y/api/v3")], None), "https://ghe.corp/api/v3");
+        assert_eq!(
+            url_of(&[("HOSTNAME", "ghe.corp"), ("GITHUB_API_URL", "https://x.y/api/v3")], None),
+            "https://ghe.corp/api/v3"
+        );
         assert_eq!(url_of(&[("HOSTNAME", "github.com")], None), "https://api.github.com/");
         assert_eq!(url_of(&[("HOSTNAME", "http://127.0.0.1:8080")], None), "http://127.0.0.1:8080/api/v3");
         assert_eq!(url_of(&[("HOSTNAME", "ghe.corp")], Some("http://127.0.0.1:1/")), "http://127.0.0.1:1/");
         // Container names and the machine's own name are not GitHub hosts.
         assert_eq!(url_of(&[("HOSTNAME", "3f2a9c0d1e4b")], None), "https://api.github.com/");
         assert_eq!(url_of(&[("HOSTNAME", "runner-7f3a")], None), "https://api.github.com/");
-        assert_eq!(url_of(&[("HOSTNAME", "YOUR_HOSTNAME"), ("GITHUB_API_URL", "https://api.github.com")], None), "https://api.github.com/");
+        assert_eq!(
+            url_of(&[("HOSTNAME", "YOUR_HOSTNAME"), ("GITHUB_API_URL", "https://api.github.com")], None),
+            "https://api.github.com/"
+        );
         assert!(url_of(&[], Some("ftp://x")).starts_with("ERR --api-url 'ftp://x' is not a usable API URL"));
         assert!(url_of(&[], Some("not a url")).contains("is not a usable API URL"));
     }
@@ -357,13 +375,27 @@ mod tests {
     #[test]
     fn the_variable_needs_a_valid_name_a_repository_and_a_token() {
         let args = RunArgs::default();
-        let ok = Env::with(&[("LAST_REDELIVERY_VARIABLE_NAME", "LAST_RUN"), ("WORKFLOW_REPO_OWNER", "o"), ("WORKFLOW_REPO", "r"), ("TOKEN", "t")], None);
+        let ok = Env::with(
+            &[
+                ("LAST_REDELIVERY_VARIABLE_NAME", "LAST_RUN"),
+                ("WORKFLOW_REPO_OWNER", "o"),
+                ("WORKFLOW_REPO", "r"),
+                ("TOKEN", "t"),
+            ],
+            None,
+        );
         let v = variable(&args, &ok).unwrap().unwrap();
         assert_eq!((v.owner.as_str(), v.repo.as_str()), ("o", "r"));
-        let actions = Env::with(&[("LAST_REDELIVERY_VARIABLE_NAME", "LAST_RUN"), ("GITHUB_REPOSITORY", "org/tools"), ("TOKEN", "t")], None);
+        let actions = Env::with(
+            &[("LAST_REDELIVERY_VARIABLE_NAME", "LAST_RUN"), ("GITHUB_REPOSITORY", "org/tools"), ("TOKEN", "t")],
+            None,
+        );
         assert_eq!(variable(&args, &actions).unwrap().unwrap().repo, "tools");
         let err = |pairs: &[(&str, &str)]| variable(&args, &Env::with(pairs, None)).unwrap_err().error.to_string();
-        assert!(err(&[("LAST_REDELIVERY_VARIABLE_NAME", "GITHUB_X"), ("GITHUB_REPOSITORY", "o/r"), ("TOKEN", "t")]).contains("GITHUB_"));
+        assert!(
+            err(&[("LAST_REDELIVERY_VARIABLE_NAME", "GITHUB_X"), ("GITHUB_REPOSITORY", "o/r"), ("TOKEN", "t")])
+                .contains("GITHUB_")
+        );
         assert!(err(&[("LAST_REDELIVERY_VARIABLE_NAME", "OK"), ("TOKEN", "t")]).contains("needs its repository"));
         assert!(err(&[("LAST_REDELIVERY_VARIABLE_NAME", "OK"), ("GITHUB_REPOSITORY", "o/r")]).contains("TOKEN is not"));
         assert!(variable(&args, &Env::default()).unwrap().is_none());
@@ -373,7 +405,10 @@ mod tests {
     fn times_and_filters() {
         let now: DateTime<Utc> = "2026-11-28T12:00:00Z".parse().unwrap();
         assert_eq!(instant("--since", "6h", now).unwrap(), now - Duration::hours(6));
-        assert_eq!(instant("--since", "2026-11-28T09:00:00+01:00", now).unwrap(), "2026-11-28T08:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            instant("--since", "2026-11-28T09:00:00+01:00", now).unwrap(),
+            "2026-11-28T08:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
         assert!(instant("--since", "yesterday", now).is_err());
         assert_eq!(patterns(&["push".into(), "pull_request.opened".into()]).unwrap().len(), 2);
         assert!(patterns(&["a.b.c".into()]).is_err());

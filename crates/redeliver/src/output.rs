@@ -1,9 +1,9 @@
 //! The only printer: the human summary and `--json` on stdout, logs on stderr.
 
 use crate::pass::Report;
+use chrono::SecondsFormat;
 use redeliver_core::policy::Human;
 use redeliver_core::state::RedeliveryRecord;
-use chrono::SecondsFormat;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
@@ -16,7 +16,12 @@ pub fn init_tracing(verbose: u8) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
 }
 
 pub fn print_json<T: serde::Serialize>(value: &T) {
@@ -32,7 +37,8 @@ pub fn summary(r: &Report) -> String {
     let mut out = String::new();
     let dry = if r.dry_run { " (dry run: nothing sent, nothing written)" } else { "" };
     let _ = writeln!(out, "redeliver: {} at {}{dry}", r.target, r.api_url);
-    let until = r.window.until.map(|u| format!(" until {}", u.to_rfc3339_opts(SecondsFormat::Secs, true))).unwrap_or_default();
+    let until =
+        r.window.until.map(|u| format!(" until {}", u.to_rfc3339_opts(SecondsFormat::Secs, true))).unwrap_or_default();
     let _ = writeln!(
         out,
         "  window: since {} ({}){until}; read {} deliveries on {} page(s), {} in the window",
@@ -66,10 +72,22 @@ pub fn summary(r: &Report) -> String {
             Some(a) => format!("{}.{a}", e.event),
             None => e.event.clone(),
         };
-        let last = if e.last_status.is_empty() { e.last_status_code.to_string() } else { format!("{} {}", e.last_status_code, e.last_status) };
+        let last = if e.last_status.is_empty() {
+            e.last_status_code.to_string()
+        } else {
+            format!("{} {}", e.last_status_code, e.last_status)
+        };
         let mut line = format!("  {:<16} {}  {kind}  attempts {}  last: {last}", e.outcome, e.guid, e.attempts);
         if let Some(reason) = e.reason {
-            let _ = write!(line, "  ({})", if matches!(reason, redeliver_core::plan::GiveUpReason::Cap) { "attempt cap reached" } else { "past the redelivery horizon" });
+            let _ = write!(
+                line,
+                "  ({})",
+                if matches!(reason, redeliver_core::plan::GiveUpReason::Cap) {
+                    "attempt cap reached"
+                } else {
+                    "past the redelivery horizon"
+                }
+            );
         }
         if let Some(d) = &e.detail {
             let _ = write!(line, "  ({d})");
@@ -78,7 +96,12 @@ pub fn summary(r: &Report) -> String {
     }
     if let Some(next) = r.events.iter().filter_map(|e| e.due_at.filter(|_| e.outcome == "waiting")).min() {
         let wait = next - chrono::Utc::now();
-        let _ = writeln!(out, "  next event due at {} (in {})", next.to_rfc3339_opts(SecondsFormat::Secs, true), Human(wait.max(chrono::Duration::zero())));
+        let _ = writeln!(
+            out,
+            "  next event due at {} (in {})",
+            next.to_rfc3339_opts(SecondsFormat::Secs, true),
+            Human(wait.max(chrono::Duration::zero()))
+        );
     }
     let saved = match r.state.written {
         Some(t) => format!("saved {} to {}", t.to_rfc3339_opts(SecondsFormat::Secs, true), r.state.store),
@@ -96,7 +119,16 @@ pub fn history(records: &[RedeliveryRecord]) -> String {
     let mut out = String::new();
     for r in records {
         let detail = r.detail.as_deref().map(|d| format!("  {d}")).unwrap_or_default();
-        let _ = writeln!(out, "{}  {:<9} {}  {}  delivery {}  {}{detail}", r.at.to_rfc3339_opts(SecondsFormat::Secs, true), format!("{:?}", r.answer).to_lowercase(), r.guid, r.event, r.delivery_id, r.target);
+        let _ = writeln!(
+            out,
+            "{}  {:<9} {}  {}  delivery {}  {}{detail}",
+            r.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            format!("{:?}", r.answer).to_lowercase(),
+            r.guid,
+            r.event,
+            r.delivery_id,
+            r.target
+        );
     }
     out
 }

@@ -159,7 +159,8 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
     } else {
         drop(reader);
         let lock = StateLock::acquire(&s.state_path).map_err(|e| {
-            Failure::new(Exit::State, e).with_hint(Some("wait for the other pass to finish, or give each schedule its own --state".into()))
+            Failure::new(Exit::State, e)
+                .with_hint(Some("wait for the other pass to finish, or give each schedule its own --state".into()))
         })?;
         (Some(lock), Some(Ledger::open(&s.state_path).map_err(state_failure)?))
     };
@@ -195,7 +196,9 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
                 let (answer, outcome, detail) = match app.redeliver(&target, delivery_id).await {
                     Ok(()) => (Answer::Accepted, "redelivered", None),
                     Err(ApiError::Ambiguous { detail }) => (Answer::Ambiguous, "ambiguous", Some(detail)),
-                    Err(e @ (ApiError::Refused { .. } | ApiError::NotFound { .. })) => (Answer::Refused, "refused", Some(e.to_string())),
+                    Err(e @ (ApiError::Refused { .. } | ApiError::NotFound { .. })) => {
+                        (Answer::Refused, "refused", Some(e.to_string()))
+                    }
                     Err(e) => {
                         // Auth, rate limit past --max-wait, network: the rest would fail alike.
                         stop = Some(format!("not sent: the pass stopped after: {e}"));
@@ -209,7 +212,8 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
             }
             Decision::GiveUp { reason } => {
                 if let Some(l) = ledger.as_ref().filter(|_| !s.dry_run) {
-                    l.give_up(&key, &v.history.guid, &v.history.event, reason, v.first_attempt_at, now).map_err(state_failure)?;
+                    l.give_up(&key, &v.history.guid, &v.history.event, reason, v.first_attempt_at, now)
+                        .map_err(state_failure)?;
                 }
                 tracing::warn!(guid = %v.history.guid, ?reason, "given up");
             }
@@ -250,7 +254,10 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
         counts,
         events,
         state: StateReport { store, previous, written },
-        requests: RequestReport { total: stats.total(), rate_limit_remaining: stats.rate_limit.as_ref().and_then(|r| r.remaining) },
+        requests: RequestReport {
+            total: stats.total(),
+            rate_limit_remaining: stats.rate_limit.as_ref().and_then(|r| r.remaining),
+        },
         exit_code: if attention { Exit::Attention as u8 } else { Exit::Success as u8 },
     })
 }

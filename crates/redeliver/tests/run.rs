@@ -41,7 +41,8 @@ async fn a_window_over_several_pages_finds_every_failure_and_reads_no_page_too_m
     out.assert_code(0);
     let j = out.json();
     assert_eq!(j["counts"]["redelivered"], 10, "{j}");
-    let mut redelivered: Vec<_> = j["events"].as_array().unwrap().iter().map(|e| e["guid"].as_str().unwrap().to_string()).collect();
+    let mut redelivered: Vec<_> =
+        j["events"].as_array().unwrap().iter().map(|e| e["guid"].as_str().unwrap().to_string()).collect();
     redelivered.sort();
     failed.sort();
     assert_eq!(redelivered, failed);
@@ -75,11 +76,14 @@ async fn an_event_with_a_success_is_never_redelivered_and_several_failures_give_
     let app = App::start().await;
     let now = Utc::now();
     let fixed = app.record(NewAttempt::new("issues", 500, now - Duration::minutes(50)).action("opened")).guid;
-    app.record(NewAttempt::new("issues", 202, now - Duration::minutes(40)).guid(&fixed).status("Accepted").redelivery(true));
+    app.record(
+        NewAttempt::new("issues", 202, now - Duration::minutes(40)).guid(&fixed).status("Accepted").redelivery(true),
+    );
     // Three failed attempts; the third rung (30 min) after the newest has passed.
     let broken = app.record(NewAttempt::new("pull_request", 500, now - Duration::minutes(120))).guid;
     app.record(NewAttempt::new("pull_request", 0, now - Duration::minutes(100)).guid(&broken).redelivery(true));
-    let newest = app.record(NewAttempt::new("pull_request", 503, now - Duration::minutes(90)).guid(&broken).redelivery(true));
+    let newest =
+        app.record(NewAttempt::new("pull_request", 503, now - Duration::minutes(90)).guid(&broken).redelivery(true));
     let out = app.run(&[]).await;
     out.assert_code(0);
     let j = out.json();
@@ -119,8 +123,13 @@ async fn a_502_on_a_page_is_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secondary_rate_limit_is_waited_out_without_losing_or_doubling_a_redelivery() {
     let app = App::start().await;
-    let guids: Vec<_> = (0..4).map(|i| app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10 + i))).guid).collect();
-    app.world().inject(FaultRule::new("/app/hook/deliveries/", Fault::SecondaryRateLimit { retry_after: Some(1) }).method("POST").times(1));
+    let guids: Vec<_> =
+        (0..4).map(|i| app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10 + i))).guid).collect();
+    app.world().inject(
+        FaultRule::new("/app/hook/deliveries/", Fault::SecondaryRateLimit { retry_after: Some(1) })
+            .method("POST")
+            .times(1),
+    );
     let out = app.run(&[]).await;
     out.assert_code(0);
     assert_eq!(out.json()["counts"]["redelivered"], 4);
@@ -135,8 +144,13 @@ async fn a_secondary_rate_limit_is_waited_out_without_losing_or_doubling_a_redel
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_refused_redelivery_does_not_stop_the_others() {
     let app = App::start().await;
-    let ids: Vec<_> = (0..3).map(|i| app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10 + i))).id).collect();
-    app.world().inject(FaultRule::new(&format!("/app/hook/deliveries/{}/attempts", ids[1]), Fault::Status(422)).method("POST").times(10));
+    let ids: Vec<_> =
+        (0..3).map(|i| app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10 + i))).id).collect();
+    app.world().inject(
+        FaultRule::new(&format!("/app/hook/deliveries/{}/attempts", ids[1]), Fault::Status(422))
+            .method("POST")
+            .times(10),
+    );
     let out = app.run(&[]).await;
     out.assert_code(1);
     let j = out.json();
@@ -147,7 +161,8 @@ async fn one_refused_redelivery_does_not_stop_the_others() {
     // The refusal is in the ledger, so `history` shows it.
     let h = app.command(&["history", "--json"]).await;
     h.assert_code(0);
-    let answers: Vec<_> = h.json().as_array().unwrap().iter().map(|r| r["answer"].as_str().unwrap().to_string()).collect();
+    let answers: Vec<_> =
+        h.json().as_array().unwrap().iter().map(|r| r["answer"].as_str().unwrap().to_string()).collect();
     assert_eq!(answers.iter().filter(|a| *a == "refused").count(), 1);
     assert_eq!(answers.iter().filter(|a| *a == "accepted").count(), 2);
 }
@@ -224,7 +239,12 @@ async fn the_docs_scripts_variable_is_read_created_and_updated_in_its_format() {
     assert_eq!(app.count_requests("PATCH", "/repos/octo/ops/actions/variables/LAST_REDELIVERY"), 1);
     out.assert_no_secrets();
     assert!(!out.stdout.contains("ghp_workflowtoken") && !out.stderr.contains("ghp_workflowtoken"));
-    let bad = app.run_with(&[], &[("LAST_REDELIVERY_VARIABLE_NAME", "GITHUB_LAST"), ("TOKEN", "t"), ("GITHUB_REPOSITORY", "o/r")]).await;
+    let bad = app
+        .run_with(
+            &[],
+            &[("LAST_REDELIVERY_VARIABLE_NAME", "GITHUB_LAST"), ("TOKEN", "t"), ("GITHUB_REPOSITORY", "o/r")],
+        )
+        .await;
     bad.assert_code(2);
     assert!(bad.stderr.contains("GITHUB_"), "{}", bad.stderr);
 }
@@ -294,14 +314,21 @@ async fn events_past_the_cap_or_the_horizon_are_given_up_and_reported_once() {
 async fn filters_and_max_redeliveries_narrow_a_run() {
     let app = App::start().await;
     let now = Utc::now();
-    for (i, (event, action)) in [("push", None), ("pull_request", Some("opened")), ("pull_request", Some("closed")), ("issues", Some("opened"))].iter().enumerate() {
+    for (i, (event, action)) in
+        [("push", None), ("pull_request", Some("opened")), ("pull_request", Some("closed")), ("issues", Some("opened"))]
+            .iter()
+            .enumerate()
+    {
         let mut a = NewAttempt::new(event, 500, now - Duration::minutes(60 - i as i64));
         if let Some(action) = action {
             a = a.action(action);
         }
         app.record(a);
     }
-    let j = app.run(&["--dry-run", "--event", "pull_request,issues", "--exclude-event", "pull_request.closed"]).await.json();
+    let j = app
+        .run(&["--dry-run", "--event", "pull_request,issues", "--exclude-event", "pull_request.closed"])
+        .await
+        .json();
     assert_eq!(j["counts"]["would_redeliver"], 2, "{j}");
     assert_eq!(j["counts"]["filtered"], 2);
     let j = app.run(&["--max-redeliveries", "1"]).await.json();
@@ -315,7 +342,8 @@ async fn the_private_key_never_appears_in_any_output() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
     for args in [vec!["-vv"], vec!["-vv", "--json"], vec!["--dry-run", "-vv"]] {
-        let out = app.run_with_env_and_args(&[("PRIVATE_KEY", keys::TEST_APP_KEY_PKCS1), ("RUST_LOG", "trace")], &args).await;
+        let out =
+            app.run_with_env_and_args(&[("PRIVATE_KEY", keys::TEST_APP_KEY_PKCS1), ("RUST_LOG", "trace")], &args).await;
         out.assert_no_secrets();
     }
     let broken = app.run_with_env(&[("PRIVATE_KEY", &keys::TEST_APP_KEY_PKCS1[..400])]).await;

@@ -76,12 +76,7 @@ impl AppKey {
         let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| KeyError::Invalid)?;
         let key = AppKey { key };
         // `from_rsa_pem` checks only the PEM/ASN.1 wrapping; signing proves the RSA key itself.
-        key.sign(&Claims {
-            iat: 0,
-            exp: 1,
-            iss: Issuer::AppId(0),
-        })
-        .map_err(|_| KeyError::Invalid)?;
+        key.sign(&Claims { iat: 0, exp: 1, iss: Issuer::AppId(0) }).map_err(|_| KeyError::Invalid)?;
         Ok(key)
     }
 
@@ -101,46 +96,29 @@ impl fmt::Debug for AppKey {
 fn normalize_pem(text: &str) -> Result<String, KeyError> {
     let mut s = text.trim();
     // Quotes around the whole value, possibly nested ('"..."'), as shells and YAML leave them.
-    while s.len() >= 2
-        && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')))
-    {
+    while s.len() >= 2 && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\''))) {
         s = s[1..s.len() - 1].trim();
     }
     if s.is_empty() {
         return Err(KeyError::Empty);
     }
-    let unescaped = s
-        .replace("\\r\\n", "\n")
-        .replace("\\n", "\n")
-        .replace("\r\n", "\n");
+    let unescaped = s.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n");
     let s = unescaped.as_str();
 
     let Some(begin) = s.find("-----BEGIN ") else {
         let looks_like_path = !s.contains(char::is_whitespace)
-            && (s.starts_with('/')
-                || s.starts_with("./")
-                || s.starts_with('~')
-                || s.ends_with(".pem"));
+            && (s.starts_with('/') || s.starts_with("./") || s.starts_with('~') || s.ends_with(".pem"));
         return Err(KeyError::NotPem { looks_like_path });
     };
     let after_begin = &s[begin + "-----BEGIN ".len()..];
     let Some(label_end) = after_begin.find("-----") else {
-        return Err(KeyError::NotPem {
-            looks_like_path: false,
-        });
+        return Err(KeyError::NotPem { looks_like_path: false });
     };
     let label = after_begin[..label_end].trim().to_owned();
     // The label is the PEM type word (e.g. `RSA PRIVATE KEY`); keep it only if it is that shape,
     // so that an error can name it without ever echoing key material.
-    if label.is_empty()
-        || label.len() > 40
-        || !label
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c == ' ' || c == '#')
-    {
-        return Err(KeyError::NotPem {
-            looks_like_path: false,
-        });
+    if label.is_empty() || label.len() > 40 || !label.chars().all(|c| c.is_ascii_uppercase() || c == ' ' || c == '#') {
+        return Err(KeyError::NotPem { looks_like_path: false });
     }
     match label.as_str() {
         "RSA PRIVATE KEY" | "PRIVATE KEY" => {}
@@ -158,11 +136,7 @@ fn normalize_pem(text: &str) -> Result<String, KeyError> {
         return Err(KeyError::Encrypted);
     }
     let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    if base64.is_empty()
-        || !base64
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-    {
+    if base64.is_empty() || !base64.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')) {
         return Err(KeyError::Invalid);
     }
     let mut pem = format!("-----BEGIN {label}-----\n");
@@ -229,11 +203,7 @@ pub fn jwt_claims(app_id: &str, now: DateTime<Utc>) -> Claims {
         Ok(id) if app_id.bytes().all(|b| b.is_ascii_digit()) => Issuer::AppId(id),
         _ => Issuer::ClientId(app_id.to_owned()),
     };
-    Claims {
-        iat: (now - JWT_BACKDATE).timestamp(),
-        exp: (now + JWT_LIFETIME).timestamp(),
-        iss,
-    }
+    Claims { iat: (now - JWT_BACKDATE).timestamp(), exp: (now + JWT_LIFETIME).timestamp(), iss }
 }
 
 /// Whether a JWT expiring at `expires_at` must be replaced before use at `now`.
@@ -246,25 +216,16 @@ pub fn jwt_needs_renewal(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> bool 
 /// Integer representing the time that the assertion was issued`).
 pub fn is_clock_skew_message(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("'exp'")
-        || m.contains("'iat'")
-        || m.contains("expiration time")
-        || m.contains("issued at")
+    m.contains("'exp'") || m.contains("'iat'") || m.contains("expiration time") || m.contains("issued at")
 }
 
 /// When a 401 blames the JWT's times and the answer carried a `Date` header, how far GitHub's clock
 /// is ahead of ours (negative when behind): the correction to apply to `now` when re-signing.
-pub fn clock_skew(
-    message: &str,
-    server_date: Option<&str>,
-    now: DateTime<Utc>,
-) -> Option<TimeDelta> {
+pub fn clock_skew(message: &str, server_date: Option<&str>, now: DateTime<Utc>) -> Option<TimeDelta> {
     if !is_clock_skew_message(message) {
         return None;
     }
-    let server = DateTime::parse_from_rfc2822(server_date?.trim())
-        .ok()?
-        .to_utc();
+    let server = DateTime::parse_from_rfc2822(server_date?.trim()).ok()?.to_utc();
     Some(server - now)
 }
 
@@ -289,9 +250,7 @@ mod tests {
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
         let decoding = DecodingKey::from_rsa_pem(PUBLIC.as_bytes()).unwrap();
-        jsonwebtoken::decode::<serde_json::Value>(jwt.expose(), &decoding, &validation)
-            .unwrap()
-            .claims
+        jsonwebtoken::decode::<serde_json::Value>(jwt.expose(), &decoding, &validation).unwrap().claims
     }
 
     #[test]
@@ -302,15 +261,9 @@ mod tests {
         assert_eq!(c.exp, now.timestamp() + 540);
         assert_eq!(c.iss, Issuer::AppId(12345));
         assert_eq!(c.expires_at(), at("2024-05-01T12:09:00Z"));
-        assert!(
-            c.exp - now.timestamp() <= 600,
-            "GitHub allows at most 10 minutes"
-        );
+        assert!(c.exp - now.timestamp() <= 600, "GitHub allows at most 10 minutes");
         let json = serde_json::to_value(&c).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"iat": now.timestamp() - 60, "exp": now.timestamp() + 540, "iss": 12345})
-        );
+        assert_eq!(json, serde_json::json!({"iat": now.timestamp() - 60, "exp": now.timestamp() + 540, "iss": 12345}));
     }
 
     #[test]
@@ -341,23 +294,13 @@ mod tests {
     fn clock_skew_from_the_date_header() {
         let now = at("2024-05-01T12:00:00Z");
         let msg = "'Expiration time' claim ('exp') is too far in the future";
-        assert_eq!(
-            clock_skew(msg, Some("Wed, 01 May 2024 11:55:00 GMT"), now),
-            Some(TimeDelta::seconds(-300))
-        );
+        assert_eq!(clock_skew(msg, Some("Wed, 01 May 2024 11:55:00 GMT"), now), Some(TimeDelta::seconds(-300)));
         let iat = "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
-        assert_eq!(
-            clock_skew(iat, Some("Wed, 01 May 2024 12:02:00 GMT"), now),
-            Some(TimeDelta::seconds(120))
-        );
+        assert_eq!(clock_skew(iat, Some("Wed, 01 May 2024 12:02:00 GMT"), now), Some(TimeDelta::seconds(120)));
         assert_eq!(clock_skew(msg, None, now), None);
         assert_eq!(clock_skew(msg, Some("yesterday"), now), None);
         assert_eq!(
-            clock_skew(
-                "A JSON web token could not be decoded",
-                Some("Wed, 01 May 2024 11:55:00 GMT"),
-                now
-            ),
+            clock_skew("A JSON web token could not be decoded", Some("Wed, 01 May 2024 11:55:00 GMT"), now),
             None
         );
     }
@@ -387,17 +330,10 @@ mod tests {
     /// Every error message, checked against every line of the key that produced it.
     fn assert_leaks_nothing(err: &KeyError, key_text: &str) {
         let shown = format!("{err} {err:?}");
-        for line in key_text
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.len() >= 8 && !l.starts_with("-----"))
-        {
+        for line in key_text.lines().map(str::trim).filter(|l| l.len() >= 8 && !l.starts_with("-----")) {
             for window in line.as_bytes().windows(8) {
                 let window = std::str::from_utf8(window).unwrap();
-                assert!(
-                    !shown.contains(window),
-                    "error {shown:?} leaks key text {window:?}"
-                );
+                assert!(!shown.contains(window), "error {shown:?} leaks key text {window:?}");
             }
         }
     }
@@ -408,40 +344,20 @@ mod tests {
         let cases: Vec<(String, Expect)> = vec![
             ("".into(), |e| matches!(e, KeyError::Empty)),
             ("  '' ".into(), |e| matches!(e, KeyError::Empty)),
-            (
-                "MIIEowIBAAKCAQEA0d/n2GT0Vj7Na9ANl78slbVveFcH2U88nI0O9Je8jyoqzltZ".into(),
-                |e| {
-                    matches!(
-                        e,
-                        KeyError::NotPem {
-                            looks_like_path: false
-                        }
-                    )
-                },
-            ),
+            ("MIIEowIBAAKCAQEA0d/n2GT0Vj7Na9ANl78slbVveFcH2U88nI0O9Je8jyoqzltZ".into(), |e| {
+                matches!(e, KeyError::NotPem { looks_like_path: false })
+            }),
             ("/home/me/app.2024-05-01.private-key.pem".into(), |e| {
-                matches!(
-                    e,
-                    KeyError::NotPem {
-                        looks_like_path: true
-                    }
-                )
+                matches!(e, KeyError::NotPem { looks_like_path: true })
             }),
             (PUBLIC.into(), |e| matches!(e, KeyError::PublicKey)),
-            (PKCS1[..PKCS1.len() / 2].into(), |e| {
-                matches!(e, KeyError::Truncated { .. })
-            }),
+            (PKCS1[..PKCS1.len() / 2].into(), |e| matches!(e, KeyError::Truncated { .. })),
             (
                 PKCS1.replace("RSA PRIVATE KEY", "EC PRIVATE KEY"),
                 |e| matches!(e, KeyError::Unsupported { label } if label == "EC PRIVATE KEY"),
             ),
-            (
-                PKCS1.replace("RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
-                |e| matches!(e, KeyError::Encrypted),
-            ),
-            (PKCS1.replacen("\n", "\nProc-Type: 4,ENCRYPTED\n", 1), |e| {
-                matches!(e, KeyError::Encrypted)
-            }),
+            (PKCS1.replace("RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"), |e| matches!(e, KeyError::Encrypted)),
+            (PKCS1.replacen("\n", "\nProc-Type: 4,ENCRYPTED\n", 1), |e| matches!(e, KeyError::Encrypted)),
             (corrupt(PKCS1), |e| matches!(e, KeyError::Invalid)),
             (PKCS1.replace('Q', "!"), |e| matches!(e, KeyError::Invalid)),
         ];
@@ -464,10 +380,7 @@ mod tests {
     #[test]
     fn debug_is_redacted() {
         let key = AppKey::from_pem(PKCS1).unwrap();
-        let creds = Credentials::App {
-            app_id: "1".into(),
-            key: key.clone(),
-        };
+        let creds = Credentials::App { app_id: "1".into(), key: key.clone() };
         let token = Credentials::Token(Secret::new("ghp_supersecret"));
         let shown = format!("{key:?} {creds:?} {creds:#?} {token:?}");
         assert!(shown.contains("[redacted]"));

@@ -120,11 +120,7 @@ fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 impl RequestStats {
     /// Requests sent with `method` to `endpoint`, whatever the answer.
     pub fn count(&self, method: &str, endpoint: &str) -> u64 {
-        self.requests
-            .iter()
-            .filter(|c| c.method == method && c.endpoint == endpoint)
-            .map(|c| c.count)
-            .sum()
+        self.requests.iter().filter(|c| c.method == method && c.endpoint == endpoint).map(|c| c.count).sum()
     }
 
     /// Requests sent with `method` to `endpoint` that got `status`.
@@ -142,18 +138,9 @@ impl RequestStats {
     }
 
     fn record(&mut self, method: &'static str, endpoint: &'static str, status: Option<u16>) {
-        match self
-            .requests
-            .iter_mut()
-            .find(|c| c.method == method && c.endpoint == endpoint && c.status == status)
-        {
+        match self.requests.iter_mut().find(|c| c.method == method && c.endpoint == endpoint && c.status == status) {
             Some(c) => c.count += 1,
-            None => self.requests.push(RequestCount {
-                method,
-                endpoint,
-                status,
-                count: 1,
-            }),
+            None => self.requests.push(RequestCount { method, endpoint, status, count: 1 }),
         }
     }
 }
@@ -217,23 +204,15 @@ impl GitHubClient {
             });
         }
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("application/vnd.github+json"),
-        );
-        headers.insert(
-            "x-github-api-version",
-            HeaderValue::from_static(API_VERSION),
-        );
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
+        headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .default_headers(headers)
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .build()
-            .map_err(|e| ApiError::Config {
-                detail: format!("could not set up HTTPS: {e}"),
-            })?;
+            .map_err(|e| ApiError::Config { detail: format!("could not set up HTTPS: {e}") })?;
         Ok(GitHubClient {
             http,
             config,
@@ -247,11 +226,7 @@ impl GitHubClient {
 
     /// One page of deliveries: `None` asks for the first page (`per_page=100`), `Some(next)` fetches
     /// the `Link rel="next"` URL exactly as GitHub gave it. An empty page is normal.
-    pub async fn list_deliveries(
-        &mut self,
-        target: &HookTarget,
-        next: Option<&Url>,
-    ) -> Result<DeliveryPage, ApiError> {
+    pub async fn list_deliveries(&mut self, target: &HookTarget, next: Option<&Url>) -> Result<DeliveryPage, ApiError> {
         self.check_target(target)?;
         let url = match next {
             Some(url) => {
@@ -260,13 +235,7 @@ impl GitHubClient {
             }
             None => self.endpoint(&target.deliveries_path(), Some("per_page=100")),
         };
-        let call = Call {
-            method: Method::GET,
-            url,
-            endpoint: "list_deliveries",
-            body: None,
-            repeatable: true,
-        };
+        let call = Call { method: Method::GET, url, endpoint: "list_deliveries", body: None, repeatable: true };
         let answer = self.call(&call).await?;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
@@ -293,15 +262,9 @@ impl GitHubClient {
                 }
             }
         }
-        let links = answer
-            .headers
-            .get_all(header::LINK)
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        let next = next_link(links, &answer.url).map_err(|detail| ApiError::Malformed {
-            detail,
-            request_id: answer.request_id.clone(),
-        })?;
+        let links = answer.headers.get_all(header::LINK).iter().filter_map(|v| v.to_str().ok());
+        let next = next_link(links, &answer.url)
+            .map_err(|detail| ApiError::Malformed { detail, request_id: answer.request_id.clone() })?;
         if let Some(next) = &next
             && !same_origin(next, &self.config.base_url)
         {
@@ -321,26 +284,12 @@ impl GitHubClient {
     /// Asks GitHub to redeliver one delivery (`POST …/deliveries/{id}/attempts`, answered 202).
     /// Rate-limited answers are waited out and the request re-sent (GitHub did not process it);
     /// a 5xx, a timeout or a dropped connection is [`ApiError::Ambiguous`] and never re-sent.
-    pub async fn redeliver(
-        &mut self,
-        target: &HookTarget,
-        delivery_id: u64,
-    ) -> Result<(), ApiError> {
+    pub async fn redeliver(&mut self, target: &HookTarget, delivery_id: u64) -> Result<(), ApiError> {
         self.check_target(target)?;
         let url = self.endpoint(&target.attempts_path(delivery_id), None);
-        let call = Call {
-            method: Method::POST,
-            url,
-            endpoint: "redeliver",
-            body: None,
-            repeatable: false,
-        };
+        let call = Call { method: Method::POST, url, endpoint: "redeliver", body: None, repeatable: false };
         let answer = self.call(&call).await?;
-        if answer.is_success() {
-            Ok(())
-        } else {
-            Err(self.error_for(&answer, false))
-        }
+        if answer.is_success() { Ok(()) } else { Err(self.error_for(&answer, false)) }
     }
 
     /// For a GitHub App: a one-hour installation token for the account that owns `target` (a
@@ -359,57 +308,29 @@ impl GitHubClient {
         let path = match target {
             HookTarget::App => {
                 return Err(ApiError::Config {
-                    detail:
-                        "the app hook is read with the App's JWT; it needs no installation token"
-                            .into(),
+                    detail: "the app hook is read with the App's JWT; it needs no installation token".into(),
                 });
             }
             HookTarget::Repo { owner, repo, .. } => {
-                format!(
-                    "/repos/{}/{}/installation",
-                    escape_segment(owner),
-                    escape_segment(repo)
-                )
+                format!("/repos/{}/{}/installation", escape_segment(owner), escape_segment(repo))
             }
             HookTarget::Org { org, .. } => format!("/orgs/{}/installation", escape_segment(org)),
         };
         let url = self.endpoint(&path, None);
-        let call = Call {
-            method: Method::GET,
-            url,
-            endpoint: "installation",
-            body: None,
-            repeatable: true,
-        };
+        let call = Call { method: Method::GET, url, endpoint: "installation", body: None, repeatable: true };
         let answer = self.call(&call).await?;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
         }
-        let id = json_field(
-            &answer,
-            "id",
-            |v| v.as_u64(),
-            "finding the App's installation",
-        )?;
+        let id = json_field(&answer, "id", |v| v.as_u64(), "finding the App's installation")?;
         let url = self.endpoint(&format!("/app/installations/{id}/access_tokens"), None);
         // Minting a second token is harmless, so a failed attempt may be repeated.
-        let call = Call {
-            method: Method::POST,
-            url,
-            endpoint: "installation",
-            body: None,
-            repeatable: true,
-        };
+        let call = Call { method: Method::POST, url, endpoint: "installation", body: None, repeatable: true };
         let answer = self.call(&call).await?;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
         }
-        let token = json_field(
-            &answer,
-            "token",
-            |v| v.as_str().map(Secret::new),
-            "minting an installation token",
-        )?;
+        let token = json_field(&answer, "token", |v| v.as_str().map(Secret::new), "minting an installation token")?;
         Ok(token)
     }
 
@@ -444,32 +365,12 @@ impl GitHubClient {
         let message = answer.message.clone();
         let request_id = answer.request_id.clone();
         match answer.status {
-            401 => ApiError::Unauthorized {
-                message,
-                request_id,
-            },
-            403 => ApiError::Forbidden {
-                message,
-                request_id,
-            },
-            404 if read => ApiError::NotFound {
-                message,
-                request_id,
-            },
-            429 => ApiError::RateLimited {
-                until: None,
-                message,
-            },
-            status @ 500.. => ApiError::Server {
-                status,
-                message,
-                request_id,
-            },
-            status => ApiError::Refused {
-                status,
-                message,
-                request_id,
-            },
+            401 => ApiError::Unauthorized { message, request_id },
+            403 => ApiError::Forbidden { message, request_id },
+            404 if read => ApiError::NotFound { message, request_id },
+            429 => ApiError::RateLimited { until: None, message },
+            status @ 500.. => ApiError::Server { status, message, request_id },
+            status => ApiError::Refused { status, message, request_id },
         }
     }
 
@@ -477,10 +378,9 @@ impl GitHubClient {
         match (&self.credentials, target.needs_app_jwt()) {
             (Credentials::App { .. }, true) | (Credentials::Token(_), false) => Ok(()),
             (Credentials::Token(_), true) => Err(ApiError::Config {
-                detail:
-                    "the app hook can only be read as the GitHub App itself (a JWT): set APP_ID \
+                detail: "the app hook can only be read as the GitHub App itself (a JWT): set APP_ID \
                          and PRIVATE_KEY instead of a token"
-                        .into(),
+                    .into(),
             }),
             (Credentials::App { .. }, false) => Err(ApiError::Config {
                 detail: format!(
@@ -521,10 +421,7 @@ impl GitHubClient {
                     detail: format!("could not sign a JWT with PRIVATE_KEY ({:?})", e.kind()),
                 })?;
                 tracing::debug!(exp = claims.exp, "signed a new App JWT");
-                self.jwt = Some(CachedJwt {
-                    token: token.clone(),
-                    expires_at: claims.expires_at(),
-                });
+                self.jwt = Some(CachedJwt { token: token.clone(), expires_at: claims.expires_at() });
                 Ok(token)
             }
         }
@@ -544,10 +441,7 @@ impl GitHubClient {
                 tokio::time::sleep_until(last + self.config.pace).await;
             }
             let auth = self.authorization()?;
-            let mut request = self
-                .http
-                .request(call.method.clone(), call.url.clone())
-                .bearer_auth(auth.expose());
+            let mut request = self.http.request(call.method.clone(), call.url.clone()).bearer_auth(auth.expose());
             if let Some(body) = &call.body {
                 request = request.json(body);
             }
@@ -557,10 +451,7 @@ impl GitHubClient {
                     let status = response.status().as_u16();
                     let headers = response.headers().clone();
                     let url = response.url().clone();
-                    response
-                        .bytes()
-                        .await
-                        .map(|body| (status, headers, url, body.to_vec()))
+                    response.bytes().await.map(|body| (status, headers, url, body.to_vec()))
                 }
                 Err(e) => Err(e),
             };
@@ -612,14 +503,7 @@ impl GitHubClient {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "GitHub answered"
             );
-            let answer = Answer {
-                status,
-                headers,
-                body,
-                url,
-                request_id,
-                message,
-            };
+            let answer = Answer { status, headers, body, url, request_id, message };
             if answer.is_success() {
                 return Ok(answer);
             }
@@ -641,10 +525,7 @@ impl GitHubClient {
             if let Some(wait) = rate_limit_wait(status, &rate, rate_limited, Utc::now()) {
                 let until = Utc::now() + TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX);
                 if wait > self.config.max_rate_limit_wait || rate_limited >= MAX_RATE_LIMIT_WAITS {
-                    return Err(ApiError::RateLimited {
-                        until: Some(until),
-                        message: answer.message,
-                    });
+                    return Err(ApiError::RateLimited { until: Some(until), message: answer.message });
                 }
                 tracing::info!(
                     method,
@@ -703,18 +584,14 @@ fn json_field<T>(
         .ok()
         .and_then(|json| json.get(field).and_then(&read))
         .ok_or_else(|| ApiError::Malformed {
-            detail: format!(
-                "{doing} returned no `{field}` ({})",
-                describe_body_kind(answer)
-            ),
+            detail: format!("{doing} returned no `{field}` ({})", describe_body_kind(answer)),
             request_id: answer.request_id.clone(),
         })
 }
 
 /// The content type and size of a body, never its text (it may hold a token).
 fn describe_body_kind(answer: &Answer) -> String {
-    let content_type =
-        header_text(&answer.headers, "content-type").unwrap_or_else(|| "no content type".into());
+    let content_type = header_text(&answer.headers, "content-type").unwrap_or_else(|| "no content type".into());
     format!("{} bytes of {content_type}", answer.body.len())
 }
 
@@ -734,12 +611,7 @@ fn method_name(method: &Method) -> &'static str {
 fn check_base_url(url: &Url) -> Result<(), ApiError> {
     let bad = |why: &str| {
         Err(ApiError::Config {
-            detail: format!(
-                "the API base URL {}://{}{} {why}",
-                url.scheme(),
-                url.host_str().unwrap_or(""),
-                url.path()
-            ),
+            detail: format!("the API base URL {}://{}{} {why}", url.scheme(), url.host_str().unwrap_or(""), url.path()),
         })
     };
     if url.scheme() != "https" && url.scheme() != "http" {
@@ -769,10 +641,7 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 /// GitHub's error `message`, with any validation `errors[]` details; for a non-JSON body, a
@@ -791,26 +660,14 @@ fn error_message(status: u16, body: &[u8]) -> String {
             .flatten()
             .filter_map(|e| match e {
                 serde_json::Value::String(s) => Some(s.clone()),
-                other => other
-                    .get("message")
-                    .or_else(|| other.get("code"))
-                    .and_then(|m| m.as_str())
-                    .map(str::to_owned),
+                other => other.get("message").or_else(|| other.get("code")).and_then(|m| m.as_str()).map(str::to_owned),
             })
             .collect();
-        return if details.is_empty() {
-            message.to_owned()
-        } else {
-            format!("{message} ({})", details.join("; "))
-        };
+        return if details.is_empty() { message.to_owned() } else { format!("{message} ({})", details.join("; ")) };
     }
     let text = String::from_utf8_lossy(body);
     let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.is_empty() {
-        format!("HTTP {status} without a message")
-    } else {
-        excerpt(&text, 200)
-    }
+    if text.is_empty() { format!("HTTP {status} without a message") } else { excerpt(&text, 200) }
 }
 
 fn excerpt(text: &str, max: usize) -> String {
@@ -821,8 +678,7 @@ fn excerpt(text: &str, max: usize) -> String {
 }
 
 fn describe_body(answer: &Answer) -> String {
-    let content_type =
-        header_text(&answer.headers, "content-type").unwrap_or_else(|| "no content type".into());
+    let content_type = header_text(&answer.headers, "content-type").unwrap_or_else(|| "no content type".into());
     let text = String::from_utf8_lossy(&answer.body);
     let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() {
@@ -847,11 +703,7 @@ fn transport_detail(e: &reqwest::Error, url: &Url, timeout: Duration) -> String 
     while let Some(source) = cause.source() {
         cause = source;
     }
-    let what = if e.is_connect() {
-        "could not connect to"
-    } else {
-        "the connection failed while talking to"
-    };
+    let what = if e.is_connect() { "could not connect to" } else { "the connection failed while talking to" };
     format!("{what} {place}: {cause}")
 }
 
@@ -860,32 +712,20 @@ mod tests {
     use super::*;
 
     fn client(base: &str) -> GitHubClient {
-        GitHubClient::new(
-            ClientConfig::new(Url::parse(base).unwrap()),
-            Credentials::Token(Secret::new("t")),
-        )
-        .unwrap()
+        GitHubClient::new(ClientConfig::new(Url::parse(base).unwrap()), Credentials::Token(Secret::new("t"))).unwrap()
     }
 
     #[test]
     fn endpoints_keep_the_base_path_prefix() {
         let ghes = client("https://ghe.example/api/v3");
         assert_eq!(
-            ghes.endpoint("/app/hook/deliveries", Some("per_page=100"))
-                .as_str(),
+            ghes.endpoint("/app/hook/deliveries", Some("per_page=100")).as_str(),
             "https://ghe.example/api/v3/app/hook/deliveries?per_page=100"
         );
         let slash = client("https://ghe.example/api/v3/");
-        assert_eq!(
-            slash.endpoint("/x", None).as_str(),
-            "https://ghe.example/api/v3/x"
-        );
+        assert_eq!(slash.endpoint("/x", None).as_str(), "https://ghe.example/api/v3/x");
         let dotcom = client("https://api.github.com");
-        let target = HookTarget::Repo {
-            owner: "o".into(),
-            repo: "r".into(),
-            hook_id: 1,
-        };
+        let target = HookTarget::Repo { owner: "o".into(), repo: "r".into(), hook_id: 1 };
         assert_eq!(
             dotcom.endpoint(&target.attempts_path(5), None).as_str(),
             "https://api.github.com/repos/o/r/hooks/1/deliveries/5/attempts"
@@ -900,10 +740,8 @@ mod tests {
             "https://api.github.com/?x=1",
             "https://github.com",
         ] {
-            let result = GitHubClient::new(
-                ClientConfig::new(Url::parse(base).unwrap()),
-                Credentials::Token(Secret::new("t")),
-            );
+            let result =
+                GitHubClient::new(ClientConfig::new(Url::parse(base).unwrap()), Credentials::Token(Secret::new("t")));
             let err = result.unwrap_err();
             assert!(matches!(err, ApiError::Config { .. }), "{base}: {err:?}");
             assert!(!err.to_string().contains("pass@"), "{err}");
@@ -923,10 +761,7 @@ mod tests {
 
     #[test]
     fn error_messages_from_bodies() {
-        assert_eq!(
-            error_message(404, br#"{"message":"Not Found","documentation_url":"x"}"#),
-            "Not Found"
-        );
+        assert_eq!(error_message(404, br#"{"message":"Not Found","documentation_url":"x"}"#), "Not Found");
         assert_eq!(
             error_message(422, br#"{"message":"Validation Failed","errors":[{"resource":"Hook","code":"custom","message":"too old"}]}"#),
             "Validation Failed (too old)"
@@ -936,12 +771,7 @@ mod tests {
             "<html> <body>Bad gateway</body></html>"
         );
         assert_eq!(error_message(503, b""), "HTTP 503 without a message");
-        assert_eq!(
-            error_message(500, "x".repeat(500).as_bytes())
-                .chars()
-                .count(),
-            201
-        );
+        assert_eq!(error_message(500, "x".repeat(500).as_bytes()).chars().count(), 201);
     }
 
     #[test]
@@ -964,35 +794,21 @@ mod tests {
         let err = c.list_deliveries(&HookTarget::App, None).await.unwrap_err();
         assert!(matches!(err, ApiError::Config { .. }), "{err:?}");
         assert_eq!(c.stats().total(), 0, "nothing was sent");
-        let key = super::super::auth::AppKey::from_pem(include_str!(
-            "../../../redeliver-sim/keys/test-app-key.pem"
-        ))
-        .unwrap();
+        let key =
+            super::super::auth::AppKey::from_pem(include_str!("../../../redeliver-sim/keys/test-app-key.pem")).unwrap();
         let mut app = GitHubClient::new(
             ClientConfig::new(Url::parse("http://127.0.0.1:9").unwrap()),
-            Credentials::App {
-                app_id: "1".into(),
-                key,
-            },
+            Credentials::App { app_id: "1".into(), key },
         )
         .unwrap();
-        let target = HookTarget::Org {
-            org: "o".into(),
-            hook_id: 1,
-        };
-        assert!(matches!(
-            app.redeliver(&target, 1).await,
-            Err(ApiError::Config { .. })
-        ));
+        let target = HookTarget::Org { org: "o".into(), hook_id: 1 };
+        assert!(matches!(app.redeliver(&target, 1).await, Err(ApiError::Config { .. })));
     }
 
     #[tokio::test]
     async fn next_urls_on_another_host_are_refused() {
         let mut c = client("http://127.0.0.1:9");
-        let target = HookTarget::Org {
-            org: "o".into(),
-            hook_id: 1,
-        };
+        let target = HookTarget::Org { org: "o".into(), hook_id: 1 };
         let evil = Url::parse("https://evil.example/orgs/o/hooks/1/deliveries?cursor=x").unwrap();
         let err = c.list_deliveries(&target, Some(&evil)).await.unwrap_err();
         assert!(matches!(err, ApiError::Config { .. }), "{err:?}");

@@ -10,50 +10,27 @@ use chrono::{DateTime, Utc};
 pub enum ApiError {
     /// 401: GitHub did not accept the JWT or token.
     #[error("GitHub rejected the credentials (401): {message}{}", rid(request_id))]
-    Unauthorized {
-        message: String,
-        request_id: Option<String>,
-    },
+    Unauthorized { message: String, request_id: Option<String> },
 
     /// 403 that is not a rate limit: the credentials lack a permission.
     #[error("GitHub refused access (403): {message}{}", rid(request_id))]
-    Forbidden {
-        message: String,
-        request_id: Option<String>,
-    },
+    Forbidden { message: String, request_id: Option<String> },
 
     /// 404 on a read: the hook, repository or variable does not exist, or these credentials cannot see it.
     #[error("GitHub found nothing there (404): {message}{}", rid(request_id))]
-    NotFound {
-        message: String,
-        request_id: Option<String>,
-    },
+    NotFound { message: String, request_id: Option<String> },
 
     /// A request GitHub declined (400, 404, 409, 422 ...), typically a redelivery it will not make.
     #[error("GitHub declined the request ({status}): {message}{}", rid(request_id))]
-    Refused {
-        status: u16,
-        message: String,
-        request_id: Option<String>,
-    },
+    Refused { status: u16, message: String, request_id: Option<String> },
 
     /// A rate limit that would take longer than the configured maximum wait to clear.
     #[error("GitHub's rate limit is exhausted{}: {message}", until_text(until))]
-    RateLimited {
-        until: Option<DateTime<Utc>>,
-        message: String,
-    },
+    RateLimited { until: Option<DateTime<Utc>>, message: String },
 
     /// A server error that persisted through every retry.
-    #[error(
-        "GitHub answered with a server error ({status}) after retries: {message}{}",
-        rid(request_id)
-    )]
-    Server {
-        status: u16,
-        message: String,
-        request_id: Option<String>,
-    },
+    #[error("GitHub answered with a server error ({status}) after retries: {message}{}", rid(request_id))]
+    Server { status: u16, message: String, request_id: Option<String> },
 
     /// A state-changing request whose outcome is unknown (server error, timeout or dropped
     /// connection after it was sent). It was not re-sent, because GitHub may have acted on it.
@@ -65,14 +42,8 @@ pub enum ApiError {
     Transport { detail: String },
 
     /// GitHub answered, but not with the JSON this endpoint should return.
-    #[error(
-        "GitHub's answer was not what this endpoint returns: {detail}{}",
-        rid(request_id)
-    )]
-    Malformed {
-        detail: String,
-        request_id: Option<String>,
-    },
+    #[error("GitHub's answer was not what this endpoint returns: {detail}{}", rid(request_id))]
+    Malformed { detail: String, request_id: Option<String> },
 
     /// The client was set up wrongly (base URL, credentials for the wrong kind of hook ...).
     #[error("The GitHub client is misconfigured: {detail}")]
@@ -128,10 +99,9 @@ impl ApiError {
                          stopped"
                     .to_owned(),
             }),
-            ApiError::Server { .. } => Some(
-                "GitHub is having trouble; run again later (see https://www.githubstatus.com)"
-                    .to_owned(),
-            ),
+            ApiError::Server { .. } => {
+                Some("GitHub is having trouble; run again later (see https://www.githubstatus.com)".to_owned())
+            }
             ApiError::Ambiguous { .. } => Some(
                 "check the hook's Recent Deliveries page; the next run lists the deliveries again \
                  and sees whether a redelivery was made"
@@ -168,11 +138,7 @@ impl ApiError {
 /// GitHub's 401 messages differ for JWTs and tokens; say what to check for the one we got.
 fn unauthorized_hint(message: &str) -> String {
     let m = message.to_ascii_lowercase();
-    if m.contains("'exp'")
-        || m.contains("'iat'")
-        || m.contains("expiration time")
-        || m.contains("issued at")
-    {
+    if m.contains("'exp'") || m.contains("'iat'") || m.contains("expiration time") || m.contains("issued at") {
         "this machine's clock is off from GitHub's: synchronise it (NTP) and run again".to_owned()
     } else if m.contains("json web token") || m.contains("jwt") || m.contains("integration") {
         "check APP_ID is this App's id (or client id) and PRIVATE_KEY is a current key of the same \
@@ -206,32 +172,21 @@ mod tests {
 
     #[test]
     fn unauthorized_hints_follow_the_message() {
-        let jwt = ApiError::Unauthorized {
-            message: "A JSON web token could not be decoded".into(),
-            request_id: None,
-        };
+        let jwt = ApiError::Unauthorized { message: "A JSON web token could not be decoded".into(), request_id: None };
         assert!(jwt.hint().unwrap().contains("APP_ID"));
         let clock = ApiError::Unauthorized {
             message: "'Expiration time' claim ('exp') is too far in the future".into(),
             request_id: None,
         };
         assert!(clock.hint().unwrap().contains("clock"));
-        let token = ApiError::Unauthorized {
-            message: "Bad credentials".into(),
-            request_id: None,
-        };
+        let token = ApiError::Unauthorized { message: "Bad credentials".into(), request_id: None };
         assert!(token.hint().unwrap().contains("TOKEN"));
     }
 
     #[test]
     fn rate_limited_names_the_time() {
-        let at = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
-            .unwrap()
-            .to_utc();
-        let e = ApiError::RateLimited {
-            until: Some(at),
-            message: "API rate limit exceeded".into(),
-        };
+        let at = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().to_utc();
+        let e = ApiError::RateLimited { until: Some(at), message: "API rate limit exceeded".into() };
         assert_eq!(
             e.to_string(),
             "GitHub's rate limit is exhausted until 2024-05-01 12:00:00 UTC: API rate limit exceeded"

@@ -48,10 +48,7 @@ pub fn parse_link_header(value: &str) -> Vec<LinkValue> {
                 continue;
             }
             let raw = raw.trim();
-            let unquoted = raw
-                .strip_prefix('"')
-                .and_then(|r| r.strip_suffix('"'))
-                .unwrap_or(raw);
+            let unquoted = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(raw);
             rels.extend(unquoted.split_whitespace().map(str::to_ascii_lowercase));
         }
         links.push(LinkValue { uri, rels });
@@ -65,19 +62,14 @@ pub fn parse_link_header(value: &str) -> Vec<LinkValue> {
 /// The `rel="next"` target among any number of `Link` header values, resolved against the URL
 /// that was requested (GitHub sends absolute URLs; a relative one is resolved as RFC 8288 says).
 /// `Err` carries a description when a `next` link exists but is not a URL.
-pub fn next_link<'a>(
-    values: impl IntoIterator<Item = &'a str>,
-    requested: &Url,
-) -> Result<Option<Url>, String> {
+pub fn next_link<'a>(values: impl IntoIterator<Item = &'a str>, requested: &Url) -> Result<Option<Url>, String> {
     for value in values {
         for link in parse_link_header(value) {
             if link.rels.iter().any(|rel| rel == "next") {
-                return requested.join(&link.uri).map(Some).map_err(|e| {
-                    format!(
-                        "the Link header's next URL {:?} is not a URL ({e})",
-                        link.uri
-                    )
-                });
+                return requested
+                    .join(&link.uri)
+                    .map(Some)
+                    .map_err(|e| format!("the Link header's next URL {:?} is not a URL ({e})", link.uri));
             }
         }
     }
@@ -132,19 +124,13 @@ mod tests {
     fn finds_next_among_several_rels() {
         let header = r#"<https://api.github.com/app/hook/deliveries?per_page=100&cursor=v1_123>; rel="next", <https://api.github.com/app/hook/deliveries?per_page=100&cursor=v1_1>; rel="last""#;
         let next = next_link([header], &base()).unwrap().unwrap();
-        assert_eq!(
-            next.as_str(),
-            "https://api.github.com/app/hook/deliveries?per_page=100&cursor=v1_123"
-        );
+        assert_eq!(next.as_str(), "https://api.github.com/app/hook/deliveries?per_page=100&cursor=v1_123");
     }
 
     #[test]
     fn next_need_not_come_first_and_may_be_bare_or_shared() {
         let header = r#" <https://x.test/p?cursor=a>;rel=prev ,<https://x.test/p?cursor=b> ; REL = "last NEXT" "#;
-        assert_eq!(
-            next_link([header], &base()).unwrap().unwrap().as_str(),
-            "https://x.test/p?cursor=b"
-        );
+        assert_eq!(next_link([header], &base()).unwrap().unwrap().as_str(), "https://x.test/p?cursor=b");
     }
 
     #[test]
@@ -158,31 +144,19 @@ mod tests {
 
     #[test]
     fn several_header_values_and_relative_uris() {
-        let values = [
-            r#"<https://x.test/first>; rel="first""#,
-            r#"</api/v3/app/hook/deliveries?cursor=v1_9>; rel="next""#,
-        ];
-        let requested =
-            Url::parse("https://ghe.test/api/v3/app/hook/deliveries?per_page=100").unwrap();
+        let values =
+            [r#"<https://x.test/first>; rel="first""#, r#"</api/v3/app/hook/deliveries?cursor=v1_9>; rel="next""#];
+        let requested = Url::parse("https://ghe.test/api/v3/app/hook/deliveries?per_page=100").unwrap();
         let next = next_link(values, &requested).unwrap().unwrap();
-        assert_eq!(
-            next.as_str(),
-            "https://ghe.test/api/v3/app/hook/deliveries?cursor=v1_9"
-        );
+        assert_eq!(next.as_str(), "https://ghe.test/api/v3/app/hook/deliveries?cursor=v1_9");
     }
 
     #[test]
     fn no_next_is_none_and_garbage_is_ignored() {
-        assert_eq!(
-            next_link([r#"<https://x.test/a>; rel="prev""#], &base()),
-            Ok(None)
-        );
+        assert_eq!(next_link([r#"<https://x.test/a>; rel="prev""#], &base()), Ok(None));
         assert_eq!(next_link(["garbage, more garbage"], &base()), Ok(None));
         assert_eq!(next_link([""], &base()), Ok(None));
-        assert_eq!(
-            next_link(["<https://x.test/unterminated; rel=next"], &base()),
-            Ok(None)
-        );
+        assert_eq!(next_link(["<https://x.test/unterminated; rel=next"], &base()), Ok(None));
     }
 
     #[test]

@@ -28,12 +28,7 @@ pub struct RateHeaders {
 impl RateHeaders {
     /// Reads the headers of an answer; unparsable numbers count as absent.
     pub fn from_headers(headers: &reqwest::header::HeaderMap, message: &str) -> Self {
-        let text = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.trim().to_owned())
-        };
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
         RateHeaders {
             retry_after: text("retry-after"),
             remaining: text("x-ratelimit-remaining").and_then(|v| v.parse().ok()),
@@ -46,8 +41,7 @@ impl RateHeaders {
 
     /// `x-ratelimit-reset` as a time.
     pub fn reset_at(&self) -> Option<DateTime<Utc>> {
-        self.reset
-            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        self.reset.and_then(|secs| DateTime::from_timestamp(secs, 0))
     }
 }
 
@@ -58,20 +52,11 @@ pub const SECONDARY_MIN_WAIT: Duration = Duration::from_secs(60);
 ///
 /// `attempt` counts the rate-limited answers already waited out for this request (0 on the first),
 /// and doubles the wait when GitHub gives no time of its own.
-pub fn rate_limit_wait(
-    status: u16,
-    headers: &RateHeaders,
-    attempt: u32,
-    now: DateTime<Utc>,
-) -> Option<Duration> {
+pub fn rate_limit_wait(status: u16, headers: &RateHeaders, attempt: u32, now: DateTime<Utc>) -> Option<Duration> {
     if status != 403 && status != 429 {
         return None;
     }
-    if let Some(wait) = headers
-        .retry_after
-        .as_deref()
-        .and_then(|v| parse_retry_after(v, now))
-    {
+    if let Some(wait) = headers.retry_after.as_deref().and_then(|v| parse_retry_after(v, now)) {
         return Some(wait);
     }
     let escalating = SECONDARY_MIN_WAIT.saturating_mul(1u32 << attempt.min(16));
@@ -115,9 +100,7 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
-            .unwrap()
-            .to_utc()
+        DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z").unwrap().to_utc()
     }
 
     fn secondary() -> RateHeaders {
@@ -130,35 +113,16 @@ mod tests {
 
     #[test]
     fn retry_after_seconds_wins() {
-        let h = RateHeaders {
-            retry_after: Some("7".into()),
-            ..secondary()
-        };
-        assert_eq!(
-            rate_limit_wait(403, &h, 0, now()),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            rate_limit_wait(429, &h, 3, now()),
-            Some(Duration::from_secs(7)),
-            "no doubling"
-        );
+        let h = RateHeaders { retry_after: Some("7".into()), ..secondary() };
+        assert_eq!(rate_limit_wait(403, &h, 0, now()), Some(Duration::from_secs(7)));
+        assert_eq!(rate_limit_wait(429, &h, 3, now()), Some(Duration::from_secs(7)), "no doubling");
     }
 
     #[test]
     fn retry_after_http_date() {
-        let h = RateHeaders {
-            retry_after: Some("Wed, 21 Oct 2015 07:30:30 GMT".into()),
-            ..secondary()
-        };
-        assert_eq!(
-            rate_limit_wait(429, &h, 0, now()),
-            Some(Duration::from_secs(150))
-        );
-        let past = RateHeaders {
-            retry_after: Some("Wed, 21 Oct 2015 07:00:00 GMT".into()),
-            ..secondary()
-        };
+        let h = RateHeaders { retry_after: Some("Wed, 21 Oct 2015 07:30:30 GMT".into()), ..secondary() };
+        assert_eq!(rate_limit_wait(429, &h, 0, now()), Some(Duration::from_secs(150)));
+        let past = RateHeaders { retry_after: Some("Wed, 21 Oct 2015 07:00:00 GMT".into()), ..secondary() };
         assert_eq!(rate_limit_wait(429, &past, 0, now()), Some(Duration::ZERO));
     }
 
@@ -172,60 +136,29 @@ mod tests {
             message: "API rate limit exceeded for user ID 1.".into(),
             ..RateHeaders::default()
         };
-        assert_eq!(
-            rate_limit_wait(403, &h, 0, now()),
-            Some(Duration::from_secs(301))
-        );
-        assert_eq!(
-            rate_limit_wait(429, &h, 2, now()),
-            Some(Duration::from_secs(301))
-        );
+        assert_eq!(rate_limit_wait(403, &h, 0, now()), Some(Duration::from_secs(301)));
+        assert_eq!(rate_limit_wait(429, &h, 2, now()), Some(Duration::from_secs(301)));
     }
 
     #[test]
     fn a_stale_reset_falls_back_to_the_escalating_wait() {
-        let h = RateHeaders {
-            remaining: Some(0),
-            reset: Some(now().timestamp() - 3600),
-            ..RateHeaders::default()
-        };
-        assert_eq!(
-            rate_limit_wait(403, &h, 0, now()),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            rate_limit_wait(403, &h, 1, now()),
-            Some(Duration::from_secs(120))
-        );
+        let h = RateHeaders { remaining: Some(0), reset: Some(now().timestamp() - 3600), ..RateHeaders::default() };
+        assert_eq!(rate_limit_wait(403, &h, 0, now()), Some(Duration::from_secs(60)));
+        assert_eq!(rate_limit_wait(403, &h, 1, now()), Some(Duration::from_secs(120)));
     }
 
     #[test]
     fn secondary_limit_waits_a_minute_doubling() {
         let h = secondary();
-        assert_eq!(
-            rate_limit_wait(403, &h, 0, now()),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            rate_limit_wait(403, &h, 1, now()),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            rate_limit_wait(429, &h, 3, now()),
-            Some(Duration::from_secs(480))
-        );
-        assert!(
-            rate_limit_wait(403, &h, u32::MAX, now()).is_some(),
-            "no overflow"
-        );
+        assert_eq!(rate_limit_wait(403, &h, 0, now()), Some(Duration::from_secs(60)));
+        assert_eq!(rate_limit_wait(403, &h, 1, now()), Some(Duration::from_secs(120)));
+        assert_eq!(rate_limit_wait(429, &h, 3, now()), Some(Duration::from_secs(480)));
+        assert!(rate_limit_wait(403, &h, u32::MAX, now()).is_some(), "no overflow");
     }
 
     #[test]
     fn bare_429_is_a_limit() {
-        assert_eq!(
-            rate_limit_wait(429, &RateHeaders::default(), 0, now()),
-            Some(Duration::from_secs(60))
-        );
+        assert_eq!(rate_limit_wait(429, &RateHeaders::default(), 0, now()), Some(Duration::from_secs(60)));
     }
 
     #[test]
@@ -236,34 +169,12 @@ mod tests {
             ..RateHeaders::default()
         };
         assert_eq!(rate_limit_wait(403, &forbidden, 0, now()), None);
+        assert_eq!(rate_limit_wait(200, &RateHeaders { remaining: Some(0), ..RateHeaders::default() }, 0, now()), None);
         assert_eq!(
-            rate_limit_wait(
-                200,
-                &RateHeaders {
-                    remaining: Some(0),
-                    ..RateHeaders::default()
-                },
-                0,
-                now()
-            ),
+            rate_limit_wait(502, &RateHeaders { retry_after: Some("5".into()), ..RateHeaders::default() }, 0, now()),
             None
         );
-        assert_eq!(
-            rate_limit_wait(
-                502,
-                &RateHeaders {
-                    retry_after: Some("5".into()),
-                    ..RateHeaders::default()
-                },
-                0,
-                now()
-            ),
-            None
-        );
-        let garbage = RateHeaders {
-            retry_after: Some("soon".into()),
-            ..forbidden
-        };
+        let garbage = RateHeaders { retry_after: Some("soon".into()), ..forbidden };
         assert_eq!(rate_limit_wait(403, &garbage, 0, now()), None);
     }
 

@@ -9,17 +9,11 @@ use std::time::Duration;
 /// by `jitter` (in `0..=1`, clamped), so concurrent clients spread out without ever retrying at once.
 pub fn backoff(attempt: u32, base: Duration, cap: Duration, jitter: f64) -> Duration {
     let exp = base.saturating_mul(1u32 << attempt.min(31)).min(cap);
-    let jitter = if jitter.is_nan() {
-        0.0
-    } else {
-        jitter.clamp(0.0, 1.0)
-    };
+    let jitter = if jitter.is_nan() { 0.0 } else { jitter.clamp(0.0, 1.0) };
     let half = exp / 2;
     let spread = exp - half;
     // `try_from` because f64 rounding can step past `Duration::MAX` for absurd bases.
-    half + Duration::try_from_secs_f64(spread.as_secs_f64() * jitter)
-        .unwrap_or(spread)
-        .min(spread)
+    half + Duration::try_from_secs_f64(spread.as_secs_f64() * jitter).unwrap_or(spread).min(spread)
 }
 
 /// Whether a status is worth retrying for a request that is safe to repeat.
@@ -54,10 +48,7 @@ mod tests {
             assert!(d <= CAP, "{attempt}: {d:?}");
             assert!(backoff(attempt, S, CAP, 0.0) >= CAP / 2);
         }
-        assert_eq!(
-            backoff(u32::MAX, Duration::MAX, Duration::MAX, 1.0),
-            Duration::MAX
-        );
+        assert_eq!(backoff(u32::MAX, Duration::MAX, Duration::MAX, 1.0), Duration::MAX);
     }
 
     #[test]

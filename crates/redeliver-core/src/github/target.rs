@@ -13,11 +13,7 @@ pub enum HookTarget {
     /// The hook configured on a GitHub App; only an App JWT may read it.
     App,
     /// A repository webhook; needs a token (PAT or installation token).
-    Repo {
-        owner: String,
-        repo: String,
-        hook_id: u64,
-    },
+    Repo { owner: String, repo: String, hook_id: u64 },
     /// An organization webhook; needs a token of an organization owner.
     Org { org: String, hook_id: u64 },
 }
@@ -27,15 +23,9 @@ impl HookTarget {
     pub fn deliveries_path(&self) -> String {
         match self {
             HookTarget::App => "/app/hook/deliveries".to_owned(),
-            HookTarget::Repo {
-                owner,
-                repo,
-                hook_id,
-            } => format!(
-                "/repos/{}/{}/hooks/{hook_id}/deliveries",
-                escape_segment(owner),
-                escape_segment(repo)
-            ),
+            HookTarget::Repo { owner, repo, hook_id } => {
+                format!("/repos/{}/{}/hooks/{hook_id}/deliveries", escape_segment(owner), escape_segment(repo))
+            }
             HookTarget::Org { org, hook_id } => {
                 format!("/orgs/{}/hooks/{hook_id}/deliveries", escape_segment(org))
             }
@@ -57,11 +47,7 @@ impl fmt::Display for HookTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HookTarget::App => f.write_str("app hook"),
-            HookTarget::Repo {
-                owner,
-                repo,
-                hook_id,
-            } => {
+            HookTarget::Repo { owner, repo, hook_id } => {
                 write!(f, "repository hook {owner}/{repo}#{hook_id}")
             }
             HookTarget::Org { org, hook_id } => write!(f, "organization hook {org}#{hook_id}"),
@@ -93,59 +79,28 @@ mod tests {
     #[test]
     fn paths_for_each_kind_of_hook() {
         assert_eq!(HookTarget::App.deliveries_path(), "/app/hook/deliveries");
-        assert_eq!(
-            HookTarget::App.attempts_path(42),
-            "/app/hook/deliveries/42/attempts"
-        );
-        let repo = HookTarget::Repo {
-            owner: "octo-org".into(),
-            repo: "hello.world".into(),
-            hook_id: 7,
-        };
-        assert_eq!(
-            repo.deliveries_path(),
-            "/repos/octo-org/hello.world/hooks/7/deliveries"
-        );
+        assert_eq!(HookTarget::App.attempts_path(42), "/app/hook/deliveries/42/attempts");
+        let repo = HookTarget::Repo { owner: "octo-org".into(), repo: "hello.world".into(), hook_id: 7 };
+        assert_eq!(repo.deliveries_path(), "/repos/octo-org/hello.world/hooks/7/deliveries");
         assert_eq!(
             repo.attempts_path(u64::MAX),
             "/repos/octo-org/hello.world/hooks/7/deliveries/18446744073709551615/attempts"
         );
-        let org = HookTarget::Org {
-            org: "octo_org".into(),
-            hook_id: 9,
-        };
+        let org = HookTarget::Org { org: "octo_org".into(), hook_id: 9 };
         assert_eq!(org.deliveries_path(), "/orgs/octo_org/hooks/9/deliveries");
     }
 
     #[test]
     fn odd_names_cannot_escape_their_segment() {
-        let repo = HookTarget::Repo {
-            owner: "..".into(),
-            repo: "a/b?c#d e".into(),
-            hook_id: 1,
-        };
-        assert_eq!(
-            repo.deliveries_path(),
-            "/repos/%2E%2E/a%2Fb%3Fc%23d%20e/hooks/1/deliveries"
-        );
+        let repo = HookTarget::Repo { owner: "..".into(), repo: "a/b?c#d e".into(), hook_id: 1 };
+        assert_eq!(repo.deliveries_path(), "/repos/%2E%2E/a%2Fb%3Fc%23d%20e/hooks/1/deliveries");
     }
 
     #[test]
     fn display_names_the_hook() {
         assert_eq!(HookTarget::App.to_string(), "app hook");
-        let repo = HookTarget::Repo {
-            owner: "o".into(),
-            repo: "r".into(),
-            hook_id: 123,
-        };
+        let repo = HookTarget::Repo { owner: "o".into(), repo: "r".into(), hook_id: 123 };
         assert_eq!(repo.to_string(), "repository hook o/r#123");
-        assert_eq!(
-            HookTarget::Org {
-                org: "org".into(),
-                hook_id: 123
-            }
-            .to_string(),
-            "organization hook org#123"
-        );
+        assert_eq!(HookTarget::Org { org: "org".into(), hook_id: 123 }.to_string(), "organization hook org#123");
     }
 }

@@ -30,14 +30,9 @@ impl FromStr for VariableName {
         let rule = "Actions variable names may contain only letters, digits and '_', and must not \
                     start with a digit or with 'GITHUB_'";
         if name.is_empty() {
-            return Err(VariableNameError(format!(
-                "the Actions variable name is empty: {rule}"
-            )));
+            return Err(VariableNameError(format!("the Actions variable name is empty: {rule}")));
         }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
-        {
+        if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
             return Err(VariableNameError(format!(
                 "{name:?} is not a valid variable name ({bad:?} is not allowed): {rule}"
             )));
@@ -83,16 +78,13 @@ pub fn parse_millis(s: &str) -> Result<DateTime<Utc>, String> {
         format!("{trimmed:?}")
     };
     if trimmed.is_empty() {
-        return Err(
-            "the value is empty; expected milliseconds since 1970 such as 1718000000000".into(),
-        );
+        return Err("the value is empty; expected milliseconds since 1970 such as 1718000000000".into());
     }
     let millis: i64 = trimmed.parse().map_err(|_| {
         format!("the value {shown} is not a whole number of milliseconds since 1970 (such as 1718000000000)")
     })?;
-    DateTime::from_timestamp_millis(millis).ok_or_else(|| {
-        format!("the value {shown} is out of range for a time in milliseconds since 1970")
-    })
+    DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| format!("the value {shown} is out of range for a time in milliseconds since 1970"))
 }
 
 /// The last-run time kept in a repository Actions variable, read and written with a token.
@@ -109,21 +101,12 @@ pub struct ActionsVariable {
 impl ActionsVariable {
     /// `client` must use a token with write access to the repository's variables.
     pub fn new(client: GitHubClient, owner: String, repo: String, name: VariableName) -> Self {
-        ActionsVariable {
-            client,
-            owner,
-            repo,
-            name,
-            exists: None,
-        }
+        ActionsVariable { client, owner, repo, name, exists: None }
     }
 
     /// "Actions variable NAME in owner/repo".
     pub fn describe(&self) -> String {
-        format!(
-            "Actions variable {} in {}/{}",
-            self.name, self.owner, self.repo
-        )
+        format!("Actions variable {} in {}/{}", self.name, self.owner, self.repo)
     }
 
     /// The client's request counts.
@@ -141,13 +124,7 @@ impl ActionsVariable {
     pub async fn read(&mut self) -> Result<Option<DateTime<Utc>>, ApiError> {
         self.check_token()?;
         let url = self.client.endpoint(&self.item_path(), None);
-        let call = Call {
-            method: Method::GET,
-            url,
-            endpoint: "variable",
-            body: None,
-            repeatable: true,
-        };
+        let call = Call { method: Method::GET, url, endpoint: "variable", body: None, repeatable: true };
         let answer = self.client.call(&call).await?;
         if answer.status == 404 {
             self.exists = Some(false);
@@ -156,22 +133,13 @@ impl ActionsVariable {
         if !answer.is_success() {
             return Err(self.client.error_for(&answer, true));
         }
-        let malformed = |detail: String| ApiError::Malformed {
-            detail,
-            request_id: answer.request_id.clone(),
-        };
-        let json: serde_json::Value = serde_json::from_slice(&answer.body).map_err(|e| {
-            malformed(format!(
-                "reading the {} did not return JSON ({e})",
-                self.describe()
-            ))
-        })?;
-        let value = json.get("value").and_then(|v| v.as_str()).ok_or_else(|| {
-            malformed(format!(
-                "reading the {} returned no string `value`",
-                self.describe()
-            ))
-        })?;
+        let malformed = |detail: String| ApiError::Malformed { detail, request_id: answer.request_id.clone() };
+        let json: serde_json::Value = serde_json::from_slice(&answer.body)
+            .map_err(|e| malformed(format!("reading the {} did not return JSON ({e})", self.describe())))?;
+        let value = json
+            .get("value")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| malformed(format!("reading the {} returned no string `value`", self.describe())))?;
         self.exists = Some(true);
         let at = parse_millis(value).map_err(|problem| {
             malformed(format!(
@@ -189,18 +157,13 @@ impl ActionsVariable {
         self.check_token()?;
         let value = format_millis(at);
         let create_first = self.exists == Some(false);
-        let first = if create_first {
-            self.create(&value).await?
-        } else {
-            self.update(&value).await?
-        };
+        let first = if create_first { self.create(&value).await? } else { self.update(&value).await? };
         let answer = match first {
             Ok(()) => return Ok(()),
             Err(answer) => answer,
         };
         let conflict = if create_first {
-            answer.status == 409
-                || (answer.status == 422 && answer.message.to_ascii_lowercase().contains("exist"))
+            answer.status == 409 || (answer.status == 422 && answer.message.to_ascii_lowercase().contains("exist"))
         } else {
             answer.status == 404
         };
@@ -208,27 +171,15 @@ impl ActionsVariable {
             return Err(self.client.error_for(&answer, false));
         }
         tracing::debug!(variable = %self.name, status = answer.status, "variable changed meanwhile; trying the other way");
-        let second = if create_first {
-            self.update(&value).await?
-        } else {
-            self.create(&value).await?
-        };
+        let second = if create_first { self.update(&value).await? } else { self.create(&value).await? };
         second.map_err(|answer| self.client.error_for(&answer, answer.status == 404))
     }
 
     async fn create(&mut self, value: &str) -> Result<Result<(), super::client::Answer>, ApiError> {
-        let url = self
-            .client
-            .endpoint(&format!("{}/actions/variables", self.repo_path()), None);
+        let url = self.client.endpoint(&format!("{}/actions/variables", self.repo_path()), None);
         let body = json!({ "name": self.name.as_str(), "value": value });
         // A repeated create answers 409, which falls back to an update: safe to retry.
-        let call = Call {
-            method: Method::POST,
-            url,
-            endpoint: "variable",
-            body: Some(body),
-            repeatable: true,
-        };
+        let call = Call { method: Method::POST, url, endpoint: "variable", body: Some(body), repeatable: true };
         let answer = self.client.call(&call).await?;
         if answer.is_success() {
             self.exists = Some(true);
@@ -242,13 +193,7 @@ impl ActionsVariable {
         let url = self.client.endpoint(&self.item_path(), None);
         let body = json!({ "name": self.name.as_str(), "value": value });
         // Setting the same value twice is harmless: safe to retry.
-        let call = Call {
-            method: Method::PATCH,
-            url,
-            endpoint: "variable",
-            body: Some(body),
-            repeatable: true,
-        };
+        let call = Call { method: Method::PATCH, url, endpoint: "variable", body: Some(body), repeatable: true };
         let answer = self.client.call(&call).await?;
         if answer.is_success() {
             self.exists = Some(true);
@@ -259,11 +204,7 @@ impl ActionsVariable {
     }
 
     fn repo_path(&self) -> String {
-        format!(
-            "/repos/{}/{}",
-            escape_segment(&self.owner),
-            escape_segment(&self.repo)
-        )
+        format!("/repos/{}/{}", escape_segment(&self.owner), escape_segment(&self.repo))
     }
 
     fn item_path(&self) -> String {
@@ -289,14 +230,7 @@ mod tests {
 
     #[test]
     fn valid_names() {
-        for name in [
-            "WEBHOOK_REDELIVERY_TIME",
-            "a",
-            "_x",
-            "x1_Y2",
-            "GITHUBX",
-            "MY_GITHUB_",
-        ] {
+        for name in ["WEBHOOK_REDELIVERY_TIME", "a", "_x", "x1_Y2", "GITHUBX", "MY_GITHUB_"] {
             assert_eq!(name.parse::<VariableName>().unwrap().as_str(), name);
         }
     }
@@ -318,43 +252,28 @@ mod tests {
             assert!(err.contains(why), "{name}: {err}");
             assert!(err.contains("letters, digits and '_'"), "{err}");
             if !name.is_empty() {
-                assert!(
-                    err.contains(&format!("{name:?}")),
-                    "names the bad name: {err}"
-                );
+                assert!(err.contains(&format!("{name:?}")), "names the bad name: {err}");
             }
         }
     }
 
     #[test]
     fn millis_round_trip_in_the_docs_script_format() {
-        let at = DateTime::parse_from_rfc3339("2024-06-10T06:13:20.123Z")
-            .unwrap()
-            .to_utc();
+        let at = DateTime::parse_from_rfc3339("2024-06-10T06:13:20.123Z").unwrap().to_utc();
         assert_eq!(format_millis(at), "1718000000123");
         assert_eq!(parse_millis("1718000000123"), Ok(at));
         assert_eq!(parse_millis(" 1718000000123\n"), Ok(at));
-        assert_eq!(
-            parse_millis(&format_millis(DateTime::UNIX_EPOCH)),
-            Ok(DateTime::UNIX_EPOCH)
-        );
+        assert_eq!(parse_millis(&format_millis(DateTime::UNIX_EPOCH)), Ok(DateTime::UNIX_EPOCH));
     }
 
     #[test]
     fn unparsable_values_are_explained() {
         assert!(parse_millis("").unwrap_err().contains("empty"));
         let e = parse_millis("2024-06-10T06:13:20Z").unwrap_err();
-        assert!(
-            e.contains("\"2024-06-10T06:13:20Z\"") && e.contains("milliseconds"),
-            "{e}"
-        );
+        assert!(e.contains("\"2024-06-10T06:13:20Z\"") && e.contains("milliseconds"), "{e}");
         assert!(parse_millis("1718000000123.5").is_err());
         assert!(parse_millis("99999999999999999999").is_err());
-        assert!(
-            parse_millis(&i64::MAX.to_string())
-                .unwrap_err()
-                .contains("out of range")
-        );
+        assert!(parse_millis(&i64::MAX.to_string()).unwrap_err().contains("out of range"));
         assert!(parse_millis(&"9".repeat(100)).unwrap_err().contains('…'));
     }
 }

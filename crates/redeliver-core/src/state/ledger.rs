@@ -320,10 +320,14 @@ mod tests {
             let l = Ledger::open(&path).unwrap();
             assert_eq!(l.watermark("app").unwrap(), None);
             l.set_watermark("app", t("2026-01-01T00:00:00Z"), t("2026-01-01T00:05:00Z")).unwrap();
-            let row = l.begin_redelivery("app", "g1", "push", 1 << 40, t("2025-12-31T23:00:00Z"), t("2026-01-01T00:01:00Z")).unwrap();
+            let row = l
+                .begin_redelivery("app", "g1", "push", 1 << 40, t("2025-12-31T23:00:00Z"), t("2026-01-01T00:01:00Z"))
+                .unwrap();
             l.complete(row, Answer::Accepted, None).unwrap();
-            l.begin_redelivery("app", "g1", "push", 1 << 41, t("2025-12-31T22:00:00Z"), t("2026-01-01T00:02:00Z")).unwrap();
-            l.give_up("app", "g2", "issues", GiveUpReason::Cap, t("2025-12-30T00:00:00Z"), t("2026-01-01T00:03:00Z")).unwrap();
+            l.begin_redelivery("app", "g1", "push", 1 << 41, t("2025-12-31T22:00:00Z"), t("2026-01-01T00:02:00Z"))
+                .unwrap();
+            l.give_up("app", "g2", "issues", GiveUpReason::Cap, t("2025-12-30T00:00:00Z"), t("2026-01-01T00:03:00Z"))
+                .unwrap();
         }
         let l = Ledger::open_read_only(&path).unwrap().unwrap();
         assert_eq!(l.watermark("app").unwrap(), Some(t("2026-01-01T00:00:00Z")));

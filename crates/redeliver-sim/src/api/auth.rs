@@ -68,35 +68,21 @@ pub(crate) fn authenticate(
 ) -> Authn {
     let credential = credential(header);
     if let Credential::Missing = credential {
-        return Authn {
-            kind: AuthKind::None,
-            result: Err(ApiError::unauthorized(REQUIRES_AUTHENTICATION)),
-        };
+        return Authn { kind: AuthKind::None, result: Err(ApiError::unauthorized(REQUIRES_AUTHENTICATION)) };
     }
     let result = match (class, credential) {
         (None, Credential::Bearer(s) | Credential::Token(s)) => {
-            let kind = if looks_like_jwt(s) {
-                AuthKind::Jwt
-            } else {
-                AuthKind::Token
-            };
-            return Authn {
-                kind,
-                result: Err(ApiError::unauthorized(BAD_CREDENTIALS)),
-            };
+            let kind = if looks_like_jwt(s) { AuthKind::Jwt } else { AuthKind::Token };
+            return Authn { kind, result: Err(ApiError::unauthorized(BAD_CREDENTIALS)) };
         }
         // A token (or anything but a Bearer JWT) where a JWT is required: GitHub tries to read
         // it as a JWT and fails.
-        (Some(AuthClass::Jwt), Credential::Bearer(jwt)) => {
-            jwt::verify(state, jwt, now).map(Principal::App)
-        }
+        (Some(AuthClass::Jwt), Credential::Bearer(jwt)) => jwt::verify(state, jwt, now).map(Principal::App),
         (Some(AuthClass::Jwt), _) => Err(ApiError::unauthorized(jwt::UNDECODABLE)),
         // A JWT where a token is required is just an unknown token.
         (Some(AuthClass::Token), Credential::Bearer(token) | Credential::Token(token)) => state
             .token_grant(token, now)
-            .map(|grant| Principal::Token {
-                installation: grant.installation,
-            })
+            .map(|grant| Principal::Token { installation: grant.installation })
             .ok_or_else(|| ApiError::unauthorized(BAD_CREDENTIALS)),
         (_, _) => Err(ApiError::unauthorized(BAD_CREDENTIALS)),
     };
@@ -109,40 +95,23 @@ pub(crate) fn authenticate(
 }
 
 /// Installation tokens reach only their installation's account; other tokens reach any.
-pub(crate) fn check_account(
-    state: &State,
-    principal: &Principal,
-    account: &str,
-) -> Result<(), ApiError> {
-    let Principal::Token {
-        installation: Some(id),
-    } = principal
-    else {
+pub(crate) fn check_account(state: &State, principal: &Principal, account: &str) -> Result<(), ApiError> {
+    let Principal::Token { installation: Some(id) } = principal else {
         return Ok(());
     };
-    let allowed = state
-        .installations
-        .get(id)
-        .is_some_and(|i| i.account.eq_ignore_ascii_case(account));
+    let allowed = state.installations.get(id).is_some_and(|i| i.account.eq_ignore_ascii_case(account));
     if allowed {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Resource not accessible by integration",
-            super::error::REST_DOCS,
-        ))
+        Err(ApiError::new(StatusCode::FORBIDDEN, "Resource not accessible by integration", super::error::REST_DOCS))
     }
 }
 
 /// The wording of a primary-rate-limit refusal names who ran out.
-pub(crate) fn rate_limited_message(principal: Option<&Principal>) -> String {
+pub(crate) fn rate_limited_message(principal: &Principal) -> String {
     match principal {
-        Some(Principal::App(id)) => format!("API rate limit exceeded for app ID {id}."),
-        Some(Principal::Token {
-            installation: Some(id),
-        }) => format!("API rate limit exceeded for installation ID {id}."),
-        Some(Principal::Token { installation: None }) => "API rate limit exceeded for user ID 1.".to_string(),
-        None => "API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)".to_string(),
+        Principal::App(id) => format!("API rate limit exceeded for app ID {id}."),
+        Principal::Token { installation: Some(id) } => format!("API rate limit exceeded for installation ID {id}."),
+        Principal::Token { installation: None } => "API rate limit exceeded for user ID 1.".to_string(),
     }
 }

@@ -23,17 +23,10 @@ pub(crate) fn handle(ctx: &Ctx<'_>, scope: &Scope, op: Op, principal: &Principal
 
 /// The hook a request may see: the app's own hook, or the numbered hook if it really belongs to
 /// the repository or organization in the path. Anything else is GitHub's 404.
-fn hook_for(
-    state: &State,
-    scope: &Scope,
-    principal: &Principal,
-    docs: &str,
-) -> Result<HookId, ApiError> {
+fn hook_for(state: &State, scope: &Scope, principal: &Principal, docs: &str) -> Result<HookId, ApiError> {
     let not_found = || ApiError::not_found(docs);
     match (scope, principal) {
-        (Scope::App, Principal::App(app_id)) => {
-            state.app(*app_id).map(|a| a.hook).ok_or_else(not_found)
-        }
+        (Scope::App, Principal::App(app_id)) => state.app(*app_id).map(|a| a.hook).ok_or_else(not_found),
         (Scope::App, _) => Err(not_found()),
         (Scope::Repo { owner, repo, hook }, _) => {
             check_account(state, principal, owner)?;
@@ -45,9 +38,10 @@ fn hook_for(
         }
         (Scope::Org { org, hook }, _) => {
             check_account(state, principal, org)?;
-            let found = state.hooks.get(hook).is_some_and(|h| {
-                matches!(&h.target, HookTarget::Org { org: o, .. } if o.eq_ignore_ascii_case(org))
-            });
+            let found = state
+                .hooks
+                .get(hook)
+                .is_some_and(|h| matches!(&h.target, HookTarget::Org { org: o, .. } if o.eq_ignore_ascii_case(org)));
             found.then_some(*hook).ok_or_else(not_found)
         }
     }
@@ -69,14 +63,8 @@ fn list(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal) -> Result<Response,
                 .ok_or_else(|| bad_cursor(ctx.docs))?,
         ),
     };
-    let mut matching = state
-        .newest_first_from(hook, start, ctx.now)
-        .filter(|a| query.admits(&a.record));
-    let page: Vec<Value> = matching
-        .by_ref()
-        .take(query.per_page)
-        .map(|a| json::item(&a.record))
-        .collect();
+    let mut matching = state.newest_first_from(hook, start, ctx.now).filter(|a| query.admits(&a.record));
+    let page: Vec<Value> = matching.by_ref().take(query.per_page).map(|a| json::item(&a.record)).collect();
     let next = matching.next().map(|a| a.record.id);
     let mut response = json_response(StatusCode::OK, &Value::Array(page));
     if let Some(next) = next {
@@ -101,25 +89,15 @@ fn get(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal, id: u64) -> Result<R
         .ok_or_else(|| ApiError::not_found(ctx.docs))
 }
 
-fn redeliver(
-    ctx: &Ctx<'_>,
-    scope: &Scope,
-    principal: &Principal,
-    id: u64,
-) -> Result<Response, ApiError> {
+fn redeliver(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal, id: u64) -> Result<Response, ApiError> {
     {
         let state = ctx.world.lock();
         let hook = hook_for(&state, scope, principal, ctx.docs)?;
-        let attempt = state
-            .attempts
-            .get(&id)
-            .filter(|a| a.record.hook == hook)
-            .ok_or_else(|| ApiError::not_found(ctx.docs))?;
+        let attempt =
+            state.attempts.get(&id).filter(|a| a.record.hook == hook).ok_or_else(|| ApiError::not_found(ctx.docs))?;
         if attempt.record.delivered_at < ctx.now - state.retention {
-            let message = format!(
-                "Delivery is older than {} and can no longer be redelivered",
-                describe(state.retention)
-            );
+            let message =
+                format!("Delivery is older than {} and can no longer be redelivered", describe(state.retention));
             return Err(ApiError::validation("HookDelivery", &message, ctx.docs));
         }
     }

@@ -39,13 +39,8 @@ impl ApiError {
 
     /// 422 "Validation Failed" with one custom error, as GitHub words refused operations.
     pub(crate) fn validation(resource: &str, message: &str, documentation_url: &str) -> ApiError {
-        let mut error = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Validation Failed",
-            documentation_url,
-        );
-        error.errors =
-            Some(json!([{ "resource": resource, "code": "custom", "message": message }]));
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed", documentation_url);
+        error.errors = Some(json!([{ "resource": resource, "code": "custom", "message": message }]));
         error
     }
 
@@ -67,9 +62,7 @@ impl IntoResponse for ApiError {
         }
         let mut response = json_response(self.status, &body);
         if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -78,9 +71,6 @@ impl IntoResponse for ApiError {
 /// A JSON answer with GitHub's content type.
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     response
 }

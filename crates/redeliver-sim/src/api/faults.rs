@@ -7,7 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-const SECONDARY_DOCS: &str = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits";
+const SECONDARY_DOCS: &str =
+    "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits";
 
 /// The answer of a fault that replaces normal handling; `None` for `Slow` and `MalformedJson`,
 /// which change how the normal answer is given.
@@ -22,15 +23,10 @@ pub(crate) fn answer(fault: &Fault, request_id: &str) -> Option<Response> {
         Fault::Status(code) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let message = status.canonical_reason().unwrap_or("Server Error");
-            json_response(
-                status,
-                &json!({ "message": message, "documentation_url": REST_DOCS }),
-            )
+            json_response(status, &json!({ "message": message, "documentation_url": REST_DOCS }))
         }
         Fault::SecondaryRateLimit { retry_after } => {
-            ApiError::new(StatusCode::FORBIDDEN, &secondary(), SECONDARY_DOCS)
-                .retry_after(*retry_after)
-                .into_response()
+            ApiError::new(StatusCode::FORBIDDEN, &secondary(), SECONDARY_DOCS).retry_after(*retry_after).into_response()
         }
         Fault::TooManyRequests { retry_after } => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, &secondary(), SECONDARY_DOCS)
@@ -46,9 +42,7 @@ pub(crate) fn answer(fault: &Fault, request_id: &str) -> Option<Response> {
 /// The normal answer turned into a 200 whose JSON body stops halfway.
 pub(crate) async fn truncate(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let cut = if bytes.len() >= 2 {
         bytes.slice(..bytes.len() / 2)
     } else {
@@ -57,9 +51,6 @@ pub(crate) async fn truncate(response: Response) -> Response {
     };
     parts.status = StatusCode::OK;
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     Response::from_parts(parts, Body::from(cut))
 }

@@ -28,18 +28,13 @@ pub(crate) fn handle(ctx: &Ctx<'_>, route: &Route, principal: &Principal) -> Res
 
 fn find(ctx: &Ctx<'_>, app_id: u64, account: &str) -> Result<Response, ApiError> {
     let state = ctx.world.lock();
-    let installation = state
-        .installation_on(app_id, account)
-        .ok_or_else(|| ApiError::not_found(ctx.docs))?;
+    let installation = state.installation_on(app_id, account).ok_or_else(|| ApiError::not_found(ctx.docs))?;
     Ok(json_response(StatusCode::OK, &describe(ctx, installation)))
 }
 
 fn mint(ctx: &Ctx<'_>, app_id: u64, installation: i64) -> Result<Response, ApiError> {
     let mut state = ctx.world.lock();
-    let known = state
-        .installations
-        .get(&installation)
-        .is_some_and(|i| i.app_id == app_id);
+    let known = state.installations.get(&installation).is_some_and(|i| i.app_id == app_id);
     if !known {
         return Err(ApiError::not_found(ctx.docs));
     }

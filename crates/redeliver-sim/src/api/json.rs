@@ -46,9 +46,6 @@ fn headers(list: &[(String, String)]) -> Value {
     if list.is_empty() {
         return Value::Null;
     }
-    let map: Map<String, Value> = list
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    let map: Map<String, Value> = list.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     Value::Object(map)
 }

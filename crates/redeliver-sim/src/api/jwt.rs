@@ -12,7 +12,8 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::Value;
 
 pub(crate) const UNDECODABLE: &str = "A JSON web token could not be decoded";
-const IAT_INVALID: &str = "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
+const IAT_INVALID: &str =
+    "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
 const EXP_INVALID: &str = "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires";
 const EXP_TOO_FAR: &str = "'Expiration time' claim ('exp') is too far in the future";
 
@@ -26,20 +27,12 @@ pub(crate) fn verify(state: &State, jwt: &str, now: DateTime<Utc>) -> Result<u64
     if header.alg != Algorithm::RS256 {
         return Err(undecodable());
     }
-    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(jwt)
-        .map_err(|_| undecodable())?
-        .claims;
+    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(jwt).map_err(|_| undecodable())?.claims;
     // `iss` picks the key, so the app must be found before the signature can be checked.
     let app = claims
         .get("iss")
         .and_then(|iss| issuer(state, iss))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "Integration not found",
-                super::error::REST_DOCS,
-            )
-        })?;
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Integration not found", super::error::REST_DOCS))?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.validate_exp = false;
     validation.validate_aud = false;
@@ -66,11 +59,9 @@ pub(crate) fn verify(state: &State, jwt: &str, now: DateTime<Utc>) -> Result<u64
 fn issuer<'a>(state: &'a State, iss: &Value) -> Option<&'a App> {
     match iss {
         Value::Number(n) => state.app(n.as_u64()?),
-        Value::String(s) => s
-            .parse::<u64>()
-            .ok()
-            .and_then(|id| state.app(id))
-            .or_else(|| state.apps.iter().find(|a| a.client_id == *s)),
+        Value::String(s) => {
+            s.parse::<u64>().ok().and_then(|id| state.app(id)).or_else(|| state.apps.iter().find(|a| a.client_id == *s))
+        }
         _ => None,
     }
 }

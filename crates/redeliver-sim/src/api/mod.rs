@@ -32,7 +32,8 @@ use std::sync::Arc;
 const GHES_PREFIX: &str = "/api/v3";
 /// Request bodies here are tiny JSON objects; anything larger is cut off.
 const MAX_BODY: usize = 1 << 20;
-const PRIMARY_DOCS: &str = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-primary-rate-limits";
+const PRIMARY_DOCS: &str =
+    "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-primary-rate-limits";
 
 /// What the handler shares: the world and the origin (`http://127.0.0.1:PORT`) for absolute links.
 pub(crate) struct Api {
@@ -68,9 +69,7 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
         _ => (false, raw_path.to_string()),
     };
     let query = parts.uri.query().unwrap_or("").to_string();
-    let body = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .unwrap_or_default();
+    let body = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
     let route = routes::parse(&parts.method, &path);
     let authn = auth::authenticate(
         &api.world.lock(),
@@ -81,20 +80,9 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
     let auth_kind = authn.kind;
     let request_id = ids::request_id();
     let fault = api.world.take_fault(parts.method.as_str(), &path);
-    let root = if ghes {
-        format!("{}{GHES_PREFIX}", api.origin)
-    } else {
-        api.origin.clone()
-    };
-    let normal = Normal {
-        world: &api.world,
-        root,
-        path: &path,
-        query: &query,
-        body: &body,
-        route: route.as_ref(),
-        authn,
-    };
+    let root = if ghes { format!("{}{GHES_PREFIX}", api.origin) } else { api.origin.clone() };
+    let normal =
+        Normal { world: &api.world, root, path: &path, query: &query, body: &body, route: route.as_ref(), authn };
     let mut response = match &fault {
         None => normal.answer(),
         Some(Fault::Slow(delay)) => {
@@ -104,11 +92,7 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
         Some(Fault::MalformedJson) => faults::truncate(normal.answer()).await,
         Some(other) => faults::answer(other, &request_id).unwrap_or_else(|| normal.answer()),
     };
-    decorate(
-        response.headers_mut(),
-        &request_id,
-        api.world.rate_snapshot(Utc::now()),
-    );
+    decorate(response.headers_mut(), &request_id, api.world.rate_snapshot(Utc::now()));
     api.world.record_request(RecordedRequest {
         method: parts.method.to_string(),
         path,
@@ -145,7 +129,7 @@ impl Normal<'_> {
         };
         let now = Utc::now();
         if !self.world.take_rate(now) {
-            let message = auth::rate_limited_message(Some(&principal));
+            let message = auth::rate_limited_message(&principal);
             return ApiError::new(StatusCode::FORBIDDEN, &message, PRIMARY_DOCS).into_response();
         }
         let ctx = Ctx {
@@ -168,9 +152,9 @@ fn dispatch(ctx: &Ctx<'_>, route: &Route, principal: &Principal) -> Response {
         | Route::CreateVariable { .. }
         | Route::UpdateVariable { .. }
         | Route::DeleteVariable { .. } => variables::handle(ctx, route, principal),
-        Route::RepoInstallation { .. }
-        | Route::OrgInstallation { .. }
-        | Route::CreateInstallationToken { .. } => installations::handle(ctx, route, principal),
+        Route::RepoInstallation { .. } | Route::OrgInstallation { .. } | Route::CreateInstallationToken { .. } => {
+            installations::handle(ctx, route, principal)
+        }
     }
 }
 

@@ -22,17 +22,9 @@ pub(crate) struct ListQuery {
 }
 
 impl ListQuery {
-    pub(crate) fn parse(
-        query: &str,
-        per_page_max: usize,
-        docs: &str,
-    ) -> Result<ListQuery, ApiError> {
-        let mut parsed = ListQuery {
-            per_page: DEFAULT_PER_PAGE.min(per_page_max),
-            cursor: None,
-            status: None,
-            redelivery: None,
-        };
+    pub(crate) fn parse(query: &str, per_page_max: usize, docs: &str) -> Result<ListQuery, ApiError> {
+        let mut parsed =
+            ListQuery { per_page: DEFAULT_PER_PAGE.min(per_page_max), cursor: None, status: None, redelivery: None };
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
             match key.as_ref() {
                 // Like GitHub: nonsense falls back to the default, too much is clamped.
@@ -41,9 +33,7 @@ impl ListQuery {
                         parsed.per_page = n.min(per_page_max);
                     }
                 }
-                "cursor" => {
-                    parsed.cursor = Some(cursor_id(&value).ok_or_else(|| bad_cursor(docs))?)
-                }
+                "cursor" => parsed.cursor = Some(cursor_id(&value).ok_or_else(|| bad_cursor(docs))?),
                 "status" => {
                     parsed.status = Some(match value.as_ref() {
                         "success" => StatusFilter::Success,
@@ -84,14 +74,8 @@ pub(crate) fn bad_cursor(docs: &str) -> ApiError {
 }
 
 fn invalid(field: &str, value: &str, docs: &str) -> ApiError {
-    let mut error = ApiError::validation(
-        "HookDelivery",
-        &format!("{value:?} is not a valid {field}"),
-        docs,
-    );
-    error.errors = Some(
-        serde_json::json!([{ "resource": "HookDelivery", "field": field, "code": "invalid" }]),
-    );
+    let mut error = ApiError::validation("HookDelivery", &format!("{value:?} is not a valid {field}"), docs);
+    error.errors = Some(serde_json::json!([{ "resource": "HookDelivery", "field": field, "code": "invalid" }]));
     error
 }
 
@@ -116,20 +100,9 @@ mod tests {
     fn per_page_defaults_and_clamps() {
         let docs = "d";
         assert_eq!(ListQuery::parse("", 100, docs).unwrap().per_page, 30);
-        assert_eq!(
-            ListQuery::parse("per_page=500", 100, docs)
-                .unwrap()
-                .per_page,
-            100
-        );
-        assert_eq!(
-            ListQuery::parse("per_page=0", 100, docs).unwrap().per_page,
-            30
-        );
-        assert_eq!(
-            ListQuery::parse("per_page=x", 100, docs).unwrap().per_page,
-            30
-        );
+        assert_eq!(ListQuery::parse("per_page=500", 100, docs).unwrap().per_page, 100);
+        assert_eq!(ListQuery::parse("per_page=0", 100, docs).unwrap().per_page, 30);
+        assert_eq!(ListQuery::parse("per_page=x", 100, docs).unwrap().per_page, 30);
         assert!(ListQuery::parse("status=nope", 100, docs).is_err());
         assert!(ListQuery::parse("cursor=garbage", 100, docs).is_err());
     }

@@ -30,35 +30,13 @@ pub(crate) enum Op {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Route {
     Deliveries(Scope, Op),
-    GetVariable {
-        owner: String,
-        repo: String,
-        name: String,
-    },
-    CreateVariable {
-        owner: String,
-        repo: String,
-    },
-    UpdateVariable {
-        owner: String,
-        repo: String,
-        name: String,
-    },
-    DeleteVariable {
-        owner: String,
-        repo: String,
-        name: String,
-    },
-    RepoInstallation {
-        owner: String,
-        repo: String,
-    },
-    OrgInstallation {
-        org: String,
-    },
-    CreateInstallationToken {
-        installation: i64,
-    },
+    GetVariable { owner: String, repo: String, name: String },
+    CreateVariable { owner: String, repo: String },
+    UpdateVariable { owner: String, repo: String, name: String },
+    DeleteVariable { owner: String, repo: String, name: String },
+    RepoInstallation { owner: String, repo: String },
+    OrgInstallation { org: String },
+    CreateInstallationToken { installation: i64 },
 }
 
 /// Which credential an endpoint takes.
@@ -111,9 +89,7 @@ impl Route {
             Route::Deliveries(Scope::Org { .. }, Op::Redeliver(_)) => {
                 "https://docs.github.com/rest/orgs/webhooks#redeliver-a-delivery-for-an-organization-webhook"
             }
-            Route::GetVariable { .. } => {
-                "https://docs.github.com/rest/actions/variables#get-a-repository-variable"
-            }
+            Route::GetVariable { .. } => "https://docs.github.com/rest/actions/variables#get-a-repository-variable",
             Route::CreateVariable { .. } => {
                 "https://docs.github.com/rest/actions/variables#create-a-repository-variable"
             }
@@ -143,24 +119,16 @@ pub(crate) fn parse(method: &Method, path: &str) -> Option<Route> {
     match (method.as_str(), segments.as_slice()) {
         (m, ["app", "hook", rest @ ..]) => Some(Route::Deliveries(Scope::App, op(m, rest)?)),
         (m, ["repos", owner, repo, "hooks", hook, rest @ ..]) => {
-            let scope = Scope::Repo {
-                owner: s(owner),
-                repo: s(repo),
-                hook: hook.parse().ok()?,
-            };
+            let scope = Scope::Repo { owner: s(owner), repo: s(repo), hook: hook.parse().ok()? };
             Some(Route::Deliveries(scope, op(m, rest)?))
         }
         (m, ["orgs", org, "hooks", hook, rest @ ..]) => {
-            let scope = Scope::Org {
-                org: s(org),
-                hook: hook.parse().ok()?,
-            };
+            let scope = Scope::Org { org: s(org), hook: hook.parse().ok()? };
             Some(Route::Deliveries(scope, op(m, rest)?))
         }
-        ("POST", ["repos", owner, repo, "actions", "variables"]) => Some(Route::CreateVariable {
-            owner: s(owner),
-            repo: s(repo),
-        }),
+        ("POST", ["repos", owner, repo, "actions", "variables"]) => {
+            Some(Route::CreateVariable { owner: s(owner), repo: s(repo) })
+        }
         (m, ["repos", owner, repo, "actions", "variables", name]) => {
             let (owner, repo, name) = (s(owner), s(repo), s(name));
             match m {
@@ -170,15 +138,12 @@ pub(crate) fn parse(method: &Method, path: &str) -> Option<Route> {
                 _ => None,
             }
         }
-        ("GET", ["repos", owner, repo, "installation"]) => Some(Route::RepoInstallation {
-            owner: s(owner),
-            repo: s(repo),
-        }),
+        ("GET", ["repos", owner, repo, "installation"]) => {
+            Some(Route::RepoInstallation { owner: s(owner), repo: s(repo) })
+        }
         ("GET", ["orgs", org, "installation"]) => Some(Route::OrgInstallation { org: s(org) }),
         ("POST", ["app", "installations", id, "access_tokens"]) => {
-            Some(Route::CreateInstallationToken {
-                installation: id.parse().ok()?,
-            })
+            Some(Route::CreateInstallationToken { installation: id.parse().ok()? })
         }
         _ => None,
     }
@@ -202,34 +167,21 @@ mod tests {
     fn paths_map_to_routes_like_githubs_router() {
         let get = Method::GET;
         let post = Method::POST;
-        assert_eq!(
-            parse(&get, "/app/hook/deliveries"),
-            Some(Route::Deliveries(Scope::App, Op::List))
-        );
+        assert_eq!(parse(&get, "/app/hook/deliveries"), Some(Route::Deliveries(Scope::App, Op::List)));
         assert_eq!(
             parse(&post, "/app/hook/deliveries/12/attempts"),
             Some(Route::Deliveries(Scope::App, Op::Redeliver(12)))
         );
         assert_eq!(
             parse(&get, "/orgs/acme/hooks/7/deliveries/9"),
-            Some(Route::Deliveries(
-                Scope::Org {
-                    org: "acme".into(),
-                    hook: 7
-                },
-                Op::Get(9)
-            ))
+            Some(Route::Deliveries(Scope::Org { org: "acme".into(), hook: 7 }, Op::Get(9)))
         );
         assert_eq!(parse(&get, "/app/hook/deliveries/abc"), None);
         assert_eq!(parse(&post, "/app/hook/deliveries"), None);
         assert_eq!(parse(&get, "/repos/a/b/hooks/x/deliveries"), None);
         assert_eq!(
             parse(&Method::PATCH, "/repos/a/b/actions/variables/LAST_RUN"),
-            Some(Route::UpdateVariable {
-                owner: "a".into(),
-                repo: "b".into(),
-                name: "LAST_RUN".into()
-            })
+            Some(Route::UpdateVariable { owner: "a".into(), repo: "b".into(), name: "LAST_RUN".into() })
         );
     }
 }

@@ -22,18 +22,10 @@ pub(crate) fn handle(ctx: &Ctx<'_>, route: &Route, principal: &Principal) -> Res
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-fn get(
-    ctx: &Ctx<'_>,
-    principal: &Principal,
-    owner: &str,
-    repo: &str,
-    name: &str,
-) -> Result<Response, ApiError> {
+fn get(ctx: &Ctx<'_>, principal: &Principal, owner: &str, repo: &str, name: &str) -> Result<Response, ApiError> {
     let state = ctx.world.lock();
     check_account(&state, principal, owner)?;
-    let variable = state
-        .variable(owner, repo, name)
-        .ok_or_else(|| ApiError::not_found(ctx.docs))?;
+    let variable = state.variable(owner, repo, name).ok_or_else(|| ApiError::not_found(ctx.docs))?;
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -45,12 +37,7 @@ fn get(
     ))
 }
 
-fn create(
-    ctx: &Ctx<'_>,
-    principal: &Principal,
-    owner: &str,
-    repo: &str,
-) -> Result<Response, ApiError> {
+fn create(ctx: &Ctx<'_>, principal: &Principal, owner: &str, repo: &str) -> Result<Response, ApiError> {
     let body = body(ctx)?;
     let name = required(&body, "name", ctx.docs)?;
     let value = required(&body, "value", ctx.docs)?;
@@ -64,24 +51,12 @@ fn create(
     Ok(json_response(StatusCode::CREATED, &json!({})))
 }
 
-fn update(
-    ctx: &Ctx<'_>,
-    principal: &Principal,
-    owner: &str,
-    repo: &str,
-    name: &str,
-) -> Result<Response, ApiError> {
+fn update(ctx: &Ctx<'_>, principal: &Principal, owner: &str, repo: &str, name: &str) -> Result<Response, ApiError> {
     let body = body(ctx)?;
     let mut state = ctx.world.lock();
     check_account(&state, principal, owner)?;
-    let current = state
-        .variable(owner, repo, name)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(ctx.docs))?;
-    let value = body
-        .get("value")
-        .and_then(Value::as_str)
-        .unwrap_or(&current.value);
+    let current = state.variable(owner, repo, name).cloned().ok_or_else(|| ApiError::not_found(ctx.docs))?;
+    let value = body.get("value").and_then(Value::as_str).unwrap_or(&current.value);
     let new_name = body.get("name").and_then(Value::as_str).unwrap_or(name);
     if !new_name.eq_ignore_ascii_case(name) {
         // A rename: the new name must be valid and free.
@@ -95,13 +70,7 @@ fn update(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn delete(
-    ctx: &Ctx<'_>,
-    principal: &Principal,
-    owner: &str,
-    repo: &str,
-    name: &str,
-) -> Result<Response, ApiError> {
+fn delete(ctx: &Ctx<'_>, principal: &Principal, owner: &str, repo: &str, name: &str) -> Result<Response, ApiError> {
     let mut state = ctx.world.lock();
     check_account(&state, principal, owner)?;
     state
@@ -137,18 +106,10 @@ fn check_name(name: &str, docs: &str) -> Result<(), ApiError> {
     if valid {
         Ok(())
     } else {
-        Err(ApiError::validation(
-            "Variable",
-            &format!("{name:?} is not a valid variable name"),
-            docs,
-        ))
+        Err(ApiError::validation("Variable", &format!("{name:?} is not a valid variable name"), docs))
     }
 }
 
 fn already_exists(docs: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "Already exists - Variable already exists",
-        docs,
-    )
+    ApiError::new(StatusCode::CONFLICT, "Already exists - Variable already exists", docs)
 }

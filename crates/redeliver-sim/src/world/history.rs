@@ -145,14 +145,8 @@ impl State {
         }
         attempt.record.id = id;
         let record = attempt.record.clone();
-        self.timeline
-            .entry(record.hook)
-            .or_default()
-            .insert((record.delivered_at, id));
-        self.by_guid
-            .entry(record.guid.clone())
-            .or_default()
-            .push(id);
+        self.timeline.entry(record.hook).or_default().insert((record.delivered_at, id));
+        self.by_guid.entry(record.guid.clone()).or_default().push(id);
         self.attempts.insert(id, attempt);
         record
     }
@@ -200,28 +194,18 @@ impl World {
     /// If `hook` does not exist.
     pub fn record_attempt(&self, hook: HookId, attempt: NewAttempt) -> DeliveryRecord {
         let mut state = self.lock();
-        let target = state
-            .hooks
-            .get(&hook)
-            .expect("record_attempt: unknown hook")
-            .clone();
+        let target = state.hooks.get(&hook).expect("record_attempt: unknown hook").clone();
         let guid = attempt.guid.unwrap_or_else(ids::guid);
         let repository_id = attempt.repository_id.or(target.target.repository_id());
-        let payload = state.payload_of(&guid).unwrap_or_else(|| {
-            synthetic_payload(
-                attempt.action.as_deref(),
-                attempt.installation_id,
-                repository_id,
-            )
-        });
+        let payload = state
+            .payload_of(&guid)
+            .unwrap_or_else(|| synthetic_payload(attempt.action.as_deref(), attempt.installation_id, repository_id));
         let record = DeliveryRecord {
             id: 0,
             guid,
             delivered_at: attempt.delivered_at,
             redelivery: attempt.redelivery,
-            status: attempt
-                .status
-                .unwrap_or_else(|| status_text(attempt.status_code)),
+            status: attempt.status.unwrap_or_else(|| status_text(attempt.status_code)),
             status_code: attempt.status_code,
             event: attempt.event,
             action: attempt.action,
@@ -244,12 +228,7 @@ impl World {
     /// Every attempt of `hook`, newest first, including those past retention.
     pub fn deliveries(&self, hook: HookId) -> Vec<DeliveryRecord> {
         let state = self.lock();
-        let ids = state
-            .timeline
-            .get(&hook)
-            .into_iter()
-            .flatten()
-            .map(|(_, id)| *id);
+        let ids = state.timeline.get(&hook).into_iter().flatten().map(|(_, id)| *id);
         state.records(ids)
     }
 
@@ -267,11 +246,7 @@ impl World {
 }
 
 /// A small payload for recorded histories, shaped enough for a receiver to parse.
-fn synthetic_payload(
-    action: Option<&str>,
-    installation_id: Option<i64>,
-    repository_id: Option<i64>,
-) -> Value {
+fn synthetic_payload(action: Option<&str>, installation_id: Option<i64>, repository_id: Option<i64>) -> Value {
     let mut payload = json!({ "sender": { "login": "octocat", "id": 1 } });
     if let Some(action) = action {
         payload["action"] = json!(action);

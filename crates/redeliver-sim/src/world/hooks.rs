@@ -15,18 +15,9 @@ pub(crate) struct App {
 /// Where a hook was created.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum HookTarget {
-    App {
-        app_id: u64,
-    },
-    Repo {
-        owner: String,
-        repo: String,
-        repo_id: i64,
-    },
-    Org {
-        org: String,
-        org_id: i64,
-    },
+    App { app_id: u64 },
+    Repo { owner: String, repo: String, repo_id: i64 },
+    Org { org: String, org_id: i64 },
 }
 
 impl HookTarget {
@@ -61,26 +52,14 @@ impl State {
     fn add_hook(&mut self, target: HookTarget, url: &str, secret: Option<&str>) -> HookId {
         let id = self.next_hook_id;
         self.next_hook_id += 1;
-        self.hooks.insert(
-            id,
-            Hook {
-                id,
-                target,
-                url: url.to_string(),
-                secret: secret.map(str::to_string),
-            },
-        );
+        self.hooks.insert(id, Hook { id, target, url: url.to_string(), secret: secret.map(str::to_string) });
         id
     }
 
     /// A stable id for a repository (`repos`) or account name, handed out on first use.
     pub(crate) fn account_id(&mut self, repos: bool, key: String) -> i64 {
         let next = &mut self.next_account_id;
-        let ids = if repos {
-            &mut self.repo_ids
-        } else {
-            &mut self.org_ids
-        };
+        let ids = if repos { &mut self.repo_ids } else { &mut self.org_ids };
         *ids.entry(key).or_insert_with(|| {
             let id = *next;
             *next += 1;
@@ -113,30 +92,15 @@ impl World {
         let mut state = self.lock();
         let hook = state.add_hook(HookTarget::App { app_id }, receiver_url, secret);
         state.apps.retain(|a| a.app_id != app_id);
-        state.apps.push(App {
-            app_id,
-            client_id: client_id.to_string(),
-            key,
-            hook,
-        });
+        state.apps.push(App { app_id, client_id: client_id.to_string(), key, hook });
         hook
     }
 
     /// Adds a webhook to repository `owner/repo`, reachable with any accepted token.
-    pub fn add_repo_hook(
-        &self,
-        owner: &str,
-        repo: &str,
-        receiver_url: &str,
-        secret: Option<&str>,
-    ) -> HookId {
+    pub fn add_repo_hook(&self, owner: &str, repo: &str, receiver_url: &str, secret: Option<&str>) -> HookId {
         let mut state = self.lock();
         let repo_id = state.account_id(true, format!("{owner}/{repo}").to_lowercase());
-        let target = HookTarget::Repo {
-            owner: owner.to_string(),
-            repo: repo.to_string(),
-            repo_id,
-        };
+        let target = HookTarget::Repo { owner: owner.to_string(), repo: repo.to_string(), repo_id };
         state.add_hook(target, receiver_url, secret)
     }
 
@@ -144,10 +108,7 @@ impl World {
     pub fn add_org_hook(&self, org: &str, receiver_url: &str, secret: Option<&str>) -> HookId {
         let mut state = self.lock();
         let org_id = state.account_id(false, org.to_lowercase());
-        let target = HookTarget::Org {
-            org: org.to_string(),
-            org_id,
-        };
+        let target = HookTarget::Org { org: org.to_string(), org_id };
         state.add_hook(target, receiver_url, secret)
     }
 
@@ -157,16 +118,12 @@ impl World {
     /// If `hook` does not exist.
     pub fn set_receiver_url(&self, hook: HookId, url: &str) {
         let mut state = self.lock();
-        let hook = state
-            .hooks
-            .get_mut(&hook)
-            .expect("set_receiver_url: unknown hook");
+        let hook = state.hooks.get_mut(&hook).expect("set_receiver_url: unknown hook");
         hook.url = url.to_string();
     }
 
     /// The repository id the simulator gave `owner/repo` (for payloads and assertions).
     pub fn repository_id(&self, owner: &str, repo: &str) -> i64 {
-        self.lock()
-            .account_id(true, format!("{owner}/{repo}").to_lowercase())
+        self.lock().account_id(true, format!("{owner}/{repo}").to_lowercase())
     }
 }

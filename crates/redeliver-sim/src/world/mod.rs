@@ -119,21 +119,12 @@ impl World {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("building the webhook HTTP client");
-        World {
-            shared: Arc::new(Shared {
-                state: Mutex::new(state),
-                in_flight: watch::Sender::new(0),
-                hookshot,
-            }),
-        }
+        World { shared: Arc::new(Shared { state: Mutex::new(state), in_flight: watch::Sender::new(0), hookshot }) }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic elsewhere must not make every later assertion fail with a poison error.
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Every API request so far, in arrival order.

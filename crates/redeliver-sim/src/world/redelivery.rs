@@ -54,13 +54,7 @@ impl State {
         (out, self.receiver_timeout)
     }
 
-    fn store_outcome(
-        &mut self,
-        event: Event,
-        redelivery: bool,
-        url: String,
-        outcome: Outcome,
-    ) -> DeliveryRecord {
+    fn store_outcome(&mut self, event: Event, redelivery: bool, url: String, outcome: Outcome) -> DeliveryRecord {
         let record = DeliveryRecord {
             id: 0,
             guid: event.guid,
@@ -93,20 +87,11 @@ impl World {
     ///
     /// # Panics
     /// If `hook` does not exist.
-    pub async fn deliver(
-        &self,
-        hook: HookId,
-        event: &str,
-        action: Option<&str>,
-        payload: Value,
-    ) -> DeliveryRecord {
+    pub async fn deliver(&self, hook: HookId, event: &str, action: Option<&str>, payload: Value) -> DeliveryRecord {
         let repository_id = {
             let state = self.lock();
             let hook = state.hooks.get(&hook).expect("deliver: unknown hook");
-            payload
-                .pointer("/repository/id")
-                .and_then(Value::as_i64)
-                .or(hook.target.repository_id())
+            payload.pointer("/repository/id").and_then(Value::as_i64).or(hook.target.repository_id())
         };
         let event = Event {
             hook,
@@ -123,8 +108,7 @@ impl World {
     async fn send_and_record(&self, event: Event, redelivery: bool) -> DeliveryRecord {
         let (out, timeout) = self.lock().outbound(&event);
         let outcome = hookshot::send(&self.shared.hookshot, &out, timeout).await;
-        self.lock()
-            .store_outcome(event, redelivery, out.url, outcome)
+        self.lock().store_outcome(event, redelivery, out.url, outcome)
     }
 
     /// Queues a redelivery of attempt `attempt_id` (which must exist) and returns at once, like
@@ -142,10 +126,7 @@ impl World {
                 repository_id: original.record.repository_id,
                 payload: original.payload.clone(),
             };
-            let scripted = state
-                .scripted
-                .get_mut(&event.guid)
-                .and_then(|q| q.pop_front());
+            let scripted = state.scripted.get_mut(&event.guid).and_then(|q| q.pop_front());
             (event, scripted)
         };
         let in_flight = InFlight::start(self);

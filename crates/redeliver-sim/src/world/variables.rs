@@ -17,11 +17,7 @@ pub(crate) struct Variable {
 
 /// Variables are keyed by lowercase owner and repo, and the upper-cased name.
 pub(crate) fn key(owner: &str, repo: &str, name: &str) -> (String, String, String) {
-    (
-        owner.to_lowercase(),
-        repo.to_lowercase(),
-        name.to_uppercase(),
-    )
+    (owner.to_lowercase(), repo.to_lowercase(), name.to_uppercase())
 }
 
 impl State {
@@ -30,25 +26,11 @@ impl State {
     }
 
     /// Creates or overwrites a variable, keeping its creation time when it existed.
-    pub(crate) fn put_variable(
-        &mut self,
-        owner: &str,
-        repo: &str,
-        name: &str,
-        value: &str,
-        now: DateTime<Utc>,
-    ) {
-        let created_at = self
-            .variable(owner, repo, name)
-            .map_or(now, |v| v.created_at);
+    pub(crate) fn put_variable(&mut self, owner: &str, repo: &str, name: &str, value: &str, now: DateTime<Utc>) {
+        let created_at = self.variable(owner, repo, name).map_or(now, |v| v.created_at);
         self.variables.insert(
             key(owner, repo, name),
-            Variable {
-                name: name.to_uppercase(),
-                value: value.to_string(),
-                created_at,
-                updated_at: now,
-            },
+            Variable { name: name.to_uppercase(), value: value.to_string(), created_at, updated_at: now },
         );
     }
 
@@ -76,12 +58,7 @@ impl State {
         );
     }
 
-    pub(crate) fn remove_variable(
-        &mut self,
-        owner: &str,
-        repo: &str,
-        name: &str,
-    ) -> Option<Variable> {
+    pub(crate) fn remove_variable(&mut self, owner: &str, repo: &str, name: &str) -> Option<Variable> {
         self.variables.remove(&key(owner, repo, name))
     }
 }
@@ -89,14 +66,11 @@ impl State {
 impl World {
     /// Creates or overwrites repository variable `name` of `owner/repo`.
     pub fn set_variable(&self, owner: &str, repo: &str, name: &str, value: &str) {
-        self.lock()
-            .put_variable(owner, repo, name, value, Utc::now());
+        self.lock().put_variable(owner, repo, name, value, Utc::now());
     }
 
     /// The value of repository variable `name` of `owner/repo`, if it exists.
     pub fn variable(&self, owner: &str, repo: &str, name: &str) -> Option<String> {
-        self.lock()
-            .variable(owner, repo, name)
-            .map(|v| v.value.clone())
+        self.lock().variable(owner, repo, name).map(|v| v.value.clone())
     }
 }

@@ -36,12 +36,7 @@ async fn a_jwt_may_name_the_app_by_id_as_string_or_number_or_by_client_id() {
     }
     // The PKCS#8 form of the same key signs the same JWTs.
     let claims = json!({ "iat": t - 60, "exp": t + 540, "iss": APP_ID });
-    assert_eq!(
-        list_with_jwt(&app, keys::TEST_APP_KEY_PKCS8, claims)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(list_with_jwt(&app, keys::TEST_APP_KEY_PKCS8, claims).await.0, 200);
 }
 
 #[tokio::test]
@@ -80,29 +75,17 @@ async fn a_jwt_signed_with_another_key_or_not_a_jwt_at_all_cannot_be_decoded() {
     let t = now();
     let claims = json!({ "iat": t - 60, "exp": t + 540, "iss": APP_ID });
     let (status, body) = list_with_jwt(&app, keys::OTHER_KEY, claims).await;
-    assert_eq!(
-        (status, refusal(&body)),
-        (401, "A JSON web token could not be decoded")
-    );
+    assert_eq!((status, refusal(&body)), (401, "A JSON web token could not be decoded"));
 
     let (status, body) = list_with(&app, Some("Bearer not.a.jwt".into())).await;
-    assert_eq!(
-        (status, refusal(&body)),
-        (401, "A JSON web token could not be decoded")
-    );
+    assert_eq!((status, refusal(&body)), (401, "A JSON web token could not be decoded"));
 
     // A JWT must come as Bearer; and a token is no JWT.
     let (status, body) = list_with(&app, Some(format!("token {}", app.jwt))).await;
-    assert_eq!(
-        (status, refusal(&body)),
-        (401, "A JSON web token could not be decoded")
-    );
+    assert_eq!((status, refusal(&body)), (401, "A JSON web token could not be decoded"));
     app.world.add_token(TOKEN);
     let (status, body) = list_with(&app, Some(format!("Bearer {TOKEN}"))).await;
-    assert_eq!(
-        (status, refusal(&body)),
-        (401, "A JSON web token could not be decoded")
-    );
+    assert_eq!((status, refusal(&body)), (401, "A JSON web token could not be decoded"));
 }
 
 #[tokio::test]
@@ -114,21 +97,14 @@ async fn missing_credentials_and_unknown_apps() {
     let t = now();
     let claims = json!({ "iat": t - 60, "exp": t + 540, "iss": "999" });
     let (status, body) = list_with_jwt(&app, keys::TEST_APP_KEY_PKCS1, claims).await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (404, Some("Integration not found"))
-    );
+    assert_eq!((status, body["message"].as_str()), (404, Some("Integration not found")));
 }
 
 #[tokio::test]
 async fn a_jwt_is_not_a_token_for_repository_hooks() {
     let app = AppWorld::start().await;
-    let hook = app
-        .world
-        .add_repo_hook("octo", "site", &app.receiver.url(), None);
-    let response = app
-        .get(&format!("/repos/octo/site/hooks/{hook}/deliveries"))
-        .await;
+    let hook = app.world.add_repo_hook("octo", "site", &app.receiver.url(), None);
+    let response = app.get(&format!("/repos/octo/site/hooks/{hook}/deliveries")).await;
     assert_eq!(response.status(), 401);
     let body: Value = response.json().await.unwrap();
     assert_eq!(refusal(&body), "Bad credentials");

@@ -22,15 +22,9 @@ async fn servers_listen_on_loopback_and_stop_on_drop_or_shutdown() {
     let receiver = Receiver::start(None).await.unwrap();
     assert!(sim.base_url().starts_with("http://127.0.0.1:"));
     assert_eq!(sim.ghes_base_url(), format!("{}/api/v3", sim.base_url()));
-    assert!(
-        receiver.url().starts_with("http://127.0.0.1:") && receiver.url().ends_with("/webhook")
-    );
+    assert!(receiver.url().starts_with("http://127.0.0.1:") && receiver.url().ends_with("/webhook"));
     assert_ne!(sim.addr(), other.addr());
-    let unknown = http()
-        .get(format!("{}/nope", sim.base_url()))
-        .send()
-        .await
-        .unwrap();
+    let unknown = http().get(format!("{}/nope", sim.base_url())).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 
     let (sim_addr, other_addr, receiver_addr) = (sim.addr(), other.addr(), receiver.addr());

@@ -6,9 +6,7 @@ use crate::support::{AppWorld, TOKEN};
 async fn requests_are_recorded_in_order_without_credentials() {
     let app = AppWorld::start().await;
     app.world.add_token(TOKEN);
-    let hook = app
-        .world
-        .add_repo_hook("octo", "site", &app.receiver.url(), None);
+    let hook = app.world.add_repo_hook("octo", "site", &app.receiver.url(), None);
     app.get("/app/hook/deliveries?per_page=5").await;
     app.http
         .get(app.url(&format!("/repos/octo/site/hooks/{hook}/deliveries")))
@@ -16,30 +14,13 @@ async fn requests_are_recorded_in_order_without_credentials() {
         .send()
         .await
         .unwrap();
-    app.http
-        .get(app.url("/app/hook/deliveries"))
-        .send()
-        .await
-        .unwrap();
-    app.http
-        .get(app.url("/app/hook/deliveries"))
-        .bearer_auth("ghp_wrong")
-        .send()
-        .await
-        .unwrap();
+    app.http.get(app.url("/app/hook/deliveries")).send().await.unwrap();
+    app.http.get(app.url("/app/hook/deliveries")).bearer_auth("ghp_wrong").send().await.unwrap();
 
     let recorded = app.world.requests();
     let summary: Vec<_> = recorded
         .iter()
-        .map(|r| {
-            (
-                r.method.as_str(),
-                r.path.as_str(),
-                r.query.as_str(),
-                r.status,
-                r.auth.as_str(),
-            )
-        })
+        .map(|r| (r.method.as_str(), r.path.as_str(), r.query.as_str(), r.status, r.auth.as_str()))
         .collect();
     let repo_path = format!("/repos/octo/site/hooks/{hook}/deliveries");
     assert_eq!(

@@ -26,20 +26,14 @@ pub fn sign(key_pem: &str, claims: &Value) -> String {
 pub fn app_jwt() -> String {
     static JWT: OnceLock<String> = OnceLock::new();
     JWT.get_or_init(|| {
-        sign(
-            keys::TEST_APP_KEY_PKCS1,
-            &json!({ "iat": now() - 60, "exp": now() + 540, "iss": APP_ID.to_string() }),
-        )
+        sign(keys::TEST_APP_KEY_PKCS1, &json!({ "iat": now() - 60, "exp": now() + 540, "iss": APP_ID.to_string() }))
     })
     .clone()
 }
 
 /// A client that never uses a proxy from the environment.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("http client")
+    reqwest::Client::builder().no_proxy().build().expect("http client")
 }
 
 /// A simulator with one app (signing secret [`SECRET`]) whose hook points at a receiver.
@@ -57,21 +51,8 @@ impl AppWorld {
         let sim = Sim::start().await.expect("sim");
         let receiver = Receiver::start(Some(SECRET)).await.expect("receiver");
         let world = sim.world();
-        let hook = world.add_app(
-            APP_ID,
-            CLIENT_ID,
-            keys::TEST_APP_PUBLIC_KEY,
-            &receiver.url(),
-            Some(SECRET),
-        );
-        AppWorld {
-            sim,
-            world,
-            receiver,
-            hook,
-            jwt: app_jwt(),
-            http: http(),
-        }
+        let hook = world.add_app(APP_ID, CLIENT_ID, keys::TEST_APP_PUBLIC_KEY, &receiver.url(), Some(SECRET));
+        AppWorld { sim, world, receiver, hook, jwt: app_jwt(), http: http() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -84,22 +65,12 @@ impl AppWorld {
     }
 
     pub async fn get_url(&self, url: &str) -> reqwest::Response {
-        self.http
-            .get(url)
-            .bearer_auth(&self.jwt)
-            .send()
-            .await
-            .expect("request")
+        self.http.get(url).bearer_auth(&self.jwt).send().await.expect("request")
     }
 
     /// POST `path` with the app's JWT and no body.
     pub async fn post(&self, path: &str) -> reqwest::Response {
-        self.http
-            .post(self.url(path))
-            .bearer_auth(&self.jwt)
-            .send()
-            .await
-            .expect("request")
+        self.http.post(self.url(path)).bearer_auth(&self.jwt).send().await.expect("request")
     }
 }
 
@@ -108,19 +79,10 @@ pub fn next_link(response: &reqwest::Response) -> Option<String> {
     let link = response.headers().get("link")?.to_str().ok()?;
     link.split(',').find_map(|part| {
         let (url, rel) = part.split_once(';')?;
-        rel.contains("rel=\"next\"").then(|| {
-            url.trim()
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_string()
-        })
+        rel.contains("rel=\"next\"").then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
     })
 }
 
 pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+    response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }

@@ -13,12 +13,7 @@ async fn a_variable_is_missing_then_created_then_updated() {
     let url = |path: &str| format!("{}/repos/octo/ops{path}", sim.base_url());
     let auth = format!("Bearer {TOKEN}");
 
-    let missing = http
-        .get(url("/actions/variables/LAST_RUN"))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap();
+    let missing = http.get(url("/actions/variables/LAST_RUN")).header("authorization", &auth).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 
     let created = http
@@ -61,10 +56,7 @@ async fn a_variable_is_missing_then_created_then_updated() {
         .await
         .unwrap();
     assert_eq!(updated.status(), 204);
-    assert_eq!(
-        world.variable("octo", "ops", "last_run").as_deref(),
-        Some("1700000360000")
-    );
+    assert_eq!(world.variable("octo", "ops", "last_run").as_deref(), Some("1700000360000"));
 
     let absent = http
         .patch(url("/actions/variables/OTHER"))
@@ -87,30 +79,13 @@ async fn variables_need_a_valid_token_body_and_name() {
 
     let anonymous = http.get(format!("{url}/SEEDED")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
-    let seeded = http
-        .get(format!("{url}/SEEDED"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let seeded = http.get(format!("{url}/SEEDED")).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(seeded.status(), 200);
 
     let post = |body: &'static str| http.post(&url).bearer_auth(TOKEN).body(body).send();
     assert_eq!(post("{not json").await.unwrap().status(), 400);
     assert_eq!(post(r#"{"name":"ONLY_NAME"}"#).await.unwrap().status(), 422);
-    assert_eq!(
-        post(r#"{"name":"GITHUB_X","value":"1"}"#)
-            .await
-            .unwrap()
-            .status(),
-        422
-    );
-    assert_eq!(
-        post(r#"{"name":"1ABC","value":"1"}"#)
-            .await
-            .unwrap()
-            .status(),
-        422
-    );
+    assert_eq!(post(r#"{"name":"GITHUB_X","value":"1"}"#).await.unwrap().status(), 422);
+    assert_eq!(post(r#"{"name":"1ABC","value":"1"}"#).await.unwrap().status(), 422);
     assert_eq!(world.variable("octo", "ops", "ONLY_NAME"), None);
 }

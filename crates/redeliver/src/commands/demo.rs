@@ -41,7 +41,13 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
         let at = now - Duration::minutes(180) + step * i as i32;
         let (event, action) = EVENTS[i % EVENTS.len()];
         let outage = at > now - Duration::minutes(100) && at < now - Duration::minutes(70);
-        let code = if outage { 0 } else if i % 17 == 5 { 503 } else { 200 };
+        let code = if outage {
+            0
+        } else if i % 17 == 5 {
+            503
+        } else {
+            200
+        };
         let mut attempt = NewAttempt::new(event, code, at);
         if let Some(a) = action {
             attempt = attempt.action(a);
@@ -51,16 +57,28 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
             failed.push(record.guid);
         }
     }
-    let poison = world.record_attempt(hook, NewAttempt::new("installation", 400, now - Duration::minutes(150)).action("created")).guid;
+    let poison = world
+        .record_attempt(hook, NewAttempt::new("installation", 400, now - Duration::minutes(150)).action("created"))
+        .guid;
     for k in 1..6 {
-        world.record_attempt(hook, NewAttempt::new("installation", 400, now - Duration::minutes(150 - 20 * k)).action("created").guid(&poison).redelivery(true));
+        world.record_attempt(
+            hook,
+            NewAttempt::new("installation", 400, now - Duration::minutes(150 - 20 * k))
+                .action("created")
+                .guid(&poison)
+                .redelivery(true),
+        );
     }
     world.script_redelivery_outcome(&poison, 400, 100);
     failed.push(poison.clone());
     receiver.set_mode(ReceiverMode::Down);
 
     println!("== redeliver demo: a GitHub App whose receiver was down, against the built-in simulator");
-    println!("   {} events in the last 3 hours; {} failed (a 30-minute outage, stray 503s, and one poison event).", n + 1, failed.len());
+    println!(
+        "   {} events in the last 3 hours; {} failed (a 30-minute outage, stray 503s, and one poison event).",
+        n + 1,
+        failed.len()
+    );
     println!("   The ladder is compressed to 2s,2s for the demo; the real default is 1m,5m,30m,2h,5h,10h,10h.\n");
 
     let state = std::env::temp_dir().join(format!("redeliver-demo-{}", std::process::id()));
@@ -98,13 +116,19 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
         println!();
     }
 
-    let recovered: HashSet<_> = failed
-        .iter()
-        .filter(|g| world.attempts_for(g).iter().any(|a| (200..300).contains(&a.status_code)))
-        .collect();
+    let recovered: HashSet<_> =
+        failed.iter().filter(|g| world.attempts_for(g).iter().any(|a| (200..300).contains(&a.status_code))).collect();
     let received_ok = failed.iter().filter(|g| receiver.successes_for(g) > 0).count();
-    println!("== result: {} of {} failed events recovered; the receiver confirmed {} signed deliveries;", recovered.len(), failed.len(), received_ok);
-    println!("   the poison event {poison} was given up after {} attempts instead of looping forever.", world.attempts_for(&poison).len());
+    println!(
+        "== result: {} of {} failed events recovered; the receiver confirmed {} signed deliveries;",
+        recovered.len(),
+        failed.len(),
+        received_ok
+    );
+    println!(
+        "   the poison event {poison} was given up after {} attempts instead of looping forever.",
+        world.attempts_for(&poison).len()
+    );
     println!("   Next: `redeliver run --help`, or `redeliver sim` to try the CLI by hand.");
     let _ = std::fs::remove_dir_all(&state);
     Ok(if recovered.len() + 1 == failed.len() { Exit::Success } else { Exit::Attention })

@@ -9,7 +9,9 @@ use redeliver_core::state::Ledger;
 pub fn run(args: HistoryArgs) -> Result<Exit, Failure> {
     let path = Env::from_process().state_path(args.state.as_deref());
     let records = match Ledger::open_read_only(&path).map_err(|e| Failure::new(Exit::State, e))? {
-        Some(ledger) => ledger.history(None, args.guid.as_deref(), args.limit).map_err(|e| Failure::new(Exit::State, e))?,
+        Some(ledger) => {
+            ledger.history(None, args.guid.as_deref(), args.limit).map_err(|e| Failure::new(Exit::State, e))?
+        }
         None => {
             eprintln!("no state file at {} yet: nothing has been redelivered with it", path.display());
             Vec::new()

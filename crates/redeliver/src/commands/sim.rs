@@ -23,7 +23,11 @@ pub async fn run(args: SimArgs) -> Result<Exit, Failure> {
     println!("GitHub simulator listening at {} (GHES-style: {})", sim.base_url(), sim.ghes_base_url());
     println!("{} failed deliveries seeded; webhooks go to {}", args.failed, receiver.url());
     println!("Try, in another shell:");
-    println!("  redeliver run --api-url {} --app-id 1 --private-key-file {} --pace 0s", sim.base_url(), key_path.display());
+    println!(
+        "  redeliver run --api-url {} --app-id 1 --private-key-file {} --pace 0s",
+        sim.base_url(),
+        key_path.display()
+    );
     println!("Press Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
     let _ = std::fs::remove_file(&key_path);

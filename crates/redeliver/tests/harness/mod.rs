@@ -112,7 +112,11 @@ impl App {
 
     /// Human output unless `extra` asks for JSON; `--private-key-file` in `extra` replaces the key.
     pub async fn run_with(&self, extra: &[&str], env: &[(&str, &str)]) -> Output {
-        let key = if extra.contains(&"--private-key-file") { String::new() } else { self.dir.path().join("key.pem").display().to_string() };
+        let key = if extra.contains(&"--private-key-file") {
+            String::new()
+        } else {
+            self.dir.path().join("key.pem").display().to_string()
+        };
         let api = self.sim.base_url();
         let json = env.iter().any(|(k, _)| *k == "LAST_REDELIVERY_VARIABLE_NAME") || extra.contains(&"--json");
         let args = self.run_args(&key, Some(&api), extra, json);
@@ -155,7 +159,8 @@ impl Output {
 
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n--- stderr\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n--- stderr\n{}", self.stdout, self.stderr))
     }
 
     pub fn stdout_human_or_json_mentions(&self, needle: &str) -> bool {
