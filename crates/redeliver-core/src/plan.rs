@@ -6,7 +6,7 @@
 
 use crate::model::Delivery;
 use crate::policy::Policy;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -54,9 +54,12 @@ pub struct Scan {
 }
 
 impl Scan {
+    /// GitHub lists `delivered_at` to the second, so the start is rounded down to its second:
+    /// an attempt in the same second as the start is inside the window, never lost between two.
     pub fn new(window: Window) -> Self {
+        let start = window.start.trunc_subsecs(0);
         Self {
-            window,
+            window: Window { start, ..window },
             histories: HashMap::new(),
             quiet_successes: 0,
             deliveries_read: 0,
@@ -127,6 +130,51 @@ impl Scan {
         let until = self.window.until;
         self.histories.values().filter(move |h| !h.succeeded && until.is_none_or(|u| h.oldest_at <= u))
     }
+}
+
+/// Events the ledger still owes a redelivery, merged with what this pass listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// Every failed event to plan for: this pass's, and the ledger's that the listing no longer reaches.
+    pub failed: Vec<GuidHistory>,
+    /// Ledger events that this listing shows succeeded (a redelivery got through).
+    pub resolved: Vec<String>,
+}
+
+/// Merges the ledger's pending events into this pass's listing, so a pass needs to list only
+/// what is new: an event remembered as pending keeps its attempts, first attempt and newest
+/// attempt; whatever the listing adds (a new failed attempt, or a success) updates it.
+pub fn merge_pending(scan: &Scan, pending: Vec<GuidHistory>) -> Merged {
+    let mut failed: Vec<GuidHistory> = scan.failed().cloned().collect();
+    let mut resolved = Vec::new();
+    let listed: HashMap<String, usize> = failed.iter().enumerate().map(|(i, h)| (h.guid.clone(), i)).collect();
+    let mut extra = Vec::new();
+    for remembered in pending {
+        match scan.histories.get(remembered.guid.as_str()) {
+            Some(h) if h.succeeded => resolved.push(remembered.guid),
+            Some(_) if listed.contains_key(&remembered.guid) => {
+                let h = &mut failed[listed[&remembered.guid]];
+                // Attempts listed now are new if all came after the newest remembered one;
+                // otherwise the windows overlap and the larger count is the safe one.
+                h.attempts = if h.oldest_at > remembered.newest_at {
+                    h.attempts + remembered.attempts
+                } else {
+                    h.attempts.max(remembered.attempts)
+                };
+                h.oldest_at = h.oldest_at.min(remembered.oldest_at);
+                if remembered.newest_at > h.newest_at {
+                    h.newest_at = remembered.newest_at;
+                    h.newest_id = remembered.newest_id;
+                    h.last_status_code = remembered.last_status_code;
+                    h.last_status = remembered.last_status;
+                }
+            }
+            // No longer listed (or outside an incident window's `until`): still owed.
+            _ => extra.push(remembered),
+        }
+    }
+    failed.extend(extra);
+    Merged { failed, resolved }
 }
 
 /// What the ledger remembers of one event from earlier runs.

@@ -5,7 +5,7 @@ use crate::config::RunSettings;
 use crate::exit::{Exit, Failure};
 use chrono::{DateTime, Utc};
 use redeliver_core::github::{ActionsVariable, ApiError, ClientConfig, Credentials, GitHubClient, HookTarget};
-use redeliver_core::plan::{Decision, GiveUpReason, Scan, Verdict, Window, plan};
+use redeliver_core::plan::{Decision, GiveUpReason, Scan, Verdict, Window, merge_pending, plan};
 use redeliver_core::state::{Answer, Ledger, StateLock};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -165,12 +165,16 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
         (Some(lock), Some(Ledger::open(&s.state_path).map_err(state_failure)?))
     };
     let now = Utc::now();
-    let failed: Vec<_> = scan.failed().collect();
+    let pending = match &ledger {
+        Some(l) => l.pending(&key).map_err(state_failure)?,
+        None => Vec::new(),
+    };
+    let merged = merge_pending(&scan, pending);
     let memory = match &ledger {
-        Some(l) => l.memory(&key, failed.iter().map(|h| h.guid.as_str())).map_err(state_failure)?,
+        Some(l) => l.memory(&key, merged.failed.iter().map(|h| h.guid.as_str())).map_err(state_failure)?,
         None => HashMap::new(),
     };
-    let plan = plan(failed, &memory, &s.policy, &s.filter, s.max_redeliveries, now);
+    let plan = plan(&merged.failed, &memory, &s.policy, &s.filter, s.max_redeliveries, now);
 
     let mut events = Vec::with_capacity(plan.verdicts.len());
     let mut stop: Option<String> = None;
@@ -231,10 +235,22 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
         Some(v) => v.describe(),
         None => format!("SQLite {}", s.state_path.display()),
     };
+    // The ledger now owes every pending event its next rung, and knows which ones recovered.
+    if let Some(l) = ledger.as_ref().filter(|_| !s.dry_run) {
+        for v in plan.verdicts.iter().filter(|v| v.decision.is_pending()) {
+            l.remember_pending(&key, &v.history, v.first_attempt_at).map_err(state_failure)?;
+        }
+        for guid in &merged.resolved {
+            l.resolve(&key, guid, now).map_err(state_failure)?;
+        }
+    }
     let written = if s.dry_run || s.since.is_some() {
         None
     } else {
-        let mark = plan.next_watermark(started, s.overlap);
+        // With the SQLite ledger, pending events are remembered there, so the next pass lists
+        // only what is new. The Actions variable holds a time only (and a runner's ledger dies
+        // with the job), so there the time stays early enough to list every pending event again.
+        let mark = if variable.is_some() { plan.next_watermark(started, s.overlap) } else { started - s.overlap };
         match (&mut variable, &ledger) {
             (Some(var), _) => var.write(mark).await.map_err(|e| Failure::new(Exit::State, e))?,
             (None, Some(l)) => l.set_watermark(&key, mark, Utc::now()).map_err(state_failure)?,

@@ -454,3 +454,34 @@ async fn history_shows_what_was_sent() {
     let one = app.command(&["history", "--guid", "no-such-guid"]).await;
     assert!(one.stdout.contains("no redeliveries recorded"), "{}", one.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_ledger_a_pass_lists_only_what_is_new_while_an_old_event_is_pending() {
+    let app = App::start().await;
+    let now = Utc::now();
+    app.receiver.set_mode(ReceiverMode::Down);
+    let old = app.record(NewAttempt::new("workflow_job", 0, now - Duration::hours(3)).action("queued")).guid;
+    for i in 0..300 {
+        app.record(NewAttempt::new("push", 200, now - Duration::hours(3) + Duration::seconds(30 * (i + 1))));
+    }
+    let first = app.run(&["--overlap", "0s", "--ladder", "0s"]).await;
+    first.assert_code(0);
+    assert_eq!(first.json()["counts"]["redelivered"], 1);
+    app.world().settle().await;
+    app.receiver.set_mode(ReceiverMode::Up);
+    for _ in 0..150 {
+        app.record(NewAttempt::new("push", 200, Utc::now()));
+    }
+    app.world().clear_requests();
+    let second = app.run(&["--overlap", "0s", "--ladder", "0s"]).await.json();
+    // 150 new deliveries and our failed redelivery: 2 pages, not the 5 back to the old event.
+    assert_eq!(second["counts"]["pages"], 2, "{second}");
+    assert_eq!(second["counts"]["redelivered"], 1);
+    assert_eq!(second["events"][0]["guid"], old.as_str());
+    assert_eq!(second["events"][0]["attempts"], 2, "the remembered attempt and the new one");
+    app.world().settle().await;
+    assert_eq!(app.receiver.successes_for(&old), 1);
+    let third = app.run(&["--overlap", "0s", "--ladder", "0s"]).await.json();
+    assert_eq!(third["counts"]["failed_events"], 0, "resolved by the successful redelivery: {third}");
+    assert_eq!(app.count_requests("POST", "/attempts"), 1);
+}

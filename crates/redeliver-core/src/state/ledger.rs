@@ -4,7 +4,7 @@
 //! WAL mode, schema versioned with `PRAGMA user_version`. A redelivery is written down *before*
 //! its POST and completed after it, so a process killed in between never sends it twice.
 
-use crate::plan::{GiveUpReason, Memory};
+use crate::plan::{GiveUpReason, GuidHistory, Memory};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
@@ -68,7 +68,7 @@ pub struct RedeliveryRecord {
     pub detail: Option<String>,
 }
 
-const SCHEMA: i64 = 1;
+const SCHEMA: i64 = 2;
 
 pub struct Ledger {
     conn: Connection,
@@ -155,6 +155,25 @@ impl Ledger {
                          detail TEXT);
                      CREATE INDEX redeliveries_by_guid ON redeliveries (target, guid);
                      PRAGMA user_version = 1;
+                     COMMIT;",
+                )
+            })?;
+        }
+        if version < 2 {
+            // Pending events keep their history, so a pass lists only what is new.
+            self.sql(|c| {
+                c.execute_batch(
+                    "BEGIN;
+                     ALTER TABLE events ADD COLUMN action TEXT;
+                     ALTER TABLE events ADD COLUMN attempts_seen INTEGER;
+                     ALTER TABLE events ADD COLUMN newest_id INTEGER;
+                     ALTER TABLE events ADD COLUMN newest_ms INTEGER;
+                     ALTER TABLE events ADD COLUMN last_status_code INTEGER;
+                     ALTER TABLE events ADD COLUMN last_status TEXT;
+                     ALTER TABLE events ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+                     ALTER TABLE events ADD COLUMN resolved_ms INTEGER;
+                     CREATE INDEX events_pending ON events (target, pending);
+                     PRAGMA user_version = 2;
                      COMMIT;",
                 )
             })?;
@@ -268,11 +287,78 @@ impl Ledger {
         self.sql(|c| {
             c.execute(
                 "INSERT INTO events (target, guid, event, first_seen_ms, given_up_ms, given_up_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (target, guid) DO UPDATE SET given_up_ms = excluded.given_up_ms, given_up_reason = excluded.given_up_reason",
+                 ON CONFLICT (target, guid) DO UPDATE SET given_up_ms = excluded.given_up_ms, given_up_reason = excluded.given_up_reason, pending = 0",
                 params![target, guid, event, first_seen.timestamp_millis(), at.timestamp_millis(), reason],
             )
         })?;
         Ok(())
+    }
+
+    /// Remembers a failed event as still owed a redelivery, with what is known of its attempts.
+    pub fn remember_pending(&self, target: &str, h: &GuidHistory, first_seen: DateTime<Utc>) -> Result<(), StateError> {
+        self.sql(|c| {
+            c.execute(
+                "INSERT INTO events (target, guid, event, action, first_seen_ms, attempts_seen, newest_id, newest_ms,
+                                     last_status_code, last_status, pending)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
+                 ON CONFLICT (target, guid) DO UPDATE SET action = excluded.action,
+                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+                     attempts_seen = max(coalesce(attempts_seen, 0), excluded.attempts_seen),
+                     newest_id = excluded.newest_id, newest_ms = excluded.newest_ms,
+                     last_status_code = excluded.last_status_code, last_status = excluded.last_status,
+                     pending = (given_up_ms IS NULL AND resolved_ms IS NULL)",
+                params![
+                    target,
+                    h.guid,
+                    h.event,
+                    h.action,
+                    first_seen.min(h.oldest_at).timestamp_millis(),
+                    h.attempts,
+                    h.newest_id as i64,
+                    h.newest_at.timestamp_millis(),
+                    h.last_status_code,
+                    h.last_status
+                ],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Marks a pending event as delivered: a redelivery got through.
+    pub fn resolve(&self, target: &str, guid: &str, at: DateTime<Utc>) -> Result<(), StateError> {
+        self.sql(|c| {
+            c.execute(
+                "UPDATE events SET pending = 0, resolved_ms = ?3 WHERE target = ?1 AND guid = ?2",
+                params![target, guid, at.timestamp_millis()],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The events of `target` still owed a redelivery, as the listing last showed them.
+    pub fn pending(&self, target: &str) -> Result<Vec<GuidHistory>, StateError> {
+        self.sql(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT guid, event, action, attempts_seen, newest_id, newest_ms, first_seen_ms, last_status_code, last_status
+                 FROM events WHERE target = ?1 AND pending = 1 AND newest_id IS NOT NULL ORDER BY first_seen_ms",
+            )?;
+            let rows = stmt.query_map([target], |r| {
+                let ms = |i| r.get::<_, i64>(i).map(|v| DateTime::from_timestamp_millis(v).unwrap_or_default());
+                Ok(GuidHistory {
+                    guid: r.get(0)?,
+                    event: r.get(1)?,
+                    action: r.get(2)?,
+                    attempts: r.get::<_, Option<u32>>(3)?.unwrap_or(1),
+                    succeeded: false,
+                    newest_id: r.get::<_, i64>(4)? as u64,
+                    newest_at: ms(5)?,
+                    oldest_at: ms(6)?,
+                    last_status_code: r.get::<_, Option<i64>>(7)?.unwrap_or_default(),
+                    last_status: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        })
     }
 
     /// Redelivery requests, newest first, optionally for one target or one event.
@@ -345,6 +431,38 @@ mod tests {
         assert_eq!(h[1].answer, Answer::Accepted);
         assert_eq!(h[1].delivery_id, 1 << 40);
         assert!(l.set_watermark("app", t("2026-01-02T00:00:00Z"), t("2026-01-02T00:00:00Z")).is_err(), "read-only");
+    }
+
+    #[test]
+    fn pending_events_round_trip_until_resolved_or_given_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+        let h = |guid: &str, attempts| GuidHistory {
+            guid: guid.into(),
+            event: "push".into(),
+            action: Some("x".into()),
+            attempts,
+            succeeded: false,
+            newest_id: 1 << 40,
+            newest_at: t("2026-01-01T01:00:00Z"),
+            oldest_at: t("2026-01-01T00:00:00Z"),
+            last_status_code: 0,
+            last_status: "failed to connect".into(),
+        };
+        l.remember_pending("app", &h("a", 2), t("2026-01-01T00:00:00Z")).unwrap();
+        l.remember_pending("app", &h("b", 1), t("2025-12-31T00:00:00Z")).unwrap();
+        l.remember_pending("other", &h("c", 1), t("2026-01-01T00:00:00Z")).unwrap();
+        let pending = l.pending("app").unwrap();
+        assert_eq!(pending.iter().map(|p| p.guid.as_str()).collect::<Vec<_>>(), ["b", "a"], "oldest first");
+        assert_eq!(pending[1], h("a", 2));
+        assert_eq!(pending[0].oldest_at, t("2025-12-31T00:00:00Z"));
+        l.resolve("app", "a", t("2026-01-02T00:00:00Z")).unwrap();
+        l.give_up("app", "b", "push", GiveUpReason::Cap, t("2025-12-31T00:00:00Z"), t("2026-01-02T00:00:00Z")).unwrap();
+        assert!(l.pending("app").unwrap().is_empty());
+        // A given-up event stays given up even if a later pass remembers it again.
+        l.remember_pending("app", &h("b", 3), t("2025-12-31T00:00:00Z")).unwrap();
+        assert!(l.pending("app").unwrap().is_empty());
+        assert_eq!(l.pending("other").unwrap().len(), 1);
     }
 
     #[test]
