@@ -5,7 +5,10 @@
 //! take a neutral default, because a tool that crashes on one odd record loses every other event.
 
 use chrono::{DateTime, Utc};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
+use std::fmt;
 
 /// One attempt to deliver one event to one hook. Redeliveries are new attempts with the same `guid`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +56,331 @@ impl Delivery {
             Some(action) if !action.is_empty() => format!("{}.{}", self.event, action),
             _ => self.event.clone(),
         }
+    }
+}
+
+impl Delivery {
+    /// This record as a [`DeliveryRef`] borrowing its text (no allocation).
+    pub fn borrowed(&self) -> DeliveryRef<'_> {
+        DeliveryRef {
+            id: self.id,
+            guid: Cow::Borrowed(&self.guid),
+            delivered_at: self.delivered_at,
+            redelivery: self.redelivery,
+            status: Cow::Borrowed(&self.status),
+            status_code: self.status_code,
+            event: Cow::Borrowed(&self.event),
+            action: self.action.as_deref().map(Cow::Borrowed),
+            installation_id: self.installation_id,
+            repository_id: self.repository_id,
+            throttled_at: self.throttled_at,
+        }
+    }
+}
+
+/// A [`Delivery`] whose text borrows from the response body it was parsed from, so that reading
+/// a page allocates nothing per record (text is copied only where GitHub escaped it). The scan
+/// copies what it keeps, and only for the events it tracks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRef<'a> {
+    pub id: u64,
+    pub guid: Cow<'a, str>,
+    pub delivered_at: DateTime<Utc>,
+    pub redelivery: bool,
+    pub status: Cow<'a, str>,
+    pub status_code: i64,
+    pub event: Cow<'a, str>,
+    pub action: Option<Cow<'a, str>>,
+    pub installation_id: Option<i64>,
+    pub repository_id: Option<i64>,
+    pub throttled_at: Option<DateTime<Utc>>,
+}
+
+impl DeliveryRef<'_> {
+    /// Same rule as [`Delivery::succeeded`].
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status_code) || self.status == "OK"
+    }
+
+    /// An owned copy.
+    pub fn into_owned(self) -> Delivery {
+        Delivery {
+            id: self.id,
+            guid: self.guid.into_owned(),
+            delivered_at: self.delivered_at,
+            redelivery: self.redelivery,
+            status: self.status.into_owned(),
+            status_code: self.status_code,
+            event: self.event.into_owned(),
+            action: self.action.map(Cow::into_owned),
+            installation_id: self.installation_id,
+            repository_id: self.repository_id,
+            throttled_at: self.throttled_at,
+        }
+    }
+}
+
+/// What [`parse_page`] found besides the deliveries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageItems {
+    /// Items in the array, deliveries or not.
+    pub items: usize,
+    /// Items that were not deliveries (a missing or mistyped field), skipped where
+    /// [`Delivery`]'s own parsing would reject them.
+    pub skipped: usize,
+    /// The index of the first skipped item, for the warning.
+    pub first_skipped: Option<usize>,
+}
+
+/// Parses one page of the delivery list (a JSON array) in a single pass over `body`, handing each
+/// delivery to `each` as a [`DeliveryRef`] borrowing from `body`. An item that is not a delivery
+/// (same rules as deserializing a [`Delivery`]: `id`, `guid` and `delivered_at` required, `null`
+/// read as the default, a mistyped field rejects the item) is counted and skipped, so one odd
+/// record cannot hide the rest of the page. Fails only when the body is not a JSON array.
+pub fn parse_page<'a>(body: &'a [u8], each: impl FnMut(DeliveryRef<'a>)) -> Result<PageItems, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let items = PageSeed { each, items: PageItems::default() }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(items)
+}
+
+struct PageSeed<F> {
+    each: F,
+    items: PageItems,
+}
+
+impl<'de, F: FnMut(DeliveryRef<'de>)> DeserializeSeed<'de> for PageSeed<F> {
+    type Value = PageItems;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<PageItems, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(DeliveryRef<'de>)> Visitor<'de> for PageSeed<F> {
+    type Value = PageItems;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of deliveries")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<PageItems, A::Error> {
+        while let Some(item) = seq.next_element::<Item<'de>>()? {
+            match item.0 {
+                Some(delivery) => (self.each)(delivery),
+                None => {
+                    self.items.first_skipped.get_or_insert(self.items.items);
+                    self.items.skipped += 1;
+                }
+            }
+            self.items.items += 1;
+        }
+        Ok(self.items)
+    }
+}
+
+/// One array item: a delivery, or `None` for anything else. Every value is read leniently (as a
+/// [`Scalar`]) so that a bad item is skipped without aborting the page.
+struct Item<'a>(Option<DeliveryRef<'a>>);
+
+impl<'de> Deserialize<'de> for Item<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ItemVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Field {
+    Id,
+    Guid,
+    DeliveredAt,
+    Redelivery,
+    Status,
+    StatusCode,
+    Event,
+    Action,
+    InstallationId,
+    RepositoryId,
+    ThrottledAt,
+    #[serde(other)]
+    Other,
+}
+
+struct ItemVisitor;
+
+impl<'de> Visitor<'de> for ItemVisitor {
+    type Value = Item<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a delivery")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item<'de>, A::Error> {
+        let (mut id, mut guid, mut delivered_at) = (None, None, None);
+        let mut d = DeliveryRef {
+            id: 0,
+            guid: Cow::Borrowed(""),
+            delivered_at: DateTime::UNIX_EPOCH,
+            redelivery: false,
+            status: Cow::Borrowed(""),
+            status_code: 0,
+            event: Cow::Borrowed(""),
+            action: None,
+            installation_id: None,
+            repository_id: None,
+            throttled_at: None,
+        };
+        let mut ok = true;
+        // `Some(v)`: the value, `None`: wrong type; `null` maps to the field's default.
+        while let Some(field) = map.next_key::<Field>()? {
+            if matches!(field, Field::Other) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let value = map.next_value::<Scalar<'de>>()?;
+            let read = match field {
+                Field::Id => value.u64().map(|v| id = v),
+                Field::Guid => value.text().map(|v| guid = v),
+                Field::DeliveredAt => value.time().map(|v| delivered_at = v),
+                Field::Redelivery => value.boolean().map(|v| d.redelivery = v.unwrap_or_default()),
+                Field::Status => value.text().map(|v| d.status = v.unwrap_or_default()),
+                Field::StatusCode => value.i64().map(|v| d.status_code = v.unwrap_or_default()),
+                Field::Event => value.text().map(|v| d.event = v.unwrap_or_default()),
+                Field::Action => value.text().map(|v| d.action = v),
+                Field::InstallationId => value.i64().map(|v| d.installation_id = v),
+                Field::RepositoryId => value.i64().map(|v| d.repository_id = v),
+                Field::ThrottledAt => value.time().map(|v| d.throttled_at = v),
+                Field::Other => Some(()),
+            };
+            ok &= read.is_some();
+        }
+        match (ok, id, guid, delivered_at) {
+            (true, Some(id), Some(guid), Some(at)) => {
+                d.id = id;
+                d.guid = guid;
+                d.delivered_at = at;
+                Ok(Item(Some(d)))
+            }
+            _ => Ok(Item(None)),
+        }
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Item(None))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Item<'de>, E> {
+        Ok(Item(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Item<'de>, E> {
+        Ok(Item(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Item<'de>, E> {
+        Ok(Item(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Item<'de>, E> {
+        Ok(Item(None))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Item<'de>, E> {
+        Ok(Item(None))
+    }
+    fn visit_unit<E>(self) -> Result<Item<'de>, E> {
+        Ok(Item(None))
+    }
+}
+
+/// Any JSON value, keeping only what a delivery field can be: text (borrowed when unescaped),
+/// numbers, booleans and `null`. Objects and arrays are skipped without allocating.
+enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    Text(Cow<'a, str>),
+    Other,
+}
+
+impl<'a> Scalar<'a> {
+    fn u64(self) -> Option<Option<u64>> {
+        match self {
+            Scalar::Null => Some(None),
+            Scalar::U64(v) => Some(Some(v)),
+            _ => None,
+        }
+    }
+    fn i64(self) -> Option<Option<i64>> {
+        match self {
+            Scalar::Null => Some(None),
+            Scalar::I64(v) => Some(Some(v)),
+            Scalar::U64(v) => i64::try_from(v).ok().map(Some),
+            _ => None,
+        }
+    }
+    fn boolean(self) -> Option<Option<bool>> {
+        match self {
+            Scalar::Null => Some(None),
+            Scalar::Bool(v) => Some(Some(v)),
+            _ => None,
+        }
+    }
+    fn text(self) -> Option<Option<Cow<'a, str>>> {
+        match self {
+            Scalar::Null => Some(None),
+            Scalar::Text(v) => Some(Some(v)),
+            _ => None,
+        }
+    }
+    fn time(self) -> Option<Option<DateTime<Utc>>> {
+        match self {
+            Scalar::Null => Some(None),
+            Scalar::Text(v) => DateTime::parse_from_rfc3339(&v).ok().map(|t| Some(t.to_utc())),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::U64(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Scalar<'de>, E> {
+        Ok(if v >= 0 { Scalar::U64(v as u64) } else { Scalar::I64(v) })
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Text(Cow::Owned(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
     }
 }
 

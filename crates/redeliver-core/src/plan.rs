@@ -4,7 +4,7 @@
 //!
 //! The rules, in words, are in `docs/design.md`.
 
-use crate::model::Delivery;
+use crate::model::{Delivery, DeliveryRef};
 use crate::policy::Policy;
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use serde::Serialize;
@@ -74,6 +74,12 @@ impl Scan {
 
     /// Takes one listed attempt into account.
     pub fn observe(&mut self, d: &Delivery) {
+        self.observe_ref(&d.borrowed());
+    }
+
+    /// Takes one listed attempt into account, as parsed from a page without copying
+    /// ([`crate::model::parse_page`]). Allocates only when it starts tracking an event.
+    pub fn observe_ref(&mut self, d: &DeliveryRef<'_>) {
         self.deliveries_read += 1;
         if d.delivered_at < self.window.start {
             self.reached_start = true;
@@ -81,7 +87,7 @@ impl Scan {
         }
         self.deliveries_in_window += 1;
         let ok = d.succeeded();
-        match self.histories.get_mut(d.guid.as_str()) {
+        match self.histories.get_mut(&*d.guid) {
             Some(h) => {
                 h.attempts += 1;
                 h.succeeded |= ok;
@@ -89,26 +95,30 @@ impl Scan {
                     h.newest_at = d.delivered_at;
                     h.newest_id = d.id;
                     h.last_status_code = d.status_code;
-                    h.last_status = d.status.clone();
+                    if h.last_status != d.status {
+                        h.last_status.clear();
+                        h.last_status.push_str(&d.status);
+                    }
                 }
                 h.oldest_at = h.oldest_at.min(d.delivered_at);
             }
             // An original that succeeded and has no newer attempt: nothing older can exist.
             None if ok && !d.redelivery => self.quiet_successes += 1,
             None => {
+                let guid = String::from(&*d.guid);
                 self.histories.insert(
-                    d.guid.clone(),
+                    guid.clone(),
                     GuidHistory {
-                        guid: d.guid.clone(),
-                        event: d.event.clone(),
-                        action: d.action.clone(),
+                        guid,
+                        event: String::from(&*d.event),
+                        action: d.action.as_deref().map(String::from),
                         attempts: 1,
                         succeeded: ok,
                         newest_id: d.id,
                         newest_at: d.delivered_at,
                         oldest_at: d.delivered_at,
                         last_status_code: d.status_code,
-                        last_status: d.status.clone(),
+                        last_status: String::from(&*d.status),
                     },
                 );
             }

@@ -28,6 +28,11 @@ pub enum Command {
     /// One pass over a GitHub App's webhook deliveries: redeliver what failed and is due.
     #[command(after_help = EXIT_CODES)]
     Run(Box<RunArgs>),
+    /// Keep watching: a pass over every target each interval, with metrics and a status page.
+    #[command(after_help = EXIT_CODES)]
+    Watch(Box<WatchArgs>),
+    /// Verify each target's credentials and permissions against the API, and say what is wrong.
+    Check(Box<RunArgs>),
     /// Show the redeliveries recorded in the state file.
     History(HistoryArgs),
     /// Run the GitHub simulator on 127.0.0.1 with a demo App, for trying the tool by hand.
@@ -38,6 +43,20 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunArgs {
+    /// A TOML file listing any number of targets (App, repository and organization hooks, on
+    /// several hosts), each with its own credentials and policy. See docs/config.md.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A repository hook instead of the App's: OWNER/REPO, with --hook-id and TOKEN.
+    /// [env: REPO_OWNER + REPO_NAME]
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with_all = ["config", "org"])]
+    pub repo: Option<String>,
+    /// An organization hook instead of the App's: ORG, with --hook-id and TOKEN. [env: ORGANIZATION_NAME]
+    #[arg(long, conflicts_with = "config")]
+    pub org: Option<String>,
+    /// The repository or organization hook's id. [env: HOOK_ID]
+    #[arg(long)]
+    pub hook_id: Option<u64>,
     /// The GitHub App's id (numeric) or client id. [env: APP_ID]
     #[arg(long)]
     pub app_id: Option<String>,
@@ -103,6 +122,25 @@ pub struct RunArgs {
     /// Print the result as JSON on stdout (schema in the README).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Time between polls (±10 % jitter). [default: 1m, or `interval` in the config file]
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Where to serve /healthz, /metrics and the status page; `off` to serve nothing.
+    /// [default: 127.0.0.1:9187, or `listen` in the config file]
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// POST a JSON message (Slack-compatible `text`) here for every event given up.
+    #[arg(long)]
+    pub notify_url: Option<String>,
+    /// Run this shell command for every event given up (details in REDELIVER_* variables and JSON on stdin).
+    #[arg(long)]
+    pub notify_command: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@
 use crate::cli::RunArgs;
 use crate::exit::Failure;
 use chrono::{DateTime, Duration, Utc};
-use redeliver_core::github::{AppKey, VariableName};
+use redeliver_core::github::{AppKey, HookTarget, VariableName};
 use redeliver_core::plan::EventFilter;
 use redeliver_core::policy::{Policy, parse_duration, parse_ladder};
 use redeliver_core::secret::Secret;
@@ -29,6 +29,13 @@ pub mod names {
     pub const REDELIVER_STATE: &str = "REDELIVER_STATE";
     pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
     pub const HOME: &str = "HOME";
+    pub const REPO_OWNER: &str = "REPO_OWNER";
+    pub const REPO_NAME: &str = "REPO_NAME";
+    pub const ORGANIZATION_NAME: &str = "ORGANIZATION_NAME";
+    pub const HOOK_ID: &str = "HOOK_ID";
+    pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+    pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+    pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 }
 
 /// A snapshot of the environment (tests build their own).
@@ -82,16 +89,76 @@ pub struct VariableSettings {
     pub token: Secret,
 }
 
-/// Everything one `run` pass needs, validated.
+/// How a target authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// The App's JWT: the app hook.
+    App { app_id: String, key: AppKey },
+    /// A personal access token (or any token): repository and organization hooks.
+    Token(Secret),
+    /// An installation token minted (and renewed) from the App's key, for the hook's owner.
+    Installation { app_id: String, key: AppKey },
+}
+
+/// The knobs a target's passes run with; `defaults < file defaults < file target < flags`.
+#[derive(Debug, Clone, Default)]
+pub struct Knobs {
+    pub lookback: Option<String>,
+    pub overlap: Option<String>,
+    pub ladder: Option<String>,
+    pub max_attempts: Option<u32>,
+    pub horizon: Option<String>,
+    pub pace: Option<String>,
+    pub max_wait: Option<String>,
+    pub events: Vec<String>,
+    pub exclude_events: Vec<String>,
+}
+
+impl Knobs {
+    /// `self`, with every knob `over` sets replacing it.
+    pub fn overlaid(&self, over: &Knobs) -> Knobs {
+        Knobs {
+            lookback: over.lookback.clone().or(self.lookback.clone()),
+            overlap: over.overlap.clone().or(self.overlap.clone()),
+            ladder: over.ladder.clone().or(self.ladder.clone()),
+            max_attempts: over.max_attempts.or(self.max_attempts),
+            horizon: over.horizon.clone().or(self.horizon.clone()),
+            pace: over.pace.clone().or(self.pace.clone()),
+            max_wait: over.max_wait.clone().or(self.max_wait.clone()),
+            events: if over.events.is_empty() { self.events.clone() } else { over.events.clone() },
+            exclude_events: if over.exclude_events.is_empty() {
+                self.exclude_events.clone()
+            } else {
+                over.exclude_events.clone()
+            },
+        }
+    }
+
+    fn from_args(args: &RunArgs) -> Knobs {
+        Knobs {
+            lookback: args.lookback.clone(),
+            overlap: args.overlap.clone(),
+            ladder: args.ladder.clone(),
+            max_attempts: args.max_attempts,
+            horizon: args.horizon.clone(),
+            pace: args.pace.clone(),
+            max_wait: args.max_wait.clone(),
+            events: args.event.clone(),
+            exclude_events: args.exclude_event.clone(),
+        }
+    }
+}
+
+/// One hook to watch, validated.
 #[derive(Debug)]
-pub struct RunSettings {
+pub struct Target {
+    /// Its name in the config file, or `app`, `repo` or `org` for the one from flags.
+    pub name: String,
+    pub hook: HookTarget,
     pub api_url: Url,
     /// Which input chose the API URL, for the summary and for debugging.
     pub api_url_source: &'static str,
-    pub app_id: String,
-    pub key: AppKey,
-    pub state_path: PathBuf,
-    pub variable: Option<VariableSettings>,
+    pub auth: Auth,
     pub policy: Policy,
     pub lookback: Duration,
     pub overlap: Duration,
@@ -99,6 +166,65 @@ pub struct RunSettings {
     pub max_wait: std::time::Duration,
     pub retry_base: std::time::Duration,
     pub filter: EventFilter,
+    pub variable: Option<VariableSettings>,
+}
+
+impl Target {
+    /// The ledger's key for this target: one state file can serve several hooks and hosts.
+    pub fn key(&self) -> String {
+        let host = self.api_url.as_str().trim_end_matches('/');
+        match (&self.hook, &self.auth) {
+            (HookTarget::App, Auth::App { app_id, .. }) => format!("app:{app_id}@{host}"),
+            (HookTarget::Repo { owner, repo, hook_id }, _) => format!("repo:{owner}/{repo}#{hook_id}@{host}"),
+            (HookTarget::Org { org, hook_id }, _) => format!("org:{org}#{hook_id}@{host}"),
+            (hook, _) => format!("{hook}@{host}"),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match (&self.hook, &self.auth) {
+            (HookTarget::App, Auth::App { app_id, .. }) => format!("app hook of App {app_id}"),
+            (hook, _) => hook.to_string(),
+        }
+    }
+
+    pub fn build(name: String, hook: HookTarget, api: (Url, &'static str), auth: Auth, knobs: &Knobs) -> Result<Target, Failure> {
+        let (api_url, api_url_source) = api;
+        let ghes = api_url.path().trim_end_matches('/').ends_with("/api/v3");
+        let mut policy = if ghes { Policy::ghes() } else { Policy::github_com() };
+        if let Some(ladder) = &knobs.ladder {
+            policy.ladder = parse_ladder(ladder).map_err(|e| Failure::config(format!("ladder: {e}")))?;
+        }
+        if let Some(max) = knobs.max_attempts {
+            if max == 0 {
+                return Err(Failure::config("max attempts must be at least 1 (GitHub's own attempt counts as one)"));
+            }
+            policy.max_attempts = max;
+        }
+        if let Some(h) = &knobs.horizon {
+            policy.horizon = duration("horizon", h)?;
+        }
+        Ok(Target {
+            name,
+            hook,
+            api_url,
+            api_url_source,
+            auth,
+            policy,
+            lookback: duration("lookback", knobs.lookback.as_deref().unwrap_or("24h"))?,
+            overlap: duration("overlap", knobs.overlap.as_deref().unwrap_or("5m"))?,
+            pace: std_duration("pace", knobs.pace.as_deref().unwrap_or("1s"))?,
+            max_wait: std_duration("max wait", knobs.max_wait.as_deref().unwrap_or("15m"))?,
+            retry_base: std::time::Duration::from_secs(1),
+            filter: EventFilter { include: patterns(&knobs.events)?, exclude: patterns(&knobs.exclude_events)? },
+            variable: None,
+        })
+    }
+}
+
+/// What narrows or changes one run of passes, the same for every target.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub max_redeliveries: Option<usize>,
@@ -106,32 +232,25 @@ pub struct RunSettings {
     pub json: bool,
 }
 
-impl RunSettings {
-    /// The ledger's key for this target: one state file can serve several Apps and hosts.
-    pub fn target_key(&self) -> String {
-        format!("app:{}@{}", self.app_id, self.api_url.as_str().trim_end_matches('/'))
-    }
+/// Everything `run` needs, validated.
+#[derive(Debug)]
+pub struct RunSettings {
+    pub targets: Vec<Target>,
+    pub state_path: PathBuf,
+    pub options: RunOptions,
+    /// `$GITHUB_STEP_SUMMARY` when running under GitHub Actions.
+    pub actions: Option<ActionsEnv>,
+    /// Daemon and notification settings from the config file (flags may override).
+    pub file: crate::config_file::FileSettings,
+}
+
+/// Running inside a GitHub Actions job (`GITHUB_ACTIONS=true`).
+#[derive(Debug, Clone)]
+pub struct ActionsEnv {
+    pub step_summary: Option<PathBuf>,
 }
 
 pub fn resolve_run(args: &RunArgs, env: &Env, now: DateTime<Utc>) -> Result<RunSettings, Failure> {
-    let (api_url, api_url_source) = api_url(args.api_url.as_deref(), env)?;
-    let app_id = app_id(args.app_id.as_deref().or(env.get(names::APP_ID)))?;
-    let key = private_key(args.private_key_file.as_deref(), env)?;
-    let ghes = api_url.path().trim_end_matches('/').ends_with("/api/v3");
-    let mut policy = if ghes { Policy::ghes() } else { Policy::github_com() };
-    if let Some(ladder) = &args.ladder {
-        policy.ladder = parse_ladder(ladder).map_err(|e| Failure::config(format!("--ladder: {e}")))?;
-    }
-    if let Some(max) = args.max_attempts {
-        if max == 0 {
-            return Err(Failure::config("--max-attempts must be at least 1 (GitHub's own attempt counts as one)"));
-        }
-        policy.max_attempts = max;
-    }
-    if let Some(h) = &args.horizon {
-        policy.horizon = duration("--horizon", h)?;
-    }
-    let variable = variable(args, env)?;
     let since = args.since.as_deref().map(|s| instant("--since", s, now)).transpose()?;
     let until = args.until.as_deref().map(|s| instant("--until", s, now)).transpose()?;
     if let (Some(s), Some(u)) = (since, until)
@@ -139,26 +258,70 @@ pub fn resolve_run(args: &RunArgs, env: &Env, now: DateTime<Utc>) -> Result<RunS
     {
         return Err(Failure::config(format!("--until ({u}) is before --since ({s})")));
     }
+    let flags = Knobs::from_args(args);
+    let (targets, file) = match &args.config {
+        Some(path) => {
+            let file = crate::config_file::load(path, env)?;
+            let targets = file.targets(env, &flags)?;
+            (targets, file.settings)
+        }
+        None => (vec![flag_target(args, env, &flags)?], crate::config_file::FileSettings::default()),
+    };
+    let state_path = match (&args.state, &file.state) {
+        (Some(flag), _) => flag.clone(),
+        (None, Some(from_file)) if env.get(names::REDELIVER_STATE).is_none() => from_file.clone(),
+        _ => env.state_path(None),
+    };
+    let actions = (env.get(names::GITHUB_ACTIONS) == Some("true"))
+        .then(|| ActionsEnv { step_summary: env.get(names::GITHUB_STEP_SUMMARY).map(PathBuf::from) });
     Ok(RunSettings {
-        api_url,
-        api_url_source,
-        app_id,
-        key,
-        state_path: env.state_path(args.state.as_deref()),
-        variable,
-        policy,
-        lookback: duration("--lookback", args.lookback.as_deref().unwrap_or("24h"))?,
-        overlap: duration("--overlap", args.overlap.as_deref().unwrap_or("5m"))?,
-        pace: std_duration("--pace", args.pace.as_deref().unwrap_or("1s"))?,
-        max_wait: std_duration("--max-wait", args.max_wait.as_deref().unwrap_or("15m"))?,
-        retry_base: std::time::Duration::from_secs(1),
-        filter: EventFilter { include: patterns(&args.event)?, exclude: patterns(&args.exclude_event)? },
-        since,
-        until,
-        max_redeliveries: args.max_redeliveries,
-        dry_run: args.dry_run,
-        json: args.json,
+        targets,
+        state_path,
+        options: RunOptions { since, until, max_redeliveries: args.max_redeliveries, dry_run: args.dry_run, json: args.json },
+        actions,
+        file,
     })
+}
+
+/// The one target the flags and environment describe: the App hook (the docs script's
+/// `APP_ID`/`PRIVATE_KEY`), or a repository or organization hook (the repository and
+/// organization docs scripts' `REPO_OWNER`/`REPO_NAME`/`HOOK_ID` or `ORGANIZATION_NAME`/`HOOK_ID`, with `TOKEN`).
+fn flag_target(args: &RunArgs, env: &Env, knobs: &Knobs) -> Result<Target, Failure> {
+    let api = api_url(args.api_url.as_deref(), env)?;
+    let hook_id = || -> Result<u64, Failure> {
+        let text = args.hook_id.map(|h| h.to_string()).or(env.get(names::HOOK_ID).map(str::to_string));
+        let text = text.ok_or_else(|| Failure::config("a repository or organization hook needs its id: --hook-id or HOOK_ID (the number in the hook's settings URL)"))?;
+        text.trim().parse().map_err(|_| Failure::config(format!("HOOK_ID '{text}' is not a number")))
+    };
+    let repo = args.repo.clone().or_else(|| match (env.get(names::REPO_OWNER), env.get(names::REPO_NAME)) {
+        (Some(o), Some(r)) => Some(format!("{}/{}", o.trim(), r.trim())),
+        _ => None,
+    });
+    let org = args.org.clone().or(env.get(names::ORGANIZATION_NAME).map(|o| o.trim().to_string()));
+    let (name, hook, auth) = match (repo, org) {
+        (Some(_), Some(_)) => return Err(Failure::config("give either a repository (--repo) or an organization (--org), not both")),
+        (Some(full), None) => {
+            let (owner, repo) = split_repo(&full, "--repo")?;
+            ("repo", HookTarget::Repo { owner, repo, hook_id: hook_id()? }, token_auth(env)?)
+        }
+        (None, Some(org)) => ("org", HookTarget::Org { org, hook_id: hook_id()? }, token_auth(env)?),
+        (None, None) => {
+            let app_id = app_id(args.app_id.as_deref().or(env.get(names::APP_ID)))?;
+            let key = private_key(args.private_key_file.as_deref(), env)?;
+            ("app", HookTarget::App, Auth::App { app_id, key })
+        }
+    };
+    let mut target = Target::build(name.to_string(), hook, api, auth, knobs)?;
+    target.variable = variable(args, env)?;
+    Ok(target)
+}
+
+/// A repository or organization hook's token: `TOKEN` (the docs scripts), else `GITHUB_TOKEN`.
+fn token_auth(env: &Env) -> Result<Auth, Failure> {
+    env.get(names::TOKEN)
+        .or(env.get(names::GITHUB_TOKEN))
+        .map(|t| Auth::Token(Secret::new(t.trim())))
+        .ok_or_else(|| Failure::config("a repository or organization hook is read with a token: set TOKEN (or GITHUB_TOKEN) to a token that can read and redeliver the hook's deliveries (fine-grained: \"Webhooks\" read and write; classic: admin:repo_hook or admin:org_hook)"))
 }
 
 /// `--api-url` wins; then the docs script's `HOSTNAME`; then Actions' `GITHUB_API_URL`; then github.com.
@@ -195,7 +358,7 @@ fn hostname_url(host: &str) -> Result<Url, Failure> {
     parse_api_url(&format!("{scheme}://{with_path}"), names::HOSTNAME)
 }
 
-fn parse_api_url(text: &str, source: &str) -> Result<Url, Failure> {
+pub fn parse_api_url(text: &str, source: &str) -> Result<Url, Failure> {
     let bad = |why: &str| {
         Failure::config(format!(
             "{source} '{text}' is not a usable API URL ({why}): write e.g. https://api.github.com or https://ghe.example.com/api/v3"
@@ -218,7 +381,7 @@ fn parse_api_url(text: &str, source: &str) -> Result<Url, Failure> {
     Ok(url)
 }
 
-fn app_id(value: Option<&str>) -> Result<String, Failure> {
+pub fn app_id(value: Option<&str>) -> Result<String, Failure> {
     let Some(id) = value.map(str::trim) else {
         return Err(Failure::config(
             "no App id: set APP_ID or --app-id to the App ID (or client ID) shown on the GitHub App's settings page",
@@ -237,24 +400,27 @@ fn app_id(value: Option<&str>) -> Result<String, Failure> {
 
 fn private_key(file: Option<&Path>, env: &Env) -> Result<AppKey, Failure> {
     let from_file = file.map(Path::to_path_buf).or_else(|| env.get(names::PRIVATE_KEY_PATH).map(PathBuf::from));
-    let (text, source) = match (from_file, env.get(names::PRIVATE_KEY)) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                Failure::config(format!(
-                    "cannot read the private key file {}: {e}; point --private-key-file (or PRIVATE_KEY_PATH) at the .pem file downloaded from the App's settings page",
-                    path.display()
-                ))
-            })?;
-            (text, format!("the private key file {}", path.display()))
-        }
-        (None, Some(text)) => (text.to_string(), "PRIVATE_KEY".to_string()),
-        (None, None) => {
-            return Err(Failure::config(
-                "no private key: set PRIVATE_KEY to the PEM text, or --private-key-file / PRIVATE_KEY_PATH to the .pem file, of a key generated on the App's settings page",
-            ));
-        }
-    };
-    AppKey::from_pem(&text).map_err(|e| Failure::config(format!("{source}: {e}")))
+    match (from_file, env.get(names::PRIVATE_KEY)) {
+        (Some(path), _) => key_from_file(&path, "--private-key-file (or PRIVATE_KEY_PATH)"),
+        (None, Some(text)) => key_from_text(text, "PRIVATE_KEY"),
+        (None, None) => Err(Failure::config(
+            "no private key: set PRIVATE_KEY to the PEM text, or --private-key-file / PRIVATE_KEY_PATH to the .pem file, of a key generated on the App's settings page",
+        )),
+    }
+}
+
+pub fn key_from_file(path: &Path, setting: &str) -> Result<AppKey, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::config(format!(
+            "cannot read the private key file {}: {e}; point {setting} at the .pem file downloaded from the App's settings page",
+            path.display()
+        ))
+    })?;
+    key_from_text(&text, &format!("the private key file {}", path.display()))
+}
+
+pub fn key_from_text(text: &str, source: &str) -> Result<AppKey, Failure> {
+    AppKey::from_pem(text).map_err(|e| Failure::config(format!("{source}: {e}")))
 }
 
 fn variable(args: &RunArgs, env: &Env) -> Result<Option<VariableSettings>, Failure> {
@@ -287,14 +453,14 @@ fn variable(args: &RunArgs, env: &Env) -> Result<Option<VariableSettings>, Failu
     Ok(Some(VariableSettings { name, owner, repo, token: Secret::new(token.trim()) }))
 }
 
-fn split_repo(full: &str, source: &str) -> Result<(String, String), Failure> {
+pub fn split_repo(full: &str, source: &str) -> Result<(String, String), Failure> {
     match full.trim().split_once('/') {
         Some((o, r)) if !o.is_empty() && !r.is_empty() && !r.contains('/') => Ok((o.to_string(), r.to_string())),
         _ => Err(Failure::config(format!("{source} '{full}' is not OWNER/REPO"))),
     }
 }
 
-fn patterns(values: &[String]) -> Result<Vec<String>, Failure> {
+pub fn patterns(values: &[String]) -> Result<Vec<String>, Failure> {
     values
         .iter()
         .map(|v| v.trim())

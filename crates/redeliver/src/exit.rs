@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 /// What the process tells its caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
     /// Everything owed a redelivery got one or is waiting for its next rung.
     Success = 0,

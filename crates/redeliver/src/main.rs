@@ -3,9 +3,13 @@
 mod cli;
 mod commands;
 mod config;
+mod config_file;
+mod daemon;
 mod exit;
+mod notify;
 mod output;
 mod pass;
+mod usage;
 
 use clap::Parser;
 

@@ -1,19 +1,25 @@
 //! One pass, the I/O shell around the planner: read the stored time, list deliveries back to
 //! it, plan, send the redeliveries that are due (recording each before it is sent), save state.
 
-use crate::config::RunSettings;
+use crate::config::{Auth, RunOptions, Target};
 use crate::exit::{Exit, Failure};
 use chrono::{DateTime, Utc};
-use redeliver_core::github::{ActionsVariable, ApiError, ClientConfig, Credentials, GitHubClient, HookTarget};
+use redeliver_core::github::{ActionsVariable, ApiError, ClientConfig, Credentials, DeliveryPage, GitHubClient};
 use redeliver_core::plan::{Decision, GiveUpReason, Scan, Verdict, Window, merge_pending, plan};
 use redeliver_core::state::{Answer, Ledger, StateLock};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// What a pass did; printed as the human summary or as `--json` (schema `redeliver.run/v1`).
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub schema: &'static str,
+    /// The target's name (from the config file; `app`, `repo` or `org` from flags).
+    pub name: String,
     pub target: String,
     pub api_url: String,
     /// Which input chose the API URL: `--api-url`, `HOSTNAME`, `GITHUB_API_URL` or `default`.
@@ -24,6 +30,8 @@ pub struct Report {
     pub events: Vec<EventReport>,
     pub state: StateReport,
     pub requests: RequestReport,
+    /// This process's own cost (Linux; `null` elsewhere), for benchmarks and capacity planning.
+    pub process: Option<crate::usage::Usage>,
     pub exit_code: u8,
 }
 
@@ -82,8 +90,14 @@ pub struct StateReport {
 
 #[derive(Debug, Serialize)]
 pub struct RequestReport {
+    /// Requests this pass made.
     pub total: u64,
     pub rate_limit_remaining: Option<u64>,
+    pub rate_limit_limit: Option<u64>,
+    pub rate_limit_reset: Option<DateTime<Utc>>,
+    /// Requests of the target's client since it was made, by `endpoint status` (for the daemon's metrics).
+    #[serde(skip)]
+    pub by_endpoint: std::collections::BTreeMap<String, u64>,
 }
 
 fn github_failure(e: ApiError) -> Failure {
@@ -95,25 +109,135 @@ fn state_failure(e: impl Into<anyhow::Error>) -> Failure {
     Failure::new(Exit::State, e)
 }
 
-fn client(s: &RunSettings, credentials: Credentials) -> Result<GitHubClient, Failure> {
-    let mut config = ClientConfig::new(s.api_url.clone());
+/// A hook's client, with what it takes to renew an installation token.
+struct HookClient {
+    client: GitHubClient,
+    /// For an installation token: the App client that mints it, and when it was minted.
+    minter: Option<(GitHubClient, Instant)>,
+}
+
+/// GitHub's installation tokens live one hour; renew well before.
+const TOKEN_RENEW_AFTER: std::time::Duration = std::time::Duration::from_secs(50 * 60);
+
+fn client(t: &Target, credentials: Credentials) -> Result<GitHubClient, Failure> {
+    let mut config = ClientConfig::new(t.api_url.clone());
     config.user_agent = format!("redeliver/{}", env!("CARGO_PKG_VERSION"));
-    config.pace = s.pace;
-    config.max_rate_limit_wait = s.max_wait;
-    config.retry_base = s.retry_base;
+    config.pace = t.pace;
+    config.max_rate_limit_wait = t.max_wait;
+    config.retry_base = t.retry_base;
     GitHubClient::new(config, credentials).map_err(github_failure)
 }
 
-pub async fn run(s: RunSettings) -> Result<Report, Failure> {
+/// What lives across passes: the state file (and, for the daemon, its lock held for life),
+/// one client per target (JWTs and installation tokens are reused and renewed), the time of the
+/// last redelivery request per host (targets on one host are paced together), and the shutdown flag.
+pub struct Session {
+    state_path: PathBuf,
+    held: Option<StateLock>,
+    clients: HashMap<String, HookClient>,
+    last_post: HashMap<String, Instant>,
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Session {
+    pub fn new(state_path: PathBuf) -> Self {
+        Self { state_path, held: None, clients: HashMap::new(), last_post: HashMap::new(), cancel: Arc::default() }
+    }
+
+    /// Takes the state's lock for the whole session (the daemon), instead of once per pass.
+    pub fn hold_lock(&mut self) -> Result<(), Failure> {
+        self.held = Some(acquire(&self.state_path)?);
+        Ok(())
+    }
+
+    pub fn state_path(&self) -> &std::path::Path {
+        &self.state_path
+    }
+
+    /// The target's client, made on first use; an installation token is minted when missing or old.
+    async fn take_client(&mut self, t: &Target) -> Result<HookClient, Failure> {
+        let mut hc = match self.clients.remove(&t.key()) {
+            Some(hc) => hc,
+            None => match &t.auth {
+                Auth::App { app_id, key } => HookClient {
+                    client: client(t, Credentials::App { app_id: app_id.clone(), key: key.clone() })?,
+                    minter: None,
+                },
+                Auth::Token(token) => HookClient { client: client(t, Credentials::Token(token.clone()))?, minter: None },
+                Auth::Installation { app_id, key } => {
+                    let mut app = client(t, Credentials::App { app_id: app_id.clone(), key: key.clone() })?;
+                    let token = app.installation_token(&t.hook).await.map_err(github_failure)?;
+                    HookClient { client: client(t, Credentials::Token(token))?, minter: Some((app, Instant::now())) }
+                }
+            },
+        };
+        if hc.minter.as_ref().is_some_and(|(_, at)| at.elapsed() > TOKEN_RENEW_AFTER) {
+            renew(&mut hc, t).await?;
+        }
+        Ok(hc)
+    }
+
+    /// One pass over one target.
+    pub async fn pass(&mut self, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
+        let mut hc = self.take_client(t).await?;
+        let result = self.pass_with(&mut hc, t, o).await;
+        self.clients.insert(t.key(), hc);
+        result
+    }
+
+    /// Waits until this host's last redelivery request is `pace` old.
+    async fn pace_host(&mut self, t: &Target) {
+        let host = t.api_url.host_str().unwrap_or_default().to_string() + &t.api_url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        if let Some(last) = self.last_post.get(&host) {
+            let wait = t.pace.saturating_sub(last.elapsed());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        self.last_post.insert(host, Instant::now());
+    }
+}
+
+fn acquire(state: &std::path::Path) -> Result<StateLock, Failure> {
+    StateLock::acquire(state).map_err(|e| {
+        Failure::new(Exit::State, e)
+            .with_hint(Some("wait for the other process to finish, or give each schedule its own --state".into()))
+    })
+}
+
+async fn renew(hc: &mut HookClient, t: &Target) -> Result<(), Failure> {
+    if let Some((app, at)) = hc.minter.as_mut() {
+        let token = app.installation_token(&t.hook).await.map_err(github_failure)?;
+        hc.client = client(t, Credentials::Token(token))?;
+        *at = Instant::now();
+        tracing::info!(target = %t.name, "renewed the installation token");
+    }
+    Ok(())
+}
+
+/// One page, renewing an installation token once if GitHub no longer accepts it.
+async fn page(hc: &mut HookClient, t: &Target, next: Option<&url::Url>) -> Result<DeliveryPage, Failure> {
+    match hc.client.list_deliveries(&t.hook, next).await {
+        Err(ApiError::Unauthorized { .. }) if hc.minter.is_some() => {
+            renew(hc, t).await?;
+            hc.client.list_deliveries(&t.hook, next).await.map_err(github_failure)
+        }
+        other => other.map_err(github_failure),
+    }
+}
+
+impl Session {
+    async fn pass_with(&mut self, hc: &mut HookClient, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
     let started = Utc::now();
-    let target = HookTarget::App;
-    let key = s.target_key();
+    let requests_before = hc.client.stats().total();
+    let target = &t.hook;
+    let key = t.key();
 
     // Phase 1, reading only: a failure here (auth, network, bad answer) leaves no trace.
-    let reader = Ledger::open_read_only(&s.state_path).map_err(state_failure)?;
-    let mut variable = match &s.variable {
+    let reader = Ledger::open_read_only(&self.state_path).map_err(state_failure)?;
+    let mut variable = match &t.variable {
         Some(v) => {
-            let c = client(&s, Credentials::Token(v.token.clone()))?;
+            let c = client(t, Credentials::Token(v.token.clone()))?;
             Some(ActionsVariable::new(c, v.owner.clone(), v.repo.clone(), v.name.clone()))
         }
         None => None,
@@ -123,26 +247,25 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
         (None, Some(l)) => l.watermark(&key).map_err(state_failure)?,
         (None, None) => None,
     };
-    let (mut start, mut source) = match (s.since, previous) {
+    let (mut start, mut source) = match (o.since, previous) {
         (Some(since), _) => (since, "since"),
         (None, Some(stored)) => (stored, "stored"),
-        (None, None) => (started - s.lookback, "lookback"),
+        (None, None) => (started - t.lookback, "lookback"),
     };
     // GitHub cannot redeliver past the horizon, so listing further back costs requests for
     // nothing; a day beyond it is still read, so events that just crossed it are reported.
-    let floor = started - s.policy.horizon - chrono::Duration::days(1);
+    let floor = started - t.policy.horizon - chrono::Duration::days(1);
     if start < floor {
         start = floor;
         source = "horizon";
     }
-    let window = Window { start, until: s.until };
+    let window = Window { start, until: o.until };
 
-    let mut app = client(&s, Credentials::App { app_id: s.app_id.clone(), key: s.key.clone() })?;
     let mut scan = Scan::new(window);
     let mut counts = Counts::default();
     let mut next = None;
     loop {
-        let page = app.list_deliveries(&target, next.as_ref()).await.map_err(github_failure)?;
+        let page = page(hc, t, next.as_ref()).await?;
         counts.pages += 1;
         page.deliveries.iter().for_each(|d| scan.observe(d));
         tracing::debug!(page = counts.pages, read = scan.deliveries_read, "listed a page");
@@ -154,15 +277,12 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
 
     // Phase 2, acting: one process at a time. The ledger is read again under the lock, so a
     // pass that overlapped this one and already redelivered an event is seen here.
-    let (_lock, ledger) = if s.dry_run {
+    let (_lock, ledger) = if o.dry_run {
         (None, reader)
     } else {
         drop(reader);
-        let lock = StateLock::acquire(&s.state_path).map_err(|e| {
-            Failure::new(Exit::State, e)
-                .with_hint(Some("wait for the other pass to finish, or give each schedule its own --state".into()))
-        })?;
-        (Some(lock), Some(Ledger::open(&s.state_path).map_err(state_failure)?))
+        let lock = if self.held.is_some() { None } else { Some(acquire(&self.state_path)?) };
+        (lock, Some(Ledger::open(&self.state_path).map_err(state_failure)?))
     };
     let now = Utc::now();
     let pending = match &ledger {
@@ -174,18 +294,19 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
         Some(l) => l.memory(&key, merged.failed.iter().map(|h| h.guid.as_str())).map_err(state_failure)?,
         None => HashMap::new(),
     };
-    let plan = plan(&merged.failed, &memory, &s.policy, &s.filter, s.max_redeliveries, now);
+    let plan = plan(&merged.failed, &memory, &t.policy, &t.filter, o.max_redeliveries, now);
 
     let mut events = Vec::with_capacity(plan.verdicts.len());
     let mut stop: Option<String> = None;
     for v in &plan.verdicts {
         let mut report = EventReport::from_verdict(v);
         match v.decision {
-            Decision::Redeliver { delivery_id } if s.dry_run => {
+            Decision::Redeliver { delivery_id } if o.dry_run => {
                 report.outcome = "would_redeliver";
                 report.delivery_id = Some(delivery_id);
             }
-            Decision::Redeliver { delivery_id } if stop.is_some() => {
+            Decision::Redeliver { delivery_id } if stop.is_some() || self.cancel.load(Ordering::SeqCst) => {
+                stop.get_or_insert_with(|| "not sent: shutting down; the next pass sends it".to_string());
                 report.outcome = "deferred";
                 report.delivery_id = Some(delivery_id);
                 report.detail = stop.clone();
@@ -197,7 +318,8 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
                 let row = ledger
                     .begin_redelivery(&key, &v.history.guid, &v.history.event, delivery_id, v.first_attempt_at, at)
                     .map_err(state_failure)?;
-                let (answer, outcome, detail) = match app.redeliver(&target, delivery_id).await {
+                self.pace_host(t).await;
+                let (answer, outcome, detail) = match hc.client.redeliver(target, delivery_id).await {
                     Ok(()) => (Answer::Accepted, "redelivered", None),
                     Err(ApiError::Ambiguous { detail }) => (Answer::Ambiguous, "ambiguous", Some(detail)),
                     Err(e @ (ApiError::Refused { .. } | ApiError::NotFound { .. })) => {
@@ -215,7 +337,7 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
                 report.detail = detail;
             }
             Decision::GiveUp { reason } => {
-                if let Some(l) = ledger.as_ref().filter(|_| !s.dry_run) {
+                if let Some(l) = ledger.as_ref().filter(|_| !o.dry_run) {
                     l.give_up(&key, &v.history.guid, &v.history.event, reason, v.first_attempt_at, now)
                         .map_err(state_failure)?;
                 }
@@ -233,10 +355,10 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
 
     let store = match &variable {
         Some(v) => v.describe(),
-        None => format!("SQLite {}", s.state_path.display()),
+        None => format!("SQLite {}", self.state_path.display()),
     };
     // The ledger now owes every pending event its next rung, and knows which ones recovered.
-    if let Some(l) = ledger.as_ref().filter(|_| !s.dry_run) {
+    if let Some(l) = ledger.as_ref().filter(|_| !o.dry_run) {
         for v in plan.verdicts.iter().filter(|v| v.decision.is_pending()) {
             l.remember_pending(&key, &v.history, v.first_attempt_at).map_err(state_failure)?;
         }
@@ -244,13 +366,13 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
             l.resolve(&key, guid, now).map_err(state_failure)?;
         }
     }
-    let written = if s.dry_run || s.since.is_some() {
+    let written = if o.dry_run || o.since.is_some() {
         None
     } else {
         // With the SQLite ledger, pending events are remembered there, so the next pass lists
         // only what is new. The Actions variable holds a time only (and a runner's ledger dies
         // with the job), so there the time stays early enough to list every pending event again.
-        let mark = if variable.is_some() { plan.next_watermark(started, s.overlap) } else { started - s.overlap };
+        let mark = if variable.is_some() { plan.next_watermark(started, t.overlap) } else { started - t.overlap };
         match (&mut variable, &ledger) {
             (Some(var), _) => var.write(mark).await.map_err(|e| Failure::new(Exit::State, e))?,
             (None, Some(l)) => l.set_watermark(&key, mark, Utc::now()).map_err(state_failure)?,
@@ -258,24 +380,38 @@ pub async fn run(s: RunSettings) -> Result<Report, Failure> {
         }
         Some(mark)
     };
-    let stats = app.stats();
+    let stats = hc.client.stats();
     let attention = counts.refused > 0 || counts.given_up > 0 || stop.is_some();
     Ok(Report {
         schema: "redeliver.run/v1",
-        target: format!("{target} of App {}", s.app_id),
-        api_url: s.api_url.to_string(),
-        api_url_source: s.api_url_source,
-        dry_run: s.dry_run,
-        window: WindowReport { start, until: s.until, source },
+        name: t.name.clone(),
+        target: t.describe(),
+        api_url: t.api_url.to_string(),
+        api_url_source: t.api_url_source,
+        dry_run: o.dry_run,
+        window: WindowReport { start, until: o.until, source },
         counts,
         events,
         state: StateReport { store, previous, written },
+        process: crate::usage::Usage::of_this_process(),
         requests: RequestReport {
-            total: stats.total(),
+            total: stats.total() - requests_before,
             rate_limit_remaining: stats.rate_limit.as_ref().and_then(|r| r.remaining),
+            rate_limit_limit: stats.rate_limit.as_ref().and_then(|r| r.limit),
+            rate_limit_reset: stats.rate_limit.as_ref().and_then(|r| r.reset),
+            by_endpoint: stats
+                .requests
+                .iter()
+                .map(|c| (format!("{} {}", c.endpoint, c.status.map_or("error".to_string(), |s| s.to_string())), c.count))
+                .fold(Default::default(), |mut m: std::collections::BTreeMap<String, u64>, (k, n)| {
+                    *m.entry(k).or_default() += n;
+                    m
+                }),
         },
         exit_code: if attention { Exit::Attention as u8 } else { Exit::Success as u8 },
     })
+}
+
 }
 
 impl EventReport {

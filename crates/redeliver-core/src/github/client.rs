@@ -13,7 +13,7 @@ use super::link::next_link;
 use super::ratelimit::{RateHeaders, rate_limit_wait};
 use super::retry::{backoff, is_retryable_status};
 use super::target::{HookTarget, escape_segment};
-use crate::model::Delivery;
+use crate::model::{Delivery, DeliveryRef, parse_page};
 use crate::secret::Secret;
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
@@ -72,6 +72,15 @@ impl ClientConfig {
 pub struct DeliveryPage {
     /// As GitHub listed them: newest first.
     pub deliveries: Vec<Delivery>,
+    /// The `Link: rel="next"` URL, `None` on the last page.
+    pub next: Option<Url>,
+}
+
+/// One page of a delivery list read with [`GitHubClient::list_deliveries_each`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedPage {
+    /// Deliveries handed over (items that were not deliveries are counted in the stats instead).
+    pub deliveries: usize,
     /// The `Link: rel="next"` URL, `None` on the last page.
     pub next: Option<Url>,
 }
@@ -227,6 +236,23 @@ impl GitHubClient {
     /// One page of deliveries: `None` asks for the first page (`per_page=100`), `Some(next)` fetches
     /// the `Link rel="next"` URL exactly as GitHub gave it. An empty page is normal.
     pub async fn list_deliveries(&mut self, target: &HookTarget, next: Option<&Url>) -> Result<DeliveryPage, ApiError> {
+        let mut deliveries = Vec::with_capacity(100);
+        let listed = self.list_deliveries_each(target, next, |d| deliveries.push(d.into_owned())).await?;
+        Ok(DeliveryPage { deliveries, next: listed.next })
+    }
+
+    /// Like [`GitHubClient::list_deliveries`], without copying: each delivery of the page is
+    /// handed to `each` as it is parsed, borrowing its text from the response body, so reading a
+    /// page allocates nothing per record. Returns how many were listed and the next page's URL.
+    pub async fn list_deliveries_each<F>(
+        &mut self,
+        target: &HookTarget,
+        next: Option<&Url>,
+        mut each: F,
+    ) -> Result<ListedPage, ApiError>
+    where
+        F: for<'b> FnMut(DeliveryRef<'b>),
+    {
         self.check_target(target)?;
         let url = match next {
             Some(url) => {
@@ -240,27 +266,26 @@ impl GitHubClient {
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
         }
-        let items: Vec<serde_json::Value> = serde_json::from_slice(&answer.body).map_err(|e| ApiError::Malformed {
+        let mut deliveries = 0;
+        let items = parse_page(&answer.body, |d| {
+            deliveries += 1;
+            each(d);
+        })
+        .map_err(|e| ApiError::Malformed {
             detail: format!(
                 "listing deliveries of the {target} returned {}, not a JSON array of deliveries ({e})",
                 describe_body(&answer)
             ),
             request_id: answer.request_id.clone(),
         })?;
-        let mut deliveries = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
-            match serde_json::from_value::<Delivery>(item) {
-                Ok(delivery) => deliveries.push(delivery),
-                Err(e) => {
-                    // One odd record must not hide every other event on the page.
-                    self.stats.skipped_items += 1;
-                    tracing::warn!(
-                        target_hook = %target, index, error = %e,
-                        request_id = answer.request_id.as_deref().unwrap_or(""),
-                        "skipping a listed item that is not a delivery"
-                    );
-                }
-            }
+        if items.skipped > 0 {
+            // One odd record must not hide every other event on the page.
+            self.stats.skipped_items += items.skipped as u64;
+            tracing::warn!(
+                target_hook = %target, index = items.first_skipped, skipped = items.skipped,
+                request_id = answer.request_id.as_deref().unwrap_or(""),
+                "skipping listed items that are not deliveries (missing or mistyped id, guid or delivered_at)"
+            );
         }
         let links = answer.headers.get_all(header::LINK).iter().filter_map(|v| v.to_str().ok());
         let next = next_link(links, &answer.url)
@@ -278,7 +303,7 @@ impl GitHubClient {
                 request_id: answer.request_id.clone(),
             });
         }
-        Ok(DeliveryPage { deliveries, next })
+        Ok(ListedPage { deliveries, next })
     }
 
     /// Asks GitHub to redeliver one delivery (`POST …/deliveries/{id}/attempts`, answered 202).
@@ -451,7 +476,7 @@ impl GitHubClient {
                     let status = response.status().as_u16();
                     let headers = response.headers().clone();
                     let url = response.url().clone();
-                    response.bytes().await.map(|body| (status, headers, url, body.to_vec()))
+                    response.bytes().await.map(|body| (status, headers, url, Vec::from(body)))
                 }
                 Err(e) => Err(e),
             };

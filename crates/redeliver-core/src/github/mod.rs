@@ -16,7 +16,9 @@ pub mod target;
 pub mod variables;
 
 pub use auth::{AppKey, Claims, Credentials, Issuer, KeyError, jwt_claims, jwt_needs_renewal};
-pub use client::{ClientConfig, DeliveryPage, GitHubClient, RateLimitSnapshot, RequestCount, RequestStats};
+pub use client::{
+    ClientConfig, DeliveryPage, GitHubClient, ListedPage, RateLimitSnapshot, RequestCount, RequestStats,
+};
 pub use error::ApiError;
 pub use link::{LinkValue, next_link, parse_link_header};
 pub use ratelimit::{RateHeaders, rate_limit_wait};

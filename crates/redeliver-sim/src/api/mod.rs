@@ -11,6 +11,7 @@ mod json;
 mod jwt;
 mod pagination;
 mod routes;
+mod secondary;
 mod variables;
 
 use crate::fault::Fault;
@@ -39,6 +40,24 @@ const PRIMARY_DOCS: &str =
 pub(crate) struct Api {
     pub world: World,
     pub origin: String,
+    /// Requests being answered now, for the secondary limit on concurrency.
+    pub in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize, usize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> InFlight<'a> {
+        let now = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        InFlight(counter, now)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 pub(crate) fn router(api: Arc<Api>) -> Router {
@@ -61,6 +80,7 @@ pub(crate) struct Ctx<'a> {
 
 async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
     let arrived = Utc::now();
+    let in_flight = InFlight::enter(&api.in_flight);
     let (parts, body) = request.into_parts();
     let raw_path = parts.uri.path();
     let (ghes, path) = match raw_path.strip_prefix(GHES_PREFIX) {
@@ -81,8 +101,17 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
     let request_id = ids::request_id();
     let fault = api.world.take_fault(parts.method.as_str(), &path);
     let root = if ghes { format!("{}{GHES_PREFIX}", api.origin) } else { api.origin.clone() };
-    let normal =
-        Normal { world: &api.world, root, path: &path, query: &query, body: &body, route: route.as_ref(), authn };
+    let normal = Normal {
+        world: &api.world,
+        root,
+        path: &path,
+        query: &query,
+        body: &body,
+        route: route.as_ref(),
+        authn,
+        in_flight: in_flight.1,
+        request_id: &request_id,
+    };
     let mut response = match &fault {
         None => normal.answer(),
         Some(Fault::Slow(delay)) => {
@@ -116,6 +145,9 @@ struct Normal<'a> {
     body: &'a [u8],
     route: Option<&'a Route>,
     authn: Authn,
+    /// Requests in flight when this one arrived, itself included.
+    in_flight: usize,
+    request_id: &'a str,
 }
 
 impl Normal<'_> {
@@ -131,6 +163,9 @@ impl Normal<'_> {
         if !self.world.take_rate(now) {
             let message = auth::rate_limited_message(&principal);
             return ApiError::new(StatusCode::FORBIDDEN, &message, PRIMARY_DOCS).into_response();
+        }
+        if let Err(wait) = self.world.admit_secondary(secondary::cost(route), self.in_flight) {
+            return secondary::refusal(wait, self.request_id);
         }
         let ctx = Ctx {
             world: self.world,

@@ -10,6 +10,7 @@ mod variables;
 use crate::fault::{self, Fault, FaultRule};
 use crate::rate_limit::{RateLimit, RateSnapshot};
 use crate::recording::RecordedRequest;
+use crate::secondary::{Cost, SecondaryLimiter, SecondaryLimits};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,6 +64,8 @@ pub(crate) struct State {
     pub requests: Vec<RecordedRequest>,
     pub faults: Vec<FaultRule>,
     pub rate: RateLimit,
+    /// GitHub's secondary limits, when turned on.
+    pub secondary: Option<SecondaryLimiter>,
     pub retention: chrono::Duration,
     pub per_page_max: usize,
     pub receiver_timeout: Duration,
@@ -102,6 +105,7 @@ impl World {
             requests: Vec::new(),
             faults: Vec::new(),
             rate: RateLimit::new(now),
+            secondary: None,
             retention: chrono::Duration::days(DEFAULT_RETENTION_DAYS),
             per_page_max: DEFAULT_PER_PAGE_MAX,
             receiver_timeout: DEFAULT_RECEIVER_TIMEOUT,
@@ -169,6 +173,30 @@ impl World {
 
     pub(crate) fn rate_snapshot(&self, now: DateTime<Utc>) -> RateSnapshot {
         self.lock().rate.snapshot(now)
+    }
+
+    /// Turns on GitHub's secondary rate limits (off by default): requests over a limit are
+    /// answered 403 "You have exceeded a secondary rate limit" with `Retry-After`. Replaces any
+    /// earlier limits and their counts.
+    pub fn set_secondary_limits(&self, limits: SecondaryLimits) {
+        self.lock().secondary = Some(SecondaryLimiter::new(limits));
+    }
+
+    /// Turns the secondary rate limits off again.
+    pub fn clear_secondary_limits(&self) {
+        self.lock().secondary = None;
+    }
+
+    /// How many requests the secondary limits refused since they were set.
+    pub fn secondary_refusals(&self) -> u64 {
+        self.lock().secondary.as_ref().map_or(0, |l| l.refused)
+    }
+
+    pub(crate) fn admit_secondary(&self, cost: Cost, in_flight: usize) -> Result<(), Duration> {
+        match &mut self.lock().secondary {
+            Some(limiter) => limiter.admit(cost, in_flight, std::time::Instant::now()),
+            None => Ok(()),
+        }
     }
 
     /// How far back redelivery is allowed and deliveries are listed (default 3 days).

@@ -5,7 +5,8 @@
 use crate::cli::{DemoArgs, RunArgs};
 use crate::config::{Env, resolve_run};
 use crate::exit::{Exit, Failure};
-use crate::{output, pass};
+use crate::output;
+use crate::pass::Session;
 use chrono::{Duration, Utc};
 use redeliver_sim::{NewAttempt, Receiver, ReceiverMode, Sim, keys};
 use std::collections::HashSet;
@@ -101,6 +102,8 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
         ("pass 2: the receiver is back up", Some(ReceiverMode::Up)),
         ("pass 3: all recovered; the poison event reaches its attempt cap", None),
     ];
+    let settings = settings()?;
+    let mut session = Session::new(settings.state_path.clone());
     for (i, (title, mode)) in steps.into_iter().enumerate() {
         if let Some(mode) = mode {
             receiver.set_mode(mode);
@@ -110,7 +113,7 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
             tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
         }
         println!("-- {title}");
-        let report = pass::run(settings()?).await?;
+        let report = session.pass(&settings.targets[0], &settings.options).await?;
         print!("{}", output::summary(&report));
         world.settle().await;
         println!();

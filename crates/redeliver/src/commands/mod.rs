@@ -1,8 +1,10 @@
 //! One file per subcommand; `dispatch` routes the parsed command line to it.
 
+mod check;
 mod demo;
 mod history;
-mod run;
+pub mod run;
+mod watch;
 mod sim;
 
 use crate::cli::{Cli, Command};
@@ -11,6 +13,8 @@ use crate::exit::{Exit, Failure};
 pub async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
         Command::Run(args) => run::run(*args).await,
+        Command::Watch(args) => watch::run(*args).await,
+        Command::Check(args) => check::run(*args).await,
         Command::History(args) => history::run(args),
         Command::Sim(args) => sim::run(args).await,
         Command::Demo(args) => demo::run(args).await,

@@ -1,0 +1,89 @@
+//! `redeliver check`: for every target, read one page of deliveries (and the Actions variable,
+//! when one is configured) and say, in words a person can act on, what works and what does not.
+//! Nothing is redelivered and nothing is written.
+
+use crate::cli::RunArgs;
+use crate::config::{Auth, Env, Target, resolve_run};
+use crate::exit::{Exit, Failure};
+use redeliver_core::github::{ActionsVariable, ApiError, ClientConfig, Credentials, GitHubClient, HookTarget};
+
+pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
+    let settings = resolve_run(&args, &Env::from_process(), chrono::Utc::now())?;
+    let mut worst = Exit::Success;
+    for t in &settings.targets {
+        match check(t).await {
+            Ok(lines) => {
+                println!("ok     {}: {}", t.name, t.describe());
+                lines.iter().for_each(|l| println!("       {l}"));
+            }
+            Err((e, hint)) => {
+                worst = Exit::GitHub;
+                println!("FAILED {}: {}", t.name, t.describe());
+                println!("       {e}");
+                if let Some(hint) = hint {
+                    println!("       hint: {hint}");
+                }
+            }
+        }
+    }
+    Ok(worst)
+}
+
+fn client(t: &Target, credentials: Credentials) -> Result<GitHubClient, (String, Option<String>)> {
+    let mut config = ClientConfig::new(t.api_url.clone());
+    config.user_agent = format!("redeliver/{}", env!("CARGO_PKG_VERSION"));
+    config.max_retries = 1;
+    GitHubClient::new(config, credentials).map_err(explain(&t.hook))
+}
+
+/// GitHub's answer, plus what to do about it for this kind of hook.
+fn explain(hook: &HookTarget) -> impl Fn(ApiError) -> (String, Option<String>) + '_ {
+    move |e| {
+        let hint = match (&e, hook) {
+            (ApiError::Forbidden { .. } | ApiError::NotFound { .. }, HookTarget::Repo { owner, repo, hook_id }) => Some(format!(
+                "the token must reach {owner}/{repo} and its hook {hook_id}: fine-grained tokens need \"Webhooks\" read and write on that repository; classic tokens need admin:repo_hook (and repo for private repositories)"
+            )),
+            (ApiError::Forbidden { .. } | ApiError::NotFound { .. }, HookTarget::Org { org, hook_id }) => Some(format!(
+                "the token's owner must be an owner of {org}, and the token needs \"Webhooks\" read and write for the organization (fine-grained) or admin:org_hook (classic); check that hook {hook_id} exists"
+            )),
+            _ => e.hint(),
+        };
+        (e.to_string(), hint)
+    }
+}
+
+async fn check(t: &Target) -> Result<Vec<String>, (String, Option<String>)> {
+    let mut lines = Vec::new();
+    let credentials = match &t.auth {
+        Auth::App { app_id, key } => Credentials::App { app_id: app_id.clone(), key: key.clone() },
+        Auth::Token(token) => Credentials::Token(token.clone()),
+        Auth::Installation { app_id, key } => {
+            let mut app = client(t, Credentials::App { app_id: app_id.clone(), key: key.clone() })?;
+            let token = app.installation_token(&t.hook).await.map_err(|e| {
+                let (msg, hint) = explain(&t.hook)(e);
+                (format!("cannot mint an installation token: {msg}"), hint.or(Some("install the App on the hook's account, with \"Webhooks\" read and write".into())))
+            })?;
+            lines.push("minted an installation token from the App's key".into());
+            Credentials::Token(token)
+        }
+    };
+    let mut c = client(t, credentials)?;
+    let page = c.list_deliveries(&t.hook, None).await.map_err(explain(&t.hook))?;
+    lines.push(format!("can list deliveries: {} on the first page at {}", page.deliveries.len(), t.api_url));
+    if let Some(r) = &c.stats().rate_limit
+        && let (Some(remaining), Some(limit)) = (r.remaining, r.limit)
+    {
+        lines.push(format!("rate limit: {remaining} of {limit} requests left"));
+    }
+    if let Some(v) = &t.variable {
+        let vc = client(t, Credentials::Token(v.token.clone()))?;
+        let mut var = ActionsVariable::new(vc, v.owner.clone(), v.repo.clone(), v.name.clone());
+        match var.read().await {
+            Ok(Some(at)) => lines.push(format!("{}: last run {}", var.describe(), at.to_rfc3339())),
+            Ok(None) => lines.push(format!("{}: not there yet; the first run creates it (the token needs \"Variables\" write)", var.describe())),
+            Err(e) => return Err((format!("{}: {e}", var.describe()), e.hint())),
+        }
+    }
+    lines.push("redelivery permission is not tested without redelivering: it needs the same write access".into());
+    Ok(lines)
+}

@@ -1,0 +1,9 @@
+//! The watch daemon: the polling loop (`poll`), what it knows (`status`), and the HTTP side
+//! that shows it (`http`: /healthz, /metrics; `page`: the status page).
+
+pub mod http;
+pub mod page;
+mod poll;
+pub mod status;
+
+pub use poll::{Daemon, on_shutdown_signal};

@@ -1,0 +1,172 @@
+//! The polling side of the daemon: every target each interval (with jitter), holding the
+//! state's lock for its whole life, notifying when an event is given up, and on SIGINT/SIGTERM
+//! finishing the request in flight, saving state and returning.
+
+use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, SharedStatus, Status, TargetStatus};
+use crate::config::{RunOptions, Target};
+use crate::config_file::FileSettings;
+use crate::exit::Failure;
+use crate::pass::{Report, Session};
+use crate::{notify, output};
+use chrono::Utc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// The polling loop and what it shares with the HTTP side (`status`).
+pub struct Daemon {
+    pub session: Session,
+    pub targets: Vec<Target>,
+    pub options: RunOptions,
+    pub notify: FileSettings,
+    pub status: SharedStatus,
+    pub interval: Duration,
+    /// Print a summary for every pass that did something.
+    pub verbose_passes: bool,
+    /// Failed events seen since start, to count each once.
+    seen: std::collections::HashSet<String>,
+}
+
+impl Daemon {
+    pub fn new(session: Session, targets: Vec<Target>, options: RunOptions, notify: FileSettings, interval: Duration) -> Self {
+        let status = SharedStatus::new(Status {
+            started_at: Some(Utc::now()),
+            interval_seconds: interval.as_secs().max(1),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            targets: targets
+                .iter()
+                .map(|t| TargetStatus {
+                    name: t.name.clone(),
+                    description: t.describe(),
+                    api_url: t.api_url.to_string(),
+                    ..TargetStatus::default()
+                })
+                .collect(),
+        });
+        Self { session, targets, options, notify, status, interval, verbose_passes: true, seen: Default::default() }
+    }
+
+    /// One pass over every target, in order; a failing target does not stop the others.
+    pub async fn poll_once(&mut self) {
+        for (i, t) in self.targets.iter().enumerate() {
+            if self.session.cancel.load(Ordering::SeqCst) {
+                return;
+            }
+            self.status.update(|s| s.targets[i].last_poll_started_at = Some(Utc::now()));
+            match self.session.pass(t, &self.options).await {
+                Ok(report) => {
+                    let new = report.events.iter().filter(|e| self.seen.insert(e.guid.clone())).count() as u64;
+                    self.status.update(|s| {
+                        s.targets[i].failed_events_seen += new;
+                        record(&mut s.targets[i], &report);
+                    });
+                    let c = &report.counts;
+                    if self.verbose_passes && c.redelivered + c.given_up + c.refused + c.ambiguous > 0 {
+                        print!("{}", output::summary(&report));
+                    }
+                    if !self.options.dry_run {
+                        notify::given_up(&self.notify, std::slice::from_ref(&report)).await;
+                    }
+                }
+                Err(failure) => {
+                    let error = format!("{:#}", failure.error);
+                    tracing::error!(target = %t.name, "poll failed: {error}");
+                    self.status.update(|s| {
+                        let ts = &mut s.targets[i];
+                        ts.polls += 1;
+                        ts.last_error = Some(error);
+                    });
+                }
+            }
+        }
+    }
+
+    /// Polls until the session's `cancel` flag is set (by a signal), `interval` ± 10 % apart.
+    pub async fn run(&mut self) {
+        let cancelled = self.session.cancel.clone();
+        loop {
+            self.poll_once().await;
+            if cancelled.load(Ordering::SeqCst) {
+                break;
+            }
+            let jitter = self.interval.mul_f64(0.1 * (fastrand::f64() * 2.0 - 1.0));
+            let deadline = tokio::time::Instant::now() + self.interval.saturating_add(jitter);
+            // Wake early on shutdown: look at the flag often so a signal is answered quickly.
+            while tokio::time::Instant::now() < deadline && !cancelled.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if cancelled.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+    }
+}
+
+/// Folds one pass's report into the target's status.
+fn record(ts: &mut TargetStatus, r: &Report) {
+    let now = Utc::now();
+    ts.polls += 1;
+    ts.last_success_at = Some(now);
+    ts.last_error = None;
+    ts.deliveries_read += r.counts.deliveries_read;
+    ts.api_requests = r.requests.by_endpoint.clone();
+    ts.rate_limit_remaining = r.requests.rate_limit_remaining;
+    ts.rate_limit_limit = r.requests.rate_limit_limit;
+    ts.rate_limit_reset = r.requests.rate_limit_reset;
+    ts.pending = r
+        .events
+        .iter()
+        .filter(|e| matches!(e.outcome, "waiting" | "deferred" | "redelivered" | "ambiguous" | "would_redeliver"))
+        .map(|e| PendingEvent {
+            guid: e.guid.clone(),
+            event: e.event.clone(),
+            action: e.action.clone(),
+            attempts: e.attempts,
+            last_status_code: e.last_status_code,
+            first_attempt_at: e.first_attempt_at,
+            next_due_at: e.due_at,
+        })
+        .collect();
+    for e in &r.events {
+        let answer = match e.outcome {
+            "redelivered" => "accepted",
+            "refused" => "refused",
+            "ambiguous" => "ambiguous",
+            "given_up" => {
+                let horizon = matches!(e.reason, Some(redeliver_core::plan::GiveUpReason::Horizon));
+                ts.push_given_up(GivenUpEvent {
+                    at: now,
+                    guid: e.guid.clone(),
+                    event: e.event.clone(),
+                    attempts: e.attempts,
+                    reason: if horizon { "horizon" } else { "cap" }.into(),
+                });
+                continue;
+            }
+            _ => continue,
+        };
+        ts.push_redelivery(RecentRedelivery {
+            at: now,
+            guid: e.guid.clone(),
+            event: e.event.clone(),
+            delivery_id: e.delivery_id.unwrap_or_default(),
+            answer: answer.into(),
+            detail: e.detail.clone(),
+        });
+    }
+}
+
+/// Sets the session's `cancel` flag on SIGINT or SIGTERM.
+pub fn on_shutdown_signal(session: &Session) -> Result<(), Failure> {
+    let cancel = session.cancel.clone();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::internal(anyhow::anyhow!("cannot listen for SIGTERM: {e}")))?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("redeliver: shutting down after the request in flight");
+        cancel.store(true, Ordering::SeqCst);
+    });
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! What the daemon knows about each target, shared between the polling loop (writer) and the
+//! HTTP server (reader): `/healthz`, `/metrics` and the status page are rendered from this.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, RwLock};
+
+/// How many recent redeliveries and given-up events each target keeps for the page.
+pub const RECENT: usize = 50;
+
+/// Shared handle; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct SharedStatus(Arc<RwLock<Status>>);
+
+impl SharedStatus {
+    pub fn new(status: Status) -> Self {
+        Self(Arc::new(RwLock::new(status)))
+    }
+
+    /// A copy of the current status, for rendering.
+    pub fn snapshot(&self) -> Status {
+        self.0.read().map(|s| s.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    pub fn update(&self, f: impl FnOnce(&mut Status)) {
+        let mut guard = self.0.write().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard);
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Status {
+    pub started_at: Option<DateTime<Utc>>,
+    /// The poll interval; `/healthz` fails when a target has not completed a poll for several of them.
+    pub interval_seconds: u64,
+    pub version: String,
+    pub targets: Vec<TargetStatus>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TargetStatus {
+    /// The target's name from the config file (or `app` for a single target from flags).
+    pub name: String,
+    /// e.g. "app hook of App 123", "repository hook octo/repo#42".
+    pub description: String,
+    pub api_url: String,
+    pub polls: u64,
+    pub last_poll_started_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The last poll's error, cleared by a successful poll.
+    pub last_error: Option<String>,
+    /// Counters since the daemon started.
+    pub deliveries_read: u64,
+    pub failed_events_seen: u64,
+    /// Redeliveries by GitHub's answer: `accepted`, `refused`, `ambiguous`.
+    pub redeliveries: BTreeMap<String, u64>,
+    pub given_up_total: u64,
+    /// API requests by (endpoint, status) as `"list_deliveries 200"` → count.
+    pub api_requests: BTreeMap<String, u64>,
+    pub rate_limit_remaining: Option<u64>,
+    pub rate_limit_limit: Option<u64>,
+    pub rate_limit_reset: Option<DateTime<Utc>>,
+    /// Events still owed a redelivery, as of the last poll.
+    pub pending: Vec<PendingEvent>,
+    pub recent_redeliveries: VecDeque<RecentRedelivery>,
+    pub given_up: VecDeque<GivenUpEvent>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingEvent {
+    pub guid: String,
+    pub event: String,
+    pub action: Option<String>,
+    pub attempts: u32,
+    pub last_status_code: i64,
+    pub first_attempt_at: DateTime<Utc>,
+    /// `None` when due now.
+    pub next_due_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentRedelivery {
+    pub at: DateTime<Utc>,
+    pub guid: String,
+    pub event: String,
+    pub delivery_id: u64,
+    /// `accepted`, `refused` or `ambiguous`.
+    pub answer: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GivenUpEvent {
+    pub at: DateTime<Utc>,
+    pub guid: String,
+    pub event: String,
+    pub attempts: u32,
+    /// `cap` or `horizon`.
+    pub reason: String,
+}
+
+impl TargetStatus {
+    pub fn push_redelivery(&mut self, r: RecentRedelivery) {
+        *self.redeliveries.entry(r.answer.clone()).or_default() += 1;
+        self.recent_redeliveries.push_front(r);
+        self.recent_redeliveries.truncate(RECENT);
+    }
+
+    pub fn push_given_up(&mut self, g: GivenUpEvent) {
+        self.given_up_total += 1;
+        self.given_up.push_front(g);
+        self.given_up.truncate(RECENT);
+    }
+}
