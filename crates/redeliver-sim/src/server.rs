@@ -30,7 +30,11 @@ impl Sim {
     pub async fn start_with(world: World) -> anyhow::Result<Sim> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let app = api::router(Arc::new(Api { world: world.clone(), origin: format!("http://{addr}"), in_flight: Default::default() }));
+        let app = api::router(Arc::new(Api {
+            world: world.clone(),
+            origin: format!("http://{addr}"),
+            in_flight: Default::default(),
+        }));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {

@@ -188,7 +188,13 @@ impl Target {
         }
     }
 
-    pub fn build(name: String, hook: HookTarget, api: (Url, &'static str), auth: Auth, knobs: &Knobs) -> Result<Target, Failure> {
+    pub fn build(
+        name: String,
+        hook: HookTarget,
+        api: (Url, &'static str),
+        auth: Auth,
+        knobs: &Knobs,
+    ) -> Result<Target, Failure> {
         let (api_url, api_url_source) = api;
         let ghes = api_url.path().trim_end_matches('/').ends_with("/api/v3");
         let mut policy = if ghes { Policy::ghes() } else { Policy::github_com() };
@@ -277,7 +283,13 @@ pub fn resolve_run(args: &RunArgs, env: &Env, now: DateTime<Utc>) -> Result<RunS
     Ok(RunSettings {
         targets,
         state_path,
-        options: RunOptions { since, until, max_redeliveries: args.max_redeliveries, dry_run: args.dry_run, json: args.json },
+        options: RunOptions {
+            since,
+            until,
+            max_redeliveries: args.max_redeliveries,
+            dry_run: args.dry_run,
+            json: args.json,
+        },
         actions,
         file,
     })
@@ -299,7 +311,9 @@ fn flag_target(args: &RunArgs, env: &Env, knobs: &Knobs) -> Result<Target, Failu
     });
     let org = args.org.clone().or(env.get(names::ORGANIZATION_NAME).map(|o| o.trim().to_string()));
     let (name, hook, auth) = match (repo, org) {
-        (Some(_), Some(_)) => return Err(Failure::config("give either a repository (--repo) or an organization (--org), not both")),
+        (Some(_), Some(_)) => {
+            return Err(Failure::config("give either a repository (--repo) or an organization (--org), not both"));
+        }
         (Some(full), None) => {
             let (owner, repo) = split_repo(&full, "--repo")?;
             ("repo", HookTarget::Repo { owner, repo, hook_id: hook_id()? }, token_auth(env)?)
@@ -483,7 +497,15 @@ fn duration(flag: &str, text: &str) -> Result<Duration, Failure> {
     parse_duration(text).map_err(|e| Failure::config(format!("{flag}: {e}")))
 }
 
-fn std_duration(flag: &str, text: &str) -> Result<std::time::Duration, Failure> {
+/// A duration that may be shorter than a second: `250ms`, or anything [`parse_duration`] reads.
+pub fn std_duration(flag: &str, text: &str) -> Result<std::time::Duration, Failure> {
+    if let Some(ms) = text.trim().strip_suffix("ms") {
+        return ms
+            .trim()
+            .parse()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| Failure::config(format!("{flag}: '{text}' is not a whole number of milliseconds")));
+    }
     duration(flag, text)?.to_std().map_err(|_| Failure::config(format!("{flag}: must not be negative")))
 }
 

@@ -106,8 +106,9 @@ impl ConfigFile {
         let mut hooks = HashSet::new();
         let mut out = Vec::new();
         for (i, t) in self.targets.iter().enumerate() {
-            let name = get_string(t, "name", &self.path, &format!("target #{}", i + 1))?
-                .ok_or_else(|| fail(&self.path, format!("target #{} has no `name`: give each target a unique name", i + 1)))?;
+            let name = get_string(t, "name", &self.path, &format!("target #{}", i + 1))?.ok_or_else(|| {
+                fail(&self.path, format!("target #{} has no `name`: give each target a unique name", i + 1))
+            })?;
             let place = format!("target \"{name}\"");
             check_keys(t, &[TARGET_KEYS, KNOB_KEYS].concat(), &self.path, &place)?;
             if !names.insert(name.clone()) {
@@ -115,7 +116,10 @@ impl ConfigFile {
             }
             let target = self.target(t, &name, &place, env, flags)?;
             if !hooks.insert(target.key()) {
-                return Err(fail(&self.path, format!("{place} is the same hook as an earlier target ({})", target.describe())));
+                return Err(fail(
+                    &self.path,
+                    format!("{place} is the same hook as an earlier target ({})", target.describe()),
+                ));
             }
             out.push(target);
         }
@@ -134,13 +138,17 @@ impl ConfigFile {
             match t.get("hook_id") {
                 Some(Value::Integer(n)) if *n > 0 => Ok(*n as u64),
                 Some(_) => Err(fail(path, format!("{place}: hook_id must be a positive number"))),
-                None => Err(fail(path, format!("{place}: a {kind} target needs hook_id (the number in the hook's settings URL)"))),
+                None => Err(fail(
+                    path,
+                    format!("{place}: a {kind} target needs hook_id (the number in the hook's settings URL)"),
+                )),
             }
         };
         let hook = match kind.as_str() {
             "app" => HookTarget::App,
             "repo" => {
-                let full = s("repo")?.ok_or_else(|| fail(path, format!("{place}: a repo target needs repo = \"OWNER/REPO\"")))?;
+                let full = s("repo")?
+                    .ok_or_else(|| fail(path, format!("{place}: a repo target needs repo = \"OWNER/REPO\"")))?;
                 let (owner, repo) = split_repo(&full, &format!("{place}: repo"))?;
                 HookTarget::Repo { owner, repo, hook_id: hook_id()? }
             }
@@ -149,7 +157,10 @@ impl ConfigFile {
                 HookTarget::Org { org, hook_id: hook_id()? }
             }
             other => {
-                return Err(fail(path, format!("{place}: kind = \"{other}\" is not one of \"app\", \"repo\", \"org\"")));
+                return Err(fail(
+                    path,
+                    format!("{place}: kind = \"{other}\" is not one of \"app\", \"repo\", \"org\""),
+                ));
             }
         };
         let auth = self.auth(t, &hook, place, env)?;
@@ -195,7 +206,9 @@ impl ConfigFile {
             }),
             (HookTarget::App, None, _) => Err(fail(
                 path,
-                format!("{place}: missing credential: an app target needs app_id and private_key_file (or private_key_env)"),
+                format!(
+                    "{place}: missing credential: an app target needs app_id and private_key_file (or private_key_env)"
+                ),
             )),
             (_, _, Some(token)) => Ok(Auth::Token(token)),
             (_, Some(key), None) => Ok(Auth::Installation {
@@ -324,11 +337,17 @@ mod tests {
         assert!(err(&app("hookid = 3")).contains("target \"a\": unknown key `hookid`"), "{}", err(&app("hookid = 3")));
         assert!(err("bogus = 1\n[[target]]\nname=\"a\"").contains("top level: unknown key `bogus`"));
         assert!(err(&format!("{}\n{}", app(""), app(""))).contains("target \"a\" appears twice"));
-        assert!(err("[[target]]\nname = \"r\"\nkind = \"repo\"\nrepo = \"o/r\"\nhook_id = 1").contains("target \"r\": missing credential"));
+        assert!(
+            err("[[target]]\nname = \"r\"\nkind = \"repo\"\nrepo = \"o/r\"\nhook_id = 1")
+                .contains("target \"r\": missing credential")
+        );
         assert!(err("[[target]]\nname = \"a\"\napp_id = \"1\"").contains("target \"a\": missing credential"));
         let unreadable = err("[[target]]\nname = \"k\"\napp_id = \"1\"\nprivate_key_file = \"/no/such.pem\"");
         assert!(unreadable.contains("target \"k\"") && unreadable.contains("/no/such.pem"), "{unreadable}");
-        assert!(err("[[target]]\nname = \"t\"\nkind = \"repo\"\nrepo = \"o/r\"\nhook_id = 1\ntoken_env = \"NOPE\"").contains("NOPE, which is not set"));
+        assert!(
+            err("[[target]]\nname = \"t\"\nkind = \"repo\"\nrepo = \"o/r\"\nhook_id = 1\ntoken_env = \"NOPE\"")
+                .contains("NOPE, which is not set")
+        );
         assert!(err(&app("ladder = \"5x\"")).contains("target \"a\": ladder"));
         assert!(err(&app("kind = \"team\"")).contains("is not one of"));
         assert!(err("").contains("no targets"));

@@ -22,7 +22,11 @@ pub fn github_actions(env: &ActionsEnv, json: bool, reports: &[Report], errors: 
     }
     if let Some(path) = &env.step_summary {
         let text = job_summary(reports, errors);
-        let written = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(text.as_bytes()));
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
         if let Err(e) = written {
             tracing::warn!("cannot write the job summary to {}: {e}", path.display());
         }
@@ -38,11 +42,25 @@ pub fn annotations(reports: &[Report], errors: &[TargetError]) -> Vec<String> {
             match e.outcome {
                 "given_up" => out.push(format!(
                     "::warning title=Webhook event given up::{}",
-                    esc(&format!("{}: {} {} ({}) was given up after {} attempts; last answer {}", r.name, kind(e), e.guid, reason(e), e.attempts, e.last_status_code))
+                    esc(&format!(
+                        "{}: {} {} ({}) was given up after {} attempts; last answer {}",
+                        r.name,
+                        kind(e),
+                        e.guid,
+                        reason(e),
+                        e.attempts,
+                        e.last_status_code
+                    ))
                 )),
                 "refused" => out.push(format!(
                     "::error title=Redelivery refused::{}",
-                    esc(&format!("{}: GitHub refused to redeliver {} {}: {}", r.name, kind(e), e.guid, e.detail.as_deref().unwrap_or("no reason given")))
+                    esc(&format!(
+                        "{}: GitHub refused to redeliver {} {}: {}",
+                        r.name,
+                        kind(e),
+                        e.guid,
+                        e.detail.as_deref().unwrap_or("no reason given")
+                    ))
                 )),
                 _ => {}
             }
@@ -69,16 +87,42 @@ fn reason(e: &EventReport) -> &'static str {
 }
 
 pub fn job_summary(reports: &[Report], errors: &[TargetError]) -> String {
-    let mut md = String::from("## redeliver\n\n| target | deliveries read | failed events | redelivered | waiting | given up | refused |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    let mut md = String::from(
+        "## redeliver\n\n| target | deliveries read | failed events | redelivered | waiting | given up | refused |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
     for r in reports {
         let c = &r.counts;
-        let _ = writeln!(md, "| {} | {} | {} | {} | {} | {} | {} |", r.name, c.deliveries_read, c.failed_events, c.redelivered + c.would_redeliver, c.waiting, c.given_up, c.refused);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.name,
+            c.deliveries_read,
+            c.failed_events,
+            c.redelivered + c.would_redeliver,
+            c.waiting,
+            c.given_up,
+            c.refused
+        );
     }
-    let acted: Vec<_> = reports.iter().flat_map(|r| r.events.iter().map(move |e| (r, e))).filter(|(_, e)| matches!(e.outcome, "given_up" | "refused")).collect();
+    let acted: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.events.iter().map(move |e| (r, e)))
+        .filter(|(_, e)| matches!(e.outcome, "given_up" | "refused"))
+        .collect();
     if !acted.is_empty() {
-        md.push_str("\n### Needs attention\n\n| target | event | GUID | attempts | outcome |\n|---|---|---|---:|---|\n");
+        md.push_str(
+            "\n### Needs attention\n\n| target | event | GUID | attempts | outcome |\n|---|---|---|---:|---|\n",
+        );
         for (r, e) in acted {
-            let _ = writeln!(md, "| {} | {} | `{}` | {} | {} |", r.name, kind(e), e.guid, e.attempts, e.outcome.replace('_', " "));
+            let _ = writeln!(
+                md,
+                "| {} | {} | `{}` | {} | {} |",
+                r.name,
+                kind(e),
+                e.guid,
+                e.attempts,
+                e.outcome.replace('_', " ")
+            );
         }
     }
     for e in errors {
@@ -108,7 +152,12 @@ pub fn given_up_messages(reports: &[Report]) -> Vec<GivenUp<'_>> {
         .map(|(r, e)| GivenUp {
             text: format!(
                 "redeliver gave up on {} event {} for {} after {} attempts ({}); last answer {}",
-                kind(e), e.guid, r.name, e.attempts, reason(e), e.last_status_code
+                kind(e),
+                e.guid,
+                r.name,
+                e.attempts,
+                reason(e),
+                e.last_status_code
             ),
             target: &r.name,
             guid: &e.guid,
@@ -162,7 +211,9 @@ pub async fn given_up(settings: &FileSettings, reports: &[Report]) {
                     use tokio::io::AsyncWriteExt as _;
                     stdin.write_all(&body).await?;
                 }
-                tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await.map_err(std::io::Error::other)?
+                tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+                    .await
+                    .map_err(std::io::Error::other)?
             }
             .await;
             match result {

@@ -163,7 +163,9 @@ impl Session {
                     client: client(t, Credentials::App { app_id: app_id.clone(), key: key.clone() })?,
                     minter: None,
                 },
-                Auth::Token(token) => HookClient { client: client(t, Credentials::Token(token.clone()))?, minter: None },
+                Auth::Token(token) => {
+                    HookClient { client: client(t, Credentials::Token(token.clone()))?, minter: None }
+                }
                 Auth::Installation { app_id, key } => {
                     let mut app = client(t, Credentials::App { app_id: app_id.clone(), key: key.clone() })?;
                     let token = app.installation_token(&t.hook).await.map_err(github_failure)?;
@@ -187,7 +189,8 @@ impl Session {
 
     /// Waits until this host's last redelivery request is `pace` old.
     async fn pace_host(&mut self, t: &Target) {
-        let host = t.api_url.host_str().unwrap_or_default().to_string() + &t.api_url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let host = t.api_url.host_str().unwrap_or_default().to_string()
+            + &t.api_url.port().map(|p| format!(":{p}")).unwrap_or_default();
         if let Some(last) = self.last_post.get(&host) {
             let wait = t.pace.saturating_sub(last.elapsed());
             if !wait.is_zero() {
@@ -228,190 +231,191 @@ async fn page(hc: &mut HookClient, t: &Target, next: Option<&url::Url>) -> Resul
 
 impl Session {
     async fn pass_with(&mut self, hc: &mut HookClient, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
-    let started = Utc::now();
-    let requests_before = hc.client.stats().total();
-    let target = &t.hook;
-    let key = t.key();
+        let started = Utc::now();
+        let requests_before = hc.client.stats().total();
+        let target = &t.hook;
+        let key = t.key();
 
-    // Phase 1, reading only: a failure here (auth, network, bad answer) leaves no trace.
-    let reader = Ledger::open_read_only(&self.state_path).map_err(state_failure)?;
-    let mut variable = match &t.variable {
-        Some(v) => {
-            let c = client(t, Credentials::Token(v.token.clone()))?;
-            Some(ActionsVariable::new(c, v.owner.clone(), v.repo.clone(), v.name.clone()))
+        // Phase 1, reading only: a failure here (auth, network, bad answer) leaves no trace.
+        let reader = Ledger::open_read_only(&self.state_path).map_err(state_failure)?;
+        let mut variable = match &t.variable {
+            Some(v) => {
+                let c = client(t, Credentials::Token(v.token.clone()))?;
+                Some(ActionsVariable::new(c, v.owner.clone(), v.repo.clone(), v.name.clone()))
+            }
+            None => None,
+        };
+        let previous = match (&mut variable, &reader) {
+            (Some(var), _) => var.read().await.map_err(github_failure)?,
+            (None, Some(l)) => l.watermark(&key).map_err(state_failure)?,
+            (None, None) => None,
+        };
+        let (mut start, mut source) = match (o.since, previous) {
+            (Some(since), _) => (since, "since"),
+            (None, Some(stored)) => (stored, "stored"),
+            (None, None) => (started - t.lookback, "lookback"),
+        };
+        // GitHub cannot redeliver past the horizon, so listing further back costs requests for
+        // nothing; a day beyond it is still read, so events that just crossed it are reported.
+        let floor = started - t.policy.horizon - chrono::Duration::days(1);
+        if start < floor {
+            start = floor;
+            source = "horizon";
         }
-        None => None,
-    };
-    let previous = match (&mut variable, &reader) {
-        (Some(var), _) => var.read().await.map_err(github_failure)?,
-        (None, Some(l)) => l.watermark(&key).map_err(state_failure)?,
-        (None, None) => None,
-    };
-    let (mut start, mut source) = match (o.since, previous) {
-        (Some(since), _) => (since, "since"),
-        (None, Some(stored)) => (stored, "stored"),
-        (None, None) => (started - t.lookback, "lookback"),
-    };
-    // GitHub cannot redeliver past the horizon, so listing further back costs requests for
-    // nothing; a day beyond it is still read, so events that just crossed it are reported.
-    let floor = started - t.policy.horizon - chrono::Duration::days(1);
-    if start < floor {
-        start = floor;
-        source = "horizon";
-    }
-    let window = Window { start, until: o.until };
+        let window = Window { start, until: o.until };
 
-    let mut scan = Scan::new(window);
-    let mut counts = Counts::default();
-    let mut next = None;
-    loop {
-        let page = page(hc, t, next.as_ref()).await?;
-        counts.pages += 1;
-        page.deliveries.iter().for_each(|d| scan.observe(d));
-        tracing::debug!(page = counts.pages, read = scan.deliveries_read, "listed a page");
-        match page.next {
-            Some(url) if !scan.reached_start && !page.deliveries.is_empty() => next = Some(url),
-            _ => break,
+        let mut scan = Scan::new(window);
+        let mut counts = Counts::default();
+        let mut next = None;
+        loop {
+            let page = page(hc, t, next.as_ref()).await?;
+            counts.pages += 1;
+            page.deliveries.iter().for_each(|d| scan.observe(d));
+            tracing::debug!(page = counts.pages, read = scan.deliveries_read, "listed a page");
+            match page.next {
+                Some(url) if !scan.reached_start && !page.deliveries.is_empty() => next = Some(url),
+                _ => break,
+            }
         }
-    }
 
-    // Phase 2, acting: one process at a time. The ledger is read again under the lock, so a
-    // pass that overlapped this one and already redelivered an event is seen here.
-    let (_lock, ledger) = if o.dry_run {
-        (None, reader)
-    } else {
-        drop(reader);
-        let lock = if self.held.is_some() { None } else { Some(acquire(&self.state_path)?) };
-        (lock, Some(Ledger::open(&self.state_path).map_err(state_failure)?))
-    };
-    let now = Utc::now();
-    let pending = match &ledger {
-        Some(l) => l.pending(&key).map_err(state_failure)?,
-        None => Vec::new(),
-    };
-    let merged = merge_pending(&scan, pending);
-    let memory = match &ledger {
-        Some(l) => l.memory(&key, merged.failed.iter().map(|h| h.guid.as_str())).map_err(state_failure)?,
-        None => HashMap::new(),
-    };
-    let plan = plan(&merged.failed, &memory, &t.policy, &t.filter, o.max_redeliveries, now);
+        // Phase 2, acting: one process at a time. The ledger is read again under the lock, so a
+        // pass that overlapped this one and already redelivered an event is seen here.
+        let (_lock, ledger) = if o.dry_run {
+            (None, reader)
+        } else {
+            drop(reader);
+            let lock = if self.held.is_some() { None } else { Some(acquire(&self.state_path)?) };
+            (lock, Some(Ledger::open(&self.state_path).map_err(state_failure)?))
+        };
+        let now = Utc::now();
+        let pending = match &ledger {
+            Some(l) => l.pending(&key).map_err(state_failure)?,
+            None => Vec::new(),
+        };
+        let merged = merge_pending(&scan, pending);
+        let memory = match &ledger {
+            Some(l) => l.memory(&key, merged.failed.iter().map(|h| h.guid.as_str())).map_err(state_failure)?,
+            None => HashMap::new(),
+        };
+        let plan = plan(&merged.failed, &memory, &t.policy, &t.filter, o.max_redeliveries, now);
 
-    let mut events = Vec::with_capacity(plan.verdicts.len());
-    let mut stop: Option<String> = None;
-    for v in &plan.verdicts {
-        let mut report = EventReport::from_verdict(v);
-        match v.decision {
-            Decision::Redeliver { delivery_id } if o.dry_run => {
-                report.outcome = "would_redeliver";
-                report.delivery_id = Some(delivery_id);
-            }
-            Decision::Redeliver { delivery_id } if stop.is_some() || self.cancel.load(Ordering::SeqCst) => {
-                stop.get_or_insert_with(|| "not sent: shutting down; the next pass sends it".to_string());
-                report.outcome = "deferred";
-                report.delivery_id = Some(delivery_id);
-                report.detail = stop.clone();
-            }
-            Decision::Redeliver { delivery_id } => {
-                report.delivery_id = Some(delivery_id);
-                let ledger = ledger.as_ref().expect("a writable ledger outside dry runs");
-                let at = Utc::now();
-                let row = ledger
-                    .begin_redelivery(&key, &v.history.guid, &v.history.event, delivery_id, v.first_attempt_at, at)
-                    .map_err(state_failure)?;
-                self.pace_host(t).await;
-                let (answer, outcome, detail) = match hc.client.redeliver(target, delivery_id).await {
-                    Ok(()) => (Answer::Accepted, "redelivered", None),
-                    Err(ApiError::Ambiguous { detail }) => (Answer::Ambiguous, "ambiguous", Some(detail)),
-                    Err(e @ (ApiError::Refused { .. } | ApiError::NotFound { .. })) => {
-                        (Answer::Refused, "refused", Some(e.to_string()))
-                    }
-                    Err(e) => {
-                        // Auth, rate limit past --max-wait, network: the rest would fail alike.
-                        stop = Some(format!("not sent: the pass stopped after: {e}"));
-                        (Answer::Refused, "refused", Some(e.to_string()))
-                    }
-                };
-                ledger.complete(row, answer, detail.as_deref()).map_err(state_failure)?;
-                tracing::info!(guid = %v.history.guid, delivery_id, outcome, "redelivery");
-                report.outcome = outcome;
-                report.detail = detail;
-            }
-            Decision::GiveUp { reason } => {
-                if let Some(l) = ledger.as_ref().filter(|_| !o.dry_run) {
-                    l.give_up(&key, &v.history.guid, &v.history.event, reason, v.first_attempt_at, now)
-                        .map_err(state_failure)?;
+        let mut events = Vec::with_capacity(plan.verdicts.len());
+        let mut stop: Option<String> = None;
+        for v in &plan.verdicts {
+            let mut report = EventReport::from_verdict(v);
+            match v.decision {
+                Decision::Redeliver { delivery_id } if o.dry_run => {
+                    report.outcome = "would_redeliver";
+                    report.delivery_id = Some(delivery_id);
                 }
-                tracing::warn!(guid = %v.history.guid, ?reason, "given up");
+                Decision::Redeliver { delivery_id } if stop.is_some() || self.cancel.load(Ordering::SeqCst) => {
+                    stop.get_or_insert_with(|| "not sent: shutting down; the next pass sends it".to_string());
+                    report.outcome = "deferred";
+                    report.delivery_id = Some(delivery_id);
+                    report.detail = stop.clone();
+                }
+                Decision::Redeliver { delivery_id } => {
+                    report.delivery_id = Some(delivery_id);
+                    let ledger = ledger.as_ref().expect("a writable ledger outside dry runs");
+                    let at = Utc::now();
+                    let row = ledger
+                        .begin_redelivery(&key, &v.history.guid, &v.history.event, delivery_id, v.first_attempt_at, at)
+                        .map_err(state_failure)?;
+                    self.pace_host(t).await;
+                    let (answer, outcome, detail) = match hc.client.redeliver(target, delivery_id).await {
+                        Ok(()) => (Answer::Accepted, "redelivered", None),
+                        Err(ApiError::Ambiguous { detail }) => (Answer::Ambiguous, "ambiguous", Some(detail)),
+                        Err(e @ (ApiError::Refused { .. } | ApiError::NotFound { .. })) => {
+                            (Answer::Refused, "refused", Some(e.to_string()))
+                        }
+                        Err(e) => {
+                            // Auth, rate limit past --max-wait, network: the rest would fail alike.
+                            stop = Some(format!("not sent: the pass stopped after: {e}"));
+                            (Answer::Refused, "refused", Some(e.to_string()))
+                        }
+                    };
+                    ledger.complete(row, answer, detail.as_deref()).map_err(state_failure)?;
+                    tracing::info!(guid = %v.history.guid, delivery_id, outcome, "redelivery");
+                    report.outcome = outcome;
+                    report.detail = detail;
+                }
+                Decision::GiveUp { reason } => {
+                    if let Some(l) = ledger.as_ref().filter(|_| !o.dry_run) {
+                        l.give_up(&key, &v.history.guid, &v.history.event, reason, v.first_attempt_at, now)
+                            .map_err(state_failure)?;
+                    }
+                    tracing::warn!(guid = %v.history.guid, ?reason, "given up");
+                }
+                _ => {}
             }
-            _ => {}
+            counts.add(report.outcome);
+            events.push(report);
         }
-        counts.add(report.outcome);
-        events.push(report);
-    }
-    counts.deliveries_read = scan.deliveries_read;
-    counts.deliveries_in_window = scan.deliveries_in_window;
-    counts.succeeded_events = scan.succeeded_guids();
-    counts.failed_events = plan.verdicts.len() as u64;
+        counts.deliveries_read = scan.deliveries_read;
+        counts.deliveries_in_window = scan.deliveries_in_window;
+        counts.succeeded_events = scan.succeeded_guids();
+        counts.failed_events = plan.verdicts.len() as u64;
 
-    let store = match &variable {
-        Some(v) => v.describe(),
-        None => format!("SQLite {}", self.state_path.display()),
-    };
-    // The ledger now owes every pending event its next rung, and knows which ones recovered.
-    if let Some(l) = ledger.as_ref().filter(|_| !o.dry_run) {
-        for v in plan.verdicts.iter().filter(|v| v.decision.is_pending()) {
-            l.remember_pending(&key, &v.history, v.first_attempt_at).map_err(state_failure)?;
+        let store = match &variable {
+            Some(v) => v.describe(),
+            None => format!("SQLite {}", self.state_path.display()),
+        };
+        // The ledger now owes every pending event its next rung, and knows which ones recovered.
+        if let Some(l) = ledger.as_ref().filter(|_| !o.dry_run) {
+            for v in plan.verdicts.iter().filter(|v| v.decision.is_pending()) {
+                l.remember_pending(&key, &v.history, v.first_attempt_at).map_err(state_failure)?;
+            }
+            for guid in &merged.resolved {
+                l.resolve(&key, guid, now).map_err(state_failure)?;
+            }
         }
-        for guid in &merged.resolved {
-            l.resolve(&key, guid, now).map_err(state_failure)?;
-        }
+        let written = if o.dry_run || o.since.is_some() {
+            None
+        } else {
+            // With the SQLite ledger, pending events are remembered there, so the next pass lists
+            // only what is new. The Actions variable holds a time only (and a runner's ledger dies
+            // with the job), so there the time stays early enough to list every pending event again.
+            let mark = if variable.is_some() { plan.next_watermark(started, t.overlap) } else { started - t.overlap };
+            match (&mut variable, &ledger) {
+                (Some(var), _) => var.write(mark).await.map_err(|e| Failure::new(Exit::State, e))?,
+                (None, Some(l)) => l.set_watermark(&key, mark, Utc::now()).map_err(state_failure)?,
+                (None, None) => {}
+            }
+            Some(mark)
+        };
+        let stats = hc.client.stats();
+        let attention = counts.refused > 0 || counts.given_up > 0 || stop.is_some();
+        Ok(Report {
+            schema: "redeliver.run/v1",
+            name: t.name.clone(),
+            target: t.describe(),
+            api_url: t.api_url.to_string(),
+            api_url_source: t.api_url_source,
+            dry_run: o.dry_run,
+            window: WindowReport { start, until: o.until, source },
+            counts,
+            events,
+            state: StateReport { store, previous, written },
+            process: crate::usage::Usage::of_this_process(),
+            requests: RequestReport {
+                total: stats.total() - requests_before,
+                rate_limit_remaining: stats.rate_limit.as_ref().and_then(|r| r.remaining),
+                rate_limit_limit: stats.rate_limit.as_ref().and_then(|r| r.limit),
+                rate_limit_reset: stats.rate_limit.as_ref().and_then(|r| r.reset),
+                by_endpoint: stats
+                    .requests
+                    .iter()
+                    .map(|c| {
+                        (format!("{} {}", c.endpoint, c.status.map_or("error".to_string(), |s| s.to_string())), c.count)
+                    })
+                    .fold(Default::default(), |mut m: std::collections::BTreeMap<String, u64>, (k, n)| {
+                        *m.entry(k).or_default() += n;
+                        m
+                    }),
+            },
+            exit_code: if attention { Exit::Attention as u8 } else { Exit::Success as u8 },
+        })
     }
-    let written = if o.dry_run || o.since.is_some() {
-        None
-    } else {
-        // With the SQLite ledger, pending events are remembered there, so the next pass lists
-        // only what is new. The Actions variable holds a time only (and a runner's ledger dies
-        // with the job), so there the time stays early enough to list every pending event again.
-        let mark = if variable.is_some() { plan.next_watermark(started, t.overlap) } else { started - t.overlap };
-        match (&mut variable, &ledger) {
-            (Some(var), _) => var.write(mark).await.map_err(|e| Failure::new(Exit::State, e))?,
-            (None, Some(l)) => l.set_watermark(&key, mark, Utc::now()).map_err(state_failure)?,
-            (None, None) => {}
-        }
-        Some(mark)
-    };
-    let stats = hc.client.stats();
-    let attention = counts.refused > 0 || counts.given_up > 0 || stop.is_some();
-    Ok(Report {
-        schema: "redeliver.run/v1",
-        name: t.name.clone(),
-        target: t.describe(),
-        api_url: t.api_url.to_string(),
-        api_url_source: t.api_url_source,
-        dry_run: o.dry_run,
-        window: WindowReport { start, until: o.until, source },
-        counts,
-        events,
-        state: StateReport { store, previous, written },
-        process: crate::usage::Usage::of_this_process(),
-        requests: RequestReport {
-            total: stats.total() - requests_before,
-            rate_limit_remaining: stats.rate_limit.as_ref().and_then(|r| r.remaining),
-            rate_limit_limit: stats.rate_limit.as_ref().and_then(|r| r.limit),
-            rate_limit_reset: stats.rate_limit.as_ref().and_then(|r| r.reset),
-            by_endpoint: stats
-                .requests
-                .iter()
-                .map(|c| (format!("{} {}", c.endpoint, c.status.map_or("error".to_string(), |s| s.to_string())), c.count))
-                .fold(Default::default(), |mut m: std::collections::BTreeMap<String, u64>, (k, n)| {
-                    *m.entry(k).or_default() += n;
-                    m
-                }),
-        },
-        exit_code: if attention { Exit::Attention as u8 } else { Exit::Success as u8 },
-    })
-}
-
 }
 
 impl EventReport {

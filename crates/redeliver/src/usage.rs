@@ -29,7 +29,11 @@ fn parse(status: &str, stat: &str, ticks: u64) -> Option<Usage> {
     let after_name = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let ticks_to_ms = |t: &str| t.parse::<u64>().ok().map(|t| t * 1000 / ticks);
-    Some(Usage { peak_rss_kb, cpu_user_ms: ticks_to_ms(fields.get(11)?)?, cpu_system_ms: ticks_to_ms(fields.get(12)?)? })
+    Some(Usage {
+        peak_rss_kb,
+        cpu_user_ms: ticks_to_ms(fields.get(11)?)?,
+        cpu_system_ms: ticks_to_ms(fields.get(12)?)?,
+    })
 }
 
 #[cfg(test)]

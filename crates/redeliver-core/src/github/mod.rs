@@ -1,5 +1,5 @@
 //! The I/O shell that talks to GitHub's REST API: App JWTs and tokens ([`auth`]), the serial,
-//! paced, rate-limit-aware HTTP client ([`client`]), hook targets ([`target`]), `Link` paging
+//! paced ([`pace`]), rate-limit-aware HTTP client ([`client`]), hook targets ([`target`]), `Link` paging
 //! ([`link`]), and the Actions configuration variable the docs script keeps its memory in
 //! ([`variables`]).
 //!
@@ -10,17 +10,17 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod link;
+pub mod pace;
 pub mod ratelimit;
 pub mod retry;
 pub mod target;
 pub mod variables;
 
 pub use auth::{AppKey, Claims, Credentials, Issuer, KeyError, jwt_claims, jwt_needs_renewal};
-pub use client::{
-    ClientConfig, DeliveryPage, GitHubClient, ListedPage, RateLimitSnapshot, RequestCount, RequestStats,
-};
+pub use client::{ClientConfig, DeliveryPage, GitHubClient, ListedPage, RateLimitSnapshot, RequestCount, RequestStats};
 pub use error::ApiError;
 pub use link::{LinkValue, next_link, parse_link_header};
+pub use pace::{Pace, PaceSignal, Pacer};
 pub use ratelimit::{RateHeaders, rate_limit_wait};
 pub use retry::backoff;
 pub use target::HookTarget;

@@ -62,9 +62,10 @@ impl FromStr for Pace {
             return Ok(Pace::AUTO);
         }
         if let Some(ms) = text.strip_suffix("ms") {
-            return ms.parse::<u64>().map(|ms| Pace::Fixed(Duration::from_millis(ms))).map_err(|_| {
-                format!("'{text}' is not a pace: write auto, or a duration such as 250ms, 1s or 2m")
-            });
+            return ms
+                .parse::<u64>()
+                .map(|ms| Pace::Fixed(Duration::from_millis(ms)))
+                .map_err(|_| format!("'{text}' is not a pace: write auto, or a duration such as 250ms, 1s or 2m"));
         }
         let gap = parse_duration(text)
             .map_err(|_| format!("'{text}' is not a pace: write auto, or a duration such as 250ms, 1s or 2m"))?;

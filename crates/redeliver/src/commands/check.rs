@@ -40,12 +40,16 @@ fn client(t: &Target, credentials: Credentials) -> Result<GitHubClient, (String,
 fn explain(hook: &HookTarget) -> impl Fn(ApiError) -> (String, Option<String>) + '_ {
     move |e| {
         let hint = match (&e, hook) {
-            (ApiError::Forbidden { .. } | ApiError::NotFound { .. }, HookTarget::Repo { owner, repo, hook_id }) => Some(format!(
-                "the token must reach {owner}/{repo} and its hook {hook_id}: fine-grained tokens need \"Webhooks\" read and write on that repository; classic tokens need admin:repo_hook (and repo for private repositories)"
-            )),
-            (ApiError::Forbidden { .. } | ApiError::NotFound { .. }, HookTarget::Org { org, hook_id }) => Some(format!(
-                "the token's owner must be an owner of {org}, and the token needs \"Webhooks\" read and write for the organization (fine-grained) or admin:org_hook (classic); check that hook {hook_id} exists"
-            )),
+            (ApiError::Forbidden { .. } | ApiError::NotFound { .. }, HookTarget::Repo { owner, repo, hook_id }) => {
+                Some(format!(
+                    "the token must reach {owner}/{repo} and its hook {hook_id}: fine-grained tokens need \"Webhooks\" read and write on that repository; classic tokens need admin:repo_hook (and repo for private repositories)"
+                ))
+            }
+            (ApiError::Forbidden { .. } | ApiError::NotFound { .. }, HookTarget::Org { org, hook_id }) => {
+                Some(format!(
+                    "the token's owner must be an owner of {org}, and the token needs \"Webhooks\" read and write for the organization (fine-grained) or admin:org_hook (classic); check that hook {hook_id} exists"
+                ))
+            }
             _ => e.hint(),
         };
         (e.to_string(), hint)
@@ -61,7 +65,10 @@ async fn check(t: &Target) -> Result<Vec<String>, (String, Option<String>)> {
             let mut app = client(t, Credentials::App { app_id: app_id.clone(), key: key.clone() })?;
             let token = app.installation_token(&t.hook).await.map_err(|e| {
                 let (msg, hint) = explain(&t.hook)(e);
-                (format!("cannot mint an installation token: {msg}"), hint.or(Some("install the App on the hook's account, with \"Webhooks\" read and write".into())))
+                (
+                    format!("cannot mint an installation token: {msg}"),
+                    hint.or(Some("install the App on the hook's account, with \"Webhooks\" read and write".into())),
+                )
             })?;
             lines.push("minted an installation token from the App's key".into());
             Credentials::Token(token)
@@ -80,7 +87,10 @@ async fn check(t: &Target) -> Result<Vec<String>, (String, Option<String>)> {
         let mut var = ActionsVariable::new(vc, v.owner.clone(), v.repo.clone(), v.name.clone());
         match var.read().await {
             Ok(Some(at)) => lines.push(format!("{}: last run {}", var.describe(), at.to_rfc3339())),
-            Ok(None) => lines.push(format!("{}: not there yet; the first run creates it (the token needs \"Variables\" write)", var.describe())),
+            Ok(None) => lines.push(format!(
+                "{}: not there yet; the first run creates it (the token needs \"Variables\" write)",
+                var.describe()
+            )),
             Err(e) => return Err((format!("{}: {e}", var.describe()), e.hint())),
         }
     }

@@ -4,8 +4,8 @@ mod check;
 mod demo;
 mod history;
 pub mod run;
-mod watch;
 mod sim;
+mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{Exit, Failure};

@@ -50,12 +50,19 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
     let exit = errors
         .iter()
         .map(|e| e.exit)
-        .chain(reports.iter().map(|r| if r.exit_code == Exit::Attention as u8 { Exit::Attention } else { Exit::Success }))
+        .chain(
+            reports.iter().map(|r| if r.exit_code == Exit::Attention as u8 { Exit::Attention } else { Exit::Success }),
+        )
         .max_by_key(|e| *e as u8)
         .unwrap_or(Exit::Success);
     match (settings.options.json, single) {
         (true, true) => output::print_json(&reports[0]),
-        (true, false) => output::print_json(&Many { schema: "redeliver.runs/v1", reports: &reports, errors: &errors, exit_code: exit as u8 }),
+        (true, false) => output::print_json(&Many {
+            schema: "redeliver.runs/v1",
+            reports: &reports,
+            errors: &errors,
+            exit_code: exit as u8,
+        }),
         (false, _) => reports.iter().for_each(|r| print!("{}", output::summary(r))),
     }
     if let Some(actions) = &settings.actions {

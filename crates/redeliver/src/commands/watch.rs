@@ -2,16 +2,17 @@
 //! `run` on the same state refuses (exit 4) instead of redelivering alongside it.
 
 use crate::cli::WatchArgs;
-use crate::config::{Env, resolve_run};
+use crate::config::{Env, resolve_run, std_duration};
 use crate::daemon::{Daemon, http, on_shutdown_signal};
 use crate::exit::{Exit, Failure};
 use crate::pass::Session;
-use redeliver_core::policy::parse_duration;
 
 pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
     let settings = resolve_run(&args.run, &Env::from_process(), chrono::Utc::now())?;
     if settings.options.since.is_some() || settings.options.until.is_some() || settings.options.json {
-        return Err(Failure::config("--since, --until and --json are for `redeliver run`; `watch` keeps going from the stored time"));
+        return Err(Failure::config(
+            "--since, --until and --json are for `redeliver run`; `watch` keeps going from the stored time",
+        ));
     }
     let mut file = settings.file.clone();
     let interval_text = args.interval.clone().or(file.interval.clone()).unwrap_or_else(|| "1m".into());
@@ -55,13 +56,9 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
 
 /// A poll interval: a duration such as `1m`, or milliseconds such as `250ms` (tests, demos).
 pub fn parse_interval(text: &str) -> Result<std::time::Duration, Failure> {
-    let bad = |e: String| Failure::config(format!("--interval: {e}"));
-    let d = match text.trim().strip_suffix("ms") {
-        Some(ms) => std::time::Duration::from_millis(ms.trim().parse().map_err(|_| bad(format!("'{text}' is not a number of milliseconds")))?),
-        None => parse_duration(text).map_err(bad)?.to_std().map_err(|_| bad("must not be negative".into()))?,
-    };
+    let d = std_duration("--interval", text)?;
     if d.is_zero() {
-        return Err(bad("must be more than zero".into()));
+        return Err(Failure::config("--interval must be more than zero"));
     }
     Ok(d)
 }

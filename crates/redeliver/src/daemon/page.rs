@@ -23,12 +23,12 @@ fn write_page(out: &mut String, status: &Status, now: DateTime<Utc>) -> fmt::Res
     let health: Vec<Health> = status.targets.iter().map(|t| assess(status, t, now)).collect();
     let worst = health.iter().copied().max_by_key(|h| severity(*h)).unwrap_or(Health::Healthy);
     let summary = summary(&health);
-    write!(
+    writeln!(
         out,
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">\n\
-         <title>redeliver: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
+         <title>redeliver: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>",
         Esc(&summary)
     )?;
     write!(out, "<header>\n<h1>redeliver watch</h1>\n<p class=\"meta\">")?;
@@ -39,14 +39,10 @@ fn write_page(out: &mut String, status: &Status, now: DateTime<Utc>) -> fmt::Res
     if let Some(started) = status.started_at {
         write!(out, " · started {} ({})", relative(now, started), utc(started))?;
     }
-    write!(out, " · page rendered {}, reloads every {REFRESH_SECONDS}s</p>\n", utc(now))?;
-    write!(out, "<p class=\"overall {}\">{}</p>\n", worst.label(), Esc(&summary))?;
+    writeln!(out, " · page rendered {}, reloads every {REFRESH_SECONDS}s</p>", utc(now))?;
+    writeln!(out, "<p class=\"overall {}\">{}</p>", worst.label(), Esc(&summary))?;
     if status.targets.len() > 1 {
-        out.push_str("<nav>");
-        for (i, (t, h)) in status.targets.iter().zip(&health).enumerate() {
-            write!(out, "<a href=\"#target-{i}\"><span class=\"dot {}\"></span>{}</a>", h.label(), Esc(&t.name))?;
-        }
-        out.push_str("</nav>\n");
+        write_overview(out, status, &health, now)?;
     }
     out.push_str("</header>\n");
     for (i, (t, h)) in status.targets.iter().zip(&health).enumerate() {
@@ -57,6 +53,34 @@ fn write_page(out: &mut String, status: &Status, now: DateTime<Utc>) -> fmt::Res
          <a href=\"/status.json\">/status.json</a></footer>\n</main>\n</body>\n</html>\n",
     );
     Ok(())
+}
+
+/// One row per target, so that the one in trouble shows above the fold however long the page.
+fn write_overview(out: &mut String, status: &Status, health: &[Health], now: DateTime<Utc>) -> fmt::Result {
+    out.push_str(
+        "<table class=\"overview\"><thead><tr><th>Target</th><th>State</th><th>Last successful poll</th>\
+         <th class=\"num\">Pending</th><th class=\"num\">Given up</th><th>API budget</th><th>Last error</th></tr>\
+         </thead><tbody>\n",
+    );
+    for (i, (t, h)) in status.targets.iter().zip(health).enumerate() {
+        let last = t.last_success_at.map_or_else(|| "never".to_owned(), |at| relative(now, at));
+        let error = t.last_error.as_deref().map_or_else(String::new, |e| shorten(e, 90));
+        write!(out, "<tr><td><a href=\"#target-{i}\">{}</a></td>", Esc(&t.name))?;
+        write!(out, "<td><span class=\"badge {0}\">{0}</span></td><td>{last}</td>", h.label())?;
+        write!(out, "<td class=\"num\">{}</td><td class=\"num\">{}</td>", t.pending.len(), t.given_up_total)?;
+        writeln!(out, "<td>{}</td><td class=\"err\">{}</td></tr>", budget(t, now).0, Esc(&error))?;
+    }
+    out.push_str("</tbody></table>\n");
+    Ok(())
+}
+
+/// At most `max` characters, cut on a character boundary.
+fn shorten(s: &str, max: usize) -> String {
+    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    match flat.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
 }
 
 /// Worst first in the headline: a stale target is what `/healthz` pages about.
@@ -86,17 +110,17 @@ fn summary(health: &[Health]) -> String {
 
 fn write_target(out: &mut String, i: usize, t: &TargetStatus, h: Health, now: DateTime<Utc>) -> fmt::Result {
     let label = h.label();
-    write!(out, "<section class=\"target {label}\" id=\"target-{i}\">\n")?;
-    write!(out, "<h2><span class=\"badge {label}\">{label}</span> {}</h2>\n", Esc(&t.name))?;
-    write!(out, "<p class=\"desc\">{} · <code>{}</code></p>\n", Esc(&t.description), Esc(&t.api_url))?;
+    writeln!(out, "<section class=\"target {label}\" id=\"target-{i}\">")?;
+    writeln!(out, "<h2><span class=\"badge {label}\">{label}</span> {}</h2>", Esc(&t.name))?;
+    writeln!(out, "<p class=\"desc\">{} · <code>{}</code></p>", Esc(&t.description), Esc(&t.api_url))?;
     write!(out, "<p class=\"lead\">{}", headline(t, h, now))?;
     match t.last_poll_started_at {
         Some(at) => write!(out, " Last poll started {} ({}).", relative(now, at), utc(at))?,
         None => out.push_str(" No poll started yet."),
     }
-    write!(out, " {} polls so far.</p>\n", thousands(t.polls))?;
+    writeln!(out, " {} polls so far.</p>", thousands(t.polls))?;
     if let Some(error) = &t.last_error {
-        write!(out, "<div class=\"error\"><strong>Last poll failed:</strong><pre>{}</pre></div>\n", Esc(error))?;
+        writeln!(out, "<div class=\"error\"><strong>Last poll failed:</strong><pre>{}</pre></div>", Esc(error))?;
     }
     write_figures(out, t, now)?;
     write_pending(out, &t.pending, now)?;
@@ -160,7 +184,7 @@ fn budget(t: &TargetStatus, now: DateTime<Utc>) -> (String, String) {
 }
 
 fn write_pending(out: &mut String, pending: &[PendingEvent], now: DateTime<Utc>) -> fmt::Result {
-    write!(out, "<h3>Pending events <span class=\"count\">{}</span></h3>\n", pending.len())?;
+    writeln!(out, "<h3>Pending events <span class=\"count\">{}</span></h3>", pending.len())?;
     if pending.is_empty() {
         out.push_str("<p class=\"empty\">Nothing pending.</p>\n");
         return Ok(());
@@ -174,7 +198,7 @@ fn write_pending(out: &mut String, pending: &[PendingEvent], now: DateTime<Utc>)
         write!(out, "<td class=\"num\">{}</td><td class=\"num\">{}</td>", p.attempts, status_code(p.last_status_code))?;
         write!(out, "<td>{}</td>", when(now, p.first_attempt_at))?;
         match p.next_due_at {
-            Some(at) if at > now => write!(out, "<td>{}</td></tr>\n", when(now, at))?,
+            Some(at) if at > now => writeln!(out, "<td>{}</td></tr>", when(now, at))?,
             _ => out.push_str("<td><strong>due now</strong></td></tr>\n"),
         }
     }
@@ -183,13 +207,13 @@ fn write_pending(out: &mut String, pending: &[PendingEvent], now: DateTime<Utc>)
 }
 
 fn write_redeliveries(out: &mut String, recent: &VecDeque<RecentRedelivery>, now: DateTime<Utc>) -> fmt::Result {
-    write!(out, "<h3>Recent redeliveries <span class=\"count\">{}</span></h3>\n", recent.len())?;
+    writeln!(out, "<h3>Recent redeliveries <span class=\"count\">{}</span></h3>", recent.len())?;
     if recent.is_empty() {
         out.push_str("<p class=\"empty\">No redelivery requested since the daemon started.</p>\n");
         return Ok(());
     }
     out.push_str(
-        "<table><thead><tr><th>When</th><th>GUID</th><th>Event</th><th class=\"num\">Delivery</th>\
+        "<table><thead><tr><th>When</th><th>GUID</th><th>Event</th><th class=\"num\">Delivery id</th>\
          <th>GitHub's answer</th><th>Detail</th></tr></thead><tbody>\n",
     );
     for r in recent {
@@ -201,14 +225,14 @@ fn write_redeliveries(out: &mut String, recent: &VecDeque<RecentRedelivery>, now
         write!(out, "<tr><td>{}</td><td><code>{}</code></td>", when(now, r.at), Esc(&r.guid))?;
         write!(out, "<td>{}</td><td class=\"num\">{}</td>", Esc(&r.event), r.delivery_id)?;
         write!(out, "<td><span class=\"badge {class}\">{}</span></td>", Esc(&r.answer))?;
-        write!(out, "<td>{}</td></tr>\n", Esc(r.detail.as_deref().unwrap_or("")))?;
+        writeln!(out, "<td>{}</td></tr>", Esc(r.detail.as_deref().unwrap_or("")))?;
     }
     out.push_str("</tbody></table>\n");
     Ok(())
 }
 
 fn write_given_up(out: &mut String, given_up: &VecDeque<GivenUpEvent>, now: DateTime<Utc>) -> fmt::Result {
-    write!(out, "<h3>Given up <span class=\"count\">{}</span></h3>\n", given_up.len())?;
+    writeln!(out, "<h3>Given up <span class=\"count\">{}</span></h3>", given_up.len())?;
     if given_up.is_empty() {
         out.push_str("<p class=\"empty\">No event given up since the daemon started.</p>\n");
         return Ok(());
@@ -224,7 +248,7 @@ fn write_given_up(out: &mut String, given_up: &VecDeque<GivenUpEvent>, now: Date
             other => other,
         };
         write!(out, "<tr><td>{}</td><td><code>{}</code></td>", when(now, g.at), Esc(&g.guid))?;
-        write!(out, "<td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n", Esc(&g.event), g.attempts, Esc(why))?;
+        writeln!(out, "<td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>", Esc(&g.event), g.attempts, Esc(why))?;
     }
     out.push_str("</tbody></table>\n");
     Ok(())
@@ -232,7 +256,7 @@ fn write_given_up(out: &mut String, given_up: &VecDeque<GivenUpEvent>, now: Date
 
 fn write_api(out: &mut String, t: &TargetStatus) -> fmt::Result {
     let total: u64 = t.api_requests.values().sum();
-    write!(out, "<h3>API requests <span class=\"count\">{}</span></h3>\n", thousands(total))?;
+    writeln!(out, "<h3>API requests <span class=\"count\">{}</span></h3>", thousands(total))?;
     if t.api_requests.is_empty() {
         out.push_str("<p class=\"empty\">No request sent yet.</p>\n");
         return Ok(());
@@ -241,7 +265,7 @@ fn write_api(out: &mut String, t: &TargetStatus) -> fmt::Result {
     for (key, n) in &t.api_requests {
         let (endpoint, code) = key.rsplit_once(' ').unwrap_or((key, ""));
         write!(out, "<tr><td><code>{}</code></td><td>{}</td>", Esc(endpoint), Esc(code))?;
-        write!(out, "<td class=\"num\">{}</td></tr>\n", thousands(*n))?;
+        writeln!(out, "<td class=\"num\">{}</td></tr>", thousands(*n))?;
     }
     out.push_str("</tbody></table>\n");
     Ok(())
@@ -291,29 +315,25 @@ fn span(d: Duration) -> String {
 }
 
 fn span_secs(secs: u64) -> String {
-    let units = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
-    let mut parts = Vec::new();
-    let mut rest = secs;
-    for (unit, size) in units {
-        if rest >= size || (parts.is_empty() && size == 1) {
-            parts.push(format!("{}{unit}", rest / size));
-            rest %= size;
-        } else if !parts.is_empty() {
-            // Keep adjacent units only: "1h 5m" and "1h 0m" rather than "1h 30s".
-            parts.push(format!("0{unit}"));
-        }
-        if parts.len() == 2 {
-            break;
+    const UNITS: [(&str, u64); 4] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
+    let i = UNITS.iter().position(|(_, size)| secs >= *size).unwrap_or(UNITS.len() - 1);
+    let (unit, size) = UNITS[i];
+    let mut text = format!("{}{unit}", secs / size);
+    // The next unit down only, and only when it says something: "1h 5m", "1h", never "1h 0m 30s".
+    if let Some((next, next_size)) = UNITS.get(i + 1) {
+        let n = secs % size / next_size;
+        if n > 0 {
+            text.push_str(&format!(" {n}{next}"));
         }
     }
-    parts.join(" ")
+    text
 }
 
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -368,11 +388,10 @@ h3 { font-size: 15px; margin: 22px 0 6px; color: var(--muted); text-transform: u
 .overall.starting { background: var(--starting-bg); color: var(--starting); }
 .overall.failing { background: var(--failing-bg); color: var(--failing); }
 .overall.stale { background: var(--stale-bg); color: var(--stale); }
-nav { display: flex; flex-wrap: wrap; gap: 8px 20px; font-size: 14px; }
-nav a { color: var(--text); text-decoration: none; }
-.dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; }
-.dot.healthy { background: var(--healthy); } .dot.starting { background: var(--starting); }
-.dot.failing { background: var(--failing); } .dot.stale { background: var(--stale); }
+.overview { background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
+.overview a { color: var(--text); font-weight: 600; }
+.overview td { white-space: nowrap; }
+.overview td.err { color: var(--stale); font-size: 13px; white-space: normal; }
 .target { background: var(--card); border: 1px solid var(--line); border-left: 6px solid var(--line);
   border-radius: 8px; padding: 18px 24px 20px; margin: 20px 0; }
 .target.healthy { border-left-color: var(--healthy); } .target.starting { border-left-color: var(--starting); }
@@ -400,9 +419,10 @@ th { text-align: left; font-weight: 600; font-size: 13px; color: var(--muted); b
 td { border-bottom: 1px solid var(--line); padding: 6px 10px; vertical-align: top; }
 tbody tr:last-child td { border-bottom: none; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
-td small { display: block; color: var(--muted); font-size: 12px; }
+td small { display: block; color: var(--muted); font-size: 12px; white-space: nowrap; }
+th { white-space: nowrap; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, monospace; font-size: 13px; }
-td code { background: var(--code-bg); padding: 1px 5px; border-radius: 4px; word-break: break-all; }
+td code { background: var(--code-bg); padding: 1px 5px; border-radius: 4px; white-space: nowrap; }
 .action { color: var(--muted); }
 .empty { margin: 4px 0; font-style: italic; }
 footer { margin-top: 24px; font-size: 13px; }

@@ -218,11 +218,14 @@ fn times_read_as_two_units_and_numbers_get_separators() {
     assert_eq!(super::span(Duration::seconds(0)), "0s");
     assert_eq!(super::span(Duration::seconds(45)), "45s");
     assert_eq!(super::span(Duration::seconds(200)), "3m 20s");
-    assert_eq!(super::span(Duration::seconds(3_630)), "1h 0m");
+    assert_eq!(super::span(Duration::seconds(3_630)), "1h");
+    assert_eq!(super::span(Duration::seconds(3_900)), "1h 5m");
     assert_eq!(super::span(Duration::seconds(90_061)), "1d 1h");
     assert_eq!(super::relative(now, now - Duration::seconds(200)), "3m 20s ago");
-    assert_eq!(super::relative(now, now + Duration::minutes(9)), "in 9m 0s");
+    assert_eq!(super::relative(now, now + Duration::minutes(9)), "in 9m");
     assert_eq!(super::relative(now, now), "just now");
+    assert_eq!(super::shorten("a\nbé", 2), "a …");
+    assert_eq!(super::shorten("short", 90), "short");
     assert_eq!(super::thousands(0), "0");
     assert_eq!(super::thousands(999), "999");
     assert_eq!(super::thousands(1_000), "1,000");

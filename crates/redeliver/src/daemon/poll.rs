@@ -27,7 +27,13 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn new(session: Session, targets: Vec<Target>, options: RunOptions, notify: FileSettings, interval: Duration) -> Self {
+    pub fn new(
+        session: Session,
+        targets: Vec<Target>,
+        options: RunOptions,
+        notify: FileSettings,
+        interval: Duration,
+    ) -> Self {
         let status = SharedStatus::new(Status {
             started_at: Some(Utc::now()),
             interval_seconds: interval.as_secs().max(1),
@@ -88,8 +94,8 @@ impl Daemon {
             if cancelled.load(Ordering::SeqCst) {
                 break;
             }
-            let jitter = self.interval.mul_f64(0.1 * (fastrand::f64() * 2.0 - 1.0));
-            let deadline = tokio::time::Instant::now() + self.interval.saturating_add(jitter);
+            // ±10 % so that many daemons do not poll in lockstep.
+            let deadline = tokio::time::Instant::now() + self.interval.mul_f64(0.9 + 0.2 * fastrand::f64());
             // Wake early on shutdown: look at the flag often so a signal is answered quickly.
             while tokio::time::Instant::now() < deadline && !cancelled.load(Ordering::SeqCst) {
                 tokio::time::sleep(Duration::from_millis(50)).await;

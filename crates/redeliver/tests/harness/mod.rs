@@ -62,16 +62,53 @@ impl App {
         self.requests_matching(method, needle).len()
     }
 
-    /// `redeliver ARGS` with a clean environment (HOME in the temp dir) plus `env`.
-    pub async fn command_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    fn base_command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_redeliver"));
         cmd.env_clear()
             .env("HOME", self.dir.path())
             .env("REDELIVER_STATE", self.state_path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        cmd
+    }
+
+    /// Starts `redeliver ARGS` (e.g. `watch`) in the background; its stderr is read with [`Daemon::wait_for`].
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = self.base_command(args, env);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("redeliver starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            use tokio::io::AsyncBufReadExt as _;
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Daemon { child, lines: rx, seen: Vec::new() }
+    }
+
+    /// The App's `run` flags, for spawning: API URL, id and key file.
+    pub fn app_flags(&self) -> Vec<String> {
+        vec![
+            "--api-url".into(),
+            self.sim.base_url(),
+            "--app-id".into(),
+            APP_ID.to_string(),
+            "--private-key-file".into(),
+            self.dir.path().join("key.pem").display().to_string(),
+        ]
+    }
+
+    /// `redeliver ARGS` with a clean environment (HOME in the temp dir) plus `env`.
+    pub async fn command_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.base_command(args, env);
         let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
             .await
             .expect("redeliver finished within 60 s")
@@ -148,6 +185,62 @@ impl App {
         let id = APP_ID.to_string();
         env.push(("APP_ID", &id));
         self.command_env(&args, &env).await
+    }
+}
+
+/// A background `redeliver` process.
+pub struct Daemon {
+    pub child: tokio::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Daemon {
+    /// Waits (at most `secs`) for a stderr line containing `needle`, and returns it.
+    pub async fn wait_for(&mut self, needle: &str, secs: u64) -> String {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                _ => panic!("no stderr line with {needle:?} within {secs} s; saw:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// The status page's base URL, from the daemon's start-up line.
+    pub async fn status_url(&mut self) -> String {
+        let line = self.wait_for("status page at ", 30).await;
+        line.split("status page at ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("still running").to_string();
+        let ok = std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap().success();
+        assert!(ok, "kill -{signal} {pid}");
+    }
+
+    /// Waits (at most `secs`) for the process to exit; its exit code.
+    pub async fn exit_code(&mut self, secs: u64) -> i32 {
+        let status = tokio::time::timeout(std::time::Duration::from_secs(secs), self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("exited within {secs} s"))
+            .unwrap();
+        status.code().unwrap_or(-1)
     }
 }
 
