@@ -51,6 +51,8 @@ pub struct Scan {
     pub deliveries_in_window: u64,
     /// Whether an attempt older than the window start has been seen: no further page is needed.
     pub reached_start: bool,
+    /// Events the ledger remembers as pending, with the newest attempt already counted.
+    remembered: HashMap<String, (DateTime<Utc>, u64)>,
 }
 
 impl Scan {
@@ -65,7 +67,23 @@ impl Scan {
             deliveries_read: 0,
             deliveries_in_window: 0,
             reached_start: false,
+            remembered: HashMap::new(),
         }
+    }
+
+    /// Starts from the events the ledger still owes a redelivery (call before observing), so a
+    /// pass needs to list only what is new: a remembered event keeps its attempts, first and
+    /// newest attempt, and the listing adds only attempts newer than those already counted.
+    pub fn remember(&mut self, pending: impl IntoIterator<Item = GuidHistory>) {
+        for h in pending {
+            self.remembered.insert(h.guid.clone(), (h.newest_at, h.newest_id));
+            self.histories.insert(h.guid.clone(), h);
+        }
+    }
+
+    /// Remembered events that this listing shows succeeded (a redelivery got through).
+    pub fn resolved(&self) -> impl Iterator<Item = &str> {
+        self.remembered.keys().filter(|g| self.histories.get(*g).is_some_and(|h| h.succeeded)).map(String::as_str)
     }
 
     pub fn window(&self) -> Window {
@@ -89,7 +107,10 @@ impl Scan {
         let ok = d.succeeded();
         match self.histories.get_mut(&*d.guid) {
             Some(h) => {
-                h.attempts += 1;
+                let counted = self.remembered.get(&*d.guid).is_some_and(|&(at, id)| (d.delivered_at, d.id) <= (at, id));
+                if !counted {
+                    h.attempts += 1;
+                }
                 h.succeeded |= ok;
                 if d.delivered_at > h.newest_at || (d.delivered_at == h.newest_at && d.id > h.newest_id) {
                     h.newest_at = d.delivered_at;
@@ -140,51 +161,6 @@ impl Scan {
         let until = self.window.until;
         self.histories.values().filter(move |h| !h.succeeded && until.is_none_or(|u| h.oldest_at <= u))
     }
-}
-
-/// Events the ledger still owes a redelivery, merged with what this pass listed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Merged {
-    /// Every failed event to plan for: this pass's, and the ledger's that the listing no longer reaches.
-    pub failed: Vec<GuidHistory>,
-    /// Ledger events that this listing shows succeeded (a redelivery got through).
-    pub resolved: Vec<String>,
-}
-
-/// Merges the ledger's pending events into this pass's listing, so a pass needs to list only
-/// what is new: an event remembered as pending keeps its attempts, first attempt and newest
-/// attempt; whatever the listing adds (a new failed attempt, or a success) updates it.
-pub fn merge_pending(scan: &Scan, pending: Vec<GuidHistory>) -> Merged {
-    let mut failed: Vec<GuidHistory> = scan.failed().cloned().collect();
-    let mut resolved = Vec::new();
-    let listed: HashMap<String, usize> = failed.iter().enumerate().map(|(i, h)| (h.guid.clone(), i)).collect();
-    let mut extra = Vec::new();
-    for remembered in pending {
-        match scan.histories.get(remembered.guid.as_str()) {
-            Some(h) if h.succeeded => resolved.push(remembered.guid),
-            Some(_) if listed.contains_key(&remembered.guid) => {
-                let h = &mut failed[listed[&remembered.guid]];
-                // Attempts listed now are new if all came after the newest remembered one;
-                // otherwise the windows overlap and the larger count is the safe one.
-                h.attempts = if h.oldest_at > remembered.newest_at {
-                    h.attempts + remembered.attempts
-                } else {
-                    h.attempts.max(remembered.attempts)
-                };
-                h.oldest_at = h.oldest_at.min(remembered.oldest_at);
-                if remembered.newest_at > h.newest_at {
-                    h.newest_at = remembered.newest_at;
-                    h.newest_id = remembered.newest_id;
-                    h.last_status_code = remembered.last_status_code;
-                    h.last_status = remembered.last_status;
-                }
-            }
-            // No longer listed (or outside an incident window's `until`): still owed.
-            _ => extra.push(remembered),
-        }
-    }
-    failed.extend(extra);
-    Merged { failed, resolved }
 }
 
 /// What the ledger remembers of one event from earlier runs.

@@ -326,8 +326,9 @@ proptest! {
 }
 
 #[test]
-fn pending_events_from_the_ledger_are_merged_with_what_is_listed_now() {
-    // The ledger remembers three events; this pass lists only the last few minutes.
+fn pending_events_from_the_ledger_carry_over_and_only_new_attempts_count() {
+    // The ledger remembers three events; this pass lists only the last few minutes, which
+    // overlap the newest remembered attempt of one of them.
     let remembered = |guid: &str, attempts: u32, oldest: i64, newest: i64, id: u64| GuidHistory {
         guid: guid.into(),
         event: "push".into(),
@@ -340,32 +341,29 @@ fn pending_events_from_the_ledger_are_merged_with_what_is_listed_now() {
         last_status_code: 503,
         last_status: "Invalid HTTP Response: 503".into(),
     };
-    let s = scan(
-        -5,
-        vec![
-            attempt(90, "recovered", -2, 200, true),
-            attempt(91, "still-failing", -1, 0, true),
-            attempt(92, "new", -3, 500, false),
-        ],
-    );
-    let merged = merge_pending(
-        &s,
-        vec![
-            remembered("recovered", 2, -300, -200, 10),
-            remembered("still-failing", 3, -400, -100, 11),
-            remembered("quiet", 2, -500, -30, 12),
-        ],
-    );
-    assert_eq!(merged.resolved, ["recovered"]);
-    let by_guid: HashMap<_, _> = merged.failed.iter().map(|h| (h.guid.as_str(), h)).collect();
-    assert_eq!(by_guid.len(), 3, "{:#?}", merged.failed);
+    let mut s = Scan::new(Window { start: at(-5), until: None });
+    s.remember([
+        remembered("recovered", 2, -300, -200, 10),
+        remembered("still-failing", 3, -400, -4, 11),
+        remembered("quiet", 2, -500, -30, 12),
+    ]);
+    let mut listed = vec![
+        attempt(90, "recovered", -2, 200, true),
+        attempt(11, "still-failing", -4, 503, true), // already counted: listed again in the overlap
+        attempt(91, "still-failing", -1, 0, true),
+        attempt(92, "new", -3, 500, false),
+    ];
+    listed.sort_by_key(|d| std::cmp::Reverse((d.delivered_at, d.id)));
+    listed.iter().for_each(|d| s.observe(d));
+    assert_eq!(s.resolved().collect::<Vec<_>>(), ["recovered"]);
+    let by_guid: HashMap<_, _> = s.failed().map(|h| (h.guid.as_str(), h)).collect();
+    assert_eq!(by_guid.len(), 3);
     let still = by_guid["still-failing"];
-    // Three remembered attempts and one new one listed after them.
     assert_eq!((still.attempts, still.oldest_at, still.newest_id, still.last_status_code), (4, at(-400), 91, 0));
     assert_eq!(by_guid["quiet"].newest_id, 12);
     assert_eq!(by_guid["new"].attempts, 1);
-    // The merged histories plan like any other: the quiet one is due (30 min after its 2nd attempt is 5 min).
-    let p = plan(merged.failed.iter(), &HashMap::new(), &Policy::github_com(), &EventFilter::default(), None, at(0));
+    // The remembered histories plan like any other: the quiet one is due (5 min after its 2nd attempt).
+    let p = plan(s.failed(), &HashMap::new(), &Policy::github_com(), &EventFilter::default(), None, at(0));
     let quiet = p.verdicts.iter().find(|v| v.history.guid == "quiet").unwrap();
     assert_eq!(quiet.decision, Decision::Redeliver { delivery_id: 12 });
 }

@@ -19,7 +19,7 @@ const TOKEN: &str = "ghp_integration_test_token";
 
 fn config(base: &str) -> ClientConfig {
     let mut config = ClientConfig::new(Url::parse(base).unwrap());
-    config.pace = Duration::ZERO;
+    config.pace = Duration::ZERO.into();
     config.retry_base = Duration::from_millis(10);
     config.timeout = Duration::from_secs(5);
     config
@@ -368,7 +368,7 @@ async fn redeliveries_are_paced() {
     let (sim, world, hook) = sim_with_app("http://127.0.0.1:9/").await;
     let ids = record_failures(&world, hook, 3);
     let mut cfg = config(&sim.base_url());
-    cfg.pace = Duration::from_millis(300);
+    cfg.pace = Duration::from_millis(300).into();
     let credentials = app_credentials(&APP_ID.to_string(), keys::TEST_APP_KEY_PKCS1);
     let mut client = GitHubClient::new(cfg, credentials).unwrap();
 

@@ -94,7 +94,8 @@ pub struct RunArgs {
     /// Age past which an event is given up. [default: 3d; 7d for GHES (an API URL ending in /api/v3)]
     #[arg(long)]
     pub horizon: Option<String>,
-    /// Minimum time between redelivery requests. [default: 1s]
+    /// Minimum time between redelivery requests (e.g. 1s, 250ms), or `auto`: faster while GitHub
+    /// accepts, backing off on a secondary rate limit. [default: 1s]
     #[arg(long)]
     pub pace: Option<String>,
     /// Longest wait accepted for a GitHub rate limit before the pass stops. [default: 15m]
@@ -171,4 +172,7 @@ pub struct DemoArgs {
     /// Events to generate.
     #[arg(long, default_value_t = 60)]
     pub events: usize,
+    /// Keep serving the status page after the demo, until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
 }

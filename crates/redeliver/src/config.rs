@@ -5,7 +5,7 @@
 use crate::cli::RunArgs;
 use crate::exit::Failure;
 use chrono::{DateTime, Duration, Utc};
-use redeliver_core::github::{AppKey, HookTarget, VariableName};
+use redeliver_core::github::{AppKey, HookTarget, Pace, VariableName};
 use redeliver_core::plan::EventFilter;
 use redeliver_core::policy::{Policy, parse_duration, parse_ladder};
 use redeliver_core::secret::Secret;
@@ -162,7 +162,8 @@ pub struct Target {
     pub policy: Policy,
     pub lookback: Duration,
     pub overlap: Duration,
-    pub pace: std::time::Duration,
+    /// Gap between redelivery requests: fixed, or `auto` (adapts to GitHub's answers).
+    pub pace: Pace,
     pub max_wait: std::time::Duration,
     pub retry_base: std::time::Duration,
     pub filter: EventFilter,
@@ -219,7 +220,7 @@ impl Target {
             policy,
             lookback: duration("lookback", knobs.lookback.as_deref().unwrap_or("24h"))?,
             overlap: duration("overlap", knobs.overlap.as_deref().unwrap_or("5m"))?,
-            pace: std_duration("pace", knobs.pace.as_deref().unwrap_or("1s"))?,
+            pace: knobs.pace.as_deref().unwrap_or("1s").parse().map_err(|e| Failure::config(format!("pace: {e}")))?,
             max_wait: std_duration("max wait", knobs.max_wait.as_deref().unwrap_or("15m"))?,
             retry_base: std::time::Duration::from_secs(1),
             filter: EventFilter { include: patterns(&knobs.events)?, exclude: patterns(&knobs.exclude_events)? },

@@ -4,8 +4,8 @@
 use crate::config::{Auth, RunOptions, Target};
 use crate::exit::{Exit, Failure};
 use chrono::{DateTime, Utc};
-use redeliver_core::github::{ActionsVariable, ApiError, ClientConfig, Credentials, DeliveryPage, GitHubClient};
-use redeliver_core::plan::{Decision, GiveUpReason, Scan, Verdict, Window, merge_pending, plan};
+use redeliver_core::github::{ActionsVariable, ApiError, ClientConfig, Credentials, DeliveryPage, GitHubClient, Pace};
+use redeliver_core::plan::{Decision, GiveUpReason, Scan, Verdict, Window, plan};
 use redeliver_core::state::{Answer, Ledger, StateLock};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -192,7 +192,12 @@ impl Session {
         let host = t.api_url.host_str().unwrap_or_default().to_string()
             + &t.api_url.port().map(|p| format!(":{p}")).unwrap_or_default();
         if let Some(last) = self.last_post.get(&host) {
-            let wait = t.pace.saturating_sub(last.elapsed());
+            let gap = match t.pace {
+                Pace::Fixed(gap) => gap,
+                // Adaptive pacing lives in the client; across targets keep at least its floor.
+                Pace::Auto { min, .. } => min,
+            };
+            let wait = gap.saturating_sub(last.elapsed());
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
@@ -265,6 +270,9 @@ impl Session {
         let window = Window { start, until: o.until };
 
         let mut scan = Scan::new(window);
+        if let Some(l) = &reader {
+            scan.remember(l.pending(&key).map_err(state_failure)?);
+        }
         let mut counts = Counts::default();
         let mut next = None;
         loop {
@@ -288,16 +296,11 @@ impl Session {
             (lock, Some(Ledger::open(&self.state_path).map_err(state_failure)?))
         };
         let now = Utc::now();
-        let pending = match &ledger {
-            Some(l) => l.pending(&key).map_err(state_failure)?,
-            None => Vec::new(),
-        };
-        let merged = merge_pending(&scan, pending);
         let memory = match &ledger {
-            Some(l) => l.memory(&key, merged.failed.iter().map(|h| h.guid.as_str())).map_err(state_failure)?,
+            Some(l) => l.memory(&key, scan.failed().map(|h| h.guid.as_str())).map_err(state_failure)?,
             None => HashMap::new(),
         };
-        let plan = plan(&merged.failed, &memory, &t.policy, &t.filter, o.max_redeliveries, now);
+        let plan = plan(scan.failed(), &memory, &t.policy, &t.filter, o.max_redeliveries, now);
 
         let mut events = Vec::with_capacity(plan.verdicts.len());
         let mut stop: Option<String> = None;
@@ -344,7 +347,7 @@ impl Session {
                         l.give_up(&key, &v.history.guid, &v.history.event, reason, v.first_attempt_at, now)
                             .map_err(state_failure)?;
                     }
-                    tracing::warn!(guid = %v.history.guid, ?reason, "given up");
+                    tracing::info!(guid = %v.history.guid, ?reason, "given up");
                 }
                 _ => {}
             }
@@ -365,7 +368,7 @@ impl Session {
             for v in plan.verdicts.iter().filter(|v| v.decision.is_pending()) {
                 l.remember_pending(&key, &v.history, v.first_attempt_at).map_err(state_failure)?;
             }
-            for guid in &merged.resolved {
+            for guid in scan.resolved() {
                 l.resolve(&key, guid, now).map_err(state_failure)?;
             }
         }

@@ -485,3 +485,19 @@ async fn with_the_ledger_a_pass_lists_only_what_is_new_while_an_old_event_is_pen
     assert_eq!(third["counts"]["failed_events"], 0, "resolved by the successful redelivery: {third}");
     assert_eq!(app.count_requests("POST", "/attempts"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_event_is_given_up_at_exactly_the_cap_across_overlapping_passes() {
+    let app = App::start().await;
+    let guid = app.record(NewAttempt::new("installation", 400, Utc::now() - Duration::minutes(10))).guid;
+    app.world().script_redelivery_outcome(&guid, 400, 100);
+    let mut outcomes = Vec::new();
+    for _ in 0..4 {
+        // The default 5-minute overlap lists earlier attempts again: they must not be counted twice.
+        let j = app.run(&["--ladder", "0s", "--max-attempts", "3"]).await.json();
+        outcomes.push(j["events"][0]["outcome"].as_str().unwrap_or("none").to_string());
+        app.world().settle().await;
+    }
+    assert_eq!(outcomes, ["redelivered", "redelivered", "given_up", "already_given_up"]);
+    assert_eq!(app.world().attempts_for(&guid).len(), 3, "the original and two redeliveries");
+}

@@ -10,6 +10,7 @@
 use super::auth::{Credentials, clock_skew, jwt_claims, jwt_needs_renewal};
 use super::error::ApiError;
 use super::link::next_link;
+use super::pace::{Pace, PaceSignal, Pacer};
 use super::ratelimit::{RateHeaders, rate_limit_wait};
 use super::retry::{backoff, is_retryable_status};
 use super::target::{HookTarget, escape_segment};
@@ -39,8 +40,9 @@ pub struct ClientConfig {
     pub base_url: Url,
     /// Sent as `User-Agent`, which GitHub requires.
     pub user_agent: String,
-    /// Minimum gap between state-changing requests (POST, PATCH). Reads are not paced.
-    pub pace: Duration,
+    /// How state-changing requests (POST, PATCH) are spaced: a fixed minimum gap, or a gap that
+    /// adapts to GitHub's secondary rate limits ([`Pace::Auto`]). Reads are not paced.
+    pub pace: Pace,
     /// Retries for a read (and for a repeatable write) after a 5xx, a timeout or a network error.
     pub max_retries: u32,
     /// Base of the exponential backoff between those retries (capped at [`RETRY_CAP`]).
@@ -58,7 +60,7 @@ impl ClientConfig {
         ClientConfig {
             base_url,
             user_agent: concat!("redeliver/", env!("CARGO_PKG_VERSION")).to_owned(),
-            pace: Duration::from_secs(1),
+            pace: Pace::DEFAULT,
             max_retries: 4,
             retry_base: Duration::from_secs(1),
             timeout: Duration::from_secs(30),
@@ -170,7 +172,7 @@ pub struct GitHubClient {
     jwt: Option<CachedJwt>,
     /// GitHub's clock minus ours, learnt from a 401 that blamed the JWT's times.
     clock_skew: TimeDelta,
-    last_mutation: Option<Instant>,
+    pacer: Pacer,
     stats: RequestStats,
 }
 
@@ -224,11 +226,11 @@ impl GitHubClient {
             .map_err(|e| ApiError::Config { detail: format!("could not set up HTTPS: {e}") })?;
         Ok(GitHubClient {
             http,
+            pacer: Pacer::new(config.pace),
             config,
             credentials,
             jwt: None,
             clock_skew: TimeDelta::zero(),
-            last_mutation: None,
             stats: RequestStats::default(),
         })
     }
@@ -364,6 +366,11 @@ impl GitHubClient {
         &self.stats
     }
 
+    /// The current gap between state-changing requests (it moves under [`Pace::Auto`]).
+    pub fn pace_gap(&self) -> Duration {
+        self.pacer.gap()
+    }
+
     /// The configuration this client was built with.
     pub fn config(&self) -> &ClientConfig {
         &self.config
@@ -462,8 +469,8 @@ impl GitHubClient {
         let mut rate_limited = 0u32;
         let mut skew_retried = false;
         loop {
-            if mutating && let Some(last) = self.last_mutation {
-                tokio::time::sleep_until(last + self.config.pace).await;
+            if mutating && let Some(at) = self.pacer.next_at() {
+                tokio::time::sleep_until(at).await;
             }
             let auth = self.authorization()?;
             let mut request = self.http.request(call.method.clone(), call.url.clone()).bearer_auth(auth.expose());
@@ -480,13 +487,12 @@ impl GitHubClient {
                 }
                 Err(e) => Err(e),
             };
-            if mutating {
-                self.last_mutation = Some(Instant::now());
-            }
-
             let (status, headers, url, body) = match result {
                 Ok(answer) => answer,
                 Err(e) => {
+                    if mutating {
+                        self.pacer.record(PaceSignal::Neutral, Instant::now());
+                    }
                     self.stats.record(method, call.endpoint, None);
                     let detail = transport_detail(&e, &call.url, self.config.timeout);
                     tracing::debug!(method, path = call.url.path(), error = %detail, "no answer from GitHub");
@@ -529,6 +535,17 @@ impl GitHubClient {
                 "GitHub answered"
             );
             let answer = Answer { status, headers, body, url, request_id, message };
+            let limited = rate_limit_wait(status, &rate, rate_limited, Utc::now());
+            if mutating {
+                let signal = if limited.is_some() || (status >= 400 && rate.retry_after.is_some()) {
+                    PaceSignal::Limited
+                } else if status >= 500 {
+                    PaceSignal::Neutral
+                } else {
+                    PaceSignal::Accepted
+                };
+                self.pacer.record(signal, Instant::now());
+            }
             if answer.is_success() {
                 return Ok(answer);
             }
@@ -547,7 +564,7 @@ impl GitHubClient {
                 }
             }
 
-            if let Some(wait) = rate_limit_wait(status, &rate, rate_limited, Utc::now()) {
+            if let Some(wait) = limited {
                 let until = Utc::now() + TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX);
                 if wait > self.config.max_rate_limit_wait || rate_limited >= MAX_RATE_LIMIT_WAITS {
                     return Err(ApiError::RateLimited { until: Some(until), message: answer.message });
@@ -776,7 +793,7 @@ mod tests {
     #[test]
     fn defaults() {
         let c = ClientConfig::new(Url::parse("https://api.github.com").unwrap());
-        assert_eq!(c.pace, Duration::from_secs(1));
+        assert_eq!(c.pace, Pace::Fixed(Duration::from_secs(1)));
         assert_eq!(c.max_retries, 4);
         assert_eq!(c.retry_base, Duration::from_secs(1));
         assert_eq!(c.timeout, Duration::from_secs(30));

@@ -4,8 +4,8 @@
 
 use crate::cli::{DemoArgs, RunArgs};
 use crate::config::{Env, resolve_run};
+use crate::daemon::{Daemon, http};
 use crate::exit::{Exit, Failure};
-use crate::output;
 use crate::pass::Session;
 use chrono::{Duration, Utc};
 use redeliver_sim::{NewAttempt, Receiver, ReceiverMode, Sim, keys};
@@ -102,8 +102,18 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
         ("pass 2: the receiver is back up", Some(ReceiverMode::Up)),
         ("pass 3: all recovered; the poison event reaches its attempt cap", None),
     ];
+    // The daemon's machinery, polled step by step, with its status page served live.
     let settings = settings()?;
-    let mut session = Session::new(settings.state_path.clone());
+    let session = Session::new(settings.state_path.clone());
+    let interval = std::time::Duration::from_secs(2);
+    let mut daemon = Daemon::new(session, settings.targets, settings.options, settings.file, interval);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(demo_failure)?;
+    let page = format!("http://{}/", listener.local_addr().map_err(demo_failure)?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(http::serve(listener, daemon.status.clone(), async {
+        let _ = stopped.await;
+    }));
+    println!("   Status page, live while the demo runs: {page}\n");
     for (i, (title, mode)) in steps.into_iter().enumerate() {
         if let Some(mode) = mode {
             receiver.set_mode(mode);
@@ -113,11 +123,22 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
             tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
         }
         println!("-- {title}");
-        let report = session.pass(&settings.targets[0], &settings.options).await?;
-        print!("{}", output::summary(&report));
+        daemon.poll_once().await;
+        if let Some(error) = daemon.status.snapshot().targets[0].last_error.clone() {
+            return Err(Failure::new(Exit::State, anyhow::anyhow!("the demo's pass failed: {error}")));
+        }
         world.settle().await;
         println!();
     }
+    let status = daemon.status.snapshot();
+    let t = &status.targets[0];
+    println!(
+        "== status page: {} polls, {} redeliveries accepted, {} events pending, {} given up",
+        t.polls,
+        t.redeliveries.get("accepted").copied().unwrap_or_default(),
+        t.pending.len(),
+        t.given_up_total
+    );
 
     let recovered: HashSet<_> =
         failed.iter().filter(|g| world.attempts_for(g).iter().any(|a| (200..300).contains(&a.status_code))).collect();
@@ -133,6 +154,12 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
         world.attempts_for(&poison).len()
     );
     println!("   Next: `redeliver run --help`, or `redeliver sim` to try the CLI by hand.");
+    if args.serve {
+        println!("   Serving the status page at {page} until Ctrl-C.");
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    let _ = stop.send(());
+    let _ = server.await;
     let _ = std::fs::remove_dir_all(&state);
     Ok(if recovered.len() + 1 == failed.len() { Exit::Success } else { Exit::Attention })
 }
