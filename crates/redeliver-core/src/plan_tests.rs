@@ -347,7 +347,7 @@ fn pending_events_from_the_ledger_carry_over_and_only_new_attempts_count() {
         remembered("still-failing", 3, -400, -4, 11),
         remembered("quiet", 2, -500, -30, 12),
     ]);
-    let mut listed = vec![
+    let mut listed = [
         attempt(90, "recovered", -2, 200, true),
         attempt(11, "still-failing", -4, 503, true), // already counted: listed again in the overlap
         attempt(91, "still-failing", -1, 0, true),

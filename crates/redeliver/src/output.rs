@@ -36,7 +36,8 @@ pub fn summary(r: &Report) -> String {
     let c = &r.counts;
     let mut out = String::new();
     let dry = if r.dry_run { " (dry run: nothing sent, nothing written)" } else { "" };
-    let _ = writeln!(out, "redeliver: {} at {}{dry}", r.target, r.api_url);
+    let named = if matches!(r.name.as_str(), "app" | "repo" | "org") { String::new() } else { format!("{}: ", r.name) };
+    let _ = writeln!(out, "redeliver: {named}{} at {}{dry}", r.target, r.api_url);
     let until =
         r.window.until.map(|u| format!(" until {}", u.to_rfc3339_opts(SecondsFormat::Secs, true))).unwrap_or_default();
     let _ = writeln!(

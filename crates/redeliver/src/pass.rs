@@ -119,7 +119,7 @@ struct HookClient {
 /// GitHub's installation tokens live one hour; renew well before.
 const TOKEN_RENEW_AFTER: std::time::Duration = std::time::Duration::from_secs(50 * 60);
 
-fn client(t: &Target, credentials: Credentials) -> Result<GitHubClient, Failure> {
+pub fn client(t: &Target, credentials: Credentials) -> Result<GitHubClient, Failure> {
     let mut config = ClientConfig::new(t.api_url.clone());
     config.user_agent = format!("redeliver/{}", env!("CARGO_PKG_VERSION"));
     config.pace = t.pace;

@@ -5,7 +5,7 @@
 use crate::cli::RunArgs;
 use crate::config::{Auth, Env, Target, resolve_run};
 use crate::exit::{Exit, Failure};
-use redeliver_core::github::{ActionsVariable, ApiError, ClientConfig, Credentials, GitHubClient, HookTarget};
+use redeliver_core::github::{ActionsVariable, ApiError, Credentials, GitHubClient, HookTarget};
 
 pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
     let settings = resolve_run(&args, &Env::from_process(), chrono::Utc::now())?;
@@ -30,10 +30,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
 }
 
 fn client(t: &Target, credentials: Credentials) -> Result<GitHubClient, (String, Option<String>)> {
-    let mut config = ClientConfig::new(t.api_url.clone());
-    config.user_agent = format!("redeliver/{}", env!("CARGO_PKG_VERSION"));
-    config.max_retries = 1;
-    GitHubClient::new(config, credentials).map_err(explain(&t.hook))
+    crate::pass::client(t, credentials).map_err(|f| (f.error.to_string(), f.hint))
 }
 
 /// GitHub's answer, plus what to do about it for this kind of hook.
