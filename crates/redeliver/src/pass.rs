@@ -320,11 +320,12 @@ impl Session {
                 Decision::Redeliver { delivery_id } => {
                     report.delivery_id = Some(delivery_id);
                     let ledger = ledger.as_ref().expect("a writable ledger outside dry runs");
+                    // Paced before it is written down, so a crash while waiting costs no rung.
+                    self.pace_host(t).await;
                     let at = Utc::now();
                     let row = ledger
                         .begin_redelivery(&key, &v.history.guid, &v.history.event, delivery_id, v.first_attempt_at, at)
                         .map_err(state_failure)?;
-                    self.pace_host(t).await;
                     let (answer, outcome, detail) = match hc.client.redeliver(target, delivery_id).await {
                         Ok(()) => (Answer::Accepted, "redelivered", None),
                         Err(ApiError::Ambiguous { detail }) => (Answer::Ambiguous, "ambiguous", Some(detail)),
