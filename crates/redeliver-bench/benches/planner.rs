@@ -8,7 +8,7 @@
 use chrono::{Duration as TimeDelta, Utc};
 use redeliver_core::github::{AppKey, jwt_claims, next_link};
 use redeliver_core::model::{Delivery, parse_page};
-use redeliver_core::plan::{EventFilter, Scan, Window, merge_pending, plan};
+use redeliver_core::plan::{EventFilter, Scan, Window, plan};
 use redeliver_core::policy::Policy;
 use redeliver_sim::{NewAttempt, Sim, keys};
 use std::collections::HashMap;
@@ -66,16 +66,14 @@ fn main() -> anyhow::Result<()> {
         pages.iter().for_each(|p| drop(parse_page(p, |d| scan.observe_ref(&d))));
         scan
     };
-    let planning = best(|| {
-        let merged = merge_pending(&scan, Vec::new());
-        plan(&merged.failed, &HashMap::new(), &Policy::github_com(), &EventFilter::default(), None, Utc::now())
-    });
+    let planning =
+        best(|| plan(scan.failed(), &HashMap::new(), &Policy::github_com(), &EventFilter::default(), None, Utc::now()));
     let failed = scan.failed().count();
     for (name, seconds, count, unit) in [
         ("Value tree -> Delivery -> Scan::observe (before)", value_tree, records, "records"),
         ("parse_page -> owned Delivery -> Scan::observe", owned, records, "records"),
         ("parse_page -> DeliveryRef -> Scan::observe_ref", borrowed, records, "records"),
-        ("merge_pending + plan", planning, failed, "failed events"),
+        ("plan", planning, failed, "failed events"),
     ] {
         println!("  {name:<50} {:>8.1} ms  {:>12.0} {unit}/s", seconds * 1000.0, count as f64 / seconds.max(1e-9));
     }

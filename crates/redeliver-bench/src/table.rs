@@ -80,7 +80,7 @@ pub fn list_row(row: &ListRow) {
         let Some(m) = m else { continue };
         println!(
             "| {} | {} ({}%) | {name} | {} ({}) | {} ({}) | {} | {:.1} | {:.0} | {:.2} | {:.1} |",
-            row.size,
+            g.in_window,
             g.failed,
             row.rate,
             m.list_requests,
@@ -114,6 +114,25 @@ pub fn list_notes(rows: &[ListRow]) {
             )
         })
         .collect();
+    for r in rows {
+        for m in [&r.dry, &r.real].into_iter().flatten() {
+            if m.pages_reported != m.list_requests {
+                println!(
+                    "- {} deliveries: the client reported {} pages, the simulator answered {} list requests",
+                    r.size, m.pages_reported, m.list_requests
+                );
+            }
+            if m.exit_code != 0 {
+                println!("- {} deliveries at {}%: redeliver exited {}", r.size, r.rate, m.exit_code);
+            }
+        }
+    }
+    if let Some(r) = rows.first() {
+        println!(
+            "Each history also holds {} older deliveries per {} in the window (25 h to 71 h old), which a pass must not read beyond the first page of.",
+            r.generated.tail, r.generated.in_window
+        );
+    }
     if off.is_empty() {
         println!("Every run made exactly the minimum number of list requests and POSTs.");
     } else {

@@ -138,10 +138,22 @@ pub struct PageItems {
 /// read as the default, a mistyped field rejects the item) is counted and skipped, so one odd
 /// record cannot hide the rest of the page. Fails only when the body is not a JSON array.
 pub fn parse_page<'a>(body: &'a [u8], each: impl FnMut(DeliveryRef<'a>)) -> Result<PageItems, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let items = PageSeed { each, items: PageItems::default() }.deserialize(&mut de)?;
-    de.end()?;
-    Ok(items)
+    let seed = PageSeed { each, items: PageItems::default() };
+    // Checking the whole body as UTF-8 at once is faster than string by string.
+    match std::str::from_utf8(body) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let items = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(items)
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(body);
+            let items = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(items)
+        }
+    }
 }
 
 struct PageSeed<F> {
@@ -328,10 +340,27 @@ impl<'a> Scalar<'a> {
     fn time(self) -> Option<Option<DateTime<Utc>>> {
         match self {
             Scalar::Null => Some(None),
-            Scalar::Text(v) => DateTime::parse_from_rfc3339(&v).ok().map(|t| Some(t.to_utc())),
+            Scalar::Text(v) => {
+                utc_seconds(&v).or_else(|| DateTime::parse_from_rfc3339(&v).ok().map(|t| t.to_utc())).map(Some)
+            }
             _ => None,
         }
     }
+}
+
+/// The form GitHub writes, `2019-06-03T00:57:16Z`, read without the general RFC 3339 parser;
+/// `None` for anything else (which the general parser then reads).
+fn utc_seconds(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    Some(date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?.and_utc())
 }
 
 impl<'de> Deserialize<'de> for Scalar<'de> {
@@ -415,6 +444,21 @@ mod tests {
         assert!(!deliveries[1].succeeded());
         assert_eq!(deliveries[1].kind(), "push");
         assert_eq!(deliveries[1].throttled_at, None);
+    }
+
+    #[test]
+    fn githubs_timestamps_read_like_rfc_3339() {
+        for text in ["2019-06-03T00:57:16Z", "2024-02-29T23:59:59Z", "1999-12-31T00:00:00Z"] {
+            assert_eq!(utc_seconds(text), Some(DateTime::parse_from_rfc3339(text).unwrap().to_utc()), "{text}");
+        }
+        // Anything else is left to the general parser (or rejected by it).
+        for text in
+            ["2019-06-03T00:57:16+02:00", "2019-06-03T00:57:16.5Z", "2023-02-29T00:00:00Z", "2019-06-03 00:57:16Z"]
+        {
+            assert_eq!(utc_seconds(text), None, "{text}");
+        }
+        assert_eq!(utc_seconds("2019-06-03T24:00:00Z"), None);
+        assert_eq!(utc_seconds("20x9-06-03T00:00:00Z"), None);
     }
 
     #[test]

@@ -10,6 +10,9 @@ pub(crate) struct App {
     pub client_id: String,
     pub key: DecodingKey,
     pub hook: HookId,
+    /// JWTs whose RS256 signature already verified against `key`: a client reuses one JWT for
+    /// minutes, and checking an RSA signature per request would dominate a long listing.
+    pub verified: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Where a hook was created.
@@ -92,7 +95,7 @@ impl World {
         let mut state = self.lock();
         let hook = state.add_hook(HookTarget::App { app_id }, receiver_url, secret);
         state.apps.retain(|a| a.app_id != app_id);
-        state.apps.push(App { app_id, client_id: client_id.to_string(), key, hook });
+        state.apps.push(App { app_id, client_id: client_id.to_string(), key, hook, verified: Default::default() });
         hook
     }
 
