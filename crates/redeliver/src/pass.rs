@@ -4,7 +4,7 @@
 use crate::config::{Auth, RunOptions, Target};
 use crate::exit::{Exit, Failure};
 use chrono::{DateTime, Utc};
-use redeliver_core::github::{ActionsVariable, ApiError, ClientConfig, Credentials, DeliveryPage, GitHubClient, Pace};
+use redeliver_core::github::{ActionsVariable, ApiError, ClientConfig, Credentials, GitHubClient, ListedPage, Pace};
 use redeliver_core::plan::{Decision, GiveUpReason, Scan, Verdict, Window, plan};
 use redeliver_core::state::{Answer, Ledger, StateLock};
 use serde::Serialize;
@@ -223,12 +223,18 @@ async fn renew(hc: &mut HookClient, t: &Target) -> Result<(), Failure> {
     Ok(())
 }
 
-/// One page, renewing an installation token once if GitHub no longer accepts it.
-async fn page(hc: &mut HookClient, t: &Target, next: Option<&url::Url>) -> Result<DeliveryPage, Failure> {
-    match hc.client.list_deliveries(&t.hook, next).await {
+/// One page, fed attempt by attempt into the scan without copying; an installation token that
+/// GitHub no longer accepts is renewed once.
+async fn page(
+    hc: &mut HookClient,
+    t: &Target,
+    next: Option<&url::Url>,
+    scan: &mut Scan,
+) -> Result<ListedPage, Failure> {
+    match hc.client.list_deliveries_each(&t.hook, next, |d| scan.observe_ref(&d)).await {
         Err(ApiError::Unauthorized { .. }) if hc.minter.is_some() => {
             renew(hc, t).await?;
-            hc.client.list_deliveries(&t.hook, next).await.map_err(github_failure)
+            hc.client.list_deliveries_each(&t.hook, next, |d| scan.observe_ref(&d)).await.map_err(github_failure)
         }
         other => other.map_err(github_failure),
     }
@@ -276,12 +282,11 @@ impl Session {
         let mut counts = Counts::default();
         let mut next = None;
         loop {
-            let page = page(hc, t, next.as_ref()).await?;
+            let page = page(hc, t, next.as_ref(), &mut scan).await?;
             counts.pages += 1;
-            page.deliveries.iter().for_each(|d| scan.observe(d));
             tracing::debug!(page = counts.pages, read = scan.deliveries_read, "listed a page");
             match page.next {
-                Some(url) if !scan.reached_start && !page.deliveries.is_empty() => next = Some(url),
+                Some(url) if !scan.reached_start && page.deliveries > 0 => next = Some(url),
                 _ => break,
             }
         }

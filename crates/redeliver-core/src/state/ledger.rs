@@ -190,11 +190,11 @@ impl Ledger {
 
     pub fn set_watermark(&self, target: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StateError> {
         self.sql(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO watermarks (target, at_ms, updated_ms) VALUES (?1, ?2, ?3)
                  ON CONFLICT (target) DO UPDATE SET at_ms = excluded.at_ms, updated_ms = excluded.updated_ms",
-                params![target, at.timestamp_millis(), now.timestamp_millis()],
-            )
+            )?
+            .execute(params![target, at.timestamp_millis(), now.timestamp_millis()])
         })?;
         Ok(())
     }
@@ -243,16 +243,10 @@ impl Ledger {
         let at_ms = at.timestamp_millis();
         self.sql(|c| {
             let tx = c.unchecked_transaction()?;
-            tx.execute(
-                "INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+            tx.prepare_cached("INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms) VALUES (?1, ?2, ?3, ?4, 1, ?5)
                  ON CONFLICT (target, guid) DO UPDATE SET sent = sent + 1, last_sent_ms = excluded.last_sent_ms,
-                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms)",
-                params![target, guid, event, first_seen.timestamp_millis(), at_ms],
-            )?;
-            tx.execute(
-                "INSERT INTO redeliveries (target, guid, delivery_id, event, at_ms, answer) VALUES (?1, ?2, ?3, ?4, ?5, 'sending')",
-                params![target, guid, delivery_id as i64, event, at_ms],
-            )?;
+                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms)")?.execute(params![target, guid, event, first_seen.timestamp_millis(), at_ms])?;
+            tx.prepare_cached("INSERT INTO redeliveries (target, guid, delivery_id, event, at_ms, answer) VALUES (?1, ?2, ?3, ?4, ?5, 'sending')")?.execute(params![target, guid, delivery_id as i64, event, at_ms])?;
             let row = tx.last_insert_rowid();
             tx.commit()?;
             Ok(row)
@@ -262,10 +256,11 @@ impl Ledger {
     /// Records GitHub's answer to a redelivery begun with [`Ledger::begin_redelivery`].
     pub fn complete(&self, row: i64, answer: Answer, detail: Option<&str>) -> Result<(), StateError> {
         self.sql(|c| {
-            c.execute(
-                "UPDATE redeliveries SET answer = ?2, detail = ?3 WHERE id = ?1",
-                params![row, answer.as_str(), detail],
-            )
+            c.prepare_cached("UPDATE redeliveries SET answer = ?2, detail = ?3 WHERE id = ?1")?.execute(params![
+                row,
+                answer.as_str(),
+                detail
+            ])
         })?;
         Ok(())
     }
@@ -285,11 +280,8 @@ impl Ledger {
             GiveUpReason::Horizon => "horizon",
         };
         self.sql(|c| {
-            c.execute(
-                "INSERT INTO events (target, guid, event, first_seen_ms, given_up_ms, given_up_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (target, guid) DO UPDATE SET given_up_ms = excluded.given_up_ms, given_up_reason = excluded.given_up_reason, pending = 0",
-                params![target, guid, event, first_seen.timestamp_millis(), at.timestamp_millis(), reason],
-            )
+            c.prepare_cached("INSERT INTO events (target, guid, event, first_seen_ms, given_up_ms, given_up_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (target, guid) DO UPDATE SET given_up_ms = excluded.given_up_ms, given_up_reason = excluded.given_up_reason, pending = 0")?.execute(params![target, guid, event, first_seen.timestamp_millis(), at.timestamp_millis(), reason])
         })?;
         Ok(())
     }
@@ -297,7 +289,7 @@ impl Ledger {
     /// Remembers a failed event as still owed a redelivery, with what is known of its attempts.
     pub fn remember_pending(&self, target: &str, h: &GuidHistory, first_seen: DateTime<Utc>) -> Result<(), StateError> {
         self.sql(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO events (target, guid, event, action, first_seen_ms, attempts_seen, newest_id, newest_ms,
                                      last_status_code, last_status, pending)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
@@ -307,19 +299,19 @@ impl Ledger {
                      newest_id = excluded.newest_id, newest_ms = excluded.newest_ms,
                      last_status_code = excluded.last_status_code, last_status = excluded.last_status,
                      pending = (given_up_ms IS NULL AND resolved_ms IS NULL)",
-                params![
-                    target,
-                    h.guid,
-                    h.event,
-                    h.action,
-                    first_seen.min(h.oldest_at).timestamp_millis(),
-                    h.attempts,
-                    h.newest_id as i64,
-                    h.newest_at.timestamp_millis(),
-                    h.last_status_code,
-                    h.last_status
-                ],
-            )
+            )?
+            .execute(params![
+                target,
+                h.guid,
+                h.event,
+                h.action,
+                first_seen.min(h.oldest_at).timestamp_millis(),
+                h.attempts,
+                h.newest_id as i64,
+                h.newest_at.timestamp_millis(),
+                h.last_status_code,
+                h.last_status
+            ])
         })?;
         Ok(())
     }
@@ -327,10 +319,8 @@ impl Ledger {
     /// Marks a pending event as delivered: a redelivery got through.
     pub fn resolve(&self, target: &str, guid: &str, at: DateTime<Utc>) -> Result<(), StateError> {
         self.sql(|c| {
-            c.execute(
-                "UPDATE events SET pending = 0, resolved_ms = ?3 WHERE target = ?1 AND guid = ?2",
-                params![target, guid, at.timestamp_millis()],
-            )
+            c.prepare_cached("UPDATE events SET pending = 0, resolved_ms = ?3 WHERE target = ?1 AND guid = ?2")?
+                .execute(params![target, guid, at.timestamp_millis()])
         })?;
         Ok(())
     }
