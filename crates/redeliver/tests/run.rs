@@ -501,3 +501,41 @@ async fn a_poison_event_is_given_up_at_exactly_the_cap_across_overlapping_passes
     assert_eq!(outcomes, ["redelivered", "redelivered", "given_up", "already_given_up"]);
     assert_eq!(app.world().attempts_for(&guid).len(), 3, "the original and two redeliveries");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pace_auto_backs_off_on_a_secondary_limit_and_redelivers_everything_once() {
+    let app = App::start().await;
+    let guids: Vec<_> =
+        (0..6).map(|i| app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10 + i))).guid).collect();
+    app.world().inject(
+        FaultRule::new("/app/hook/deliveries/", Fault::SecondaryRateLimit { retry_after: Some(1) })
+            .method("POST")
+            .times(1),
+    );
+    let out = app
+        .command_env(
+            &[
+                "run",
+                "--json",
+                "--pace",
+                "auto",
+                "--api-url",
+                &app.sim.base_url(),
+                "--app-id",
+                &harness::APP_ID.to_string(),
+                "--private-key-file",
+                app.dir.path().join("key.pem").to_str().unwrap(),
+            ],
+            &[],
+        )
+        .await;
+    out.assert_code(0);
+    assert_eq!(out.json()["counts"]["redelivered"], 6);
+    app.world().settle().await;
+    for g in &guids {
+        assert_eq!(app.world().attempts_for(g).iter().filter(|a| a.redelivery).count(), 1, "{g}");
+    }
+    let bad = app.run(&["--pace", "fast"]).await;
+    bad.assert_code(2);
+    assert!(bad.stderr.contains("pace"), "{}", bad.stderr);
+}
