@@ -21,6 +21,14 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
+/// `watch` with these flags, then the App's id, key and API URL.
+fn watch_args(app: &App, flags: &[&str]) -> Vec<String> {
+    let mut args = vec!["watch".to_string()];
+    args.extend(flags.iter().map(|f| f.to_string()));
+    args.extend(app.app_flags());
+    args
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_every_event_arrives_none_after_success_none_past_the_cap_and_the_ledger_agrees() {
     let app = App::start().await;
@@ -33,16 +41,20 @@ async fn chaos_every_event_arrives_none_after_success_none_past_the_cap_and_the_
         guids.push(world.deliver(app.hook, event, Some("opened"), serde_json::json!({"n": i})).await.guid);
     }
     let cap = 30;
-    let mut args = vec!["watch".to_string(), "--interval".into(), "300ms".into(), "--ladder".into(), "1s".into()];
-    args.extend([
-        "--max-attempts".into(),
-        cap.to_string(),
-        "--pace".into(),
-        "0s".into(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-    ]);
-    args.extend(app.app_flags());
+    let cap_text = cap.to_string();
+    let flags = [
+        "--interval",
+        "300ms",
+        "--ladder",
+        "1s",
+        "--max-attempts",
+        &cap_text,
+        "--pace",
+        "0s",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    let args = watch_args(&app, &flags);
     let mut daemon = app.spawn(&strs(&args), &[]);
     let url = daemon.status_url().await;
     // Still down for a stretch (a few polls), then flaky: 30 % of deliveries fail.
@@ -136,16 +148,7 @@ async fn killed_mid_batch_the_next_start_sends_none_twice_and_misses_none() {
 async fn two_processes_on_one_state_the_second_refuses_and_nothing_is_sent_twice() {
     let app = App::start().await;
     let guid = app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10))).guid;
-    let mut args = vec![
-        "watch".to_string(),
-        "--interval".into(),
-        "1h".into(),
-        "--listen".into(),
-        "off".into(),
-        "--pace".into(),
-        "0s".into(),
-    ];
-    args.extend(app.app_flags());
+    let args = watch_args(&app, &["--interval", "1h", "--listen", "off", "--pace", "0s"]);
     let mut daemon = app.spawn(&strs(&args), &[]);
     daemon.wait_for("watching 1 target", 30).await;
     eventually(30, "the first poll redelivered", || app.count_requests("POST", "/attempts") == 1).await;
@@ -177,9 +180,9 @@ async fn a_given_up_event_is_notified_and_summarised_for_github_actions() {
         );
     }
     // watch: the notification goes to a URL (Slack-compatible `text`).
-    let mut args = vec!["watch".to_string(), "--interval".into(), "1h".into(), "--listen".into(), "off".into()];
-    args.extend(["--max-attempts".into(), "3".into(), "--notify-url".into(), sink.url()]);
-    args.extend(app.app_flags());
+    let sink_url = sink.url();
+    let args =
+        watch_args(&app, &["--interval", "1h", "--listen", "off", "--max-attempts", "3", "--notify-url", &sink_url]);
     let mut daemon = app.spawn(&strs(&args), &[]);
     eventually(30, "the notification", || !sink.received().is_empty()).await;
     daemon.signal("TERM");
@@ -215,16 +218,7 @@ async fn sigterm_during_a_batch_finishes_the_request_in_flight_and_saves_state()
     let guids: Vec<_> = (0..10)
         .map(|i| app.record(NewAttempt::new("push", 503, Utc::now() - Duration::minutes(30 + i))).guid)
         .collect();
-    let mut args = vec![
-        "watch".to_string(),
-        "--interval".into(),
-        "1h".into(),
-        "--listen".into(),
-        "off".into(),
-        "--pace".into(),
-        "400ms".into(),
-    ];
-    args.extend(app.app_flags());
+    let args = watch_args(&app, &["--interval", "1h", "--listen", "off", "--pace", "400ms"]);
     let mut daemon = app.spawn(&strs(&args), &[]);
     eventually(30, "the batch started", || app.count_requests("POST", "/attempts") >= 2).await;
     daemon.signal("TERM");

@@ -13,6 +13,7 @@ use reqwest::Method;
 use serde_json::json;
 use std::fmt;
 use std::str::FromStr;
+use url::Url;
 
 /// A valid Actions variable name: letters, digits and `_`, not starting with a digit or `GITHUB_`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -177,23 +178,25 @@ impl ActionsVariable {
 
     async fn create(&mut self, value: &str) -> Result<Result<(), super::client::Answer>, ApiError> {
         let url = self.client.endpoint(&format!("{}/actions/variables", self.repo_path()), None);
-        let body = json!({ "name": self.name.as_str(), "value": value });
         // A repeated create answers 409, which falls back to an update: safe to retry.
-        let call = Call { method: Method::POST, url, endpoint: "variable", body: Some(body), repeatable: true };
-        let answer = self.client.call(&call).await?;
-        if answer.is_success() {
-            self.exists = Some(true);
-            Ok(Ok(()))
-        } else {
-            Ok(Err(answer))
-        }
+        self.send(Method::POST, url, value).await
     }
 
     async fn update(&mut self, value: &str) -> Result<Result<(), super::client::Answer>, ApiError> {
         let url = self.client.endpoint(&self.item_path(), None);
-        let body = json!({ "name": self.name.as_str(), "value": value });
         // Setting the same value twice is harmless: safe to retry.
-        let call = Call { method: Method::PATCH, url, endpoint: "variable", body: Some(body), repeatable: true };
+        self.send(Method::PATCH, url, value).await
+    }
+
+    /// Sends `{name, value}`; the inner error is GitHub's answer when it was not a success.
+    async fn send(
+        &mut self,
+        method: Method,
+        url: Url,
+        value: &str,
+    ) -> Result<Result<(), super::client::Answer>, ApiError> {
+        let body = json!({ "name": self.name.as_str(), "value": value });
+        let call = Call { method, url, endpoint: "variable", body: Some(body), repeatable: true };
         let answer = self.client.call(&call).await?;
         if answer.is_success() {
             self.exists = Some(true);
