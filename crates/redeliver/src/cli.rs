@@ -25,7 +25,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// One pass over a GitHub App's webhook deliveries: redeliver what failed and is due.
+    /// One pass over the webhook deliveries of the App hook (or a repository or organization hook,
+    /// or every target of --config): redeliver what failed and is due.
     #[command(after_help = EXIT_CODES)]
     Run(Box<RunArgs>),
     /// Keep watching: a pass over every target each interval, with metrics and a status page.
