@@ -28,7 +28,13 @@ impl Sim {
 
     /// Starts a simulator serving `world` (e.g. one prepared before the server starts).
     pub async fn start_with(world: World) -> anyhow::Result<Sim> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        Sim::start_on(world, 0).await
+    }
+
+    /// Starts a simulator serving `world` on `127.0.0.1:port` (0: any free port), e.g. for
+    /// `redeliver sim --port`, where a person points the CLI at a port they chose.
+    pub async fn start_on(world: World, port: u16) -> anyhow::Result<Sim> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let app = api::router(Arc::new(Api {
             world: world.clone(),

@@ -163,6 +163,9 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
     /// Failed deliveries to seed the simulator with.
     #[arg(long, default_value_t = 20)]
     pub failed: usize,

@@ -8,7 +8,7 @@ use redeliver_sim::{NewAttempt, Receiver, Sim, keys};
 
 pub async fn run(args: SimArgs) -> Result<Exit, Failure> {
     let fail = |e: anyhow::Error| Failure::new(Exit::State, e.context("cannot start the simulator"));
-    let sim = Sim::start().await.map_err(fail)?;
+    let sim = Sim::start_on(redeliver_sim::World::new(), args.port).await.map_err(fail)?;
     let receiver = Receiver::start(None).await.map_err(fail)?;
     let world = sim.world();
     let hook = world.add_app(1, "Iv1.simulated", keys::TEST_APP_PUBLIC_KEY, &receiver.url(), None);
