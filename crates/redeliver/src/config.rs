@@ -268,7 +268,7 @@ pub fn resolve_run(args: &RunArgs, env: &Env, now: DateTime<Utc>) -> Result<RunS
     let flags = Knobs::from_args(args);
     let (targets, file) = match &args.config {
         Some(path) => {
-            let file = crate::config_file::load(path, env)?;
+            let file = crate::config_file::load(path)?;
             let targets = file.targets(env, &flags)?;
             (targets, file.settings)
         }

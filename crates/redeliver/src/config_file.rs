@@ -52,7 +52,7 @@ pub struct ConfigFile {
     targets: Vec<Table>,
 }
 
-pub fn load(path: &Path, _env: &Env) -> Result<ConfigFile, Failure> {
+pub fn load(path: &Path) -> Result<ConfigFile, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::config(format!("cannot read the config file {}: {e}", path.display())))?;
     parse(&text, path)
