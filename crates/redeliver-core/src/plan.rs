@@ -201,6 +201,24 @@ pub enum GiveUpReason {
     Horizon,
 }
 
+impl GiveUpReason {
+    /// The name used in JSON, metrics and notifications: `cap` or `horizon`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cap => "cap",
+            Self::Horizon => "horizon",
+        }
+    }
+
+    /// The reason in words, for summaries and annotations.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Cap => "attempt cap reached",
+            Self::Horizon => "past GitHub's redelivery window",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {

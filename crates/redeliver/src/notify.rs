@@ -5,6 +5,7 @@ use crate::commands::run::TargetError;
 use crate::config::ActionsEnv;
 use crate::config_file::FileSettings;
 use crate::pass::{EventReport, Report};
+use redeliver_core::plan::GiveUpReason;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -45,7 +46,7 @@ pub fn annotations(reports: &[Report], errors: &[TargetError]) -> Vec<String> {
                     esc(&format!(
                         "{}: {} {} ({}) was given up after {} attempts; last answer {}",
                         r.name,
-                        kind(e),
+                        e.kind(),
                         e.guid,
                         reason(e),
                         e.attempts,
@@ -57,7 +58,7 @@ pub fn annotations(reports: &[Report], errors: &[TargetError]) -> Vec<String> {
                     esc(&format!(
                         "{}: GitHub refused to redeliver {} {}: {}",
                         r.name,
-                        kind(e),
+                        e.kind(),
                         e.guid,
                         e.detail.as_deref().unwrap_or("no reason given")
                     ))
@@ -72,18 +73,8 @@ pub fn annotations(reports: &[Report], errors: &[TargetError]) -> Vec<String> {
     out
 }
 
-fn kind(e: &EventReport) -> String {
-    match &e.action {
-        Some(a) => format!("{}.{a}", e.event),
-        None => e.event.clone(),
-    }
-}
-
 fn reason(e: &EventReport) -> &'static str {
-    match e.reason {
-        Some(redeliver_core::plan::GiveUpReason::Horizon) => "past GitHub's redelivery window",
-        _ => "attempt cap reached",
-    }
+    e.reason.map_or("given up", GiveUpReason::explain)
 }
 
 pub fn job_summary(reports: &[Report], errors: &[TargetError]) -> String {
@@ -118,7 +109,7 @@ pub fn job_summary(reports: &[Report], errors: &[TargetError]) -> String {
                 md,
                 "| {} | {} | `{}` | {} | {} |",
                 r.name,
-                kind(e),
+                e.kind(),
                 e.guid,
                 e.attempts,
                 e.outcome.replace('_', " ")
@@ -152,7 +143,7 @@ pub fn given_up_messages(reports: &[Report]) -> Vec<GivenUp<'_>> {
         .map(|(r, e)| GivenUp {
             text: format!(
                 "redeliver gave up on {} event {} for {} after {} attempts ({}); last answer {}",
-                kind(e),
+                e.kind(),
                 e.guid,
                 r.name,
                 e.attempts,
@@ -164,10 +155,7 @@ pub fn given_up_messages(reports: &[Report]) -> Vec<GivenUp<'_>> {
             event: &e.event,
             action: e.action.as_deref(),
             attempts: e.attempts,
-            reason: match e.reason {
-                Some(redeliver_core::plan::GiveUpReason::Horizon) => "horizon",
-                _ => "cap",
-            },
+            reason: e.reason.map_or("cap", GiveUpReason::as_str),
             last_status_code: e.last_status_code,
             first_attempt_at: e.first_attempt_at,
         })

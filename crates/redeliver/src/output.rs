@@ -69,10 +69,7 @@ pub fn summary(r: &Report) -> String {
         let _ = writeln!(out, "  failed events: {}", acted.join(", "));
     }
     for e in r.events.iter().filter(|e| !matches!(e.outcome, "waiting" | "filtered" | "already_given_up")) {
-        let kind = match &e.action {
-            Some(a) => format!("{}.{a}", e.event),
-            None => e.event.clone(),
-        };
+        let kind = e.kind();
         let last = if e.last_status.is_empty() {
             e.last_status_code.to_string()
         } else {
@@ -80,15 +77,7 @@ pub fn summary(r: &Report) -> String {
         };
         let mut line = format!("  {:<16} {}  {kind}  attempts {}  last: {last}", e.outcome, e.guid, e.attempts);
         if let Some(reason) = e.reason {
-            let _ = write!(
-                line,
-                "  ({})",
-                if matches!(reason, redeliver_core::plan::GiveUpReason::Cap) {
-                    "attempt cap reached"
-                } else {
-                    "past the redelivery horizon"
-                }
-            );
+            let _ = write!(line, "  ({})", reason.explain());
         }
         if let Some(d) = &e.detail {
             let _ = write!(line, "  ({d})");

@@ -428,6 +428,14 @@ impl Session {
 }
 
 impl EventReport {
+    /// `event` or `event.action`, as filters and people name it.
+    pub fn kind(&self) -> String {
+        match &self.action {
+            Some(a) => format!("{}.{a}", self.event),
+            None => self.event.clone(),
+        }
+    }
+
     fn from_verdict(v: &Verdict) -> Self {
         let (outcome, due_at, reason) = match v.decision {
             Decision::Redeliver { .. } => ("redelivered", None, None),

@@ -138,13 +138,12 @@ fn record(ts: &mut TargetStatus, r: &Report) {
             "refused" => "refused",
             "ambiguous" => "ambiguous",
             "given_up" => {
-                let horizon = matches!(e.reason, Some(redeliver_core::plan::GiveUpReason::Horizon));
                 ts.push_given_up(GivenUpEvent {
                     at: now,
                     guid: e.guid.clone(),
                     event: e.event.clone(),
                     attempts: e.attempts,
-                    reason: if horizon { "horizon" } else { "cap" }.into(),
+                    reason: e.reason.map_or("cap", redeliver_core::plan::GiveUpReason::as_str).into(),
                 });
                 continue;
             }
