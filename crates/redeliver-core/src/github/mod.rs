@@ -13,15 +13,17 @@ pub mod link;
 pub mod pace;
 pub mod ratelimit;
 pub mod retry;
+pub mod stats;
 pub mod target;
 pub mod variables;
 
 pub use auth::{AppKey, Claims, Credentials, Issuer, KeyError, jwt_claims, jwt_needs_renewal};
-pub use client::{ClientConfig, DeliveryPage, GitHubClient, ListedPage, RateLimitSnapshot, RequestCount, RequestStats};
+pub use client::{ClientConfig, DeliveryPage, GitHubClient, ListedPage};
 pub use error::ApiError;
 pub use link::{LinkValue, next_link, parse_link_header};
 pub use pace::{Pace, PaceSignal, Pacer};
 pub use ratelimit::{RateHeaders, rate_limit_wait};
 pub use retry::backoff;
+pub use stats::{RateLimitSnapshot, RequestCount, RequestStats};
 pub use target::HookTarget;
 pub use variables::{ActionsVariable, VariableName, VariableNameError, format_millis, parse_millis};
