@@ -15,6 +15,7 @@ use super::ratelimit::{RateHeaders, rate_limit_wait};
 use super::retry::{backoff, is_retryable_status};
 use super::stats::{RateLimitSnapshot, RequestStats};
 use super::target::{HookTarget, escape_segment};
+use super::text::{describe_body, describe_body_kind, error_message, header_text, transport_detail};
 use crate::model::{Delivery, DeliveryRef, parse_page};
 use crate::secret::Secret;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -207,7 +208,7 @@ impl GitHubClient {
         .map_err(|e| ApiError::Malformed {
             detail: format!(
                 "listing deliveries of the {target} returned {}, not a JSON array of deliveries ({e})",
-                describe_body(&answer)
+                describe_body(&answer.headers, &answer.body)
             ),
             request_id: answer.request_id.clone(),
         })?;
@@ -557,15 +558,9 @@ fn json_field<T>(
         .ok()
         .and_then(|json| json.get(field).and_then(&read))
         .ok_or_else(|| ApiError::Malformed {
-            detail: format!("{doing} returned no `{field}` ({})", describe_body_kind(answer)),
+            detail: format!("{doing} returned no `{field}` ({})", describe_body_kind(&answer.headers, &answer.body)),
             request_id: answer.request_id.clone(),
         })
-}
-
-/// The content type and size of a body, never its text (it may hold a token).
-fn describe_body_kind(answer: &Answer) -> String {
-    let content_type = header_text(&answer.headers, "content-type").unwrap_or_else(|| "no content type".into());
-    format!("{} bytes of {content_type}", answer.body.len())
 }
 
 fn method_name(method: &Method) -> &'static str {
@@ -611,73 +606,6 @@ fn check_base_url(url: &Url) -> Result<(), ApiError> {
 
 fn same_origin(a: &Url, b: &Url) -> bool {
     a.origin() == b.origin()
-}
-
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-/// GitHub's error `message`, with any validation `errors[]` details; for a non-JSON body, a
-/// short excerpt of it.
-fn error_message(status: u16, body: &[u8]) -> String {
-    if (200..300).contains(&status) {
-        return String::new();
-    }
-    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body)
-        && let Some(message) = json.get("message").and_then(|m| m.as_str())
-    {
-        let details: Vec<String> = json
-            .get("errors")
-            .and_then(|e| e.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|e| match e {
-                serde_json::Value::String(s) => Some(s.clone()),
-                other => other.get("message").or_else(|| other.get("code")).and_then(|m| m.as_str()).map(str::to_owned),
-            })
-            .collect();
-        return if details.is_empty() { message.to_owned() } else { format!("{message} ({})", details.join("; ")) };
-    }
-    let text = String::from_utf8_lossy(body);
-    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.is_empty() { format!("HTTP {status} without a message") } else { excerpt(&text, 200) }
-}
-
-fn excerpt(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
-    }
-}
-
-fn describe_body(answer: &Answer) -> String {
-    let content_type = header_text(&answer.headers, "content-type").unwrap_or_else(|| "no content type".into());
-    let text = String::from_utf8_lossy(&answer.body);
-    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.is_empty() {
-        format!("an empty body ({content_type})")
-    } else {
-        format!("{:?} ({content_type})", excerpt(&text, 80))
-    }
-}
-
-/// Names what failed, with the host and path but never headers or credentials.
-fn transport_detail(e: &reqwest::Error, url: &Url, timeout: Duration) -> String {
-    let place = format!("{}{}", url.host_str().unwrap_or(""), url.path());
-    let place = match url.port() {
-        Some(port) => format!("{}:{port}{}", url.host_str().unwrap_or(""), url.path()),
-        None => place,
-    };
-    if e.is_timeout() {
-        return format!("no answer from {place} within {} s", timeout.as_secs_f64());
-    }
-    // The innermost cause is the useful part ("Connection refused (os error 111)").
-    let mut cause: &dyn std::error::Error = e;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    let what = if e.is_connect() { "could not connect to" } else { "the connection failed while talking to" };
-    format!("{what} {place}: {cause}")
 }
 
 #[cfg(test)]
@@ -730,21 +658,6 @@ mod tests {
         assert_eq!(c.timeout, Duration::from_secs(30));
         assert_eq!(c.max_rate_limit_wait, Duration::from_secs(900));
         assert!(c.user_agent.starts_with("redeliver/"));
-    }
-
-    #[test]
-    fn error_messages_from_bodies() {
-        assert_eq!(error_message(404, br#"{"message":"Not Found","documentation_url":"x"}"#), "Not Found");
-        assert_eq!(
-            error_message(422, br#"{"message":"Validation Failed","errors":[{"resource":"Hook","code":"custom","message":"too old"}]}"#),
-            "Validation Failed (too old)"
-        );
-        assert_eq!(
-            error_message(502, b"<html>\n<body>Bad   gateway</body></html>"),
-            "<html> <body>Bad gateway</body></html>"
-        );
-        assert_eq!(error_message(503, b""), "HTTP 503 without a message");
-        assert_eq!(error_message(500, "x".repeat(500).as_bytes()).chars().count(), 201);
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@ pub mod ratelimit;
 pub mod retry;
 pub mod stats;
 pub mod target;
+mod text;
 pub mod variables;
 
 pub use auth::{AppKey, Claims, Credentials, Issuer, KeyError, jwt_claims, jwt_needs_renewal};
