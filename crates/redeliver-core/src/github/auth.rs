@@ -203,7 +203,13 @@ pub fn jwt_claims(app_id: &str, now: DateTime<Utc>) -> Claims {
         Ok(id) if app_id.bytes().all(|b| b.is_ascii_digit()) => Issuer::AppId(id),
         _ => Issuer::ClientId(app_id.to_owned()),
     };
-    Claims { iat: (now - JWT_BACKDATE).timestamp(), exp: (now + JWT_LIFETIME).timestamp(), iss }
+    // In seconds, saturating: `now` may carry a clock skew learnt from a server's `Date`.
+    let now = now.timestamp();
+    Claims {
+        iat: now.saturating_sub(JWT_BACKDATE.num_seconds()),
+        exp: now.saturating_add(JWT_LIFETIME.num_seconds()),
+        iss,
+    }
 }
 
 /// Whether a JWT expiring at `expires_at` must be replaced before use at `now`.
@@ -264,6 +270,16 @@ mod tests {
         assert!(c.exp - now.timestamp() <= 600, "GitHub allows at most 10 minutes");
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json, serde_json::json!({"iat": now.timestamp() - 60, "exp": now.timestamp() + 540, "iss": 12345}));
+    }
+
+    #[test]
+    fn claims_at_the_ends_of_time_do_not_overflow() {
+        let last = jwt_claims("1", DateTime::<Utc>::MAX_UTC);
+        assert_eq!(last.exp, DateTime::<Utc>::MAX_UTC.timestamp() + 540);
+        assert_eq!(last.expires_at(), DateTime::<Utc>::MAX_UTC, "past the end reads as the end");
+        let first = jwt_claims("1", DateTime::<Utc>::MIN_UTC);
+        assert_eq!(first.iat, DateTime::<Utc>::MIN_UTC.timestamp() - 60);
+        assert!(jwt_needs_renewal(first.expires_at(), DateTime::<Utc>::MAX_UTC));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::pace::{Pace, PaceSignal, Pacer};
 use super::ratelimit::{RateHeaders, rate_limit_wait};
 use super::retry::{backoff, is_retryable_status};
 use super::stats::{RateLimitSnapshot, RequestStats};
+pub use super::step::{MAX_RATE_LIMIT_WAITS, RETRY_CAP};
 use super::target::{HookTarget, escape_segment};
 use super::text::{describe_body, describe_body_kind, error_message, header_text, transport_detail};
 use crate::model::{Delivery, DeliveryRef, parse_page};
@@ -27,11 +28,6 @@ use url::Url;
 
 /// The REST API version every request asks for.
 pub const API_VERSION: &str = "2022-11-28";
-/// Longest single backoff between retries of a read.
-pub const RETRY_CAP: Duration = Duration::from_secs(30);
-/// How many rate-limited answers one request may wait out before the client gives up
-/// (GitHub: "throw an error after a specific number of retries").
-pub const MAX_RATE_LIMIT_WAITS: u32 = 8;
 
 /// How a [`GitHubClient`] talks to GitHub. Start from [`ClientConfig::new`] and change fields.
 #[derive(Debug, Clone, PartialEq, Eq)]

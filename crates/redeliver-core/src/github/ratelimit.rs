@@ -65,7 +65,8 @@ pub fn rate_limit_wait(status: u16, headers: &RateHeaders, attempt: u32, now: Da
         // is already (well) past means our clock and GitHub's disagree: fall back to the
         // escalating wait rather than hammering.
         if let Some(reset) = headers.reset_at() {
-            let until = reset + TimeDelta::seconds(1);
+            // A reset at the end of representable time is waited (refused) as it is.
+            let until = reset.checked_add_signed(TimeDelta::seconds(1)).unwrap_or(reset);
             if until > now {
                 return (until - now).to_std().ok();
             }
@@ -138,6 +139,18 @@ mod tests {
         };
         assert_eq!(rate_limit_wait(403, &h, 0, now()), Some(Duration::from_secs(301)));
         assert_eq!(rate_limit_wait(429, &h, 2, now()), Some(Duration::from_secs(301)));
+    }
+
+    #[test]
+    fn header_values_at_the_end_of_time_are_long_waits_not_overflows() {
+        let forever = RateHeaders { retry_after: Some("99999999999999".into()), ..secondary() };
+        assert_eq!(rate_limit_wait(429, &forever, 0, now()), Some(Duration::from_secs(99_999_999_999_999)));
+        let last = DateTime::<Utc>::from_timestamp(8_210_266_876_799, 0).unwrap();
+        let h = RateHeaders { remaining: Some(0), reset: Some(last.timestamp()), ..RateHeaders::default() };
+        assert_eq!(rate_limit_wait(403, &h, 0, now()), (last - now()).to_std().ok());
+        let beyond = RateHeaders { reset: Some(last.timestamp() + 1), ..h };
+        assert_eq!(beyond.reset_at(), None);
+        assert_eq!(rate_limit_wait(403, &beyond, 0, now()), Some(SECONDARY_MIN_WAIT), "no time: escalating");
     }
 
     #[test]
