@@ -4,67 +4,30 @@
 //! "make requests serially instead of concurrently", "wait at least one second between each"
 //! mutating request, and honour `retry-after` / `x-ratelimit-reset`.
 //!
-//! The decisions (how long, whether to retry) come from [`super::ratelimit`], [`super::retry`]
-//! and [`super::auth`]; this file sends, sleeps and keeps count.
+//! This file holds the endpoints (list a page, redeliver, mint an installation token) and what
+//! they check before sending; `client/call.rs` holds the request loop, and the decisions come from
+//! [`super::step`], [`super::ratelimit`], [`super::retry`] and [`super::auth`].
 
-use super::auth::{Credentials, clock_skew, jwt_claims, jwt_needs_renewal};
+mod call;
+
+use super::auth::Credentials;
+use super::config::{API_VERSION, ClientConfig, check_base_url};
 use super::error::ApiError;
 use super::link::next_link;
-use super::pace::{Pace, PaceSignal, Pacer};
-use super::ratelimit::{RateHeaders, rate_limit_wait};
-use super::retry::{backoff, is_retryable_status};
-use super::stats::{RateLimitSnapshot, RequestStats};
-pub use super::step::{MAX_RATE_LIMIT_WAITS, RETRY_CAP};
+use super::pace::Pacer;
+use super::stats::RequestStats;
+use super::step::RequestKind;
 use super::target::{HookTarget, escape_segment};
-use super::text::{describe_body, describe_body_kind, error_message, header_text, transport_detail};
+use super::text::{describe_body, describe_body_kind};
 use crate::model::{Delivery, DeliveryRef, parse_page};
 use crate::secret::Secret;
-use chrono::{DateTime, TimeDelta, Utc};
+use call::CachedJwt;
+pub(crate) use call::{Answer, Call};
+use chrono::TimeDelta;
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use std::time::Duration;
-use tokio::time::Instant;
 use url::Url;
-
-/// The REST API version every request asks for.
-pub const API_VERSION: &str = "2022-11-28";
-
-/// How a [`GitHubClient`] talks to GitHub. Start from [`ClientConfig::new`] and change fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientConfig {
-    /// `https://api.github.com`, `https://HOST/api/v3` for GitHub Enterprise Server, or a test
-    /// server. Endpoint paths are appended to it, keeping its path prefix.
-    pub base_url: Url,
-    /// Sent as `User-Agent`, which GitHub requires.
-    pub user_agent: String,
-    /// How state-changing requests (POST, PATCH) are spaced: a fixed minimum gap, or a gap that
-    /// adapts to GitHub's secondary rate limits ([`Pace::Auto`]). Reads are not paced.
-    pub pace: Pace,
-    /// Retries for a read (and for a repeatable write) after a 5xx, a timeout or a network error.
-    pub max_retries: u32,
-    /// Base of the exponential backoff between those retries (capped at [`RETRY_CAP`]).
-    pub retry_base: Duration,
-    /// Per-request timeout, connection to last byte.
-    pub timeout: Duration,
-    /// The longest rate-limit wait the client accepts; a longer one fails with
-    /// [`ApiError::RateLimited`] at once rather than hang a scheduled job.
-    pub max_rate_limit_wait: Duration,
-}
-
-impl ClientConfig {
-    /// Defaults: pace 1 s, 4 retries from 1 s, 30 s timeout, rate-limit waits up to 15 minutes.
-    pub fn new(base_url: Url) -> Self {
-        ClientConfig {
-            base_url,
-            user_agent: concat!("redeliver/", env!("CARGO_PKG_VERSION")).to_owned(),
-            pace: Pace::DEFAULT,
-            max_retries: 4,
-            retry_base: Duration::from_secs(1),
-            timeout: Duration::from_secs(30),
-            max_rate_limit_wait: Duration::from_secs(15 * 60),
-        }
-    }
-}
 
 /// One page of a delivery list.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,13 +47,6 @@ pub struct ListedPage {
     pub next: Option<Url>,
 }
 
-/// A signed JWT and when it stops working.
-#[derive(Debug)]
-struct CachedJwt {
-    token: Secret,
-    expires_at: DateTime<Utc>,
-}
-
 /// A client for one credential. Requests are strictly serial; state-changing ones are paced.
 #[derive(Debug)]
 pub struct GitHubClient {
@@ -102,33 +58,6 @@ pub struct GitHubClient {
     clock_skew: TimeDelta,
     pacer: Pacer,
     stats: RequestStats,
-}
-
-/// One request as the retry loop sees it.
-pub(crate) struct Call {
-    pub method: Method,
-    pub url: Url,
-    pub endpoint: &'static str,
-    pub body: Option<serde_json::Value>,
-    /// Whether sending it twice is harmless, so that a 5xx or a timeout may be retried. A
-    /// redelivery is not: GitHub may have queued it before failing to answer.
-    pub repeatable: bool,
-}
-
-/// GitHub's final answer to a [`Call`] (success, or an error the caller maps).
-pub(crate) struct Answer {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-    pub url: Url,
-    pub request_id: Option<String>,
-    pub message: String,
-}
-
-impl Answer {
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
 }
 
 impl GitHubClient {
@@ -191,7 +120,7 @@ impl GitHubClient {
             }
             None => self.endpoint(&target.deliveries_path(), Some("per_page=100")),
         };
-        let call = Call { method: Method::GET, url, endpoint: "list_deliveries", body: None, repeatable: true };
+        let call = Call { method: Method::GET, url, endpoint: "list_deliveries", body: None, kind: RequestKind::Read };
         let answer = self.call(&call).await?;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
@@ -242,7 +171,8 @@ impl GitHubClient {
     pub async fn redeliver(&mut self, target: &HookTarget, delivery_id: u64) -> Result<(), ApiError> {
         self.check_target(target)?;
         let url = self.endpoint(&target.attempts_path(delivery_id), None);
-        let call = Call { method: Method::POST, url, endpoint: "redeliver", body: None, repeatable: false };
+        let call =
+            Call { method: Method::POST, url, endpoint: "redeliver", body: None, kind: RequestKind::NonRepeatable };
         let answer = self.call(&call).await?;
         if answer.is_success() { Ok(()) } else { Err(self.error_for(&answer, false)) }
     }
@@ -272,7 +202,7 @@ impl GitHubClient {
             HookTarget::Org { org, .. } => format!("/orgs/{}/installation", escape_segment(org)),
         };
         let url = self.endpoint(&path, None);
-        let call = Call { method: Method::GET, url, endpoint: "installation", body: None, repeatable: true };
+        let call = Call { method: Method::GET, url, endpoint: "installation", body: None, kind: RequestKind::Read };
         let answer = self.call(&call).await?;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
@@ -280,7 +210,13 @@ impl GitHubClient {
         let id = json_field(&answer, "id", |v| v.as_u64(), "finding the App's installation")?;
         let url = self.endpoint(&format!("/app/installations/{id}/access_tokens"), None);
         // Minting a second token is harmless, so a failed attempt may be repeated.
-        let call = Call { method: Method::POST, url, endpoint: "installation", body: None, repeatable: true };
+        let call = Call {
+            method: Method::POST,
+            url,
+            endpoint: "installation",
+            body: None,
+            kind: RequestKind::RepeatableWrite,
+        };
         let answer = self.call(&call).await?;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
@@ -294,7 +230,7 @@ impl GitHubClient {
         &self.stats
     }
 
-    /// The current gap between state-changing requests (it moves under [`Pace::Auto`]).
+    /// The current gap between state-changing requests (it moves under [`super::Pace::Auto`]).
     pub fn pace_gap(&self) -> Duration {
         self.pacer.gap()
     }
@@ -364,183 +300,6 @@ impl GitHubClient {
             })
         }
     }
-
-    /// The `Authorization` value: the token, or a JWT renewed when close to expiry.
-    fn authorization(&mut self) -> Result<Secret, ApiError> {
-        match &self.credentials {
-            Credentials::Token(token) => Ok(token.clone()),
-            Credentials::App { app_id, key } => {
-                let now = Utc::now() + self.clock_skew;
-                if let Some(jwt) = &self.jwt
-                    && !jwt_needs_renewal(jwt.expires_at, now)
-                {
-                    return Ok(jwt.token.clone());
-                }
-                let claims = jwt_claims(app_id, now);
-                let token = key.sign(&claims).map_err(|e| ApiError::Config {
-                    detail: format!("could not sign a JWT with PRIVATE_KEY ({:?})", e.kind()),
-                })?;
-                tracing::debug!(exp = claims.exp, "signed a new App JWT");
-                self.jwt = Some(CachedJwt { token: token.clone(), expires_at: claims.expires_at() });
-                Ok(token)
-            }
-        }
-    }
-
-    /// Sends `call` until GitHub gives a final answer: waits out rate limits, retries repeatable
-    /// requests on 5xx and network errors, re-signs the JWT once when GitHub blames our clock.
-    /// Returns the answer (2xx or an error status for the caller to map) or a terminal error.
-    pub(crate) async fn call(&mut self, call: &Call) -> Result<Answer, ApiError> {
-        let mutating = call.method != Method::GET && call.method != Method::HEAD;
-        let method = method_name(&call.method);
-        let mut failures = 0u32;
-        let mut rate_limited = 0u32;
-        let mut skew_retried = false;
-        loop {
-            if mutating && let Some(at) = self.pacer.next_at() {
-                tokio::time::sleep_until(at).await;
-            }
-            let auth = self.authorization()?;
-            let mut request = self.http.request(call.method.clone(), call.url.clone()).bearer_auth(auth.expose());
-            if let Some(body) = &call.body {
-                request = request.json(body);
-            }
-            let started = Instant::now();
-            let result = match request.send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let headers = response.headers().clone();
-                    let url = response.url().clone();
-                    response.bytes().await.map(|body| (status, headers, url, Vec::from(body)))
-                }
-                Err(e) => Err(e),
-            };
-            let (status, headers, url, body) = match result {
-                Ok(answer) => answer,
-                Err(e) => {
-                    if mutating {
-                        self.pacer.record(PaceSignal::Neutral, Instant::now());
-                    }
-                    self.stats.record(method, call.endpoint, None);
-                    let detail = transport_detail(&e, &call.url, self.config.timeout);
-                    tracing::debug!(method, path = call.url.path(), error = %detail, "no answer from GitHub");
-                    // A refused connection never carried the request; anything later might have.
-                    if !call.repeatable && !e.is_connect() {
-                        return Err(ApiError::Ambiguous {
-                            detail: format!(
-                                "{detail}. The request was not re-sent, because GitHub may have acted on it"
-                            ),
-                        });
-                    }
-                    if failures < self.config.max_retries {
-                        self.pause_before_retry(failures).await;
-                        failures += 1;
-                        continue;
-                    }
-                    return Err(ApiError::Transport { detail });
-                }
-            };
-
-            self.stats.record(method, call.endpoint, Some(status));
-            let request_id = header_text(&headers, "x-github-request-id");
-            let message = error_message(status, &body);
-            let rate = RateHeaders::from_headers(&headers, &message);
-            if rate.remaining.is_some() || rate.limit.is_some() {
-                self.stats.rate_limit = Some(RateLimitSnapshot {
-                    remaining: rate.remaining,
-                    limit: rate.limit,
-                    reset: rate.reset_at(),
-                    resource: rate.resource.clone(),
-                });
-            }
-            tracing::debug!(
-                method,
-                path = url.path(),
-                query = url.query().unwrap_or(""),
-                status,
-                request_id = request_id.as_deref().unwrap_or(""),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "GitHub answered"
-            );
-            let answer = Answer { status, headers, body, url, request_id, message };
-            let limited = rate_limit_wait(status, &rate, rate_limited, Utc::now());
-            if mutating {
-                let signal = if limited.is_some() || (status >= 400 && rate.retry_after.is_some()) {
-                    PaceSignal::Limited
-                } else if status >= 500 {
-                    PaceSignal::Neutral
-                } else {
-                    PaceSignal::Accepted
-                };
-                self.pacer.record(signal, Instant::now());
-            }
-            if answer.is_success() {
-                return Ok(answer);
-            }
-
-            if status == 401 && !skew_retried && self.is_app() {
-                let date = header_text(&answer.headers, "date");
-                if let Some(skew) = clock_skew(&answer.message, date.as_deref(), Utc::now()) {
-                    tracing::info!(
-                        skew_seconds = skew.num_seconds(),
-                        "GitHub's clock differs from ours; signing a new JWT on its time"
-                    );
-                    self.clock_skew = skew;
-                    self.jwt = None;
-                    skew_retried = true;
-                    continue;
-                }
-            }
-
-            if let Some(wait) = limited {
-                let until = Utc::now() + TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX);
-                if wait > self.config.max_rate_limit_wait || rate_limited >= MAX_RATE_LIMIT_WAITS {
-                    return Err(ApiError::RateLimited { until: Some(until), message: answer.message });
-                }
-                tracing::info!(
-                    method,
-                    path = call.url.path(),
-                    wait_seconds = wait.as_secs_f64(),
-                    request_id = answer.request_id.as_deref().unwrap_or(""),
-                    "rate limited by GitHub; waiting before sending again"
-                );
-                tokio::time::sleep(wait).await;
-                self.stats.rate_limit_waited += wait;
-                rate_limited += 1;
-                continue;
-            }
-
-            if is_retryable_status(status) {
-                if !call.repeatable {
-                    return Err(ApiError::Ambiguous {
-                        detail: format!(
-                            "{method} {} was answered {status} ({}){}. The request was not re-sent, \
-                             because GitHub may have acted on it",
-                            call.url.path(),
-                            answer.message,
-                            answer
-                                .request_id
-                                .as_deref()
-                                .map(|id| format!(", GitHub request id {id}"))
-                                .unwrap_or_default()
-                        ),
-                    });
-                }
-                if failures < self.config.max_retries {
-                    self.pause_before_retry(failures).await;
-                    failures += 1;
-                    continue;
-                }
-            }
-            return Ok(answer);
-        }
-    }
-
-    async fn pause_before_retry(&mut self, failures: u32) {
-        self.stats.retries += 1;
-        let wait = backoff(failures, self.config.retry_base, RETRY_CAP, fastrand::f64());
-        tokio::time::sleep(wait).await;
-    }
 }
 
 /// One field of a JSON object answer, or `Malformed` naming what was being done.
@@ -557,47 +316,6 @@ fn json_field<T>(
             detail: format!("{doing} returned no `{field}` ({})", describe_body_kind(&answer.headers, &answer.body)),
             request_id: answer.request_id.clone(),
         })
-}
-
-fn method_name(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PATCH => "PATCH",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        _ => "OTHER",
-    }
-}
-
-/// A usable API base: http(s), a host, no credentials, query or fragment, and not the web host.
-fn check_base_url(url: &Url) -> Result<(), ApiError> {
-    let bad = |why: &str| {
-        Err(ApiError::Config {
-            detail: format!("the API base URL {}://{}{} {why}", url.scheme(), url.host_str().unwrap_or(""), url.path()),
-        })
-    };
-    if url.scheme() != "https" && url.scheme() != "http" {
-        return bad("must start with https:// (or http://)");
-    }
-    if url.host_str().is_none_or(str::is_empty) || url.cannot_be_a_base() {
-        return bad("has no host");
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(ApiError::Config {
-            detail: "the API base URL must not contain a user name or password; pass credentials \
-                     as APP_ID/PRIVATE_KEY or TOKEN"
-                .into(),
-        });
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return bad("must not have a query or fragment");
-    }
-    if matches!(url.host_str(), Some("github.com" | "www.github.com")) {
-        return bad("is GitHub's website; the REST API is https://api.github.com");
-    }
-    Ok(())
 }
 
 fn same_origin(a: &Url, b: &Url) -> bool {
@@ -643,17 +361,6 @@ mod tests {
             assert!(matches!(err, ApiError::Config { .. }), "{base}: {err:?}");
             assert!(!err.to_string().contains("pass@"), "{err}");
         }
-    }
-
-    #[test]
-    fn defaults() {
-        let c = ClientConfig::new(Url::parse("https://api.github.com").unwrap());
-        assert_eq!(c.pace, Pace::Fixed(Duration::from_secs(1)));
-        assert_eq!(c.max_retries, 4);
-        assert_eq!(c.retry_base, Duration::from_secs(1));
-        assert_eq!(c.timeout, Duration::from_secs(30));
-        assert_eq!(c.max_rate_limit_wait, Duration::from_secs(900));
-        assert!(c.user_agent.starts_with("redeliver/"));
     }
 
     #[tokio::test]

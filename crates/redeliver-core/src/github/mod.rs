@@ -1,13 +1,15 @@
 //! The I/O shell that talks to GitHub's REST API: App JWTs and tokens ([`auth`]), the serial,
-//! paced ([`pace`]), rate-limit-aware HTTP client ([`client`]), hook targets ([`target`]), `Link` paging
-//! ([`link`]), and the Actions configuration variable the docs script keeps its memory in
-//! ([`variables`]).
+//! paced ([`pace`]), rate-limit-aware HTTP client ([`client`], set up by [`config`], counting in
+//! [`stats`]), hook targets ([`target`]), `Link` paging ([`link`]), and the Actions configuration
+//! variable the docs script keeps its memory in ([`variables`]).
 //!
-//! Every decision (how long to wait, when to renew a JWT, where the next page is) is a pure
-//! function of its inputs and `now`, tested on its own; the async client only sleeps and sends.
+//! Every decision (what to do after an answer in [`step`], how long to wait in [`ratelimit`] and
+//! [`retry`], when to renew a JWT, where the next page is) is a pure function of its inputs and
+//! `now`, tested on its own; the async client only sleeps and sends.
 
 pub mod auth;
 pub mod client;
+pub mod config;
 pub mod error;
 pub mod link;
 pub mod pace;
@@ -20,7 +22,8 @@ mod text;
 pub mod variables;
 
 pub use auth::{AppKey, Claims, Credentials, Issuer, KeyError, jwt_claims, jwt_needs_renewal};
-pub use client::{ClientConfig, DeliveryPage, GitHubClient, ListedPage};
+pub use client::{DeliveryPage, GitHubClient, ListedPage};
+pub use config::{API_VERSION, ClientConfig};
 pub use error::ApiError;
 pub use link::{LinkValue, next_link, parse_link_header};
 pub use pace::{Pace, PaceSignal, Pacer};

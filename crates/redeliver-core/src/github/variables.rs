@@ -7,6 +7,7 @@
 
 use super::client::{Call, GitHubClient};
 use super::error::ApiError;
+use super::step::RequestKind;
 use super::target::escape_segment;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
@@ -125,7 +126,7 @@ impl ActionsVariable {
     pub async fn read(&mut self) -> Result<Option<DateTime<Utc>>, ApiError> {
         self.check_token()?;
         let url = self.client.endpoint(&self.item_path(), None);
-        let call = Call { method: Method::GET, url, endpoint: "variable", body: None, repeatable: true };
+        let call = Call { method: Method::GET, url, endpoint: "variable", body: None, kind: RequestKind::Read };
         let answer = self.client.call(&call).await?;
         if answer.status == 404 {
             self.exists = Some(false);
@@ -196,7 +197,7 @@ impl ActionsVariable {
         value: &str,
     ) -> Result<Result<(), super::client::Answer>, ApiError> {
         let body = json!({ "name": self.name.as_str(), "value": value });
-        let call = Call { method, url, endpoint: "variable", body: Some(body), repeatable: true };
+        let call = Call { method, url, endpoint: "variable", body: Some(body), kind: RequestKind::RepeatableWrite };
         let answer = self.client.call(&call).await?;
         if answer.is_success() {
             self.exists = Some(true);

@@ -1,0 +1,270 @@
+//! The request loop: send, classify what came back, ask [`next_step`] what to do, and do it
+//! (sleep, re-sign the JWT, send again, or give up). Every decision is in [`crate::github::step`];
+//! this file sends, sleeps, keeps count and logs.
+
+use super::GitHubClient;
+use crate::github::auth::{Credentials, jwt_claims, jwt_needs_renewal};
+use crate::github::error::ApiError;
+use crate::github::ratelimit::RateHeaders;
+use crate::github::stats::RateLimitSnapshot;
+use crate::github::step::{Attempts, Failure, Reply, RequestKind, Step, next_step};
+use crate::github::text::{error_message, header_text, transport_detail};
+use crate::secret::Secret;
+use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use tokio::time::Instant;
+use url::Url;
+
+/// One request as the loop sees it.
+pub(crate) struct Call {
+    pub method: Method,
+    pub url: Url,
+    pub endpoint: &'static str,
+    pub body: Option<serde_json::Value>,
+    /// Whether sending it twice is harmless, and whether it is paced. A redelivery is
+    /// [`RequestKind::NonRepeatable`]: GitHub may have queued it before failing to answer.
+    pub kind: RequestKind,
+}
+
+/// GitHub's final answer to a [`Call`] (success, or an error the caller maps).
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub url: Url,
+    pub request_id: Option<String>,
+    pub message: String,
+}
+
+impl Answer {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A signed JWT and when it stops working.
+#[derive(Debug)]
+pub(super) struct CachedJwt {
+    token: Secret,
+    expires_at: DateTime<Utc>,
+}
+
+impl GitHubClient {
+    /// Sends `call` until GitHub gives a final answer: waits out rate limits, retries repeatable
+    /// requests on 5xx and network errors, re-signs the JWT once when GitHub blames our clock.
+    /// Returns the answer (2xx or an error status for the caller to map) or a terminal error.
+    pub(crate) async fn call(&mut self, call: &Call) -> Result<Answer, ApiError> {
+        let policy = self.config.retry_policy(self.is_app());
+        let mut tried = Attempts::default();
+        loop {
+            if call.kind.is_write()
+                && let Some(at) = self.pacer.next_at()
+            {
+                tokio::time::sleep_until(at).await;
+            }
+            let sent = self.send(call).await?;
+            let reply = match &sent {
+                Ok(answer) => Reply::Http { status: answer.status, headers: &answer.headers, message: &answer.message },
+                Err(none) => none.reply,
+            };
+            let now = Utc::now();
+            if call.kind.is_write() {
+                self.pacer.record(reply.pace_signal(now), Instant::now());
+            }
+            match next_step(call.kind, &reply, tried, &policy, now, fastrand::f64()) {
+                // `Done` follows only an answer; after none, the error would be the transport's.
+                Step::Done => return sent.map_err(|none| ApiError::Transport { detail: none.detail }),
+                Step::Fail(failure) => return Err(give_up(failure, sent, call)),
+                Step::FixClockSkew(skew) => {
+                    tracing::info!(
+                        skew_seconds = skew.num_seconds(),
+                        "GitHub's clock differs from ours; signing a new JWT on its time"
+                    );
+                    self.clock_skew = skew;
+                    self.jwt = None;
+                    tried.clock_fixed = true;
+                }
+                Step::WaitRateLimit(wait) => {
+                    tracing::info!(
+                        method = method_name(&call.method),
+                        path = call.url.path(),
+                        wait_seconds = wait.as_secs_f64(),
+                        request_id = sent.as_ref().ok().and_then(|a| a.request_id.as_deref()).unwrap_or(""),
+                        "rate limited by GitHub; waiting before sending again"
+                    );
+                    tokio::time::sleep(wait).await;
+                    self.stats.rate_limit_waited = self.stats.rate_limit_waited.saturating_add(wait);
+                    tried.rate_limit_waits += 1;
+                }
+                Step::Retry(wait) => {
+                    self.stats.retries += 1;
+                    tokio::time::sleep(wait).await;
+                    tried.retries += 1;
+                }
+            }
+        }
+    }
+
+    /// One attempt: signs, sends, reads the whole body, and counts and logs what came back.
+    async fn send(&mut self, call: &Call) -> Result<Result<Answer, NoAnswer>, ApiError> {
+        let method = method_name(&call.method);
+        let auth = self.authorization()?;
+        let mut request = self.http.request(call.method.clone(), call.url.clone()).bearer_auth(auth.expose());
+        if let Some(body) = &call.body {
+            request = request.json(body);
+        }
+        let started = Instant::now();
+        let result = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let url = response.url().clone();
+                response.bytes().await.map(|body| (status, headers, url, Vec::from(body)))
+            }
+            Err(e) => Err(e),
+        };
+        let (status, headers, url, body) = match result {
+            Ok(parts) => parts,
+            Err(e) => {
+                self.stats.record(method, call.endpoint, None);
+                let detail = transport_detail(&e, &call.url, self.config.timeout);
+                tracing::debug!(method, path = call.url.path(), error = %detail, "no answer from GitHub");
+                // A refused connection never carried the request; anything later might have.
+                let reply = if e.is_connect() { Reply::NotConnected } else { Reply::Lost };
+                return Ok(Err(NoAnswer { reply, detail }));
+            }
+        };
+        self.stats.record(method, call.endpoint, Some(status));
+        let request_id = header_text(&headers, "x-github-request-id");
+        let message = error_message(status, &body);
+        let rate = RateHeaders::from_headers(&headers, &message);
+        if rate.remaining.is_some() || rate.limit.is_some() {
+            self.stats.rate_limit = Some(RateLimitSnapshot {
+                remaining: rate.remaining,
+                limit: rate.limit,
+                reset: rate.reset_at(),
+                resource: rate.resource,
+            });
+        }
+        tracing::debug!(
+            method,
+            path = url.path(),
+            query = url.query().unwrap_or(""),
+            status,
+            request_id = request_id.as_deref().unwrap_or(""),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "GitHub answered"
+        );
+        Ok(Ok(Answer { status, headers, body, url, request_id, message }))
+    }
+
+    /// The `Authorization` value: the token, or a JWT renewed when close to expiry.
+    fn authorization(&mut self) -> Result<Secret, ApiError> {
+        match &self.credentials {
+            Credentials::Token(token) => Ok(token.clone()),
+            Credentials::App { app_id, key } => {
+                // GitHub's time; the skew came from a server's `Date`, so it may reach past the
+                // end of representable time.
+                let now =
+                    Utc::now().checked_add_signed(self.clock_skew).unwrap_or(if self.clock_skew > TimeDelta::zero() {
+                        DateTime::<Utc>::MAX_UTC
+                    } else {
+                        DateTime::<Utc>::MIN_UTC
+                    });
+                if let Some(jwt) = &self.jwt
+                    && !jwt_needs_renewal(jwt.expires_at, now)
+                {
+                    return Ok(jwt.token.clone());
+                }
+                let claims = jwt_claims(app_id, now);
+                let token = key.sign(&claims).map_err(|e| ApiError::Config {
+                    detail: format!("could not sign a JWT with PRIVATE_KEY ({:?})", e.kind()),
+                })?;
+                tracing::debug!(exp = claims.exp, "signed a new App JWT");
+                self.jwt = Some(CachedJwt { token: token.clone(), expires_at: claims.expires_at() });
+                Ok(token)
+            }
+        }
+    }
+}
+
+/// An attempt without an answer: whether it may have reached GitHub, and what failed, in words.
+struct NoAnswer {
+    reply: Reply<'static>,
+    detail: String,
+}
+
+/// Words a [`Failure`] for the user: what happened to `call`, with GitHub's message and request
+/// id when it answered.
+fn give_up(failure: Failure, sent: Result<Answer, NoAnswer>, call: &Call) -> ApiError {
+    let (what, message) = match sent {
+        Ok(answer) => {
+            let id = answer.request_id.as_deref().map(|id| format!(", GitHub request id {id}")).unwrap_or_default();
+            let what = format!(
+                "{} {} was answered {} ({}){id}",
+                method_name(&call.method),
+                call.url.path(),
+                answer.status,
+                answer.message
+            );
+            (what, answer.message)
+        }
+        Err(none) => (none.detail.clone(), none.detail),
+    };
+    match failure {
+        Failure::Ambiguous => ApiError::Ambiguous {
+            detail: format!("{what}. The request was not re-sent, because GitHub may have acted on it"),
+        },
+        Failure::Unreachable => ApiError::Transport { detail: what },
+        Failure::RateLimited { until } => ApiError::RateLimited { until, message },
+    }
+}
+
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        _ => "OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::github::{AppKey, ClientConfig, HookTarget};
+    use redeliver_sim::{Fault, FaultRule, Sim, keys};
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_end_of_time_fails_at_once_without_panicking() {
+        let sim = Sim::start().await.unwrap();
+        sim.world().add_token("t");
+        let forever = Fault::TooManyRequests { retry_after: Some(99_999_999_999_999) };
+        sim.world().inject(FaultRule::new("/orgs", forever));
+        let config = ClientConfig::new(Url::parse(&sim.base_url()).unwrap());
+        let mut client = GitHubClient::new(config, Credentials::Token(Secret::new("t"))).unwrap();
+
+        let target = HookTarget::Org { org: "o".into(), hook_id: 1 };
+        let err = client.list_deliveries(&target, None).await.unwrap_err();
+
+        assert!(matches!(err, ApiError::RateLimited { until: None, .. }), "{err:?}");
+        assert_eq!(client.stats().total(), 1, "not re-sent");
+        assert_eq!(client.stats().rate_limit_waited, std::time::Duration::ZERO);
+    }
+
+    #[test]
+    fn a_clock_skew_to_the_ends_of_time_still_signs() {
+        let key = AppKey::from_pem(keys::TEST_APP_KEY_PKCS1).unwrap();
+        let config = ClientConfig::new(Url::parse("http://127.0.0.1:9").unwrap());
+        let mut app = GitHubClient::new(config, Credentials::App { app_id: "1".into(), key }).unwrap();
+        for skew in [TimeDelta::MAX, TimeDelta::MIN] {
+            app.clock_skew = skew;
+            app.jwt = None;
+            assert!(app.authorization().is_ok(), "{skew}");
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! How a [`super::GitHubClient`] talks to GitHub: where (the API base URL, checked before any
+//! request), as whom (`User-Agent`), how fast (pacing) and how patiently (retries, timeout, the
+//! longest rate-limit wait).
+
+use super::error::ApiError;
+use super::pace::Pace;
+use super::step::{MAX_RATE_LIMIT_WAITS, RETRY_CAP, RetryPolicy};
+use std::time::Duration;
+use url::Url;
+
+/// The REST API version every request asks for.
+pub const API_VERSION: &str = "2022-11-28";
+
+/// How a [`super::GitHubClient`] talks to GitHub. Start from [`ClientConfig::new`] and change fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// `https://api.github.com`, `https://HOST/api/v3` for GitHub Enterprise Server, or a test
+    /// server. Endpoint paths are appended to it, keeping its path prefix.
+    pub base_url: Url,
+    /// Sent as `User-Agent`, which GitHub requires.
+    pub user_agent: String,
+    /// How state-changing requests (POST, PATCH) are spaced: a fixed minimum gap, or a gap that
+    /// adapts to GitHub's secondary rate limits ([`Pace::Auto`]). Reads are not paced.
+    pub pace: Pace,
+    /// Retries for a read (and for a repeatable write) after a 5xx, a timeout or a network error.
+    pub max_retries: u32,
+    /// Base of the exponential backoff between those retries (capped at [`RETRY_CAP`]).
+    pub retry_base: Duration,
+    /// Per-request timeout, connection to last byte.
+    pub timeout: Duration,
+    /// The longest rate-limit wait the client accepts; a longer one fails with
+    /// [`ApiError::RateLimited`] at once rather than hang a scheduled job.
+    pub max_rate_limit_wait: Duration,
+}
+
+impl ClientConfig {
+    /// Defaults: pace 1 s, 4 retries from 1 s, 30 s timeout, rate-limit waits up to 15 minutes.
+    pub fn new(base_url: Url) -> Self {
+        ClientConfig {
+            base_url,
+            user_agent: concat!("redeliver/", env!("CARGO_PKG_VERSION")).to_owned(),
+            pace: Pace::DEFAULT,
+            max_retries: 4,
+            retry_base: Duration::from_secs(1),
+            timeout: Duration::from_secs(30),
+            max_rate_limit_wait: Duration::from_secs(15 * 60),
+        }
+    }
+
+    /// The limits [`super::next_step`] applies for a client with these settings; `app`: the
+    /// client signs JWTs, so a clock GitHub disagrees with can be corrected.
+    pub fn retry_policy(&self, app: bool) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max_retries,
+            retry_base: self.retry_base,
+            retry_cap: RETRY_CAP,
+            max_rate_limit_wait: self.max_rate_limit_wait,
+            max_rate_limit_waits: MAX_RATE_LIMIT_WAITS,
+            fix_clock_skew: app,
+        }
+    }
+}
+
+/// A usable API base: http(s), a host, no credentials, query or fragment, and not the web host.
+pub(super) fn check_base_url(url: &Url) -> Result<(), ApiError> {
+    let bad = |why: &str| {
+        Err(ApiError::Config {
+            detail: format!("the API base URL {}://{}{} {why}", url.scheme(), url.host_str().unwrap_or(""), url.path()),
+        })
+    };
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return bad("must start with https:// (or http://)");
+    }
+    if url.host_str().is_none_or(str::is_empty) || url.cannot_be_a_base() {
+        return bad("has no host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ApiError::Config {
+            detail: "the API base URL must not contain a user name or password; pass credentials \
+                     as APP_ID/PRIVATE_KEY or TOKEN"
+                .into(),
+        });
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return bad("must not have a query or fragment");
+    }
+    if matches!(url.host_str(), Some("github.com" | "www.github.com")) {
+        return bad("is GitHub's website; the REST API is https://api.github.com");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = ClientConfig::new(Url::parse("https://api.github.com").unwrap());
+        assert_eq!(c.pace, Pace::Fixed(Duration::from_secs(1)));
+        assert_eq!(c.max_retries, 4);
+        assert_eq!(c.retry_base, Duration::from_secs(1));
+        assert_eq!(c.timeout, Duration::from_secs(30));
+        assert_eq!(c.max_rate_limit_wait, Duration::from_secs(900));
+        assert!(c.user_agent.starts_with("redeliver/"));
+        let policy = c.retry_policy(true);
+        assert_eq!((policy.max_retries, policy.retry_cap, policy.max_rate_limit_waits), (4, RETRY_CAP, 8));
+        assert!(policy.fix_clock_skew && !c.retry_policy(false).fix_clock_skew);
+    }
+}
