@@ -47,7 +47,7 @@ impl Delivery {
     /// Whether the receiver accepted this attempt: any 2xx status code, or GitHub's `OK` text
     /// (what the docs script tests; kept so the two never disagree on an event).
     pub fn succeeded(&self) -> bool {
-        (200..300).contains(&self.status_code) || self.status == "OK"
+        accepted(self.status_code, &self.status)
     }
 
     /// `event` or `event.action`, the form filters match against.
@@ -99,7 +99,7 @@ pub struct DeliveryRef<'a> {
 impl DeliveryRef<'_> {
     /// Same rule as [`Delivery::succeeded`].
     pub fn succeeded(&self) -> bool {
-        (200..300).contains(&self.status_code) || self.status == "OK"
+        accepted(self.status_code, &self.status)
     }
 
     /// An owned copy.
@@ -118,6 +118,11 @@ impl DeliveryRef<'_> {
             throttled_at: self.throttled_at,
         }
     }
+}
+
+/// The one rule for "the receiver accepted it", for owned and borrowed records alike.
+fn accepted(status_code: i64, status: &str) -> bool {
+    (200..300).contains(&status_code) || status == "OK"
 }
 
 fn null_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>

@@ -2,6 +2,7 @@
 //! refused POST, a rate limit is not a missing permission); users read the `Display` sentence and
 //! [`ApiError::hint`]. Nothing here ever holds a token, a JWT or key text.
 
+use super::auth::is_clock_skew_message;
 use chrono::{DateTime, Utc};
 
 /// What went wrong talking to GitHub. Variants built from an HTTP answer carry GitHub's `message`
@@ -138,7 +139,7 @@ impl ApiError {
 /// GitHub's 401 messages differ for JWTs and tokens; say what to check for the one we got.
 fn unauthorized_hint(message: &str) -> String {
     let m = message.to_ascii_lowercase();
-    if m.contains("'exp'") || m.contains("'iat'") || m.contains("expiration time") || m.contains("issued at") {
+    if is_clock_skew_message(message) {
         "this machine's clock is off from GitHub's: synchronise it (NTP) and run again".to_owned()
     } else if m.contains("json web token") || m.contains("jwt") || m.contains("integration") {
         "check APP_ID is this App's id (or client id) and PRIVATE_KEY is a current key of the same \

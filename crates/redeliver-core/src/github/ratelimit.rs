@@ -4,6 +4,7 @@
 //! honour `retry-after`; else, when `x-ratelimit-remaining` is `0`, wait until `x-ratelimit-reset`;
 //! otherwise wait at least a minute, growing exponentially while the secondary limit persists.
 
+use super::text::header_text;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ pub struct RateHeaders {
 impl RateHeaders {
     /// Reads the headers of an answer; unparsable numbers count as absent.
     pub fn from_headers(headers: &reqwest::header::HeaderMap, message: &str) -> Self {
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
+        let text = |name: &str| header_text(headers, name).map(|v| v.trim().to_owned());
         RateHeaders {
             retry_after: text("retry-after"),
             remaining: text("x-ratelimit-remaining").and_then(|v| v.parse().ok()),

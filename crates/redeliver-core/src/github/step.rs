@@ -37,6 +37,7 @@ use super::auth::clock_skew;
 use super::pace::PaceSignal;
 use super::ratelimit::{RateHeaders, rate_limit_wait};
 use super::retry::{backoff, is_retryable_status};
+use super::text::header_text;
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::header::HeaderMap;
 use std::time::Duration;
@@ -185,11 +186,12 @@ pub fn next_step(
     if (200..300).contains(&status) {
         return Step::Done;
     }
-    if status == 401 && policy.fix_clock_skew && !tried.clock_fixed {
-        let date = headers.get("date").and_then(|v| v.to_str().ok());
-        if let Some(skew) = clock_skew(message, date, now) {
-            return Step::FixClockSkew(skew);
-        }
+    if status == 401
+        && policy.fix_clock_skew
+        && !tried.clock_fixed
+        && let Some(skew) = clock_skew(message, header_text(headers, "date"), now)
+    {
+        return Step::FixClockSkew(skew);
     }
     let rate = RateHeaders::from_headers(headers, message);
     if let Some(wait) = rate_limit_wait(status, &rate, tried.rate_limit_waits, now) {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use url::Url;
 
 /// A header's value as text, `None` when absent or not visible ASCII.
-pub(crate) fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+pub(crate) fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// GitHub's error `message`, with any validation `errors[]` details; for a non-JSON body, a
@@ -70,7 +70,7 @@ pub(crate) fn describe_body_kind(headers: &HeaderMap, body: &[u8]) -> String {
 }
 
 fn content_type(headers: &HeaderMap) -> String {
-    header_text(headers, "content-type").unwrap_or_else(|| "no content type".into())
+    header_text(headers, "content-type").unwrap_or("no content type").to_owned()
 }
 
 /// Names what failed, with the host and path but never headers or credentials.

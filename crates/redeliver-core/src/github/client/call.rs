@@ -136,7 +136,7 @@ impl GitHubClient {
             }
         };
         self.stats.record(method, call.endpoint, Some(status));
-        let request_id = header_text(&headers, "x-github-request-id");
+        let request_id = header_text(&headers, "x-github-request-id").map(str::to_owned);
         let message = error_message(status, &body);
         let rate = RateHeaders::from_headers(&headers, &message);
         if rate.remaining.is_some() || rate.limit.is_some() {
