@@ -3,6 +3,9 @@
 //! (<https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit>):
 //! honour `retry-after`; else, when `x-ratelimit-remaining` is `0`, wait until `x-ratelimit-reset`;
 //! otherwise wait at least a minute, growing exponentially while the secondary limit persists.
+//!
+//! The values are numbers a server chose, so the arithmetic is checked: a reset at the end of
+//! representable time is a wait that long, which [`super::next_step`] refuses as too long.
 
 use super::text::header_text;
 use chrono::{DateTime, TimeDelta, Utc};
