@@ -33,6 +33,9 @@ pub enum Answer {
     Refused,
     /// 5xx or no answer: GitHub may or may not have acted; the next run sees from its record.
     Ambiguous,
+    /// The request never reached GitHub, or GitHub said it did not act on it (rate limited,
+    /// authentication refused, connection refused): it does not count against the cap.
+    NotSent,
 }
 
 impl Answer {
@@ -42,6 +45,7 @@ impl Answer {
             Self::Accepted => "accepted",
             Self::Refused => "refused",
             Self::Ambiguous => "ambiguous",
+            Self::NotSent => "not_sent",
         }
     }
 
@@ -50,6 +54,7 @@ impl Answer {
             "accepted" => Self::Accepted,
             "refused" => Self::Refused,
             "ambiguous" => Self::Ambiguous,
+            "not_sent" => Self::NotSent,
             _ => Self::Sending,
         }
     }
@@ -73,6 +78,9 @@ const SCHEMA: i64 = 2;
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
+    /// The schema this file has: [`SCHEMA`] once opened for writing (migrated); an older one
+    /// when opened read-only, where queries fall back to what that schema holds.
+    version: i64,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -88,29 +96,34 @@ impl Ledger {
             std::fs::create_dir_all(dir).map_err(|source| StateError::Folder { path: path.to_path_buf(), source })?;
         }
         let conn = Connection::open(path).map_err(|source| StateError::Open { path: path.to_path_buf(), source })?;
-        let ledger = Self { conn, path: path.to_path_buf() };
+        let mut ledger = Self { conn, path: path.to_path_buf(), version: 0 };
         ledger.sql(|c| {
             c.busy_timeout(std::time::Duration::from_secs(10))?;
             c.pragma_update(None, "journal_mode", "WAL")?;
             c.pragma_update(None, "synchronous", "NORMAL")
         })?;
         ledger.migrate()?;
+        ledger.version = SCHEMA;
         Ok(ledger)
     }
 
-    /// Opens an existing state file read-only (`--dry-run`, `history`); `None` if there is none.
+    /// Opens an existing state file read-only (`--dry-run`, `history`, and the reading phase of
+    /// a pass); `None` if there is none. A file of an older schema is read as it is (its stored
+    /// time and what it knows of events), and migrated, data kept, by the next [`Ledger::open`].
     pub fn open_read_only(path: &Path) -> Result<Option<Self>, StateError> {
         if !path.exists() {
             return Ok(None);
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|source| StateError::Open { path: path.to_path_buf(), source })?;
-        let ledger = Self { conn, path: path.to_path_buf() };
+        let mut ledger = Self { conn, path: path.to_path_buf(), version: 0 };
         let version: i64 = ledger.sql(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))?;
         if version > SCHEMA {
             return Err(StateError::TooNew { path: path.to_path_buf(), found: version, known: SCHEMA });
         }
-        Ok((version == SCHEMA).then_some(ledger))
+        // Version 0 is a file with no tables yet (created by an interrupted first open): no state.
+        ledger.version = version;
+        Ok((version >= 1).then_some(ledger))
     }
 
     pub fn path(&self) -> &Path {
@@ -207,7 +220,11 @@ impl Ledger {
     ) -> Result<HashMap<String, Memory>, StateError> {
         self.sql(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms FROM events WHERE target = ?1 AND guid = ?2",
+                if self.version >= 2 {
+                    "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms FROM events WHERE target = ?1 AND guid = ?2"
+                } else {
+                    "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms, NULL FROM events WHERE target = ?1 AND guid = ?2"
+                },
             )?;
             let mut out = HashMap::new();
             for guid in guids {
@@ -218,6 +235,7 @@ impl Ledger {
                             last_sent_at: r.get::<_, Option<i64>>(1)?.and_then(DateTime::from_timestamp_millis),
                             first_seen_at: DateTime::from_timestamp_millis(r.get(2)?),
                             given_up: r.get::<_, Option<i64>>(3)?.is_some(),
+                            resolved: r.get::<_, Option<i64>>(4)?.is_some(),
                         })
                     })
                     .optional()?;
@@ -263,6 +281,88 @@ impl Ledger {
             ])
         })?;
         Ok(())
+    }
+
+    /// Takes back a redelivery begun with [`Ledger::begin_redelivery`] that GitHub never acted
+    /// on (the request was not sent, or was refused before GitHub looked at it: rate limited,
+    /// unauthorized, connection refused): it stays in the audit history as `not_sent` and no
+    /// longer counts as sent, so it costs the event no rung of its ladder.
+    pub fn withdraw(&self, row: i64, detail: Option<&str>) -> Result<(), StateError> {
+        self.sql(|c| {
+            let tx = c.unchecked_transaction()?;
+            let key: Option<(String, String)> = tx
+                .query_row("SELECT target, guid FROM redeliveries WHERE id = ?1 AND answer = 'sending'", [row], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            if let Some((target, guid)) = key {
+                tx.execute(
+                    "UPDATE redeliveries SET answer = 'not_sent', detail = ?2 WHERE id = ?1",
+                    params![row, detail],
+                )?;
+                tx.execute(
+                    "UPDATE events SET sent = max(sent - 1, 0),
+                         last_sent_ms = (SELECT max(at_ms) FROM redeliveries
+                                         WHERE target = ?1 AND guid = ?2 AND answer != 'not_sent')
+                     WHERE target = ?1 AND guid = ?2",
+                    params![target, guid],
+                )?;
+            }
+            tx.commit()
+        })
+    }
+
+    /// Remembers that a listing showed the event succeeded, until the horizon: a later failed
+    /// attempt of it (a manual redelivery) never makes it owed again.
+    pub fn remember_resolved(&self, target: &str, h: &GuidHistory, at: DateTime<Utc>) -> Result<(), StateError> {
+        self.sql(|c| {
+            c.prepare_cached(
+                "INSERT INTO events (target, guid, event, action, first_seen_ms, pending, resolved_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
+                 ON CONFLICT (target, guid) DO UPDATE SET pending = 0,
+                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+                     resolved_ms = coalesce(resolved_ms, excluded.resolved_ms)",
+            )?
+            .execute(params![
+                target,
+                h.guid,
+                h.event,
+                h.action,
+                h.oldest_at.timestamp_millis(),
+                at.timestamp_millis()
+            ])
+        })?;
+        Ok(())
+    }
+
+    /// Forgets what can no longer matter, so the file stays bounded however long it runs:
+    /// events no longer pending (resolved or given up) whose every attempt is older than any
+    /// window a pass reads (first attempt + horizon for the last redelivery, + horizon + a day
+    /// for the window's floor), so nothing can bring them back; and audit rows of redeliveries
+    /// older than `keep_history`. Returns the rows deleted (events, redeliveries).
+    pub fn prune(
+        &self,
+        now: DateTime<Utc>,
+        horizon: chrono::Duration,
+        keep_history: chrono::Duration,
+    ) -> Result<(usize, usize), StateError> {
+        // The last redelivery of an event is sent before first + horizon, and a pass reads back
+        // to horizon + a day: past both, no attempt of it is ever read again.
+        let events_before = now
+            .checked_sub_signed(horizon)
+            .and_then(|t| t.checked_sub_signed(horizon))
+            .and_then(|t| t.checked_sub_signed(chrono::Duration::days(1)))
+            .map_or(i64::MIN, |t| t.timestamp_millis());
+        let history_before = now.checked_sub_signed(keep_history).map_or(i64::MIN, |t| t.timestamp_millis());
+        self.sql(|c| {
+            let events = c
+                .prepare_cached("DELETE FROM events WHERE pending = 0 AND first_seen_ms < ?1")?
+                .execute([events_before])?;
+            let rows = c
+                .prepare_cached("DELETE FROM redeliveries WHERE at_ms < ?1 AND answer != 'sending'")?
+                .execute([history_before])?;
+            Ok((events, rows))
+        })
     }
 
     /// Marks an event given up, so it is reported once and never retried.
@@ -327,6 +427,10 @@ impl Ledger {
 
     /// The events of `target` still owed a redelivery, as the listing last showed them.
     pub fn pending(&self, target: &str) -> Result<Vec<GuidHistory>, StateError> {
+        if self.version < 2 {
+            // Schema 1 kept no listing history: the stored time alone keeps those events in view.
+            return Ok(Vec::new());
+        }
         self.sql(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT guid, event, action, attempts_seen, newest_id, newest_ms, first_seen_ms, last_status_code, last_status
@@ -345,6 +449,7 @@ impl Ledger {
                     oldest_at: ms(6)?,
                     last_status_code: r.get::<_, Option<i64>>(7)?.unwrap_or_default(),
                     last_status: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                    original_seen: true,
                 })
             })?;
             rows.collect()
@@ -438,6 +543,7 @@ mod tests {
             oldest_at: t("2026-01-01T00:00:00Z"),
             last_status_code: 0,
             last_status: "failed to connect".into(),
+            original_seen: true,
         };
         l.remember_pending("app", &h("a", 2), t("2026-01-01T00:00:00Z")).unwrap();
         l.remember_pending("app", &h("b", 1), t("2025-12-31T00:00:00Z")).unwrap();
@@ -453,6 +559,97 @@ mod tests {
         l.remember_pending("app", &h("b", 3), t("2025-12-31T00:00:00Z")).unwrap();
         assert!(l.pending("app").unwrap().is_empty());
         assert_eq!(l.pending("other").unwrap().len(), 1);
+    }
+
+    fn history(guid: &str) -> GuidHistory {
+        GuidHistory {
+            guid: guid.into(),
+            event: "push".into(),
+            action: None,
+            attempts: 1,
+            succeeded: false,
+            newest_id: 5,
+            newest_at: t("2026-01-01T00:00:00Z"),
+            oldest_at: t("2026-01-01T00:00:00Z"),
+            last_status_code: 503,
+            last_status: "Invalid HTTP Response: 503".into(),
+            original_seen: true,
+        }
+    }
+
+    #[test]
+    fn a_redelivery_github_never_acted_on_costs_no_rung() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+        let first = t("2026-01-01T00:00:00Z");
+        let row = l.begin_redelivery("app", "g", "push", 5, first, t("2026-01-01T00:01:00Z")).unwrap();
+        l.complete(row, Answer::Accepted, None).unwrap();
+        let row = l.begin_redelivery("app", "g", "push", 6, first, t("2026-01-01T00:10:00Z")).unwrap();
+        l.withdraw(row, Some("rate limited past --max-wait")).unwrap();
+        let m = &l.memory("app", ["g"]).unwrap()["g"];
+        assert_eq!((m.sent, m.last_sent_at), (1, Some(t("2026-01-01T00:01:00Z"))), "as if never begun");
+        let h = l.history(Some("app"), Some("g"), 10).unwrap();
+        assert_eq!(h[0].answer, Answer::NotSent, "kept in the audit history");
+        assert_eq!(h[0].detail.as_deref(), Some("rate limited past --max-wait"));
+        // Withdrawing twice (or a completed row) changes nothing.
+        l.withdraw(row, None).unwrap();
+        assert_eq!(l.memory("app", ["g"]).unwrap()["g"].sent, 1);
+    }
+
+    #[test]
+    fn resolved_events_are_remembered_and_old_rows_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+        let day = chrono::Duration::days(1);
+        l.remember_pending("app", &history("pending"), t("2026-01-01T00:00:00Z")).unwrap();
+        l.remember_resolved("app", &history("ok"), t("2026-01-01T00:05:00Z")).unwrap();
+        l.give_up("app", "gone", "push", GiveUpReason::Cap, t("2026-01-01T00:00:00Z"), t("2026-01-01T01:00:00Z"))
+            .unwrap();
+        let row = l.begin_redelivery("app", "pending", "push", 5, t("2026-01-01T00:00:00Z"), t("2026-01-01T00:02:00Z"));
+        l.complete(row.unwrap(), Answer::Refused, None).unwrap();
+        let m = l.memory("app", ["ok", "pending"]).unwrap();
+        assert!(m["ok"].resolved && !m["pending"].resolved);
+        // Inside the horizon twice over plus a day: nothing goes.
+        assert_eq!(l.prune(t("2026-01-07T00:00:00Z"), day * 3, day * 30).unwrap(), (0, 0));
+        // Past it: resolved and given-up events go, pending ones stay; audit rows past their keep go.
+        assert_eq!(l.prune(t("2026-01-08T00:00:01Z"), day * 3, day * 2).unwrap(), (2, 1));
+        assert_eq!(l.pending("app").unwrap().len(), 1);
+        assert!(l.memory("app", ["ok", "gone"]).unwrap().is_empty());
+        assert!(l.history(None, None, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_schema_1_file_keeps_its_stored_time_when_read_and_when_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // The schema the first release wrote, with a watermark and an event in it.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE watermarks (target TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+                 CREATE TABLE events (target TEXT NOT NULL, guid TEXT NOT NULL, event TEXT NOT NULL,
+                     first_seen_ms INTEGER NOT NULL, sent INTEGER NOT NULL DEFAULT 0, last_sent_ms INTEGER,
+                     given_up_ms INTEGER, given_up_reason TEXT, PRIMARY KEY (target, guid));
+                 CREATE TABLE redeliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL,
+                     guid TEXT NOT NULL, delivery_id INTEGER NOT NULL, event TEXT NOT NULL, at_ms INTEGER NOT NULL,
+                     answer TEXT NOT NULL, detail TEXT);
+                 INSERT INTO watermarks VALUES ('app', 1767225600000, 1767225600000);
+                 INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms)
+                     VALUES ('app', 'g', 'push', 1767225600000, 2, 1767225660000);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let read = Ledger::open_read_only(&path).unwrap().expect("an older schema is still state");
+        assert_eq!(read.watermark("app").unwrap(), Some(t("2026-01-01T00:00:00Z")));
+        assert_eq!(read.memory("app", ["g"]).unwrap()["g"].sent, 2);
+        assert!(read.pending("app").unwrap().is_empty());
+        drop(read);
+        let l = Ledger::open(&path).unwrap();
+        assert_eq!(l.watermark("app").unwrap(), Some(t("2026-01-01T00:00:00Z")), "migration keeps the data");
+        assert_eq!(l.memory("app", ["g"]).unwrap()["g"].sent, 2);
+        l.remember_pending("app", &history("g"), t("2026-01-01T00:00:00Z")).unwrap();
+        assert_eq!(l.pending("app").unwrap().len(), 1);
     }
 
     #[test]
