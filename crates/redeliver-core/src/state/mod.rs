@@ -2,6 +2,7 @@
 //! processes from acting on one state. The Actions-variable watermark, the docs script's memory,
 //! lives in [`crate::github::variables`] because it is a GitHub API.
 
+pub mod carry;
 mod ledger;
 mod lock;
 
