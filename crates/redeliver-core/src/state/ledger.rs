@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub enum StateError {
     #[error("cannot open the state file {path}: {source}")]
     Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create the state file {path}: {source}")]
+    Create { path: PathBuf, source: std::io::Error },
     #[error("cannot create the folder for the state file {path}: {source}")]
     Folder { path: PathBuf, source: std::io::Error },
     #[error("the state file {path} was written by a newer redeliver (schema {found}, this one knows {known})")]
@@ -94,8 +96,12 @@ impl Ledger {
     /// Opens (creating and migrating) the state file for writing.
     pub fn open(path: &Path) -> Result<Self, StateError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StateError::Folder { path: path.to_path_buf(), source })?;
+            super::create_private_dir(dir).map_err(|source| StateError::Folder { path: path.to_path_buf(), source })?;
         }
+        // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+        super::private_file_options()
+            .open(path)
+            .map_err(|source| StateError::Create { path: path.to_path_buf(), source })?;
         let conn = Connection::open(path).map_err(|source| StateError::Open { path: path.to_path_buf(), source })?;
         let mut ledger = Self { conn, path: path.to_path_buf(), version: 0 };
         ledger.sql(|c| {

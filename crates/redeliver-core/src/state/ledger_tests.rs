@@ -202,3 +202,19 @@ fn a_missing_file_is_no_state_and_a_newer_schema_is_refused() {
     let err = Ledger::open(&path).unwrap_err();
     assert!(err.to_string().contains("newer redeliver"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_state_folder_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new/state.db");
+    let l = Ledger::open(&path).unwrap();
+    l.set_watermark("app", t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z")).unwrap();
+    let _lock = crate::state::StateLock::acquire(&path).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("new")), 0o700);
+    for file in ["state.db", "state.db-wal", "state.db.lock"] {
+        assert_eq!(mode(&dir.path().join("new").join(file)), 0o600, "{file}");
+    }
+}
