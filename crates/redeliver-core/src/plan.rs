@@ -33,6 +33,11 @@ pub struct GuidHistory {
     pub oldest_at: DateTime<Utc>,
     pub last_status_code: i64,
     pub last_status: String,
+    /// Whether the event's original attempt (not a redelivery) has been listed, or the ledger
+    /// knew the event already. An event seen only through redeliveries may have an older,
+    /// successful original just past the window: the pass reads further back before acting.
+    #[serde(skip)]
+    pub original_seen: bool,
 }
 
 /// Folds pages of deliveries (newest first) into per-event histories.
@@ -53,6 +58,10 @@ pub struct Scan {
     pub reached_start: bool,
     /// Events the ledger remembers as pending, with the newest attempt already counted.
     remembered: HashMap<String, (DateTime<Utc>, u64)>,
+    /// Delivery ids already counted for tracked events: GitHub's list can show one attempt
+    /// twice (an item repeated across pages while new deliveries shift them), and an attempt
+    /// counts once against the cap. Bounded by the attempts of tracked (failed) events.
+    counted: std::collections::HashSet<u64>,
 }
 
 impl Scan {
@@ -68,6 +77,7 @@ impl Scan {
             deliveries_in_window: 0,
             reached_start: false,
             remembered: HashMap::new(),
+            counted: std::collections::HashSet::new(),
         }
     }
 
@@ -75,7 +85,8 @@ impl Scan {
     /// pass needs to list only what is new: a remembered event keeps its attempts, first and
     /// newest attempt, and the listing adds only attempts newer than those already counted.
     pub fn remember(&mut self, pending: impl IntoIterator<Item = GuidHistory>) {
-        for h in pending {
+        for mut h in pending {
+            h.original_seen = true;
             self.remembered.insert(h.guid.clone(), (h.newest_at, h.newest_id));
             self.histories.insert(h.guid.clone(), h);
         }
@@ -99,19 +110,30 @@ impl Scan {
     /// ([`crate::model::parse_page`]). Allocates only when it starts tracking an event.
     pub fn observe_ref(&mut self, d: &DeliveryRef<'_>) {
         self.deliveries_read += 1;
+        let ok = d.succeeded();
         if d.delivered_at < self.window.start {
             self.reached_start = true;
+            // Older than the window, but read: a success here still resolves a failure newer
+            // than it (an original that succeeded, then a failed manual redelivery). Any success
+            // GitHub lists wins.
+            if let Some(h) = self.histories.get_mut(&*d.guid) {
+                h.succeeded |= ok;
+                h.original_seen |= !d.redelivery;
+            }
             return;
         }
-        self.deliveries_in_window += 1;
-        let ok = d.succeeded();
         match self.histories.get_mut(&*d.guid) {
             Some(h) => {
+                h.succeeded |= ok;
+                h.original_seen |= !d.redelivery;
+                if !self.counted.insert(d.id) {
+                    return; // the same attempt listed again
+                }
+                self.deliveries_in_window += 1;
                 let counted = self.remembered.get(&*d.guid).is_some_and(|&(at, id)| (d.delivered_at, d.id) <= (at, id));
                 if !counted {
                     h.attempts += 1;
                 }
-                h.succeeded |= ok;
                 if d.delivered_at > h.newest_at || (d.delivered_at == h.newest_at && d.id > h.newest_id) {
                     h.newest_at = d.delivered_at;
                     h.newest_id = d.id;
@@ -124,8 +146,13 @@ impl Scan {
                 h.oldest_at = h.oldest_at.min(d.delivered_at);
             }
             // An original that succeeded and has no newer attempt: nothing older can exist.
-            None if ok && !d.redelivery => self.quiet_successes += 1,
+            None if ok && !d.redelivery => {
+                self.deliveries_in_window += 1;
+                self.quiet_successes += 1;
+            }
             None => {
+                self.deliveries_in_window += 1;
+                self.counted.insert(d.id);
                 let guid = String::from(&*d.guid);
                 self.histories.insert(
                     guid.clone(),
@@ -140,6 +167,7 @@ impl Scan {
                         oldest_at: d.delivered_at,
                         last_status_code: d.status_code,
                         last_status: String::from(&*d.status),
+                        original_seen: !d.redelivery,
                     },
                 );
             }
@@ -154,6 +182,19 @@ impl Scan {
     /// Events in scope that had at least one success.
     pub fn succeeded_guids(&self) -> u64 {
         self.quiet_successes + self.histories.values().filter(|h| h.succeeded).count() as u64
+    }
+
+    /// Failed events seen only through redeliveries, whose original attempt is older than
+    /// anything read so far: the pass reads further back (bounded by the horizon) before it
+    /// redelivers them, unless the ledger already knows them.
+    pub fn without_original(&self) -> impl Iterator<Item = &GuidHistory> {
+        self.failed().filter(|h| !h.original_seen)
+    }
+
+    /// Every tracked event this listing shows succeeded: the ledger remembers them as resolved
+    /// until the horizon, so a later failed (manual) redelivery never outweighs the success.
+    pub fn succeeded(&self) -> impl Iterator<Item = &GuidHistory> {
+        self.histories.values().filter(|h| h.succeeded)
     }
 
     /// Events in scope with no successful attempt: the candidates for redelivery.
@@ -173,6 +214,9 @@ pub struct Memory {
     pub first_seen_at: Option<DateTime<Utc>>,
     /// Set once the event was given up, so it is reported once and never retried.
     pub given_up: bool,
+    /// Set once a listing showed the event succeeded (kept until the horizon): a later failed
+    /// attempt, such as a manual redelivery, does not make it owed again.
+    pub resolved: bool,
 }
 
 /// Which events a run may act on: `event` or `event.action` patterns.
@@ -232,14 +276,15 @@ pub enum Decision {
     GiveUp { reason: GiveUpReason },
     /// Given up by an earlier run; not reported again.
     AlreadyGivenUp,
-    /// Excluded by the run's event filter.
+    /// Excluded by the run's event filter. Still owed a redelivery: another run (without the
+    /// filter, or with another one) sends it, so it stays pending and in view.
     Filtered,
 }
 
 impl Decision {
-    /// Still owed a redelivery: the watermark must keep it in view.
+    /// Still owed a redelivery: the ledger remembers it and the watermark keeps it in view.
     pub fn is_pending(&self) -> bool {
-        matches!(self, Self::Redeliver { .. } | Self::Deferred { .. } | Self::Waiting { .. })
+        matches!(self, Self::Redeliver { .. } | Self::Deferred { .. } | Self::Waiting { .. } | Self::Filtered)
     }
 }
 
@@ -278,6 +323,7 @@ pub fn plan<'a>(
     let none = Memory::default();
     let mut verdicts: Vec<Verdict> = failed
         .into_iter()
+        .filter(|h| !memory.get(&h.guid).is_some_and(|m| m.resolved))
         .map(|h| {
             let m = memory.get(&h.guid).unwrap_or(&none);
             let attempts = h.attempts.max(1 + m.sent);
@@ -311,11 +357,11 @@ fn decide(
     filter: &EventFilter,
     now: DateTime<Utc>,
 ) -> Decision {
-    if !filter.allows(&h.event, h.action.as_deref()) {
-        return Decision::Filtered;
-    }
     if m.given_up {
         return Decision::AlreadyGivenUp;
+    }
+    if !filter.allows(&h.event, h.action.as_deref()) {
+        return Decision::Filtered;
     }
     let deadline = first + policy.horizon;
     if now >= deadline {

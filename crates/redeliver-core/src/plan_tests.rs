@@ -94,7 +94,7 @@ fn a_redelivery_not_yet_listed_is_counted_from_the_ledger() {
     let s = scan(-60, vec![attempt(1, "a", 0, 500, false)]);
     let memory = HashMap::from([(
         "a".to_string(),
-        Memory { sent: 1, last_sent_at: Some(at(1)), first_seen_at: Some(at(0)), given_up: false },
+        Memory { sent: 1, last_sent_at: Some(at(1)), first_seen_at: Some(at(0)), given_up: false, resolved: false },
     )]);
     let p = decide_at(&s, &memory, 2);
     let v = only(&p);
@@ -256,7 +256,8 @@ proptest! {
         for v in &p.verdicts {
             prop_assert!(seen.insert(v.history.guid.clone()), "one verdict per event");
             let attempts: Vec<_> = in_window.iter().filter(|d| d.guid == v.history.guid).collect();
-            prop_assert!(attempts.iter().all(|d| !d.succeeded()), "never plan for an event that succeeded");
+            // Every attempt read is evidence: one older than the window counts too.
+            prop_assert!(all.iter().filter(|d| d.guid == v.history.guid).all(|d| !d.succeeded()), "never plan for an event that succeeded");
             prop_assert_eq!(v.history.attempts as usize, attempts.len());
             let newest = attempts.iter().max_by_key(|d| (d.delivered_at, d.id)).unwrap();
             if let Decision::Redeliver { delivery_id } = v.decision {
@@ -265,9 +266,9 @@ proptest! {
                 prop_assert!(at(now) < v.first_attempt_at + Duration::days(3));
             }
         }
-        // Every event without a success in the window gets exactly one verdict.
+        // Every event in the window without a success anywhere it was read gets exactly one verdict.
         let failed: std::collections::HashSet<_> = in_window.iter().map(|d| d.guid.clone())
-            .filter(|g| in_window.iter().filter(|d| &d.guid == g).all(|d| !d.succeeded())).collect();
+            .filter(|g| all.iter().filter(|d| &d.guid == g).all(|d| !d.succeeded())).collect();
         prop_assert_eq!(&failed, &seen);
         // Memory follows failures: tracked events are failed ones or resolved redeliveries.
         let with_failure_or_redelivery = in_window.iter().filter(|d| !d.succeeded() || d.redelivery).map(|d| d.guid.clone()).collect::<std::collections::HashSet<_>>();
@@ -340,6 +341,7 @@ fn pending_events_from_the_ledger_carry_over_and_only_new_attempts_count() {
         oldest_at: at(oldest),
         last_status_code: 503,
         last_status: "Invalid HTTP Response: 503".into(),
+        original_seen: true,
     };
     let mut s = Scan::new(Window { start: at(-5), until: None });
     s.remember([
@@ -375,4 +377,62 @@ fn an_attempt_in_the_same_second_as_the_start_is_in_the_window() {
     s.observe(&attempt(1, "same-second", 0, 500, false));
     assert!(!s.reached_start);
     assert_eq!(s.failed().count(), 1);
+}
+
+#[test]
+fn the_same_attempt_listed_twice_counts_once() {
+    // GitHub's list can repeat an item across pages; one failed attempt listed 8 times is one
+    // attempt, not a cap's worth.
+    let mut s = Scan::new(Window { start: at(-60), until: None });
+    for _ in 0..8 {
+        s.observe(&attempt(7, "a", 0, 503, false));
+    }
+    let p = decide_at(&s, &HashMap::new(), 60);
+    let v = only(&p);
+    assert_eq!(v.attempts, 1);
+    assert_eq!(v.decision, Decision::Redeliver { delivery_id: 7 });
+    assert_eq!(s.deliveries_read, 8);
+    assert_eq!(s.deliveries_in_window, 1);
+}
+
+#[test]
+fn a_success_older_than_the_window_on_a_page_read_still_wins() {
+    // The original succeeded (outside the window); a manual redelivery failed later (inside).
+    let s = scan(-10, vec![attempt(1, "a", -30, 200, false), attempt(2, "a", -5, 503, true)]);
+    assert!(s.reached_start);
+    assert_eq!(s.failed().count(), 0, "any success GitHub lists wins");
+    assert_eq!(s.succeeded().map(|h| h.guid.as_str()).collect::<Vec<_>>(), ["a"]);
+}
+
+#[test]
+fn an_event_seen_only_through_redeliveries_asks_for_its_original() {
+    let s = scan(-10, vec![attempt(2, "a", -5, 503, true), attempt(3, "b", -4, 503, false)]);
+    assert_eq!(s.without_original().map(|h| h.guid.as_str()).collect::<Vec<_>>(), ["a"]);
+    // Once the original is read (even past the window start), it is no longer asked for.
+    let s = scan(-10, vec![attempt(1, "a", -30, 500, false), attempt(2, "a", -5, 503, true)]);
+    assert_eq!(s.without_original().count(), 0);
+    assert_eq!(only(&decide_at(&s, &HashMap::new(), 60)).attempts, 1, "only attempts in the window count");
+}
+
+#[test]
+fn an_event_the_ledger_saw_succeed_is_not_owed_again() {
+    let s = scan(-10, vec![attempt(2, "a", -5, 503, true)]);
+    let memory = HashMap::from([("a".to_string(), Memory { resolved: true, sent: 1, ..Memory::default() })]);
+    assert!(decide_at(&s, &memory, 60).verdicts.is_empty());
+}
+
+#[test]
+fn a_filtered_event_stays_pending_and_in_view() {
+    let s = scan(-60, vec![attempt(1, "a", -50, 503, false), attempt(2, "b", -40, 503, false)]);
+    let b = s.clone();
+    let filter = EventFilter { include: vec!["push".into()], exclude: vec![] };
+    let p = plan(b.failed(), &HashMap::new(), &Policy::github_com(), &filter, None, at(0));
+    assert!(p.verdicts.iter().all(|v| v.decision == Decision::Filtered));
+    assert!(p.verdicts.iter().all(|v| v.decision.is_pending()), "another run still owes them a redelivery");
+    assert_eq!(p.next_watermark(at(0), Duration::minutes(5)), at(-50), "the stored time does not pass them");
+    // A given-up event stays given up whatever the filter.
+    let memory = HashMap::from([("a".to_string(), Memory { given_up: true, ..Memory::default() })]);
+    let p = plan(b.failed(), &memory, &Policy::github_com(), &filter, None, at(0));
+    let a = p.verdicts.iter().find(|v| v.history.guid == "a").unwrap();
+    assert_eq!(a.decision, Decision::AlreadyGivenUp);
 }

@@ -26,6 +26,7 @@ mod hookshot;
 mod ids;
 pub mod keys;
 mod rate_limit;
+pub mod raw;
 mod receiver;
 mod recording;
 mod secondary;

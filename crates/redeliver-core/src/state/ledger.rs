@@ -4,6 +4,7 @@
 //! WAL mode, schema versioned with `PRAGMA user_version`. A redelivery is written down *before*
 //! its POST and completed after it, so a process killed in between never sends it twice.
 
+use super::carry::{Carried, CarriedEvent, CarriedState};
 use crate::plan::{GiveUpReason, GuidHistory, Memory};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -15,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub enum StateError {
     #[error("cannot open the state file {path}: {source}")]
     Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create the state file {path}: {source}")]
+    Create { path: PathBuf, source: std::io::Error },
     #[error("cannot create the folder for the state file {path}: {source}")]
     Folder { path: PathBuf, source: std::io::Error },
     #[error("the state file {path} was written by a newer redeliver (schema {found}, this one knows {known})")]
@@ -33,6 +36,9 @@ pub enum Answer {
     Refused,
     /// 5xx or no answer: GitHub may or may not have acted; the next run sees from its record.
     Ambiguous,
+    /// The request never reached GitHub, or GitHub said it did not act on it (rate limited,
+    /// authentication refused, connection refused): it does not count against the cap.
+    NotSent,
 }
 
 impl Answer {
@@ -42,6 +48,7 @@ impl Answer {
             Self::Accepted => "accepted",
             Self::Refused => "refused",
             Self::Ambiguous => "ambiguous",
+            Self::NotSent => "not_sent",
         }
     }
 
@@ -50,6 +57,7 @@ impl Answer {
             "accepted" => Self::Accepted,
             "refused" => Self::Refused,
             "ambiguous" => Self::Ambiguous,
+            "not_sent" => Self::NotSent,
             _ => Self::Sending,
         }
     }
@@ -73,6 +81,9 @@ const SCHEMA: i64 = 2;
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
+    /// The schema this file has: [`SCHEMA`] once opened for writing (migrated); an older one
+    /// when opened read-only, where queries fall back to what that schema holds.
+    version: i64,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -85,32 +96,41 @@ impl Ledger {
     /// Opens (creating and migrating) the state file for writing.
     pub fn open(path: &Path) -> Result<Self, StateError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StateError::Folder { path: path.to_path_buf(), source })?;
+            super::create_private_dir(dir).map_err(|source| StateError::Folder { path: path.to_path_buf(), source })?;
         }
+        // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+        super::private_file_options()
+            .open(path)
+            .map_err(|source| StateError::Create { path: path.to_path_buf(), source })?;
         let conn = Connection::open(path).map_err(|source| StateError::Open { path: path.to_path_buf(), source })?;
-        let ledger = Self { conn, path: path.to_path_buf() };
+        let mut ledger = Self { conn, path: path.to_path_buf(), version: 0 };
         ledger.sql(|c| {
             c.busy_timeout(std::time::Duration::from_secs(10))?;
             c.pragma_update(None, "journal_mode", "WAL")?;
             c.pragma_update(None, "synchronous", "NORMAL")
         })?;
         ledger.migrate()?;
+        ledger.version = SCHEMA;
         Ok(ledger)
     }
 
-    /// Opens an existing state file read-only (`--dry-run`, `history`); `None` if there is none.
+    /// Opens an existing state file read-only (`--dry-run`, `history`, and the reading phase of
+    /// a pass); `None` if there is none. A file of an older schema is read as it is (its stored
+    /// time and what it knows of events), and migrated, data kept, by the next [`Ledger::open`].
     pub fn open_read_only(path: &Path) -> Result<Option<Self>, StateError> {
         if !path.exists() {
             return Ok(None);
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|source| StateError::Open { path: path.to_path_buf(), source })?;
-        let ledger = Self { conn, path: path.to_path_buf() };
+        let mut ledger = Self { conn, path: path.to_path_buf(), version: 0 };
         let version: i64 = ledger.sql(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))?;
         if version > SCHEMA {
             return Err(StateError::TooNew { path: path.to_path_buf(), found: version, known: SCHEMA });
         }
-        Ok((version == SCHEMA).then_some(ledger))
+        // Version 0 is a file with no tables yet (created by an interrupted first open): no state.
+        ledger.version = version;
+        Ok((version >= 1).then_some(ledger))
     }
 
     pub fn path(&self) -> &Path {
@@ -207,7 +227,11 @@ impl Ledger {
     ) -> Result<HashMap<String, Memory>, StateError> {
         self.sql(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms FROM events WHERE target = ?1 AND guid = ?2",
+                if self.version >= 2 {
+                    "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms FROM events WHERE target = ?1 AND guid = ?2"
+                } else {
+                    "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms, NULL FROM events WHERE target = ?1 AND guid = ?2"
+                },
             )?;
             let mut out = HashMap::new();
             for guid in guids {
@@ -218,6 +242,7 @@ impl Ledger {
                             last_sent_at: r.get::<_, Option<i64>>(1)?.and_then(DateTime::from_timestamp_millis),
                             first_seen_at: DateTime::from_timestamp_millis(r.get(2)?),
                             given_up: r.get::<_, Option<i64>>(3)?.is_some(),
+                            resolved: r.get::<_, Option<i64>>(4)?.is_some(),
                         })
                     })
                     .optional()?;
@@ -263,6 +288,151 @@ impl Ledger {
             ])
         })?;
         Ok(())
+    }
+
+    /// Takes back a redelivery begun with [`Ledger::begin_redelivery`] that GitHub never acted
+    /// on (the request was not sent, or was refused before GitHub looked at it: rate limited,
+    /// unauthorized, connection refused): it stays in the audit history as `not_sent` and no
+    /// longer counts as sent, so it costs the event no rung of its ladder.
+    pub fn withdraw(&self, row: i64, detail: Option<&str>) -> Result<(), StateError> {
+        self.sql(|c| {
+            let tx = c.unchecked_transaction()?;
+            let key: Option<(String, String)> = tx
+                .query_row("SELECT target, guid FROM redeliveries WHERE id = ?1 AND answer = 'sending'", [row], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            if let Some((target, guid)) = key {
+                tx.execute(
+                    "UPDATE redeliveries SET answer = 'not_sent', detail = ?2 WHERE id = ?1",
+                    params![row, detail],
+                )?;
+                tx.execute(
+                    "UPDATE events SET sent = max(sent - 1, 0),
+                         last_sent_ms = (SELECT max(at_ms) FROM redeliveries
+                                         WHERE target = ?1 AND guid = ?2 AND answer != 'not_sent')
+                     WHERE target = ?1 AND guid = ?2",
+                    params![target, guid],
+                )?;
+            }
+            tx.commit()
+        })
+    }
+
+    /// Remembers that a listing showed the event succeeded, until the horizon: a later failed
+    /// attempt of it (a manual redelivery) never makes it owed again.
+    pub fn remember_resolved(&self, target: &str, h: &GuidHistory, at: DateTime<Utc>) -> Result<(), StateError> {
+        self.sql(|c| {
+            c.prepare_cached(
+                "INSERT INTO events (target, guid, event, action, first_seen_ms, pending, resolved_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
+                 ON CONFLICT (target, guid) DO UPDATE SET pending = 0,
+                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+                     resolved_ms = coalesce(resolved_ms, excluded.resolved_ms)",
+            )?
+            .execute(params![
+                target,
+                h.guid,
+                h.event,
+                h.action,
+                h.oldest_at.timestamp_millis(),
+                at.timestamp_millis()
+            ])
+        })?;
+        Ok(())
+    }
+
+    /// Forgets what can no longer matter, so the file stays bounded however long it runs:
+    /// events no longer pending (resolved or given up) whose every attempt is older than any
+    /// window a pass reads (first attempt + horizon for the last redelivery, + horizon + a day
+    /// for the window's floor), so nothing can bring them back; and audit rows of redeliveries
+    /// older than `keep_history`. Returns the rows deleted (events, redeliveries).
+    pub fn prune(
+        &self,
+        now: DateTime<Utc>,
+        horizon: chrono::Duration,
+        keep_history: chrono::Duration,
+    ) -> Result<(usize, usize), StateError> {
+        // The last redelivery of an event is sent before first + horizon, and a pass reads back
+        // to horizon + a day: past both, no attempt of it is ever read again.
+        let events_before = now
+            .checked_sub_signed(horizon)
+            .and_then(|t| t.checked_sub_signed(horizon))
+            .and_then(|t| t.checked_sub_signed(chrono::Duration::days(1)))
+            .map_or(i64::MIN, |t| t.timestamp_millis());
+        let history_before = now.checked_sub_signed(keep_history).map_or(i64::MIN, |t| t.timestamp_millis());
+        self.sql(|c| {
+            let events = c
+                .prepare_cached("DELETE FROM events WHERE pending = 0 AND first_seen_ms < ?1")?
+                .execute([events_before])?;
+            let rows = c
+                .prepare_cached("DELETE FROM redeliveries WHERE at_ms < ?1 AND answer != 'sending'")?
+                .execute([history_before])?;
+            Ok((events, rows))
+        })
+    }
+
+    /// Merges a ledger carried between runs (the Actions-variable store) into this one: what
+    /// either knows wins (more sends, the later send, the earlier first attempt, given up or
+    /// resolved once either says so).
+    pub fn import_carried(&self, target: &str, carried: &Carried) -> Result<(), StateError> {
+        self.sql(|c| {
+            let tx = c.unchecked_transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms, given_up_ms,
+                                         given_up_reason, resolved_ms, pending)
+                     VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, 0)
+                     ON CONFLICT (target, guid) DO UPDATE SET
+                         sent = max(sent, excluded.sent),
+                         last_sent_ms = max(coalesce(last_sent_ms, 0), coalesce(excluded.last_sent_ms, 0)),
+                         first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+                         given_up_ms = coalesce(given_up_ms, excluded.given_up_ms),
+                         given_up_reason = coalesce(given_up_reason, excluded.given_up_reason),
+                         resolved_ms = coalesce(resolved_ms, excluded.resolved_ms),
+                         pending = pending AND excluded.given_up_ms IS NULL AND excluded.resolved_ms IS NULL",
+                )?;
+                for (guid, e) in &carried.events {
+                    let first = e.first_seen_at.timestamp_millis();
+                    let (given_up, reason, resolved) = match e.state {
+                        CarriedState::Pending => (None, None, None),
+                        CarriedState::GivenUp => (Some(first), Some("carried"), None),
+                        CarriedState::Resolved => (None, None, Some(first)),
+                    };
+                    let last = e.last_sent_at.map(|t| t.timestamp_millis());
+                    stmt.execute(params![target, guid, first, e.sent, last, given_up, reason, resolved])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    /// What this ledger knows of `target`'s events, to carry to the next run.
+    pub fn export_carried(&self, target: &str) -> Result<Carried, StateError> {
+        self.sql(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT guid, sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms FROM events
+                 WHERE target = ?1 AND (sent > 0 OR given_up_ms IS NOT NULL OR resolved_ms IS NOT NULL OR pending = 1)",
+            )?;
+            let rows = stmt.query_map([target], |r| {
+                let state = match (r.get::<_, Option<i64>>(4)?, r.get::<_, Option<i64>>(5)?) {
+                    (Some(_), _) => CarriedState::GivenUp,
+                    (None, Some(_)) => CarriedState::Resolved,
+                    (None, None) => CarriedState::Pending,
+                };
+                let ms = |v: i64| DateTime::from_timestamp_millis(v).unwrap_or_default();
+                Ok((
+                    r.get::<_, String>(0)?,
+                    CarriedEvent {
+                        sent: r.get(1)?,
+                        last_sent_at: r.get::<_, Option<i64>>(2)?.filter(|v| *v > 0).map(ms),
+                        first_seen_at: ms(r.get(3)?),
+                        state,
+                    },
+                ))
+            })?;
+            Ok(Carried { events: rows.collect::<Result<_, _>>()? })
+        })
     }
 
     /// Marks an event given up, so it is reported once and never retried.
@@ -327,6 +497,10 @@ impl Ledger {
 
     /// The events of `target` still owed a redelivery, as the listing last showed them.
     pub fn pending(&self, target: &str) -> Result<Vec<GuidHistory>, StateError> {
+        if self.version < 2 {
+            // Schema 1 kept no listing history: the stored time alone keeps those events in view.
+            return Ok(Vec::new());
+        }
         self.sql(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT guid, event, action, attempts_seen, newest_id, newest_ms, first_seen_ms, last_status_code, last_status
@@ -345,6 +519,7 @@ impl Ledger {
                     oldest_at: ms(6)?,
                     last_status_code: r.get::<_, Option<i64>>(7)?.unwrap_or_default(),
                     last_status: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                    original_seen: true,
                 })
             })?;
             rows.collect()
@@ -381,88 +556,5 @@ impl Ledger {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("deep/state.db");
-        {
-            let l = Ledger::open(&path).unwrap();
-            assert_eq!(l.watermark("app").unwrap(), None);
-            l.set_watermark("app", t("2026-01-01T00:00:00Z"), t("2026-01-01T00:05:00Z")).unwrap();
-            let row = l
-                .begin_redelivery("app", "g1", "push", 1 << 40, t("2025-12-31T23:00:00Z"), t("2026-01-01T00:01:00Z"))
-                .unwrap();
-            l.complete(row, Answer::Accepted, None).unwrap();
-            l.begin_redelivery("app", "g1", "push", 1 << 41, t("2025-12-31T22:00:00Z"), t("2026-01-01T00:02:00Z"))
-                .unwrap();
-            l.give_up("app", "g2", "issues", GiveUpReason::Cap, t("2025-12-30T00:00:00Z"), t("2026-01-01T00:03:00Z"))
-                .unwrap();
-        }
-        let l = Ledger::open_read_only(&path).unwrap().unwrap();
-        assert_eq!(l.watermark("app").unwrap(), Some(t("2026-01-01T00:00:00Z")));
-        assert_eq!(l.watermark("other").unwrap(), None);
-        let m = l.memory("app", ["g1", "g2", "g3"]).unwrap();
-        assert_eq!(m["g1"].sent, 2);
-        assert_eq!(m["g1"].last_sent_at, Some(t("2026-01-01T00:02:00Z")));
-        assert_eq!(m["g1"].first_seen_at, Some(t("2025-12-31T22:00:00Z")));
-        assert!(!m["g1"].given_up);
-        assert!(m["g2"].given_up);
-        assert!(!m.contains_key("g3"));
-        let h = l.history(Some("app"), None, 10).unwrap();
-        assert_eq!(h.len(), 2);
-        assert_eq!(h[0].answer, Answer::Sending, "a redelivery whose answer never came stays visible");
-        assert_eq!(h[1].answer, Answer::Accepted);
-        assert_eq!(h[1].delivery_id, 1 << 40);
-        assert!(l.set_watermark("app", t("2026-01-02T00:00:00Z"), t("2026-01-02T00:00:00Z")).is_err(), "read-only");
-    }
-
-    #[test]
-    fn pending_events_round_trip_until_resolved_or_given_up() {
-        let dir = tempfile::tempdir().unwrap();
-        let l = Ledger::open(&dir.path().join("s.db")).unwrap();
-        let h = |guid: &str, attempts| GuidHistory {
-            guid: guid.into(),
-            event: "push".into(),
-            action: Some("x".into()),
-            attempts,
-            succeeded: false,
-            newest_id: 1 << 40,
-            newest_at: t("2026-01-01T01:00:00Z"),
-            oldest_at: t("2026-01-01T00:00:00Z"),
-            last_status_code: 0,
-            last_status: "failed to connect".into(),
-        };
-        l.remember_pending("app", &h("a", 2), t("2026-01-01T00:00:00Z")).unwrap();
-        l.remember_pending("app", &h("b", 1), t("2025-12-31T00:00:00Z")).unwrap();
-        l.remember_pending("other", &h("c", 1), t("2026-01-01T00:00:00Z")).unwrap();
-        let pending = l.pending("app").unwrap();
-        assert_eq!(pending.iter().map(|p| p.guid.as_str()).collect::<Vec<_>>(), ["b", "a"], "oldest first");
-        assert_eq!(pending[1], h("a", 2));
-        assert_eq!(pending[0].oldest_at, t("2025-12-31T00:00:00Z"));
-        l.resolve("app", "a", t("2026-01-02T00:00:00Z")).unwrap();
-        l.give_up("app", "b", "push", GiveUpReason::Cap, t("2025-12-31T00:00:00Z"), t("2026-01-02T00:00:00Z")).unwrap();
-        assert!(l.pending("app").unwrap().is_empty());
-        // A given-up event stays given up even if a later pass remembers it again.
-        l.remember_pending("app", &h("b", 3), t("2025-12-31T00:00:00Z")).unwrap();
-        assert!(l.pending("app").unwrap().is_empty());
-        assert_eq!(l.pending("other").unwrap().len(), 1);
-    }
-
-    #[test]
-    fn a_missing_file_is_no_state_and_a_newer_schema_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        assert!(Ledger::open_read_only(&path).unwrap().is_none());
-        assert!(!path.exists(), "read-only open creates nothing");
-        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
-        let err = Ledger::open(&path).unwrap_err();
-        assert!(err.to_string().contains("newer redeliver"), "{err}");
-    }
-}
+#[path = "ledger_tests.rs"]
+mod tests;

@@ -1,7 +1,7 @@
 //! One process at a time per state file: an advisory OS lock on `<state>.lock`, released by the
 //! kernel when the process exits, so a crash never leaves a stale lock behind.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -27,10 +27,9 @@ impl StateLock {
         let path = lock_path(state);
         let io = |source| LockError::Io { path: path.clone(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            super::create_private_dir(dir).map_err(io)?;
         }
-        let mut file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let mut file = super::private_file_options().open(&path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

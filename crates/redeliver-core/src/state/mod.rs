@@ -2,6 +2,7 @@
 //! processes from acting on one state. The Actions-variable watermark, the docs script's memory,
 //! lives in [`crate::github::variables`] because it is a GitHub API.
 
+pub mod carry;
 mod ledger;
 mod lock;
 
@@ -9,6 +10,26 @@ pub use ledger::{Answer, Ledger, RedeliveryRecord, StateError};
 pub use lock::{LockError, StateLock};
 
 use std::path::{Path, PathBuf};
+
+/// Creates the state's folder (and missing parents) readable by this user only (0700): the
+/// state will hold archived payloads, which can carry private data. Existing folders are left
+/// as they are.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Opens options that create a file readable and writable by this user only (0600).
+pub(crate) fn private_file_options() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
 
 /// The default state file: `$XDG_STATE_HOME/redeliver/state.db`, else
 /// `$HOME/.local/state/redeliver/state.db`, else `./redeliver-state.db`.

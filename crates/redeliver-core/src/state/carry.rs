@@ -1,0 +1,208 @@
+//! What the ledger knows, carried between GitHub Actions runs in a second Actions variable.
+//!
+//! On a hosted runner the SQLite ledger dies with the job, and the docs script's variable holds
+//! one time. GitHub's delivery record still shows every redelivery GitHub *accepted* (each is a
+//! new attempt), but not one it refused (a 422 leaves no trace), nor that an event was given up
+//! or seen succeed. Without those, a refused redelivery is re-sent on every run and an event given
+//! up at the cap comes back once its original falls out of view. So next to the docs script's
+//! variable (`NAME`, untouched, same format) the tool keeps `NAME_LEDGER`: a compact JSON map
+//! from GUID to `[sent, last_sent, first_seen, state]` (times in seconds since the epoch; state
+//! 0 pending, 1 given up, 2 resolved). It costs one GET and one PATCH per run, against listing
+//! back to the horizon on every run (dozens of pages for a busy App) for the other design.
+//!
+//! GitHub limits a variable to 48 KB. When the map would not fit, entries are dropped in this
+//! order, oldest first within each: resolved events (a success GitHub still lists wins anyway),
+//! then given-up events, then pending ones (GitHub's record still counts their accepted
+//! redeliveries, and the stored time keeps them in view). The pass reports how many were dropped.
+//! See <https://docs.github.com/actions/learn-github-actions/variables#limits-for-configuration-variables>.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// GitHub's limit on one configuration variable's value.
+pub const VARIABLE_LIMIT: usize = 48 * 1024;
+
+/// The suffix of the variable that carries the ledger, next to the docs script's one.
+pub const LEDGER_SUFFIX: &str = "_LEDGER";
+
+/// What one event's entry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CarriedState {
+    Pending,
+    GivenUp,
+    Resolved,
+}
+
+/// One event's memory, as carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedEvent {
+    /// Redelivery requests sent (accepted, refused or unanswered).
+    pub sent: u32,
+    pub last_sent_at: Option<DateTime<Utc>>,
+    pub first_seen_at: DateTime<Utc>,
+    pub state: CarriedState,
+}
+
+/// The carried ledger of one target: GUID to memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Carried {
+    pub events: BTreeMap<String, CarriedEvent>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    v: u32,
+    e: BTreeMap<String, (u32, i64, i64, u8)>,
+}
+
+/// Why a carried value cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the Actions variable that carries the ledger is not in redeliver's format ({0}); delete it to start afresh \
+     (GitHub's record still shows every accepted redelivery)"
+)]
+pub struct CarryError(String);
+
+impl Carried {
+    /// Reads a carried value; an empty value is an empty ledger.
+    pub fn parse(value: &str) -> Result<Self, CarryError> {
+        if value.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let wire: Wire = serde_json::from_str(value).map_err(|e| CarryError(e.to_string()))?;
+        if wire.v != 1 {
+            return Err(CarryError(format!("version {} is newer than this redeliver knows (1)", wire.v)));
+        }
+        let time =
+            |s: i64| DateTime::from_timestamp(s, 0).ok_or_else(|| CarryError(format!("time {s} is out of range")));
+        let mut events = BTreeMap::new();
+        for (guid, (sent, last, first, state)) in wire.e {
+            let state = match state {
+                0 => CarriedState::Pending,
+                1 => CarriedState::GivenUp,
+                2 => CarriedState::Resolved,
+                other => return Err(CarryError(format!("unknown state {other} for {guid}"))),
+            };
+            let last_sent_at = if last == 0 { None } else { Some(time(last)?) };
+            events.insert(guid, CarriedEvent { sent, last_sent_at, first_seen_at: time(first)?, state });
+        }
+        Ok(Self { events })
+    }
+
+    /// Writes the value, within `limit` bytes: entries that do not fit are dropped (resolved
+    /// ones first, then given-up ones, then pending ones; oldest first within each). Returns the
+    /// value and how many entries were dropped.
+    pub fn encode(&self, limit: usize) -> (String, usize) {
+        let mut order: Vec<(&String, &CarriedEvent)> = self.events.iter().collect();
+        // Keep-first order: pending, then given up, then resolved; newest first within each.
+        // The rank is also the wire's state number.
+        let rank = |e: &CarriedEvent| -> u8 {
+            match e.state {
+                CarriedState::Pending => 0,
+                CarriedState::GivenUp => 1,
+                CarriedState::Resolved => 2,
+            }
+        };
+        order.sort_by(|a, b| (rank(a.1), b.1.first_seen_at, a.0).cmp(&(rank(b.1), a.1.first_seen_at, b.0)));
+        let wire_of = |keep: &[(&String, &CarriedEvent)]| Wire {
+            v: 1,
+            e: keep
+                .iter()
+                .map(|(g, e)| {
+                    let last = e.last_sent_at.map_or(0, |t| t.timestamp());
+                    ((*g).clone(), (e.sent, last, e.first_seen_at.timestamp(), rank(e)))
+                })
+                .collect(),
+        };
+        // Entries are small and similar in size: estimate, then trim until it fits.
+        let mut keep = order.len();
+        loop {
+            let text = serde_json::to_string(&wire_of(&order[..keep])).unwrap_or_default();
+            if text.len() <= limit || keep == 0 {
+                return (text, order.len() - keep);
+            }
+            let over = text.len() - limit;
+            let per = text.len() / keep.max(1);
+            keep = keep.saturating_sub(over.div_ceil(per.max(1)).max(1));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn event(sent: u32, first: &str, state: CarriedState) -> CarriedEvent {
+        CarriedEvent {
+            sent,
+            last_sent_at: (sent > 0).then(|| t("2026-01-02T00:00:00Z")),
+            first_seen_at: t(first),
+            state,
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let mut c = Carried::default();
+        c.events.insert("a".into(), event(3, "2026-01-01T00:00:00Z", CarriedState::Pending));
+        c.events.insert("b".into(), event(0, "2026-01-01T00:00:01Z", CarriedState::GivenUp));
+        c.events.insert("c".into(), event(1, "2026-01-01T00:00:02Z", CarriedState::Resolved));
+        let (text, dropped) = c.encode(VARIABLE_LIMIT);
+        assert_eq!(dropped, 0);
+        assert_eq!(Carried::parse(&text).unwrap(), c);
+        assert_eq!(Carried::parse("").unwrap(), Carried::default());
+    }
+
+    #[test]
+    fn a_foreign_value_is_a_clear_error() {
+        for bad in [
+            "1767225600000",
+            "{\"v\":2,\"e\":{}}",
+            "{\"v\":1,\"e\":{\"a\":[1,0,0,9]}}",
+            "{\"v\":1,\"e\":{\"a\":[1,0,99999999999999999,0]}}",
+        ] {
+            let err = Carried::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("delete it to start afresh"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn what_does_not_fit_is_dropped_resolved_first_then_given_up_then_oldest() {
+        let mut c = Carried::default();
+        for i in 0..2000 {
+            let state = match i % 3 {
+                0 => CarriedState::Pending,
+                1 => CarriedState::GivenUp,
+                _ => CarriedState::Resolved,
+            };
+            let first = t("2026-01-01T00:00:00Z") + chrono::Duration::seconds(i);
+            c.events.insert(
+                format!("{i:08}-0000-0000-0000-000000000000"),
+                CarriedEvent { sent: 2, last_sent_at: Some(first), first_seen_at: first, state },
+            );
+        }
+        let (text, dropped) = c.encode(VARIABLE_LIMIT);
+        assert!(text.len() <= VARIABLE_LIMIT, "{}", text.len());
+        assert!(dropped > 0);
+        let kept = Carried::parse(&text).unwrap();
+        assert_eq!(kept.events.len() + dropped, 2000);
+        let count = |s| kept.events.values().filter(|e| e.state == s).count();
+        assert_eq!(count(CarriedState::Pending), 667, "every pending event is kept");
+        assert_eq!(count(CarriedState::Resolved), 0, "resolved ones go first");
+        // Within given-up events, the newest are kept.
+        let oldest_kept =
+            kept.events.values().filter(|e| e.state == CarriedState::GivenUp).map(|e| e.first_seen_at).min();
+        let newest_given_up =
+            c.events.values().filter(|e| e.state == CarriedState::GivenUp).map(|e| e.first_seen_at).max();
+        assert!(oldest_kept.is_some_and(|o| o <= newest_given_up.unwrap()));
+        assert!(!kept.events.contains_key("00000001-0000-0000-0000-000000000000"), "the oldest given-up one went");
+        // A limit too small for anything keeps nothing, and says so.
+        let (text, dropped) = c.encode(10);
+        assert_eq!((Carried::parse(&text).unwrap().events.len(), dropped), (0, 2000));
+    }
+}

@@ -1,0 +1,220 @@
+//! The ledger's tests: what survives reopening, migrations, pruning and the carried form.
+
+use super::*;
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+#[test]
+fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep/state.db");
+    {
+        let l = Ledger::open(&path).unwrap();
+        assert_eq!(l.watermark("app").unwrap(), None);
+        l.set_watermark("app", t("2026-01-01T00:00:00Z"), t("2026-01-01T00:05:00Z")).unwrap();
+        let row = l
+            .begin_redelivery("app", "g1", "push", 1 << 40, t("2025-12-31T23:00:00Z"), t("2026-01-01T00:01:00Z"))
+            .unwrap();
+        l.complete(row, Answer::Accepted, None).unwrap();
+        l.begin_redelivery("app", "g1", "push", 1 << 41, t("2025-12-31T22:00:00Z"), t("2026-01-01T00:02:00Z")).unwrap();
+        l.give_up("app", "g2", "issues", GiveUpReason::Cap, t("2025-12-30T00:00:00Z"), t("2026-01-01T00:03:00Z"))
+            .unwrap();
+    }
+    let l = Ledger::open_read_only(&path).unwrap().unwrap();
+    assert_eq!(l.watermark("app").unwrap(), Some(t("2026-01-01T00:00:00Z")));
+    assert_eq!(l.watermark("other").unwrap(), None);
+    let m = l.memory("app", ["g1", "g2", "g3"]).unwrap();
+    assert_eq!(m["g1"].sent, 2);
+    assert_eq!(m["g1"].last_sent_at, Some(t("2026-01-01T00:02:00Z")));
+    assert_eq!(m["g1"].first_seen_at, Some(t("2025-12-31T22:00:00Z")));
+    assert!(!m["g1"].given_up);
+    assert!(m["g2"].given_up);
+    assert!(!m.contains_key("g3"));
+    let h = l.history(Some("app"), None, 10).unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[0].answer, Answer::Sending, "a redelivery whose answer never came stays visible");
+    assert_eq!(h[1].answer, Answer::Accepted);
+    assert_eq!(h[1].delivery_id, 1 << 40);
+    assert!(l.set_watermark("app", t("2026-01-02T00:00:00Z"), t("2026-01-02T00:00:00Z")).is_err(), "read-only");
+}
+
+#[test]
+fn pending_events_round_trip_until_resolved_or_given_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+    let h = |guid: &str, attempts| GuidHistory {
+        guid: guid.into(),
+        event: "push".into(),
+        action: Some("x".into()),
+        attempts,
+        succeeded: false,
+        newest_id: 1 << 40,
+        newest_at: t("2026-01-01T01:00:00Z"),
+        oldest_at: t("2026-01-01T00:00:00Z"),
+        last_status_code: 0,
+        last_status: "failed to connect".into(),
+        original_seen: true,
+    };
+    l.remember_pending("app", &h("a", 2), t("2026-01-01T00:00:00Z")).unwrap();
+    l.remember_pending("app", &h("b", 1), t("2025-12-31T00:00:00Z")).unwrap();
+    l.remember_pending("other", &h("c", 1), t("2026-01-01T00:00:00Z")).unwrap();
+    let pending = l.pending("app").unwrap();
+    assert_eq!(pending.iter().map(|p| p.guid.as_str()).collect::<Vec<_>>(), ["b", "a"], "oldest first");
+    assert_eq!(pending[1], h("a", 2));
+    assert_eq!(pending[0].oldest_at, t("2025-12-31T00:00:00Z"));
+    l.resolve("app", "a", t("2026-01-02T00:00:00Z")).unwrap();
+    l.give_up("app", "b", "push", GiveUpReason::Cap, t("2025-12-31T00:00:00Z"), t("2026-01-02T00:00:00Z")).unwrap();
+    assert!(l.pending("app").unwrap().is_empty());
+    // A given-up event stays given up even if a later pass remembers it again.
+    l.remember_pending("app", &h("b", 3), t("2025-12-31T00:00:00Z")).unwrap();
+    assert!(l.pending("app").unwrap().is_empty());
+    assert_eq!(l.pending("other").unwrap().len(), 1);
+}
+
+fn history(guid: &str) -> GuidHistory {
+    GuidHistory {
+        guid: guid.into(),
+        event: "push".into(),
+        action: None,
+        attempts: 1,
+        succeeded: false,
+        newest_id: 5,
+        newest_at: t("2026-01-01T00:00:00Z"),
+        oldest_at: t("2026-01-01T00:00:00Z"),
+        last_status_code: 503,
+        last_status: "Invalid HTTP Response: 503".into(),
+        original_seen: true,
+    }
+}
+
+#[test]
+fn a_redelivery_github_never_acted_on_costs_no_rung() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+    let first = t("2026-01-01T00:00:00Z");
+    let row = l.begin_redelivery("app", "g", "push", 5, first, t("2026-01-01T00:01:00Z")).unwrap();
+    l.complete(row, Answer::Accepted, None).unwrap();
+    let row = l.begin_redelivery("app", "g", "push", 6, first, t("2026-01-01T00:10:00Z")).unwrap();
+    l.withdraw(row, Some("rate limited past --max-wait")).unwrap();
+    let m = &l.memory("app", ["g"]).unwrap()["g"];
+    assert_eq!((m.sent, m.last_sent_at), (1, Some(t("2026-01-01T00:01:00Z"))), "as if never begun");
+    let h = l.history(Some("app"), Some("g"), 10).unwrap();
+    assert_eq!(h[0].answer, Answer::NotSent, "kept in the audit history");
+    assert_eq!(h[0].detail.as_deref(), Some("rate limited past --max-wait"));
+    // Withdrawing twice (or a completed row) changes nothing.
+    l.withdraw(row, None).unwrap();
+    assert_eq!(l.memory("app", ["g"]).unwrap()["g"].sent, 1);
+}
+
+#[test]
+fn resolved_events_are_remembered_and_old_rows_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+    let day = chrono::Duration::days(1);
+    l.remember_pending("app", &history("pending"), t("2026-01-01T00:00:00Z")).unwrap();
+    l.remember_resolved("app", &history("ok"), t("2026-01-01T00:05:00Z")).unwrap();
+    l.give_up("app", "gone", "push", GiveUpReason::Cap, t("2026-01-01T00:00:00Z"), t("2026-01-01T01:00:00Z")).unwrap();
+    let row = l.begin_redelivery("app", "pending", "push", 5, t("2026-01-01T00:00:00Z"), t("2026-01-01T00:02:00Z"));
+    l.complete(row.unwrap(), Answer::Refused, None).unwrap();
+    let m = l.memory("app", ["ok", "pending"]).unwrap();
+    assert!(m["ok"].resolved && !m["pending"].resolved);
+    // Inside the horizon twice over plus a day: nothing goes.
+    assert_eq!(l.prune(t("2026-01-07T00:00:00Z"), day * 3, day * 30).unwrap(), (0, 0));
+    // Past it: resolved and given-up events go, pending ones stay; audit rows past their keep go.
+    assert_eq!(l.prune(t("2026-01-08T00:00:01Z"), day * 3, day * 2).unwrap(), (2, 1));
+    assert_eq!(l.pending("app").unwrap().len(), 1);
+    assert!(l.memory("app", ["ok", "gone"]).unwrap().is_empty());
+    assert!(l.history(None, None, 10).unwrap().is_empty());
+}
+
+#[test]
+fn a_schema_1_file_keeps_its_stored_time_when_read_and_when_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // The schema the first release wrote, with a watermark and an event in it.
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE watermarks (target TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+             CREATE TABLE events (target TEXT NOT NULL, guid TEXT NOT NULL, event TEXT NOT NULL,
+                 first_seen_ms INTEGER NOT NULL, sent INTEGER NOT NULL DEFAULT 0, last_sent_ms INTEGER,
+                 given_up_ms INTEGER, given_up_reason TEXT, PRIMARY KEY (target, guid));
+             CREATE TABLE redeliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL,
+                 guid TEXT NOT NULL, delivery_id INTEGER NOT NULL, event TEXT NOT NULL, at_ms INTEGER NOT NULL,
+                 answer TEXT NOT NULL, detail TEXT);
+             INSERT INTO watermarks VALUES ('app', 1767225600000, 1767225600000);
+             INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms)
+                 VALUES ('app', 'g', 'push', 1767225600000, 2, 1767225660000);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let read = Ledger::open_read_only(&path).unwrap().expect("an older schema is still state");
+    assert_eq!(read.watermark("app").unwrap(), Some(t("2026-01-01T00:00:00Z")));
+    assert_eq!(read.memory("app", ["g"]).unwrap()["g"].sent, 2);
+    assert!(read.pending("app").unwrap().is_empty());
+    drop(read);
+    let l = Ledger::open(&path).unwrap();
+    assert_eq!(l.watermark("app").unwrap(), Some(t("2026-01-01T00:00:00Z")), "migration keeps the data");
+    assert_eq!(l.memory("app", ["g"]).unwrap()["g"].sent, 2);
+    l.remember_pending("app", &history("g"), t("2026-01-01T00:00:00Z")).unwrap();
+    assert_eq!(l.pending("app").unwrap().len(), 1);
+}
+
+#[test]
+fn a_carried_ledger_round_trips_through_a_fresh_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = t("2026-01-01T00:00:00Z");
+    let carried = {
+        // The job before: a refused redelivery, a give-up and a success.
+        let l = Ledger::open(&dir.path().join("job1.db")).unwrap();
+        let row = l.begin_redelivery("app", "refused", "push", 5, first, t("2026-01-01T00:01:00Z")).unwrap();
+        l.complete(row, Answer::Refused, Some("422")).unwrap();
+        l.give_up("app", "capped", "push", GiveUpReason::Cap, first, t("2026-01-01T02:00:00Z")).unwrap();
+        l.remember_resolved("app", &history("ok"), t("2026-01-01T00:05:00Z")).unwrap();
+        l.remember_pending("other", &history("elsewhere"), first).unwrap();
+        l.export_carried("app").unwrap()
+    };
+    assert_eq!(carried.events.len(), 3, "only this target's events");
+    let (text, _) = carried.encode(crate::state::carry::VARIABLE_LIMIT);
+    // The next job starts with an empty ledger on a new runner.
+    let l = Ledger::open(&dir.path().join("job2.db")).unwrap();
+    l.import_carried("app", &Carried::parse(&text).unwrap()).unwrap();
+    let m = l.memory("app", ["refused", "capped", "ok"]).unwrap();
+    assert_eq!((m["refused"].sent, m["refused"].last_sent_at), (1, Some(t("2026-01-01T00:01:00Z"))));
+    assert!(m["capped"].given_up && m["ok"].resolved);
+    assert!(l.pending("app").unwrap().is_empty(), "carried events are listed again, not replayed from memory");
+    // Importing again (or over a runner that kept its ledger) never lowers what is known.
+    l.begin_redelivery("app", "refused", "push", 6, first, t("2026-01-01T01:00:00Z")).unwrap();
+    l.import_carried("app", &Carried::parse(&text).unwrap()).unwrap();
+    assert_eq!(l.memory("app", ["refused"]).unwrap()["refused"].sent, 2);
+}
+
+#[test]
+fn a_missing_file_is_no_state_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    assert!(Ledger::open_read_only(&path).unwrap().is_none());
+    assert!(!path.exists(), "read-only open creates nothing");
+    Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let err = Ledger::open(&path).unwrap_err();
+    assert!(err.to_string().contains("newer redeliver"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_state_folder_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new/state.db");
+    let l = Ledger::open(&path).unwrap();
+    l.set_watermark("app", t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z")).unwrap();
+    let _lock = crate::state::StateLock::acquire(&path).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("new")), 0o700);
+    for file in ["state.db", "state.db-wal", "state.db.lock"] {
+        assert_eq!(mode(&dir.path().join("new").join(file)), 0o600, "{file}");
+    }
+}
