@@ -4,6 +4,7 @@
 mod daemon;
 mod invocation;
 pub mod report;
+pub mod snapshot;
 mod wait;
 
 pub use daemon::Daemon;
