@@ -1,7 +1,7 @@
 //! Many targets from one config file: App, repository and organization hooks on two hosts,
 //! tokens and installation tokens, per-host pacing, `check`, and config mistakes.
 
-use crate::harness::{self, App};
+use crate::harness::{self, App, snapshot};
 use chrono::{Duration, Utc};
 use redeliver_sim::{Fault, FaultRule, NewAttempt, Receiver, Sim, keys};
 
@@ -138,6 +138,9 @@ async fn check_says_what_works_and_what_does_not() {
         h.ghes.world().requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/attempts")).count(),
         0
     );
+    // The whole report, as a person reads it.
+    let both = format!("--- all good\n{}--- a wrong token\n{}", ok.stdout, bad.stdout);
+    snapshot::settings().bind(|| insta::assert_snapshot!("check_human", h.app.normalize(&both, &[])));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,13 +153,17 @@ async fn config_mistakes_are_named_before_any_request() {
         (text.replace("key.pem", "missing.pem"), "missing.pem"),
         (text.replace("name = \"org\"", "name = \"infra\""), "target \"infra\" appears twice"),
     ];
+    let mut messages = String::new();
     for (i, (config, expected)) in cases.iter().enumerate() {
         let path = h.app.dir.path().join(format!("bad{i}.toml"));
         std::fs::write(&path, config).unwrap();
         let out = h.app.command(["run", "--config", path.to_str().unwrap()]).env("INFRA_TOKEN", "ghp_repo_token").await;
         out.assert_code(2);
         assert!(out.stderr.contains(expected), "case {i}: expected {expected:?} in:\n{}", out.stderr);
+        messages.push_str(&format!("--- case {i}\n{}", out.stderr));
     }
+    // Each message whole, as a person reads it (cause and hint included).
+    snapshot::settings().bind(|| insta::assert_snapshot!("config_mistakes", h.app.normalize(&messages, &[])));
     assert!(h.app.world().requests().is_empty() && h.ghes.world().requests().is_empty(), "no request was made");
 }
 
