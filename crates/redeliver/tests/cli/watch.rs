@@ -40,10 +40,12 @@ async fn chaos_every_event_arrives_none_after_success_none_past_the_cap_and_the_
     ];
     let mut daemon = app.watch().args(flags).spawn();
     let url = daemon.status_url().await;
-    // Still down for a stretch (a few polls, each redelivering into the outage), then flaky:
-    // 30 % of deliveries fail.
+    // Still down for a stretch: a few polls, and every event redelivered into the outage at
+    // least once (its first rung is 1 s). Then flaky: 30 % of deliveries fail.
     let polls = || world.requests().iter().filter(|r| r.method == "GET" && r.path == "/app/hook/deliveries").count();
-    wait_until(secs(30), "three polls while the receiver is down", || polls() >= 3).await;
+    let into_the_outage = || polls() >= 3 && guids.iter().all(|g| world.attempts_for(g).iter().any(|a| a.redelivery));
+    wait_until(secs(30), "three polls and a redelivery of every event while the receiver is down", into_the_outage)
+        .await;
     app.receiver.set_mode(ReceiverMode::FailRate { percent: 30 });
     let all_arrived = || guids.iter().all(|g| app.receiver.successes_for(g) > 0);
     // Not `wait_until`: when events are missing, the daemon is stopped first so that its whole
