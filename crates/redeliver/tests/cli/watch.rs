@@ -1,32 +1,16 @@
 //! `redeliver watch` as an operator runs it: the real binary against the simulator, with real
 //! signals, a real status page and real metrics.
 
-mod harness;
-
+use crate::harness::report::Answer;
+use crate::harness::{App, poll_until, wait_until};
 use chrono::{Duration, Utc};
-use harness::App;
 use redeliver_sim::{NewAttempt, ReceiverMode};
 use std::collections::HashMap;
+use std::time::Duration as StdDuration;
 
-/// Waits, bounded, until `done` holds.
-async fn eventually(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "not within {secs} s: {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
-/// `watch` with these flags, then the App's id, key and API URL.
-fn watch_args(app: &App, flags: &[&str]) -> Vec<String> {
-    let mut args = vec!["watch".to_string()];
-    args.extend(flags.iter().map(|f| f.to_string()));
-    args.extend(app.app_flags());
-    args
+/// `secs` seconds, for [`wait_until`].
+fn secs(secs: u64) -> StdDuration {
+    StdDuration::from_secs(secs)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,18 +38,19 @@ async fn chaos_every_event_arrives_none_after_success_none_past_the_cap_and_the_
         "--listen",
         "127.0.0.1:0",
     ];
-    let args = watch_args(&app, &flags);
-    let mut daemon = app.spawn(&strs(&args), &[]);
+    let mut daemon = app.watch().args(flags).spawn();
     let url = daemon.status_url().await;
-    // Still down for a stretch (a few polls), then flaky: 30 % of deliveries fail.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Still down for a stretch: a few polls, and every event redelivered into the outage at
+    // least once (its first rung is 1 s). Then flaky: 30 % of deliveries fail.
+    let polls = || world.requests().iter().filter(|r| r.method == "GET" && r.path == "/app/hook/deliveries").count();
+    let into_the_outage = || polls() >= 3 && guids.iter().all(|g| world.attempts_for(g).iter().any(|a| a.redelivery));
+    wait_until(secs(30), "three polls and a redelivery of every event while the receiver is down", into_the_outage)
+        .await;
     app.receiver.set_mode(ReceiverMode::FailRate { percent: 30 });
     let all_arrived = || guids.iter().all(|g| app.receiver.successes_for(g) > 0);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(90);
-    while !all_arrived() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    if !all_arrived() {
+    // Not `wait_until`: when events are missing, the daemon is stopped first so that its whole
+    // stderr is in the failure message.
+    if !poll_until(secs(90), all_arrived).await {
         let missing = guids.iter().find(|g| app.receiver.successes_for(g) == 0).unwrap();
         daemon.signal("TERM");
         let _ = daemon.exit_code(20).await;
@@ -86,13 +71,13 @@ async fn chaos_every_event_arrives_none_after_success_none_past_the_cap_and_the_
     assert_eq!(daemon.exit_code(20).await, 0, "clean exit on SIGTERM:\n{}", daemon.seen.join("\n"));
     world.settle().await;
 
-    let history = app.command(&["history", "--json", "--limit", "100000"]).await;
+    let history = app.command(["history", "--json", "--limit", "100000"]).await;
     history.assert_code(0);
     let mut ledger: HashMap<String, usize> = HashMap::new();
-    for r in history.json().as_array().unwrap() {
-        assert_ne!(r["answer"], "sending", "every request's answer was recorded");
-        if r["answer"] == "accepted" {
-            *ledger.entry(r["guid"].as_str().unwrap().to_string()).or_default() += 1;
+    for r in history.history() {
+        assert_ne!(r.answer, Answer::Sending, "every request's answer was recorded");
+        if r.answer == Answer::Accepted {
+            *ledger.entry(r.guid).or_default() += 1;
         }
     }
     for g in &guids {
@@ -123,18 +108,18 @@ async fn killed_mid_batch_the_next_start_sends_none_twice_and_misses_none() {
     let guids: Vec<_> = (0..20)
         .map(|i| app.record(NewAttempt::new("push", 503, Utc::now() - Duration::minutes(30 + i))).guid)
         .collect();
-    let mut args = vec!["run".to_string(), "--pace".into(), "250ms".into()];
-    args.extend(app.app_flags());
-    let mut first = app.spawn(&strs(&args), &[]);
-    eventually(30, "some redeliveries sent", || app.count_requests("POST", "/attempts") >= 5).await;
+    let mut first = app.command(["run", "--pace", "250ms"]).args(app.app_flags()).spawn();
+    wait_until(secs(30), "some redeliveries sent", || app.count_requests("POST", "/attempts") >= 5).await;
     first.signal("KILL");
     first.exit_code(10).await;
     app.world().settle().await;
     let sent_before = app.count_requests("POST", "/attempts");
     assert!(sent_before < 20, "killed in the middle of the batch ({sent_before} sent)");
     // The next start, once a rung (1 s here) has passed for the one that may have been in flight.
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    let out = app.run(&["--ladder", "1s"]).await;
+    let newest = guids.iter().flat_map(|g| app.world().attempts_for(g)).map(|a| a.delivered_at).max().unwrap();
+    let rung_passed = || Utc::now() >= newest + Duration::milliseconds(1200);
+    wait_until(secs(10), "a rung (and a margin) past the newest attempt", rung_passed).await;
+    let out = app.run().json().args(["--ladder", "1s"]).await;
     out.assert_code(0);
     app.world().settle().await;
     for g in &guids {
@@ -148,15 +133,15 @@ async fn killed_mid_batch_the_next_start_sends_none_twice_and_misses_none() {
 async fn two_processes_on_one_state_the_second_refuses_and_nothing_is_sent_twice() {
     let app = App::start().await;
     let guid = app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10))).guid;
-    let args = watch_args(&app, &["--interval", "1h", "--listen", "off", "--pace", "0s"]);
-    let mut daemon = app.spawn(&strs(&args), &[]);
+    let flags = ["--interval", "1h", "--listen", "off", "--pace", "0s"];
+    let mut daemon = app.watch().args(flags).spawn();
     daemon.wait_for("watching 1 target", 30).await;
-    eventually(30, "the first poll redelivered", || app.count_requests("POST", "/attempts") == 1).await;
+    wait_until(secs(30), "the first poll redelivered", || app.count_requests("POST", "/attempts") == 1).await;
 
-    let run = app.run(&["--ladder", "0s"]).await;
+    let run = app.run().json().args(["--ladder", "0s"]).await;
     run.assert_code(4);
     assert!(run.stderr.contains("another redeliver process"), "{}", run.stderr);
-    let mut second = app.spawn(&strs(&args), &[]);
+    let mut second = app.watch().args(flags).spawn();
     assert_eq!(second.exit_code(30).await, 4);
     assert!(second.seen.is_empty() || second.seen.iter().any(|l| l.contains("another redeliver process")));
 
@@ -181,10 +166,9 @@ async fn a_given_up_event_is_notified_and_summarised_for_github_actions() {
     }
     // watch: the notification goes to a URL (Slack-compatible `text`).
     let sink_url = sink.url();
-    let args =
-        watch_args(&app, &["--interval", "1h", "--listen", "off", "--max-attempts", "3", "--notify-url", &sink_url]);
-    let mut daemon = app.spawn(&strs(&args), &[]);
-    eventually(30, "the notification", || !sink.received().is_empty()).await;
+    let flags = ["--interval", "1h", "--listen", "off", "--max-attempts", "3", "--notify-url", &sink_url];
+    let mut daemon = app.watch().args(flags).spawn();
+    wait_until(secs(30), "the notification", || !sink.received().is_empty()).await;
     daemon.signal("TERM");
     assert_eq!(daemon.exit_code(20).await, 0);
     let note = &sink.received()[0].payload;
@@ -197,10 +181,9 @@ async fn a_given_up_event_is_notified_and_summarised_for_github_actions() {
     let summary = app.dir.path().join("summary.md");
     let fresh = app.dir.path().join("fresh.db");
     let out = app
-        .run_with(
-            &["--max-attempts", "3", "--state", fresh.to_str().unwrap()],
-            &[("GITHUB_ACTIONS", "true"), ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())],
-        )
+        .run()
+        .args(["--max-attempts", "3", "--state", fresh.to_str().unwrap()])
+        .envs(&[("GITHUB_ACTIONS", "true"), ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())])
         .await;
     out.assert_code(1);
     assert!(
@@ -218,22 +201,21 @@ async fn sigterm_during_a_batch_finishes_the_request_in_flight_and_saves_state()
     let guids: Vec<_> = (0..10)
         .map(|i| app.record(NewAttempt::new("push", 503, Utc::now() - Duration::minutes(30 + i))).guid)
         .collect();
-    let args = watch_args(&app, &["--interval", "1h", "--listen", "off", "--pace", "400ms"]);
-    let mut daemon = app.spawn(&strs(&args), &[]);
-    eventually(30, "the batch started", || app.count_requests("POST", "/attempts") >= 2).await;
+    let mut daemon = app.watch().args(["--interval", "1h", "--listen", "off", "--pace", "400ms"]).spawn();
+    wait_until(secs(30), "the batch started", || app.count_requests("POST", "/attempts") >= 2).await;
     daemon.signal("TERM");
     assert_eq!(daemon.exit_code(20).await, 0);
     daemon.wait_for("stopped; state saved", 5).await;
     let sent = app.count_requests("POST", "/attempts");
     assert!(sent < 10, "stopped early ({sent} sent)");
     // Every request sent was recorded with its answer; the rest are sent by the next pass.
-    let history = app.command(&["history", "--json"]).await.json();
-    assert_eq!(history.as_array().unwrap().len(), sent);
-    assert!(history.as_array().unwrap().iter().all(|r| r["answer"] == "accepted"));
+    let history = app.command(["history", "--json"]).await.history();
+    assert_eq!(history.len(), sent);
+    assert!(history.iter().all(|r| r.answer == Answer::Accepted));
     app.world().settle().await;
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(0);
-    assert_eq!(out.json()["counts"]["redelivered"].as_u64().unwrap() as usize, 10 - sent);
+    assert_eq!(out.report().counts.redelivered as usize, 10 - sent);
     app.world().settle().await;
     assert!(guids.iter().all(|g| app.receiver.successes_for(g) == 1));
 }

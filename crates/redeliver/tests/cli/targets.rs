@@ -1,10 +1,8 @@
 //! Many targets from one config file: App, repository and organization hooks on two hosts,
 //! tokens and installation tokens, per-host pacing, `check`, and config mistakes.
 
-mod harness;
-
+use crate::harness::{self, App, snapshot};
 use chrono::{Duration, Utc};
-use harness::App;
 use redeliver_sim::{Fault, FaultRule, NewAttempt, Receiver, Sim, keys};
 
 const ORG_APP: u64 = 777;
@@ -88,16 +86,14 @@ async fn one_config_file_many_targets_on_two_hosts() {
     w.inject(FaultRule::new("/orgs/octo-org/hooks", Fault::Unauthorized).method("GET").times(1));
 
     let config = h.config.to_str().unwrap();
-    let out = h.app.command_env(&["run", "--config", config, "--json"], &[("INFRA_TOKEN", "ghp_repo_token")]).await;
+    let out = h.app.command(["run", "--config", config, "--json"]).env("INFRA_TOKEN", "ghp_repo_token").await;
     out.assert_code(0);
-    let j = out.json();
-    assert_eq!(j["schema"], "redeliver.runs/v1");
-    let reports = j["reports"].as_array().unwrap();
-    let by_name = |n: &str| reports.iter().find(|r| r["name"] == n).unwrap_or_else(|| panic!("{n} in {j}"));
-    assert_eq!(by_name("ci-app")["counts"]["redelivered"], 1);
-    assert_eq!(by_name("infra")["counts"]["redelivered"], 2);
-    assert_eq!(by_name("org")["counts"]["redelivered"], 2);
-    assert!(by_name("infra")["api_url"].as_str().unwrap().ends_with("/api/v3"));
+    // `runs()` checks the schema is `redeliver.runs/v1`.
+    let j = out.runs();
+    assert_eq!(j.report("ci-app").counts.redelivered, 1);
+    assert_eq!(j.report("infra").counts.redelivered, 2);
+    assert_eq!(j.report("org").counts.redelivered, 2);
+    assert!(j.report("infra").api_url.ends_with("/api/v3"));
     h.app.world().settle().await;
     w.settle().await;
     assert_eq!(h.app.receiver.successes_for(&app_guid), 1);
@@ -126,7 +122,7 @@ async fn one_config_file_many_targets_on_two_hosts() {
 async fn check_says_what_works_and_what_does_not() {
     let h = two_hosts("0s").await;
     let config = h.config.to_str().unwrap();
-    let ok = h.app.command_env(&["check", "--config", config], &[("INFRA_TOKEN", "ghp_repo_token")]).await;
+    let ok = h.app.command(["check", "--config", config]).env("INFRA_TOKEN", "ghp_repo_token").await;
     ok.assert_code(0);
     assert!(
         ok.stdout.contains("ok     ci-app") && ok.stdout.contains("ok     infra") && ok.stdout.contains("ok     org"),
@@ -134,7 +130,7 @@ async fn check_says_what_works_and_what_does_not() {
         ok.stdout
     );
     assert!(ok.stdout.contains("minted an installation token"), "{}", ok.stdout);
-    let bad = h.app.command_env(&["check", "--config", config], &[("INFRA_TOKEN", "ghp_wrong")]).await;
+    let bad = h.app.command(["check", "--config", config]).env("INFRA_TOKEN", "ghp_wrong").await;
     bad.assert_code(3);
     assert!(bad.stdout.contains("FAILED infra") && bad.stdout.contains("Bad credentials"), "{}", bad.stdout);
     assert!(bad.stdout.contains("ok     org"), "the other targets are still checked: {}", bad.stdout);
@@ -142,6 +138,9 @@ async fn check_says_what_works_and_what_does_not() {
         h.ghes.world().requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/attempts")).count(),
         0
     );
+    // The whole report, as a person reads it.
+    let both = format!("--- all good\n{}--- a wrong token\n{}", ok.stdout, bad.stdout);
+    snapshot::settings().bind(|| insta::assert_snapshot!("check_human", h.app.normalize(&both, &[])));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,14 +153,17 @@ async fn config_mistakes_are_named_before_any_request() {
         (text.replace("key.pem", "missing.pem"), "missing.pem"),
         (text.replace("name = \"org\"", "name = \"infra\""), "target \"infra\" appears twice"),
     ];
+    let mut messages = String::new();
     for (i, (config, expected)) in cases.iter().enumerate() {
         let path = h.app.dir.path().join(format!("bad{i}.toml"));
         std::fs::write(&path, config).unwrap();
-        let out =
-            h.app.command_env(&["run", "--config", path.to_str().unwrap()], &[("INFRA_TOKEN", "ghp_repo_token")]).await;
+        let out = h.app.command(["run", "--config", path.to_str().unwrap()]).env("INFRA_TOKEN", "ghp_repo_token").await;
         out.assert_code(2);
         assert!(out.stderr.contains(expected), "case {i}: expected {expected:?} in:\n{}", out.stderr);
+        messages.push_str(&format!("--- case {i}\n{}", out.stderr));
     }
+    // Each message whole, as a person reads it (cause and hint included).
+    snapshot::settings().bind(|| insta::assert_snapshot!("config_mistakes", h.app.normalize(&messages, &[])));
     assert!(h.app.world().requests().is_empty() && h.ghes.world().requests().is_empty(), "no request was made");
 }
 
@@ -172,10 +174,10 @@ async fn the_docs_repository_and_organization_scripts_variables_work_too() {
     let guid = w.record_attempt(h.repo_hook, NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10))).guid;
     let hook = h.repo_hook.to_string();
     let env = [("REPO_OWNER", "octo"), ("REPO_NAME", "infra"), ("HOOK_ID", hook.as_str()), ("TOKEN", "ghp_repo_token")];
-    let out = h.app.command_env(&["run", "--api-url", &h.ghes.ghes_base_url(), "--pace", "0s", "--json"], &env).await;
+    let out = h.app.command(["run", "--api-url", &h.ghes.ghes_base_url(), "--pace", "0s", "--json"]).envs(&env).await;
     out.assert_code(0);
-    assert_eq!(out.json()["counts"]["redelivered"], 1);
-    assert_eq!(out.json()["name"], "repo");
+    assert_eq!(out.report().counts.redelivered, 1);
+    assert_eq!(out.report().name, "repo");
     w.settle().await;
     assert_eq!(h.receiver.successes_for(&guid), 1);
 }

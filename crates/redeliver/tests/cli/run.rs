@@ -1,24 +1,23 @@
 //! `redeliver run` as a user runs it: the real binary against the simulator, one scenario a test.
 
-mod harness;
-
+use crate::harness::App;
+use crate::harness::report::{Answer, Outcome, Reason, WindowSource};
 use chrono::{Duration, Utc};
-use harness::App;
 use redeliver_sim::{Fault, FaultRule, NewAttempt, ReceiverMode, keys};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_deliveries_at_all_is_a_success_and_saves_the_time() {
     let app = App::start().await;
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(0);
-    let j = out.json();
-    assert_eq!(j["counts"]["deliveries_read"], 0);
-    assert_eq!(j["counts"]["pages"], 1);
-    assert!(j["state"]["written"].is_string(), "{j}");
+    let j = out.report();
+    assert_eq!(j.counts.deliveries_read, 0);
+    assert_eq!(j.counts.pages, 1);
+    assert!(j.state.written.is_some(), "{j:?}");
     assert!(app.state_path().exists());
     // The next run starts from the saved time.
-    let again = app.run(&[]).await.json();
-    assert_eq!(again["window"]["source"], "stored");
+    let again = app.run().json().await.report();
+    assert_eq!(again.window.source, WindowSource::Stored);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,18 +36,17 @@ async fn a_window_over_several_pages_finds_every_failure_and_reads_no_page_too_m
     for i in 0..150 {
         app.record(NewAttempt::new("push", 500, now - Duration::hours(30) - Duration::minutes(i)));
     }
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(0);
-    let j = out.json();
-    assert_eq!(j["counts"]["redelivered"], 10, "{j}");
-    let mut redelivered: Vec<_> =
-        j["events"].as_array().unwrap().iter().map(|e| e["guid"].as_str().unwrap().to_string()).collect();
+    let j = out.report();
+    assert_eq!(j.counts.redelivered, 10, "{j:?}");
+    let mut redelivered = j.guids();
     redelivered.sort();
     failed.sort();
     assert_eq!(redelivered, failed);
     // 250 in the window: pages 1-3 hold them, page 3 also reaches older ones, so 3 pages, not 4.
     assert_eq!(app.count_requests("GET", "/app/hook/deliveries"), 3);
-    assert_eq!(j["counts"]["pages"], 3);
+    assert_eq!(j.counts.pages, 3);
     assert_eq!(app.count_requests("POST", "/attempts"), 10);
 }
 
@@ -59,16 +57,16 @@ async fn a_stored_time_stops_the_listing_on_the_first_page() {
     for i in 0..300 {
         app.record(NewAttempt::new("push", 200, now - Duration::minutes(10 + 3 * i)));
     }
-    app.run(&[]).await.assert_code(0);
+    app.run().json().await.assert_code(0);
     assert_eq!(app.count_requests("GET", "/app/hook/deliveries"), 3);
     app.world().clear_requests();
     for _ in 0..5 {
         app.record(NewAttempt::new("push", 503, Utc::now()));
     }
-    let j = app.run(&[]).await.json();
-    assert_eq!(app.count_requests("GET", "/app/hook/deliveries"), 1, "{j}");
-    assert_eq!(j["counts"]["failed_events"], 5);
-    assert_eq!(j["counts"]["waiting"], 5, "failures seconds old wait for the first rung");
+    let j = app.run().json().await.report();
+    assert_eq!(app.count_requests("GET", "/app/hook/deliveries"), 1, "{j:?}");
+    assert_eq!(j.counts.failed_events, 5);
+    assert_eq!(j.counts.waiting, 5, "failures seconds old wait for the first rung");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,15 +82,15 @@ async fn an_event_with_a_success_is_never_redelivered_and_several_failures_give_
     app.record(NewAttempt::new("pull_request", 0, now - Duration::minutes(100)).guid(&broken).redelivery(true));
     let newest =
         app.record(NewAttempt::new("pull_request", 503, now - Duration::minutes(90)).guid(&broken).redelivery(true));
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(0);
-    let j = out.json();
-    assert_eq!(j["counts"]["succeeded_events"], 1);
-    let events = j["events"].as_array().unwrap();
-    assert_eq!(events.len(), 1, "{j}");
-    assert_eq!(events[0]["guid"], broken.as_str());
-    assert_eq!(events[0]["attempts"], 3);
-    assert_eq!(events[0]["delivery_id"], newest.id);
+    let j = out.report();
+    assert_eq!(j.counts.succeeded_events, 1);
+    let events = &j.events;
+    assert_eq!(events.len(), 1, "{j:?}");
+    assert_eq!(events[0].guid, broken);
+    assert_eq!(events[0].attempts, 3);
+    assert_eq!(events[0].delivery_id, Some(newest.id));
     let posts = app.requests_matching("POST", "/attempts");
     assert_eq!(posts, vec![format!("/app/hook/deliveries/{}/attempts", newest.id)]);
     app.world().settle().await;
@@ -104,8 +102,8 @@ async fn an_event_with_a_success_is_never_redelivered_and_several_failures_give_
 async fn an_event_older_than_the_first_runs_look_back_is_left_alone() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::hours(30)));
-    let j = app.run(&[]).await.json();
-    assert_eq!(j["counts"]["failed_events"], 0);
+    let j = app.run().json().await.report();
+    assert_eq!(j.counts.failed_events, 0);
     assert_eq!(app.count_requests("POST", "/attempts"), 0);
 }
 
@@ -114,9 +112,9 @@ async fn a_502_on_a_page_is_retried() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
     app.world().inject(FaultRule::new("/app/hook/deliveries", Fault::Status(502)).method("GET").times(1));
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(0);
-    assert_eq!(out.json()["counts"]["redelivered"], 1);
+    assert_eq!(out.report().counts.redelivered, 1);
     assert_eq!(app.count_requests("GET", "/app/hook/deliveries"), 2);
 }
 
@@ -130,9 +128,9 @@ async fn a_secondary_rate_limit_is_waited_out_without_losing_or_doubling_a_redel
             .method("POST")
             .times(1),
     );
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(0);
-    assert_eq!(out.json()["counts"]["redelivered"], 4);
+    assert_eq!(out.report().counts.redelivered, 4);
     assert_eq!(app.count_requests("POST", "/attempts"), 5, "4 redeliveries and the one the limit refused");
     app.world().settle().await;
     for g in &guids {
@@ -151,31 +149,30 @@ async fn one_refused_redelivery_does_not_stop_the_others() {
             .method("POST")
             .times(10),
     );
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(1);
-    let j = out.json();
-    assert_eq!(j["counts"]["redelivered"], 2, "{j}");
-    assert_eq!(j["counts"]["refused"], 1);
-    assert!(j["state"]["written"].is_string());
+    let j = out.report();
+    assert_eq!(j.counts.redelivered, 2, "{j:?}");
+    assert_eq!(j.counts.refused, 1);
+    assert!(j.state.written.is_some());
     assert!(out.stdout_human_or_json_mentions(&ids[1].to_string()));
     // The refusal is in the ledger, so `history` shows it.
-    let h = app.command(&["history", "--json"]).await;
+    let h = app.command(["history", "--json"]).await;
     h.assert_code(0);
-    let answers: Vec<_> =
-        h.json().as_array().unwrap().iter().map(|r| r["answer"].as_str().unwrap().to_string()).collect();
-    assert_eq!(answers.iter().filter(|a| *a == "refused").count(), 1);
-    assert_eq!(answers.iter().filter(|a| *a == "accepted").count(), 2);
+    let answers: Vec<_> = h.history().iter().map(|r| r.answer).collect();
+    assert_eq!(answers.iter().filter(|a| **a == Answer::Refused).count(), 1);
+    assert_eq!(answers.iter().filter(|a| **a == Answer::Accepted).count(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_key_exits_with_a_clear_error_before_any_request() {
     let app = App::start().await;
-    let out = app.run_with(&["--private-key-file", "/nonexistent/key.pem"], &[]).await;
+    let out = app.run().private_key_file("/nonexistent/key.pem").await;
     out.assert_code(2);
     assert!(out.stderr.contains("cannot read the private key file /nonexistent/key.pem"), "{}", out.stderr);
     assert!(app.world().requests().is_empty());
     assert!(!app.state_path().exists());
-    let garbage = app.run_with_env(&[("PRIVATE_KEY", "not a key at all")]).await;
+    let garbage = app.run().private_key_env("not a key at all").json().await;
     garbage.assert_code(2);
     assert!(garbage.stderr.contains("PRIVATE_KEY"), "{}", garbage.stderr);
 }
@@ -184,7 +181,7 @@ async fn an_unreadable_key_exits_with_a_clear_error_before_any_request() {
 async fn a_401_exits_with_githubs_message_and_writes_nothing() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
-    let out = app.run_with_env(&[("PRIVATE_KEY", keys::OTHER_KEY)]).await;
+    let out = app.run().private_key_env(keys::OTHER_KEY).json().await;
     out.assert_code(3);
     assert!(out.stderr.contains("401") || out.stderr.to_lowercase().contains("json web token"), "{}", out.stderr);
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
@@ -197,14 +194,14 @@ async fn a_401_exits_with_githubs_message_and_writes_nothing() {
 async fn a_dry_run_sends_nothing_and_writes_nothing() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
-    let out = app.run(&["--dry-run"]).await;
+    let out = app.run().json().args(["--dry-run"]).await;
     out.assert_code(0);
-    let j = out.json();
-    assert_eq!(j["counts"]["would_redeliver"], 1);
-    assert!(j["state"]["written"].is_null());
+    let j = out.report();
+    assert_eq!(j.counts.would_redeliver, 1);
+    assert!(j.state.written.is_none());
     assert_eq!(app.count_requests("POST", ""), 0);
     assert!(!app.state_path().exists());
-    let human = app.run_with(&["--dry-run"], &[]).await;
+    let human = app.run().arg("--dry-run").await;
     assert!(human.stdout.contains("would_redeliver"), "{}", human.stdout);
 }
 
@@ -218,7 +215,7 @@ async fn the_docs_scripts_variable_is_read_created_and_updated_in_its_format() {
         ("WORKFLOW_REPO_OWNER", "octo"),
         ("WORKFLOW_REPO", "ops"),
     ];
-    let out = app.run_with(&[], &env).await;
+    let out = app.run().envs(&env).json().await;
     out.assert_code(0);
     let created = app.world().variable("octo", "ops", "LAST_REDELIVERY").expect("created");
     assert!(created.len() >= 13 && created.chars().all(|c| c.is_ascii_digit()), "{created}");
@@ -228,22 +225,21 @@ async fn the_docs_scripts_variable_is_read_created_and_updated_in_its_format() {
     app.world().set_variable("octo", "ops", "LAST_REDELIVERY", &two_hours_ago);
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::hours(3)));
     let recent = app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(30))).guid;
-    let out = app.run_with(&[], &env).await;
+    let out = app.run().envs(&env).json().await;
     out.assert_code(0);
-    let j = out.json();
-    assert_eq!(j["window"]["source"], "stored");
-    assert_eq!(j["counts"]["redelivered"], 1, "{j}");
-    assert_eq!(j["events"][0]["guid"], recent.as_str());
+    let j = out.report();
+    assert_eq!(j.window.source, WindowSource::Stored);
+    assert_eq!(j.counts.redelivered, 1, "{j:?}");
+    assert_eq!(j.events[0].guid, recent);
     let updated: i64 = app.world().variable("octo", "ops", "LAST_REDELIVERY").unwrap().parse().unwrap();
     assert!(updated > two_hours_ago.parse::<i64>().unwrap());
     assert_eq!(app.count_requests("PATCH", "/repos/octo/ops/actions/variables/LAST_REDELIVERY"), 1);
     out.assert_no_secrets();
     assert!(!out.stdout.contains("ghp_workflowtoken") && !out.stderr.contains("ghp_workflowtoken"));
     let bad = app
-        .run_with(
-            &[],
-            &[("LAST_REDELIVERY_VARIABLE_NAME", "GITHUB_LAST"), ("TOKEN", "t"), ("GITHUB_REPOSITORY", "o/r")],
-        )
+        .run()
+        .envs(&[("LAST_REDELIVERY_VARIABLE_NAME", "GITHUB_LAST"), ("TOKEN", "t"), ("GITHUB_REPOSITORY", "o/r")])
+        .json()
         .await;
     bad.assert_code(2);
     assert!(bad.stderr.contains("GITHUB_"), "{}", bad.stderr);
@@ -253,10 +249,10 @@ async fn the_docs_scripts_variable_is_read_created_and_updated_in_its_format() {
 async fn pkcs8_and_backslash_n_escaped_keys_work() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
-    let pkcs8 = app.run_with_env(&[("PRIVATE_KEY", keys::TEST_APP_KEY_PKCS8)]).await;
+    let pkcs8 = app.run().private_key_env(keys::TEST_APP_KEY_PKCS8).json().await;
     pkcs8.assert_code(0);
     let escaped = keys::TEST_APP_KEY_PKCS1.trim().replace('\n', "\\n");
-    let out = app.run_with_env(&[("PRIVATE_KEY", &escaped)]).await;
+    let out = app.run().private_key_env(&escaped).json().await;
     out.assert_code(0);
 }
 
@@ -264,14 +260,14 @@ async fn pkcs8_and_backslash_n_escaped_keys_work() {
 async fn base_urls_with_and_without_api_v3_work() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
-    let ghes = app.run_without_api_url(&["--api-url", &app.sim.ghes_base_url(), "--dry-run"], &[]).await;
+    let ghes = app.run().without_api_url().json().args(["--api-url", &app.sim.ghes_base_url(), "--dry-run"]).await;
     ghes.assert_code(0);
-    assert_eq!(ghes.json()["counts"]["would_redeliver"], 1);
+    assert_eq!(ghes.report().counts.would_redeliver, 1);
     // The docs script's HOSTNAME: a host means http(s)://HOST/api/v3.
     let host = app.sim.base_url();
-    let via_hostname = app.run_without_api_url(&["--dry-run"], &[("HOSTNAME", &host)]).await;
+    let via_hostname = app.run().without_api_url().json().arg("--dry-run").env("HOSTNAME", &host).await;
     via_hostname.assert_code(0);
-    assert!(via_hostname.json()["api_url"].as_str().unwrap().ends_with("/api/v3"));
+    assert!(via_hostname.report().api_url.ends_with("/api/v3"));
     assert!(app.world().requests().iter().all(|r| r.status < 400), "every request answered");
 }
 
@@ -280,12 +276,12 @@ async fn two_runs_seconds_apart_leave_a_just_failed_event_alone() {
     let app = App::start().await;
     app.receiver.set_mode(ReceiverMode::Down);
     let guid = app.record(NewAttempt::new("workflow_job", 0, Utc::now() - Duration::minutes(10)).action("queued")).guid;
-    app.run(&[]).await.assert_code(0);
+    app.run().json().await.assert_code(0);
     app.world().settle().await;
     assert_eq!(app.world().attempts_for(&guid).len(), 2);
-    let j = app.run(&[]).await.json();
-    assert_eq!(j["counts"]["waiting"], 1, "{j}");
-    assert_eq!(j["events"][0]["attempts"], 2);
+    let j = app.run().json().await.report();
+    assert_eq!(j.counts.waiting, 1, "{j:?}");
+    assert_eq!(j.events[0].attempts, 2);
     assert_eq!(app.count_requests("POST", "/attempts"), 1);
 }
 
@@ -298,15 +294,15 @@ async fn events_past_the_cap_or_the_horizon_are_given_up_and_reported_once() {
         app.record(NewAttempt::new("push", 500, now - Duration::hours(20 - 2 * i)).guid(&capped).redelivery(true));
     }
     let old = app.record(NewAttempt::new("issues", 500, now - Duration::hours(25))).guid;
-    let out = app.run(&["--lookback", "2d", "--horizon", "1d"]).await;
+    let out = app.run().json().args(["--lookback", "2d", "--horizon", "1d"]).await;
     out.assert_code(1);
-    let j = out.json();
-    assert_eq!(j["counts"]["given_up"], 2, "{j}");
-    let reason = |g: &str| j["events"].as_array().unwrap().iter().find(|e| e["guid"] == g).unwrap()["reason"].clone();
-    assert_eq!(reason(&capped), "cap");
-    assert_eq!(reason(&old), "horizon");
+    let j = out.report();
+    assert_eq!(j.counts.given_up, 2, "{j:?}");
+    let reason = |g: &str| j.event(g).reason;
+    assert_eq!(reason(&capped), Some(Reason::Cap));
+    assert_eq!(reason(&old), Some(Reason::Horizon));
     assert_eq!(app.count_requests("POST", "/attempts"), 0);
-    let human = app.run_with(&["--horizon", "1d", "--since", "2d"], &[]).await;
+    let human = app.run().args(["--horizon", "1d", "--since", "2d"]).await;
     assert!(!human.stdout.contains("given_up "), "reported once: {}", human.stdout);
 }
 
@@ -326,15 +322,17 @@ async fn filters_and_max_redeliveries_narrow_a_run() {
         app.record(a);
     }
     let j = app
-        .run(&["--dry-run", "--event", "pull_request,issues", "--exclude-event", "pull_request.closed"])
+        .run()
+        .json()
+        .args(["--dry-run", "--event", "pull_request,issues", "--exclude-event", "pull_request.closed"])
         .await
-        .json();
-    assert_eq!(j["counts"]["would_redeliver"], 2, "{j}");
-    assert_eq!(j["counts"]["filtered"], 2);
-    let j = app.run(&["--max-redeliveries", "1"]).await.json();
-    assert_eq!(j["counts"]["redelivered"], 1);
-    assert_eq!(j["counts"]["deferred"], 3);
-    assert_eq!(j["events"][0]["event"], "push", "oldest first");
+        .report();
+    assert_eq!(j.counts.would_redeliver, 2, "{j:?}");
+    assert_eq!(j.counts.filtered, 2);
+    let j = app.run().json().args(["--max-redeliveries", "1"]).await.report();
+    assert_eq!(j.counts.redelivered, 1);
+    assert_eq!(j.counts.deferred, 3);
+    assert_eq!(j.events[0].event, "push", "oldest first");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,11 +340,10 @@ async fn the_private_key_never_appears_in_any_output() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
     for args in [vec!["-vv"], vec!["-vv", "--json"], vec!["--dry-run", "-vv"]] {
-        let out =
-            app.run_with_env_and_args(&[("PRIVATE_KEY", keys::TEST_APP_KEY_PKCS1), ("RUST_LOG", "trace")], &args).await;
+        let out = app.run().private_key_env(keys::TEST_APP_KEY_PKCS1).env("RUST_LOG", "trace").args(args).await;
         out.assert_no_secrets();
     }
-    let broken = app.run_with_env(&[("PRIVATE_KEY", &keys::TEST_APP_KEY_PKCS1[..400])]).await;
+    let broken = app.run().private_key_env(&keys::TEST_APP_KEY_PKCS1[..400]).json().await;
     broken.assert_code(2);
     broken.assert_no_secrets();
 }
@@ -357,15 +354,15 @@ async fn a_second_pass_on_the_same_state_refuses_while_the_first_holds_it() {
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
     // Another process holds the state: the same OS lock the binary takes.
     let held = redeliver_core::state::StateLock::acquire(&app.state_path()).unwrap();
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(4);
     assert!(out.stderr.contains("another redeliver process"), "{}", out.stderr);
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
     assert_eq!(app.count_requests("POST", "/attempts"), 0, "nothing sent without the lock");
     drop(held);
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(0);
-    assert_eq!(out.json()["counts"]["redelivered"], 1);
+    assert_eq!(out.report().counts.redelivered, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -373,7 +370,7 @@ async fn a_malformed_answer_is_a_clear_error_and_writes_nothing() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
     app.world().inject(FaultRule::new("/app/hook/deliveries", Fault::MalformedJson).method("GET").times(10));
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(3);
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
     assert!(out.stderr.to_lowercase().contains("deliveries"), "names the endpoint: {}", out.stderr);
@@ -387,13 +384,13 @@ async fn an_ambiguous_redelivery_is_not_sent_twice_and_the_next_pass_sees_github
     let guid = app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10))).guid;
     // GitHub answers 502: the client cannot know whether the redelivery happened.
     app.world().inject(FaultRule::new("/app/hook/deliveries/", Fault::Status(502)).method("POST").times(1));
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(0);
-    let j = out.json();
-    assert_eq!(j["counts"]["ambiguous"], 1, "{j}");
+    let j = out.report();
+    assert_eq!(j.counts.ambiguous, 1, "{j:?}");
     assert_eq!(app.count_requests("POST", "/attempts"), 1, "never re-sent in the same pass");
-    let again = app.run(&[]).await.json();
-    assert_eq!(again["counts"]["waiting"], 1, "the next pass waits its rung: {again}");
+    let again = app.run().json().await.report();
+    assert_eq!(again.counts.waiting, 1, "the next pass waits its rung: {again:?}");
     assert_eq!(app.count_requests("POST", "/attempts"), 1);
     let _ = guid;
 }
@@ -403,9 +400,9 @@ async fn an_exhausted_primary_rate_limit_is_waited_out_until_its_reset() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
     app.world().set_rate_limit(5000, 0, std::time::Duration::from_secs(2));
-    let out = app.run(&[]).await;
+    let out = app.run().json().await;
     out.assert_code(0);
-    assert_eq!(out.json()["counts"]["redelivered"], 1);
+    assert_eq!(out.report().counts.redelivered, 1);
     let limited = app.world().requests().iter().filter(|r| r.status == 403).count();
     assert_eq!(limited, 1, "one refused request, then a wait for the reset, not a hammering");
 }
@@ -415,7 +412,7 @@ async fn a_rate_limit_longer_than_max_wait_stops_the_pass_cleanly() {
     let app = App::start().await;
     app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10)));
     app.world().set_rate_limit(5000, 0, std::time::Duration::from_secs(3600));
-    let out = app.run(&["--max-wait", "1s"]).await;
+    let out = app.run().json().args(["--max-wait", "1s"]).await;
     out.assert_code(3);
     assert!(out.stderr.to_lowercase().contains("rate limit"), "{}", out.stderr);
     assert!(!app.state_path().exists());
@@ -425,20 +422,20 @@ async fn a_rate_limit_longer_than_max_wait_stops_the_pass_cleanly() {
 async fn since_and_until_recover_an_incident_window_without_moving_the_stored_time() {
     let app = App::start().await;
     let now = Utc::now();
-    app.run(&[]).await.assert_code(0);
-    let stored = app.run(&["--dry-run"]).await.json()["state"]["previous"].clone();
+    app.run().json().await.assert_code(0);
+    let stored = app.run().json().args(["--dry-run"]).await.report().state.previous;
     let inside = app.record(NewAttempt::new("push", 500, now - Duration::hours(5))).guid;
     app.record(NewAttempt::new("push", 500, now - Duration::hours(9)));
     app.record(NewAttempt::new("push", 500, now - Duration::hours(1)));
-    let out = app.run(&["--since", "6h", "--until", "4h"]).await;
+    let out = app.run().json().args(["--since", "6h", "--until", "4h"]).await;
     out.assert_code(0);
-    let j = out.json();
-    assert_eq!(j["window"]["source"], "since");
-    assert_eq!(j["counts"]["redelivered"], 1, "{j}");
-    assert_eq!(j["events"][0]["guid"], inside.as_str());
-    assert!(j["state"]["written"].is_null());
-    assert_eq!(app.run(&["--dry-run"]).await.json()["state"]["previous"], stored);
-    let bad = app.run(&["--since", "1h", "--until", "2h"]).await;
+    let j = out.report();
+    assert_eq!(j.window.source, WindowSource::Since);
+    assert_eq!(j.counts.redelivered, 1, "{j:?}");
+    assert_eq!(j.events[0].guid, inside);
+    assert!(j.state.written.is_none());
+    assert_eq!(app.run().json().args(["--dry-run"]).await.report().state.previous, stored);
+    let bad = app.run().json().args(["--since", "1h", "--until", "2h"]).await;
     bad.assert_code(2);
     assert!(bad.stderr.contains("--until"), "{}", bad.stderr);
 }
@@ -447,11 +444,11 @@ async fn since_and_until_recover_an_incident_window_without_moving_the_stored_ti
 async fn history_shows_what_was_sent() {
     let app = App::start().await;
     let guid = app.record(NewAttempt::new("issues", 500, Utc::now() - Duration::minutes(10)).action("opened")).guid;
-    app.run(&[]).await.assert_code(0);
-    let out = app.command(&["history"]).await;
+    app.run().json().await.assert_code(0);
+    let out = app.command(["history"]).await;
     out.assert_code(0);
     assert!(out.stdout.contains(&guid) && out.stdout.contains("accepted"), "{}", out.stdout);
-    let one = app.command(&["history", "--guid", "no-such-guid"]).await;
+    let one = app.command(["history", "--guid", "no-such-guid"]).await;
     assert!(one.stdout.contains("no redeliveries recorded"), "{}", one.stdout);
 }
 
@@ -464,25 +461,25 @@ async fn with_the_ledger_a_pass_lists_only_what_is_new_while_an_old_event_is_pen
     for i in 0..300 {
         app.record(NewAttempt::new("push", 200, now - Duration::hours(3) + Duration::seconds(30 * (i + 1))));
     }
-    let first = app.run(&["--overlap", "0s", "--ladder", "0s"]).await;
+    let first = app.run().json().args(["--overlap", "0s", "--ladder", "0s"]).await;
     first.assert_code(0);
-    assert_eq!(first.json()["counts"]["redelivered"], 1);
+    assert_eq!(first.report().counts.redelivered, 1);
     app.world().settle().await;
     app.receiver.set_mode(ReceiverMode::Up);
     for _ in 0..150 {
         app.record(NewAttempt::new("push", 200, Utc::now()));
     }
     app.world().clear_requests();
-    let second = app.run(&["--overlap", "0s", "--ladder", "0s"]).await.json();
+    let second = app.run().json().args(["--overlap", "0s", "--ladder", "0s"]).await.report();
     // 150 new deliveries and our failed redelivery: 2 pages, not the 5 back to the old event.
-    assert_eq!(second["counts"]["pages"], 2, "{second}");
-    assert_eq!(second["counts"]["redelivered"], 1);
-    assert_eq!(second["events"][0]["guid"], old.as_str());
-    assert_eq!(second["events"][0]["attempts"], 2, "the remembered attempt and the new one");
+    assert_eq!(second.counts.pages, 2, "{second:?}");
+    assert_eq!(second.counts.redelivered, 1);
+    assert_eq!(second.events[0].guid, old);
+    assert_eq!(second.events[0].attempts, 2, "the remembered attempt and the new one");
     app.world().settle().await;
     assert_eq!(app.receiver.successes_for(&old), 1);
-    let third = app.run(&["--overlap", "0s", "--ladder", "0s"]).await.json();
-    assert_eq!(third["counts"]["failed_events"], 0, "resolved by the successful redelivery: {third}");
+    let third = app.run().json().args(["--overlap", "0s", "--ladder", "0s"]).await.report();
+    assert_eq!(third.counts.failed_events, 0, "resolved by the successful redelivery: {third:?}");
     assert_eq!(app.count_requests("POST", "/attempts"), 1);
 }
 
@@ -494,11 +491,12 @@ async fn a_poison_event_is_given_up_at_exactly_the_cap_across_overlapping_passes
     let mut outcomes = Vec::new();
     for _ in 0..4 {
         // The default 5-minute overlap lists earlier attempts again: they must not be counted twice.
-        let j = app.run(&["--ladder", "0s", "--max-attempts", "3"]).await.json();
-        outcomes.push(j["events"][0]["outcome"].as_str().unwrap_or("none").to_string());
+        let j = app.run().json().args(["--ladder", "0s", "--max-attempts", "3"]).await.report();
+        outcomes.push(j.events.first().map(|e| e.outcome));
         app.world().settle().await;
     }
-    assert_eq!(outcomes, ["redelivered", "redelivered", "given_up", "already_given_up"]);
+    let expected = [Outcome::Redelivered, Outcome::Redelivered, Outcome::GivenUp, Outcome::AlreadyGivenUp];
+    assert_eq!(outcomes, expected.map(Some));
     assert_eq!(app.world().attempts_for(&guid).len(), 3, "the original and two redeliveries");
 }
 
@@ -512,30 +510,14 @@ async fn pace_auto_backs_off_on_a_secondary_limit_and_redelivers_everything_once
             .method("POST")
             .times(1),
     );
-    let out = app
-        .command_env(
-            &[
-                "run",
-                "--json",
-                "--pace",
-                "auto",
-                "--api-url",
-                &app.sim.base_url(),
-                "--app-id",
-                &harness::APP_ID.to_string(),
-                "--private-key-file",
-                app.dir.path().join("key.pem").to_str().unwrap(),
-            ],
-            &[],
-        )
-        .await;
+    let out = app.command(["run", "--json", "--pace", "auto"]).args(app.app_flags()).await;
     out.assert_code(0);
-    assert_eq!(out.json()["counts"]["redelivered"], 6);
+    assert_eq!(out.report().counts.redelivered, 6);
     app.world().settle().await;
     for g in &guids {
         assert_eq!(app.world().attempts_for(g).iter().filter(|a| a.redelivery).count(), 1, "{g}");
     }
-    let bad = app.run(&["--pace", "fast"]).await;
+    let bad = app.run().json().pace("fast").await;
     bad.assert_code(2);
     assert!(bad.stderr.contains("pace"), "{}", bad.stderr);
 }

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
 
-const KEY: &str = include_str!("../../redeliver-sim/keys/test-app-key.pem");
+const KEY: &str = include_str!("../../../redeliver-sim/keys/test-app-key.pem");
 const TOO_FAR: &str = "'Expiration time' claim ('exp') is too far in the future";
 
 /// Answers each request (one per connection) with the next of `answers`, a 401 carrying `date`

@@ -1,0 +1,8 @@
+//! Integration tests of redeliver-core, as one binary (one link instead of one per file).
+
+mod github_client;
+mod github_clock_skew;
+mod pace_client;
+mod scan_memory;
+mod scan_requests;
+mod status_filter;

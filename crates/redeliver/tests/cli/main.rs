@@ -1,0 +1,8 @@
+//! The `redeliver` binary as users and operators run it, against the simulator: one test binary
+//! (one link) for the crate, as ripgrep and just have.
+
+mod golden;
+mod harness;
+mod run;
+mod targets;
+mod watch;
