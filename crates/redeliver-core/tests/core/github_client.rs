@@ -224,7 +224,7 @@ async fn a_429_with_a_wait_beyond_the_maximum_gives_up_at_once() {
 async fn an_exhausted_primary_limit_is_waited_out_until_reset() {
     let (sim, world, hook) = sim_with_app("http://127.0.0.1:9/").await;
     record_failures(&world, hook, 1);
-    world.set_rate_limit(5000, 0, Duration::from_millis(500));
+    world.set_rate_limit(5000, 0, Duration::from_secs(2));
     let mut client = app_client(&sim.base_url());
 
     let page = client.list_deliveries(&HookTarget::App, None).await.unwrap();

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration as TimeDelta, SubsecRound as _, Utc};
 use redeliver_core::github::{AppKey, ClientConfig, Credentials, GitHubClient, HookTarget};
 use redeliver_core::plan::{Scan, Window};
 use redeliver_sim::{DeliveryRecord, NewAttempt, Sim, World, keys};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 use url::Url;
 
@@ -49,14 +49,16 @@ fn minimum(listed: &[DeliveryRecord], start: DateTime<Utc>) -> usize {
     }
 }
 
-/// Events with an attempt at or after `start` and no successful one there.
+/// Events with an attempt at or after `start` and no successful attempt on any page read (the
+/// minimum pages: a success just older than the start, on the last page, still counts).
 fn failed_events(listed: &[DeliveryRecord], start: DateTime<Utc>) -> HashSet<String> {
+    let read = &listed[..listed.len().min(minimum(listed, start) * 100)];
     let start = start.trunc_subsecs(0);
-    let mut ok: HashMap<&str, bool> = HashMap::new();
-    for d in listed.iter().filter(|d| d.delivered_at.trunc_subsecs(0) >= start) {
-        *ok.entry(&d.guid).or_default() |= (200..300).contains(&d.status_code);
-    }
-    ok.into_iter().filter(|(_, ok)| !ok).map(|(g, _)| g.to_owned()).collect()
+    let in_window: HashSet<&str> =
+        read.iter().filter(|d| d.delivered_at.trunc_subsecs(0) >= start).map(|d| d.guid.as_str()).collect();
+    let succeeded: HashSet<&str> =
+        read.iter().filter(|d| (200..300).contains(&d.status_code)).map(|d| d.guid.as_str()).collect();
+    in_window.difference(&succeeded).map(|g| g.to_string()).collect()
 }
 
 #[tokio::test]
