@@ -7,7 +7,7 @@ use crate::exit::Failure;
 use chrono::{DateTime, Duration, Utc};
 use redeliver_core::github::{AppKey, HookTarget, Pace, VariableName};
 use redeliver_core::plan::EventFilter;
-use redeliver_core::policy::{Policy, parse_duration, parse_ladder};
+use redeliver_core::policy::{Policy, parse_duration, parse_ladder, to_chrono};
 use redeliver_core::secret::Secret;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -495,19 +495,12 @@ pub fn patterns(values: &[String]) -> Result<Vec<String>, Failure> {
 }
 
 fn duration(flag: &str, text: &str) -> Result<Duration, Failure> {
-    parse_duration(text).map_err(|e| Failure::config(format!("{flag}: {e}")))
+    std_duration(flag, text).map(to_chrono)
 }
 
-/// A duration that may be shorter than a second: `250ms`, or anything [`parse_duration`] reads.
+/// A duration in the one grammar of [`parse_duration`] (`250ms`, `90s`, `1h30m` ...).
 pub fn std_duration(flag: &str, text: &str) -> Result<std::time::Duration, Failure> {
-    if let Some(ms) = text.trim().strip_suffix("ms") {
-        return ms
-            .trim()
-            .parse()
-            .map(std::time::Duration::from_millis)
-            .map_err(|_| Failure::config(format!("{flag}: '{text}' is not a whole number of milliseconds")));
-    }
-    duration(flag, text)?.to_std().map_err(|_| Failure::config(format!("{flag}: must not be negative")))
+    parse_duration(text).map_err(|e| Failure::config(format!("{flag}: '{text}' is {e}")))
 }
 
 /// An RFC 3339 time, or an age such as `6h` meaning that long before `now`.
@@ -515,7 +508,7 @@ fn instant(flag: &str, text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, 
     if let Ok(t) = DateTime::parse_from_rfc3339(text.trim()) {
         return Ok(t.with_timezone(&Utc));
     }
-    parse_duration(text).map(|age| now - age).map_err(|_| {
+    parse_duration(text).map(|age| now - to_chrono(age)).map_err(|_| {
         Failure::config(format!("{flag} '{text}' is neither an RFC 3339 time (2026-11-28T09:00:00Z) nor an age (6h)"))
     })
 }
