@@ -173,6 +173,11 @@ fn no_error_echoes_a_value() {
         assert!(!err.contains("SeCrEt"), "the value leaked: {err}");
         assert!(err.starts_with("redeliver.toml:"), "{err}");
     }
+    for line in [format!("token_env = \"{SECRET}\""), "private_key_env = \"-----BEGIN RSA SeCrEt\"".into()] {
+        let text = format!("[[target]]\nname = \"a\"\nkind = \"org\"\norg = \"o\"\nhook_id = 1\n{line}");
+        let err = resolve(&text, &[]).unwrap_err();
+        assert!(!err.contains("SeCrEt") && err.contains("must name an environment variable"), "{err}");
+    }
     let syntax = file(&format!("[[target]]\nname = \"a\"\ntoken = \"{SECRET}")).unwrap_err();
     assert!(syntax.starts_with("redeliver.toml:3:") && syntax.contains("not valid TOML"), "{syntax}");
     assert!(syntax.contains("(on the line that sets `token`)"), "the key is named: {syntax}");

@@ -10,8 +10,8 @@
 //! | one target's hook, host, credentials | yes | the docs scripts' variables | a `[[target]]` | the App hook, github.com |
 //!
 //! A config file's target is a whole identity: flags and environment do not patch its hook, host
-//! or credentials (its `api_url` wins over `HOSTNAME`); with `--config` only the knobs and the
-//! state come from flags. Every problem is reported here, before any request.
+//! or credentials (its `api_url` wins over `HOSTNAME`); with `--config`, flags still set the knobs,
+//! the state and the run's options. Every problem is reported here, before any request.
 
 use super::env::{Env, names};
 use super::file::{self, ConfigFile, FileTarget, Kind};
@@ -264,6 +264,20 @@ fn variable(args: &RunArgs, env: &Env) -> Result<Option<VariableSettings>, Failu
     Ok(Some(VariableSettings { name, owner, repo, token: Secret::new(token.trim()) }))
 }
 
+/// `token_env` and `private_key_env` name a variable; a token or a key written there by mistake
+/// must not be echoed back in "… is not set".
+fn refuse_a_secret(var: &str, key: &str, path: &Path, place: &str) -> Result<(), Failure> {
+    const SECRET_SHAPES: [&str; 7] = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "-----BEGIN"];
+    let name = !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if name && !SECRET_SHAPES.iter().any(|p| var.starts_with(p)) {
+        return Ok(());
+    }
+    Err(fail(
+        path,
+        format!("{place}: {key} must name an environment variable (such as INFRA_TOKEN), not hold the secret itself"),
+    ))
+}
+
 fn fail(path: &Path, what: impl std::fmt::Display) -> Failure {
     Failure::config(format!("{}: {what}", path.display()))
 }
@@ -327,6 +341,7 @@ fn file_auth(t: &FileTarget, hook: &HookTarget, path: &Path, place: &str, env: &
     let key = match (&t.private_key_file, &t.private_key_env, &t.private_key) {
         (Some(file), _, _) => Some(key_from_file(file, &format!("{place}'s private_key_file")).map_err(in_place)?),
         (None, Some(var), _) => {
+            refuse_a_secret(var, "private_key_env", path, place)?;
             let text = env.get(var).ok_or_else(|| {
                 fail(path, format!("{place}: private_key_env names {var}, which is not set in the environment"))
             })?;
@@ -336,8 +351,10 @@ fn file_auth(t: &FileTarget, hook: &HookTarget, path: &Path, place: &str, env: &
         (None, None, None) => None,
     };
     let token = match (&t.token_env, &t.token_file, &t.token) {
-        (Some(var), _, _) => Some(env.get(var).map(|t| Secret::new(t.trim())).ok_or_else(|| {
-            fail(path, format!("{place}: token_env names {var}, which is not set in the environment"))
+        (Some(var), _, _) => Some(refuse_a_secret(var, "token_env", path, place).and_then(|()| {
+            env.get(var).map(|t| Secret::new(t.trim())).ok_or_else(|| {
+                fail(path, format!("{place}: token_env names {var}, which is not set in the environment"))
+            })
         })?),
         (None, Some(file), _) => Some(Secret::new(
             std::fs::read_to_string(file)
