@@ -182,3 +182,13 @@ fn no_error_echoes_a_value() {
     assert!(syntax.starts_with("redeliver.toml:3:") && syntax.contains("not valid TOML"), "{syntax}");
     assert!(syntax.contains("(on the line that sets `token`)"), "the key is named: {syntax}");
 }
+
+#[test]
+fn the_documented_example_parses() {
+    let doc = include_str!("../../../../docs/config.md");
+    let example = doc.split("```toml\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a toml block");
+    let parsed = file(example).unwrap();
+    assert_eq!(parsed.target.len(), 3);
+    assert_eq!(parsed.target[0].app_id.as_deref(), Some("123456"));
+    assert_eq!(parsed.interval, Some(std::time::Duration::from_secs(60)));
+}
