@@ -78,6 +78,12 @@ pub fn parse_duration(text: &str) -> Result<StdDuration, DurationError> {
     if text.is_empty() {
         return Err(DurationError::Empty);
     }
+    // `+5` was read as 5 seconds when bare numbers went through `str::parse`; keep reading it.
+    let text = match text.strip_prefix('+') {
+        Some("") => return Err(DurationError::Malformed),
+        Some(rest) => rest,
+        None => text,
+    };
     let mut total = StdDuration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
@@ -214,6 +220,7 @@ mod tests {
             ("1h 30m", s(5_400)),
             ("1m30s", s(90)),
             ("36500d", MAX_DURATION),
+            ("+5", s(5)),
         ] {
             assert_eq!(ok(text), Ok(want), "{text}");
         }
@@ -225,6 +232,8 @@ mod tests {
             ("5m3", DurationError::Malformed),
             ("3 5m", DurationError::Malformed),
             ("-3", DurationError::Malformed),
+            ("+", DurationError::Malformed),
+            ("++5", DurationError::Malformed),
             ("1.5s", DurationError::Malformed),
             ("5M", DurationError::Malformed),
             ("36501d", DurationError::TooLong),

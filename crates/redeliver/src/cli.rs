@@ -198,3 +198,52 @@ pub struct DemoArgs {
     #[arg(long)]
     pub serve: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn run(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let cli = Cli::try_parse_from([&["redeliver", "run"], args].concat())?;
+        match cli.command {
+            Command::Run(args) => Ok(*args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_duration_flag_takes_the_one_grammar() {
+        for flag in ["--lookback", "--overlap", "--horizon", "--max-wait", "--ladder", "--pace"] {
+            for value in ["500ms", "90s", "1h30m", "45", "3d"] {
+                assert!(run(&[flag, value]).is_ok(), "{flag} {value}");
+            }
+        }
+        let args = run(&["--lookback", "500ms", "--max-wait", "500ms", "--ladder", "0s,1s500ms"]).unwrap();
+        assert_eq!(args.lookback, Some(Duration::from_millis(500)), "--lookback 500ms was refused once");
+        assert_eq!(args.max_wait, Some(Duration::from_millis(500)));
+        assert_eq!(args.ladder.unwrap().0, [chrono::Duration::zero(), chrono::Duration::milliseconds(1500)]);
+        assert_eq!(run(&["--pace", "auto"]).unwrap().pace, Some(Pace::AUTO));
+    }
+
+    #[test]
+    fn a_bad_value_is_a_usage_error_with_exit_status_2() {
+        for (flag, value, says) in [
+            ("--lookback", "5x", "not a duration"),
+            ("--horizon", "100000000000d", "too long"),
+            ("--max-wait", "1.5s", "not a duration"),
+            ("--ladder", "", "an empty ladder"),
+            ("--ladder", "1m,,5m", "rung 2"),
+            ("--pace", "fast", "not a pace"),
+            ("--since", "yesterday", "neither an RFC 3339 time"),
+        ] {
+            let err = run(&[flag, value]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{flag} {value:?}");
+            assert_eq!(err.exit_code(), 2);
+            assert!(err.to_string().contains(says), "{flag} {value:?}: {err}");
+        }
+        let zero = Cli::try_parse_from(["redeliver", "watch", "--interval", "0s"]).unwrap_err();
+        assert!(zero.to_string().contains("must be more than zero"), "{zero}");
+        assert!(Cli::try_parse_from(["redeliver", "watch", "--interval", "300ms"]).is_ok());
+    }
+}

@@ -77,8 +77,7 @@ impl FileKnobs {
 }
 
 /// What kind of hook a `[[target]]` is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Kind {
     #[default]
     App,
@@ -103,7 +102,7 @@ impl Kind {
 #[serde(deny_unknown_fields)]
 pub struct FileTarget {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "kind")]
     pub kind: Kind,
     pub api_url: Option<String>,
     #[serde(default, deserialize_with = "app_id")]
@@ -192,6 +191,16 @@ fn pace<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Pace>, D::Error> {
             text.parse().map_err(|_| de::Error::custom("not a pace: write auto, or a duration such as 250ms, 1s or 2m"))
         })
         .transpose()
+}
+
+/// Read as a string first, so that a wrong type gets the usual "must be a string" message.
+fn kind<'de, D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "app" => Ok(Kind::App),
+        "repo" => Ok(Kind::Repo),
+        "org" => Ok(Kind::Org),
+        _ => Err(de::Error::custom("is not one of app, repo, org")),
+    }
 }
 
 fn max_attempts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {

@@ -81,11 +81,6 @@ fn describe(message: &str, key: Option<&str>, in_list: bool, place: &str) -> Str
         }
         return format!("missing key `{missing}`");
     }
-    if let Some(rest) = message.strip_prefix("unknown variant ") {
-        // The first quoted word is the value; the others are the choices.
-        let choices: Vec<String> = backticked(rest).into_iter().skip(1).map(|c| format!("\"{c}\"")).collect();
-        return format!("`{key}` is not one of {}", choices.join(", "));
-    }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let found = rest.split(['`', '"', ',']).next().unwrap_or("").trim();
         let expected = rest.rsplit_once("expected ").map_or("", |(_, e)| e);
@@ -122,7 +117,9 @@ fn expectation(expected: &str, key: &str, place: &str) -> (String, String) {
 
 fn expectation_words(expected: &str, key: &str, place: &str) -> (Option<&'static str>, String) {
     match expected {
-        "a string" | "path string" => (Some("a string"), format!(": write {key} = \"…\", in quotes")),
+        "a string" | "path string" | "variant identifier" => {
+            (Some("a string"), format!(": write {key} = \"…\", in quotes"))
+        }
         "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" => {
             (Some("a whole number"), format!(": write {key} = 42, without quotes"))
         }

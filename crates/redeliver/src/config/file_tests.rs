@@ -103,7 +103,7 @@ fn mistakes_name_the_target_and_the_key() {
     assert!(err(&app("horizon = \"100000000000d\"")).contains("`horizon`: too long"));
     assert!(err(&app("pace = \"fast\"")).contains("`pace`: not a pace"));
     assert!(err(&app("max_attempts = 0")).contains("`max_attempts`: must be a number from 1 to 1000"));
-    assert!(err(&app("kind = \"team\"")).contains("`kind` is not one of \"app\", \"repo\", \"org\""));
+    assert!(err(&app("kind = \"team\"")).contains("`kind`: is not one of app, repo, org"));
     assert!(err("").contains("no targets"));
     assert!(err("[[target]]\nkind = \"org\"").contains("target #1: no `name`: give each target a unique name"));
     assert!(err("[[target]\n").contains("not valid TOML"));
@@ -149,6 +149,9 @@ fn a_wrong_type_says_what_to_write_instead() {
     );
     assert!(
         err("[[target]]\nname = \"a\"\napp_id = true").contains("`app_id` must be a number or a string, not a boolean")
+    );
+    assert!(
+        err("[[target]]\nname = \"a\"\nkind = 1").contains("`kind` must be a string, not a number: write kind = \"…\"")
     );
     assert!(err("interval = 60").contains("`interval` must be a string, not a number"));
 }

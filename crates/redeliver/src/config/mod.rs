@@ -21,8 +21,7 @@ pub use env::Env;
 #[allow(unused_imports)] // for commands that read one variable or parse one value
 pub use env::names;
 pub use resolve::{resolve_run, resolve_watch};
-#[allow(unused_imports)]
-pub use values::{When, api_url, app_id, parse_api_url, split_repo};
+pub use values::When;
 
 use chrono::{DateTime, Duration, Utc};
 use redeliver_core::github::{AppKey, HookTarget, Pace, VariableName};
