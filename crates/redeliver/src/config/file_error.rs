@@ -30,16 +30,27 @@ pub fn semantic(path: &Path, text: &str, e: &serde_path_to_error::Error<toml::de
 
 /// `FILE:LINE:COLUMN`, both 1-based, as compilers print them.
 fn location(path: &Path, text: &str, at: usize) -> String {
-    let before = &text[..at.min(text.len())];
+    let before = before(text, at);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     format!("{}:{line}:{column}", path.display())
 }
 
-/// The bare key a line assigns (`token = …` gives `token`), if it has a well-formed one.
+/// The text before byte `at`, cut at a character boundary (a span is never trusted to be one).
+fn before(text: &str, at: usize) -> &str {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    &text[..at]
+}
+
+/// The bare key a line assigns (`token = …` gives `token`), if it has a well-formed one and the
+/// line really is an assignment: when everything above it parses, the line is not the inside of
+/// a multi-line string, such as a PEM key whose base64 line ends in `==`.
 fn key_on_line(text: &str, at: usize) -> Option<&str> {
-    let at = at.min(text.len());
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let start = before(text, at).rfind('\n').map_or(0, |i| i + 1);
+    text[..start].parse::<toml::Table>().ok()?;
     let line = text[start..].split('\n').next()?;
     let (key, _) = line.split_once('=')?;
     let key = key.trim();

@@ -171,6 +171,9 @@ fn no_error_echoes_a_value() {
         format!("[[target]]\nname = \"a\"\nladder = \"{SECRET}\""),
         format!("[[target]]\nname = \"a\"\npace = \"{SECRET}\""),
         format!("[[target]]\nname = \"a\"\nprivate_key = 7\ntoken = \"{SECRET}\"\ntoken = \"x\""),
+        // Inside a multi-line string a base64 line can look like `key = …`.
+        format!("[[target]]\nname = \"a\"\nprivate_key = \"\"\"\nMIIE\n{SECRET}AA=="),
+        format!("[[target]]\nname = \"é\"\ntoken = \"{SECRET}é"),
     ] {
         let err = file(&text).unwrap_err();
         assert!(!err.contains("SeCrEt"), "the value leaked: {err}");
