@@ -1,8 +1,26 @@
-//! Command-line flags (clap derive). Environment variables are read in `config.rs` only; each
-//! flag's help names its environment twin.
+//! Command-line flags (clap derive). Environment variables are read in `config/env.rs` only;
+//! each flag's help names its environment twin. Every duration flag is parsed here, by the one
+//! duration grammar, so a bad value is a usage error (exit 2) before anything else happens.
 
+use crate::config::When;
 use clap::{Args, Parser, Subcommand};
+use redeliver_core::github::Pace;
+use redeliver_core::policy::{DurationError, Ladder, parse_duration};
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// clap's parser for duration flags: `250ms`, `90s`, `5m`, `2h`, `3d`, `1h30m`.
+fn duration(text: &str) -> Result<Duration, DurationError> {
+    parse_duration(text)
+}
+
+/// A duration that must be more than zero (`--interval`).
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be more than zero".into()),
+        other => other.map_err(|e| e.to_string()),
+    }
+}
 
 const EXIT_CODES: &str = "Exit status:
   0  success: every failed event was redelivered or is waiting for its next rung
@@ -80,28 +98,28 @@ pub struct RunArgs {
     #[arg(long, value_name = "OWNER/REPO")]
     pub variable_repo: Option<String>,
     /// How far back the first run looks when nothing is stored. [default: 24h]
-    #[arg(long)]
-    pub lookback: Option<String>,
+    #[arg(long, value_parser = duration)]
+    pub lookback: Option<Duration>,
     /// How far before the previous run's start the next run looks again, for attempts GitHub
     /// records late. [default: 5m]
-    #[arg(long)]
-    pub overlap: Option<String>,
+    #[arg(long, value_parser = duration)]
+    pub overlap: Option<Duration>,
     /// Waits between attempts of one event, comma-separated. [default: 1m,5m,30m,2h,5h,10h,10h]
     #[arg(long)]
-    pub ladder: Option<String>,
+    pub ladder: Option<Ladder>,
     /// Attempts per event, GitHub's original included, before it is given up. [default: 8]
     #[arg(long)]
     pub max_attempts: Option<u32>,
     /// Age past which an event is given up. [default: 3d; 7d for GHES (an API URL ending in /api/v3)]
-    #[arg(long)]
-    pub horizon: Option<String>,
+    #[arg(long, value_parser = duration)]
+    pub horizon: Option<Duration>,
     /// Minimum time between redelivery requests (e.g. 1s, 250ms), or `auto`: faster while GitHub
     /// accepts, backing off on a secondary rate limit. [default: 1s]
     #[arg(long)]
-    pub pace: Option<String>,
+    pub pace: Option<Pace>,
     /// Longest wait accepted for a GitHub rate limit before the pass stops. [default: 15m]
-    #[arg(long)]
-    pub max_wait: Option<String>,
+    #[arg(long, value_parser = duration)]
+    pub max_wait: Option<Duration>,
     /// Only events of this kind: `event` or `event.action`; repeat or comma-separate.
     #[arg(long, value_delimiter = ',')]
     pub event: Vec<String>,
@@ -111,10 +129,10 @@ pub struct RunArgs {
     /// Incident recovery: look back to this time (RFC 3339, or an age such as 6h) instead of the
     /// stored one. The stored time is left unchanged.
     #[arg(long)]
-    pub since: Option<String>,
+    pub since: Option<When>,
     /// Incident recovery: only events that first fired at or before this time (RFC 3339 or an age).
     #[arg(long)]
-    pub until: Option<String>,
+    pub until: Option<When>,
     /// Redeliver at most N events in this pass, oldest first; the rest wait for the next pass.
     #[arg(long, value_name = "N")]
     pub max_redeliveries: Option<usize>,
@@ -126,13 +144,13 @@ pub struct RunArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct WatchArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// Time between polls (±10 % jitter). [default: 1m, or `interval` in the config file]
-    #[arg(long)]
-    pub interval: Option<String>,
+    #[arg(long, value_parser = positive_duration)]
+    pub interval: Option<Duration>,
     /// Where to serve /healthz, /metrics and the status page; `off` to serve nothing.
     /// [default: 127.0.0.1:9187, or `listen` in the config file]
     #[arg(long)]
@@ -179,4 +197,53 @@ pub struct DemoArgs {
     /// Keep serving the status page after the demo, until Ctrl-C.
     #[arg(long)]
     pub serve: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn run(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let cli = Cli::try_parse_from([&["redeliver", "run"], args].concat())?;
+        match cli.command {
+            Command::Run(args) => Ok(*args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_duration_flag_takes_the_one_grammar() {
+        for flag in ["--lookback", "--overlap", "--horizon", "--max-wait", "--ladder", "--pace"] {
+            for value in ["500ms", "90s", "1h30m", "45", "3d"] {
+                assert!(run(&[flag, value]).is_ok(), "{flag} {value}");
+            }
+        }
+        let args = run(&["--lookback", "500ms", "--max-wait", "500ms", "--ladder", "0s,1s500ms"]).unwrap();
+        assert_eq!(args.lookback, Some(Duration::from_millis(500)), "--lookback 500ms was refused once");
+        assert_eq!(args.max_wait, Some(Duration::from_millis(500)));
+        assert_eq!(args.ladder.unwrap().0, [chrono::Duration::zero(), chrono::Duration::milliseconds(1500)]);
+        assert_eq!(run(&["--pace", "auto"]).unwrap().pace, Some(Pace::AUTO));
+    }
+
+    #[test]
+    fn a_bad_value_is_a_usage_error_with_exit_status_2() {
+        for (flag, value, says) in [
+            ("--lookback", "5x", "not a duration"),
+            ("--horizon", "100000000000d", "too long"),
+            ("--max-wait", "1.5s", "not a duration"),
+            ("--ladder", "", "an empty ladder"),
+            ("--ladder", "1m,,5m", "rung 2"),
+            ("--pace", "fast", "not a pace"),
+            ("--since", "yesterday", "neither an RFC 3339 time"),
+        ] {
+            let err = run(&[flag, value]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{flag} {value:?}");
+            assert_eq!(err.exit_code(), 2);
+            assert!(err.to_string().contains(says), "{flag} {value:?}: {err}");
+        }
+        let zero = Cli::try_parse_from(["redeliver", "watch", "--interval", "0s"]).unwrap_err();
+        assert!(zero.to_string().contains("must be more than zero"), "{zero}");
+        assert!(Cli::try_parse_from(["redeliver", "watch", "--interval", "300ms"]).is_ok());
+    }
 }

@@ -3,7 +3,6 @@
 mod cli;
 mod commands;
 mod config;
-mod config_file;
 mod daemon;
 mod exit;
 mod notify;

@@ -2,8 +2,7 @@
 //! URL, Slack-compatible, or a command) for every event given up.
 
 use crate::commands::run::TargetError;
-use crate::config::ActionsEnv;
-use crate::config_file::FileSettings;
+use crate::config::{ActionsEnv, NotifySettings};
 use crate::pass::{EventReport, Report};
 use redeliver_core::plan::GiveUpReason;
 use serde::Serialize;
@@ -164,12 +163,12 @@ pub fn given_up_messages(reports: &[Report]) -> Vec<GivenUp<'_>> {
 
 /// Sends one notification per given-up event to the configured URL and/or command. Failures
 /// are logged, never fatal: the event is already recorded and reported.
-pub async fn given_up(settings: &FileSettings, reports: &[Report]) {
+pub async fn given_up(settings: &NotifySettings, reports: &[Report]) {
     let messages = given_up_messages(reports);
     if messages.is_empty() {
         return;
     }
-    if let Some(url) = &settings.notify_url {
+    if let Some(url) = &settings.url {
         let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
         for m in &messages {
             let sent = client.post(url).json(m).send().await.and_then(|r| r.error_for_status()).map(|_| ());
@@ -178,7 +177,7 @@ pub async fn given_up(settings: &FileSettings, reports: &[Report]) {
             }
         }
     }
-    if let Some(command) = &settings.notify_command {
+    if let Some(command) = &settings.command {
         for m in &messages {
             let body = serde_json::to_vec(m).unwrap_or_default();
             let child = tokio::process::Command::new("sh")

@@ -61,15 +61,9 @@ impl FromStr for Pace {
         if text.eq_ignore_ascii_case("auto") {
             return Ok(Pace::AUTO);
         }
-        if let Some(ms) = text.strip_suffix("ms") {
-            return ms
-                .parse::<u64>()
-                .map(|ms| Pace::Fixed(Duration::from_millis(ms)))
-                .map_err(|_| format!("'{text}' is not a pace: write auto, or a duration such as 250ms, 1s or 2m"));
-        }
-        let gap = parse_duration(text)
-            .map_err(|_| format!("'{text}' is not a pace: write auto, or a duration such as 250ms, 1s or 2m"))?;
-        gap.to_std().map(Pace::Fixed).map_err(|_| format!("'{text}' is not a pace: it must not be negative"))
+        parse_duration(text)
+            .map(Pace::Fixed)
+            .map_err(|_| format!("'{text}' is not a pace: write auto, or a duration such as 250ms, 1s or 2m"))
     }
 }
 

@@ -8,6 +8,8 @@ use crate::daemon::{Daemon, http};
 use crate::exit::{Exit, Failure};
 use crate::pass::Session;
 use chrono::{Duration, Utc};
+use redeliver_core::github::Pace;
+use redeliver_core::policy::Ladder;
 use redeliver_sim::{NewAttempt, Receiver, ReceiverMode, Sim, keys};
 use std::collections::HashSet;
 
@@ -90,8 +92,8 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
             app_id: Some(APP_ID.to_string()),
             api_url: Some(sim.base_url()),
             state: Some(state.join("state.db")),
-            ladder: Some("2s,2s".into()),
-            pace: Some("0s".into()),
+            ladder: Some(Ladder(vec![Duration::seconds(2); 2])),
+            pace: Some(Pace::Fixed(std::time::Duration::ZERO)),
             ..RunArgs::default()
         };
         resolve_run(&args, &env, Utc::now())
@@ -106,7 +108,7 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
     let settings = settings()?;
     let session = Session::new(settings.state_path.clone());
     let interval = std::time::Duration::from_secs(2);
-    let mut daemon = Daemon::new(session, settings.targets, settings.options, settings.file, interval);
+    let mut daemon = Daemon::new(session, settings.targets, settings.options, settings.notify, interval);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(demo_failure)?;
     let page = format!("http://{}/", listener.local_addr().map_err(demo_failure)?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -69,7 +69,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
         notify::github_actions(actions, settings.options.json, &reports, &errors);
     }
     if !settings.options.dry_run {
-        notify::given_up(&settings.file, &reports).await;
+        notify::given_up(&settings.notify, &reports).await;
     }
     Ok(exit)
 }

@@ -3,8 +3,7 @@
 //! finishing the request in flight, saving state and returning.
 
 use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, SharedStatus, Status, TargetStatus};
-use crate::config::{RunOptions, Target};
-use crate::config_file::FileSettings;
+use crate::config::{NotifySettings, RunOptions, Target};
 use crate::exit::Failure;
 use crate::pass::{Report, Session};
 use crate::{notify, output};
@@ -17,7 +16,7 @@ pub struct Daemon {
     pub session: Session,
     pub targets: Vec<Target>,
     pub options: RunOptions,
-    pub notify: FileSettings,
+    pub notify: NotifySettings,
     pub status: SharedStatus,
     pub interval: Duration,
     /// Print a summary for every pass that did something.
@@ -31,7 +30,7 @@ impl Daemon {
         session: Session,
         targets: Vec<Target>,
         options: RunOptions,
-        notify: FileSettings,
+        notify: NotifySettings,
         interval: Duration,
     ) -> Self {
         let status = SharedStatus::new(Status {

@@ -1,0 +1,74 @@
+//! The one place that reads the process environment: every variable's name, and a snapshot
+//! ([`Env`]) that the resolver reads and tests build by hand.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Environment variable names, the docs script's first.
+pub mod names {
+    pub const APP_ID: &str = "APP_ID";
+    pub const PRIVATE_KEY: &str = "PRIVATE_KEY";
+    pub const PRIVATE_KEY_PATH: &str = "PRIVATE_KEY_PATH";
+    pub const TOKEN: &str = "TOKEN";
+    pub const LAST_REDELIVERY_VARIABLE_NAME: &str = "LAST_REDELIVERY_VARIABLE_NAME";
+    pub const HOSTNAME: &str = "HOSTNAME";
+    pub const WORKFLOW_REPO: &str = "WORKFLOW_REPO";
+    pub const WORKFLOW_REPO_NAME: &str = "WORKFLOW_REPO_NAME";
+    pub const WORKFLOW_REPO_OWNER: &str = "WORKFLOW_REPO_OWNER";
+    pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
+    pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
+    pub const REDELIVER_STATE: &str = "REDELIVER_STATE";
+    pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
+    pub const HOME: &str = "HOME";
+    pub const REPO_OWNER: &str = "REPO_OWNER";
+    pub const REPO_NAME: &str = "REPO_NAME";
+    pub const ORGANIZATION_NAME: &str = "ORGANIZATION_NAME";
+    pub const HOOK_ID: &str = "HOOK_ID";
+    pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+    pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+    pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+}
+
+/// A snapshot of the environment (tests build their own).
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: HashMap<String, String>,
+    /// The machine's own host name, to tell a container's `HOSTNAME` from a GHES host.
+    pub(super) machine_hostname: Option<String>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        let machine_hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .ok()
+            .map(|h| h.trim().to_string());
+        Self { vars: std::env::vars().collect(), machine_hostname }
+    }
+
+    /// An environment made of these pairs only (the demo, tests).
+    pub fn with(pairs: &[(&str, &str)], machine_hostname: Option<&str>) -> Self {
+        Self {
+            vars: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            machine_hostname: machine_hostname.map(str::to_string),
+        }
+    }
+
+    /// A set, non-blank variable.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(|v| v.as_str()).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The state file: `flag`, else `REDELIVER_STATE`, else the XDG default (`history`'s rule;
+    /// `run` and `watch` put the config file's `state` between the last two).
+    pub fn state_path(&self, flag: Option<&Path>) -> PathBuf {
+        flag.map(Path::to_path_buf).or_else(|| self.get(names::REDELIVER_STATE).map(PathBuf::from)).unwrap_or_else(
+            || {
+                redeliver_core::state::default_state_path(
+                    self.get(names::XDG_STATE_HOME).map(Path::new),
+                    self.get(names::HOME).map(Path::new),
+                )
+            },
+        )
+    }
+}

@@ -1,0 +1,180 @@
+//! Configuration's single home: the settings every command runs with, validated before any
+//! request. Where they come from is fixed (`flags > environment > config file > defaults`) and
+//! decided in one place, [`resolve`]; the environment is read only through [`env`], the config
+//! file only through [`file`].
+//!
+//! Not every setting has all four sources: the retry policy has no environment variable, the
+//! watch settings (interval, listen, notifications) neither, and a config file's target is a
+//! whole identity (hook, host, credentials), so flags and environment never patch one field of it.
+
+mod env;
+mod file;
+mod file_error;
+#[cfg(test)]
+mod file_tests;
+mod resolve;
+#[cfg(test)]
+mod resolve_tests;
+mod values;
+
+pub use env::Env;
+#[allow(unused_imports)] // for commands that read one variable or parse one value
+pub use env::names;
+pub use resolve::{resolve_run, resolve_watch};
+pub use values::When;
+
+use chrono::{DateTime, Duration, Utc};
+use redeliver_core::github::{AppKey, HookTarget, Pace, VariableName};
+use redeliver_core::plan::EventFilter;
+use redeliver_core::policy::{Ladder, Policy};
+use redeliver_core::secret::Secret;
+use std::path::PathBuf;
+use url::Url;
+
+/// Where the watermark lives besides the ledger.
+#[derive(Debug)]
+pub struct VariableSettings {
+    pub name: VariableName,
+    pub owner: String,
+    pub repo: String,
+    pub token: Secret,
+}
+
+/// How a target authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// The App's JWT: the app hook.
+    App { app_id: String, key: AppKey },
+    /// A personal access token (or any token): repository and organization hooks.
+    Token(Secret),
+    /// An installation token minted (and renewed) from the App's key, for the hook's owner.
+    Installation { app_id: String, key: AppKey },
+}
+
+/// The knobs a target's passes run with, already parsed; each layer (`[defaults]`, the target's
+/// table, the flags) sets some of them, and [`Knobs::overlaid`] stacks the layers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Knobs {
+    pub lookback: Option<std::time::Duration>,
+    pub overlap: Option<std::time::Duration>,
+    pub ladder: Option<Ladder>,
+    pub max_attempts: Option<u32>,
+    pub horizon: Option<std::time::Duration>,
+    pub pace: Option<Pace>,
+    pub max_wait: Option<std::time::Duration>,
+    pub events: Vec<String>,
+    pub exclude_events: Vec<String>,
+}
+
+impl Knobs {
+    /// `self`, with every knob `over` sets replacing it.
+    pub fn overlaid(&self, over: &Knobs) -> Knobs {
+        let list = |over: &Vec<String>, under: &Vec<String>| if over.is_empty() { under } else { over }.clone();
+        Knobs {
+            lookback: over.lookback.or(self.lookback),
+            overlap: over.overlap.or(self.overlap),
+            ladder: over.ladder.clone().or(self.ladder.clone()),
+            max_attempts: over.max_attempts.or(self.max_attempts),
+            horizon: over.horizon.or(self.horizon),
+            pace: over.pace.or(self.pace),
+            max_wait: over.max_wait.or(self.max_wait),
+            events: list(&over.events, &self.events),
+            exclude_events: list(&over.exclude_events, &self.exclude_events),
+        }
+    }
+}
+
+/// One hook to watch, validated.
+#[derive(Debug)]
+pub struct Target {
+    /// Its name in the config file, or `app`, `repo` or `org` for the one from flags.
+    pub name: String,
+    pub hook: HookTarget,
+    pub api_url: Url,
+    /// Which input chose the API URL, for the summary and for debugging.
+    pub api_url_source: &'static str,
+    pub auth: Auth,
+    pub policy: Policy,
+    pub lookback: Duration,
+    pub overlap: Duration,
+    /// Gap between redelivery requests: fixed, or `auto` (adapts to GitHub's answers).
+    pub pace: Pace,
+    pub max_wait: std::time::Duration,
+    pub retry_base: std::time::Duration,
+    pub filter: EventFilter,
+    pub variable: Option<VariableSettings>,
+}
+
+impl Target {
+    /// The ledger's key for this target: one state file can serve several hooks and hosts.
+    pub fn key(&self) -> String {
+        let host = self.api_url.as_str().trim_end_matches('/');
+        match (&self.hook, &self.auth) {
+            (HookTarget::App, Auth::App { app_id, .. }) => format!("app:{app_id}@{host}"),
+            (HookTarget::Repo { owner, repo, hook_id }, _) => format!("repo:{owner}/{repo}#{hook_id}@{host}"),
+            (HookTarget::Org { org, hook_id }, _) => format!("org:{org}#{hook_id}@{host}"),
+            (hook, _) => format!("{hook}@{host}"),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match (&self.hook, &self.auth) {
+            (HookTarget::App, Auth::App { app_id, .. }) => format!("app hook of App {app_id}"),
+            (hook, _) => hook.to_string(),
+        }
+    }
+}
+
+/// What narrows or changes one run of passes, the same for every target.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub max_redeliveries: Option<usize>,
+    pub dry_run: bool,
+    pub json: bool,
+}
+
+/// Where to tell a person that an event was given up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// POST a JSON message (Slack-compatible `text`) here.
+    pub url: Option<String>,
+    /// Run this shell command (details in `REDELIVER_*` variables and JSON on stdin).
+    pub command: Option<String>,
+}
+
+/// Everything `run` and `check` need (and `watch`, inside [`WatchSettings`]), validated.
+#[derive(Debug)]
+pub struct RunSettings {
+    pub targets: Vec<Target>,
+    pub state_path: PathBuf,
+    pub options: RunOptions,
+    /// `$GITHUB_STEP_SUMMARY` when running under GitHub Actions.
+    pub actions: Option<ActionsEnv>,
+    /// Notifications for events given up: the config file's, overridden by `watch`'s flags.
+    pub notify: NotifySettings,
+}
+
+/// Where `watch` serves its status page, metrics and health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Off,
+    /// An address for `TcpListener::bind`, such as `127.0.0.1:9187` or `localhost:0`.
+    At(String),
+}
+
+/// Everything `watch` needs, validated.
+#[derive(Debug)]
+pub struct WatchSettings {
+    pub run: RunSettings,
+    /// Time between polls (more than zero).
+    pub interval: std::time::Duration,
+    pub listen: Listen,
+}
+
+/// Running inside a GitHub Actions job (`GITHUB_ACTIONS=true`).
+#[derive(Debug, Clone)]
+pub struct ActionsEnv {
+    pub step_summary: Option<PathBuf>,
+}

@@ -1,0 +1,385 @@
+//! The resolver: flags, environment, config file and defaults become one validated settings
+//! value per command ([`RunSettings`] for `run`, `check` and the demo, [`WatchSettings`] for
+//! `watch`), with one fixed precedence, `flags > environment > config file > defaults`:
+//!
+//! | setting | flag | environment | config file | default |
+//! |---|---|---|---|---|
+//! | state file | `--state` | `REDELIVER_STATE` | `state` | XDG state dir |
+//! | policy knobs (`--ladder` …) | yes | — | the target's table, then `[defaults]` | [`Policy`] |
+//! | interval, listen, notify | `watch`'s flags | — | top-level keys | `1m`, `127.0.0.1:9187`, none |
+//! | one target's hook, host, credentials | yes | the docs scripts' variables | a `[[target]]` | the App hook, github.com |
+//!
+//! A config file's target is a whole identity: flags and environment do not patch its hook, host
+//! or credentials (its `api_url` wins over `HOSTNAME`); with `--config`, flags still set the knobs,
+//! the state and the run's options. Every problem is reported here, before any request.
+
+use super::env::{Env, names};
+use super::file::{self, ConfigFile, FileTarget, Kind};
+use super::values::{api_url, app_id, key_from_file, key_from_text, parse_api_url, patterns, split_repo};
+use super::{
+    ActionsEnv, Auth, Knobs, Listen, NotifySettings, RunOptions, RunSettings, Target, VariableSettings, WatchSettings,
+};
+use crate::cli::{RunArgs, WatchArgs};
+use crate::exit::Failure;
+use chrono::{DateTime, Utc};
+use redeliver_core::github::{AppKey, HookTarget, Pace, VariableName};
+use redeliver_core::plan::EventFilter;
+use redeliver_core::policy::{Policy, to_chrono};
+use redeliver_core::secret::Secret;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+/// How far the first run looks back when nothing is stored.
+pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(24 * 3_600);
+/// How far before the previous run's start the next one looks again.
+pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(5 * 60);
+/// Longest rate-limit wait before a pass stops.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+/// `watch`'s time between polls.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+/// Where `watch` serves its status page.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9187";
+
+/// `run`'s and `check`'s settings (the config file, if any, read from `--config`).
+pub fn resolve_run(args: &RunArgs, env: &Env, now: DateTime<Utc>) -> Result<RunSettings, Failure> {
+    let file = args.config.as_deref().map(file::load).transpose()?;
+    run_settings(args, env, file.as_ref(), now)
+}
+
+/// `watch`'s settings: `run`'s, plus the interval, the listen address and notifications.
+pub fn resolve_watch(args: &WatchArgs, env: &Env, now: DateTime<Utc>) -> Result<WatchSettings, Failure> {
+    let file = args.run.config.as_deref().map(file::load).transpose()?;
+    watch_settings(args, env, file.as_ref(), now)
+}
+
+pub(super) fn run_settings(
+    args: &RunArgs,
+    env: &Env,
+    file: Option<&ConfigFile>,
+    now: DateTime<Utc>,
+) -> Result<RunSettings, Failure> {
+    let since = args.since.map(|w| w.at(now));
+    let until = args.until.map(|w| w.at(now));
+    if let (Some(s), Some(u)) = (since, until)
+        && u < s
+    {
+        return Err(Failure::config(format!("--until ({u}) is before --since ({s})")));
+    }
+    let flags = flag_knobs(args);
+    let targets = match file {
+        Some(file) => file_targets(file, env, &flags)?,
+        None => vec![flag_target(args, env, &flags)?],
+    };
+    let state_path = match (&args.state, env.get(names::REDELIVER_STATE), file.and_then(|f| f.state.as_ref())) {
+        (Some(flag), _, _) => flag.clone(),
+        (None, Some(var), _) => PathBuf::from(var),
+        (None, None, Some(from_file)) => from_file.clone(),
+        (None, None, None) => env.state_path(None),
+    };
+    let actions = (env.get(names::GITHUB_ACTIONS) == Some("true"))
+        .then(|| ActionsEnv { step_summary: env.get(names::GITHUB_STEP_SUMMARY).map(PathBuf::from) });
+    let notify = NotifySettings {
+        url: file.and_then(|f| f.notify_url.clone()),
+        command: file.and_then(|f| f.notify_command.clone()),
+    };
+    Ok(RunSettings {
+        targets,
+        state_path,
+        options: RunOptions {
+            since,
+            until,
+            max_redeliveries: args.max_redeliveries,
+            dry_run: args.dry_run,
+            json: args.json,
+        },
+        actions,
+        notify,
+    })
+}
+
+pub(super) fn watch_settings(
+    args: &WatchArgs,
+    env: &Env,
+    file: Option<&ConfigFile>,
+    now: DateTime<Utc>,
+) -> Result<WatchSettings, Failure> {
+    let mut run = run_settings(&args.run, env, file, now)?;
+    if run.options.since.is_some() || run.options.until.is_some() || run.options.json {
+        return Err(Failure::config(
+            "--since, --until and --json are for `redeliver run`; `watch` keeps going from the stored time",
+        ));
+    }
+    let interval = args.interval.or(file.and_then(|f| f.interval)).unwrap_or(DEFAULT_INTERVAL);
+    if interval.is_zero() {
+        return Err(Failure::config("the interval must be more than zero (`interval` in the config file)"));
+    }
+    let listen = match args.listen.as_deref().or(file.and_then(|f| f.listen.as_deref())).unwrap_or(DEFAULT_LISTEN) {
+        "off" => Listen::Off,
+        address => Listen::At(address.to_string()),
+    };
+    run.notify = NotifySettings {
+        url: args.notify_url.clone().or(run.notify.url),
+        command: args.notify_command.clone().or(run.notify.command),
+    };
+    Ok(WatchSettings { run, interval, listen })
+}
+
+fn flag_knobs(args: &RunArgs) -> Knobs {
+    Knobs {
+        lookback: args.lookback,
+        overlap: args.overlap,
+        ladder: args.ladder.clone(),
+        max_attempts: args.max_attempts,
+        horizon: args.horizon,
+        pace: args.pace,
+        max_wait: args.max_wait,
+        events: args.event.clone(),
+        exclude_events: args.exclude_event.clone(),
+    }
+}
+
+/// A target from its identity and its stacked knobs; whatever no layer set takes its default.
+fn target(
+    name: String,
+    hook: HookTarget,
+    api: (Url, &'static str),
+    auth: Auth,
+    knobs: &Knobs,
+) -> Result<Target, Failure> {
+    let (api_url, api_url_source) = api;
+    let ghes = api_url.path().trim_end_matches('/').ends_with("/api/v3");
+    let mut policy = if ghes { Policy::ghes() } else { Policy::github_com() };
+    if let Some(ladder) = &knobs.ladder {
+        policy.ladder = ladder.0.clone();
+    }
+    if let Some(max) = knobs.max_attempts {
+        if max == 0 {
+            return Err(Failure::config("max attempts must be at least 1 (GitHub's own attempt counts as one)"));
+        }
+        policy.max_attempts = max;
+    }
+    if let Some(horizon) = knobs.horizon {
+        policy.horizon = to_chrono(horizon);
+    }
+    Ok(Target {
+        name,
+        hook,
+        api_url,
+        api_url_source,
+        auth,
+        policy,
+        lookback: to_chrono(knobs.lookback.unwrap_or(DEFAULT_LOOKBACK)),
+        overlap: to_chrono(knobs.overlap.unwrap_or(DEFAULT_OVERLAP)),
+        pace: knobs.pace.unwrap_or(Pace::DEFAULT),
+        max_wait: knobs.max_wait.unwrap_or(DEFAULT_MAX_WAIT),
+        retry_base: Duration::from_secs(1),
+        filter: EventFilter { include: patterns(&knobs.events)?, exclude: patterns(&knobs.exclude_events)? },
+        variable: None,
+    })
+}
+
+/// The one target the flags and environment describe: the App hook (the docs script's
+/// `APP_ID`/`PRIVATE_KEY`), or a repository or organization hook (the repository and
+/// organization docs scripts' `REPO_OWNER`/`REPO_NAME`/`HOOK_ID` or `ORGANIZATION_NAME`/`HOOK_ID`, with `TOKEN`).
+fn flag_target(args: &RunArgs, env: &Env, knobs: &Knobs) -> Result<Target, Failure> {
+    let api = api_url(args.api_url.as_deref(), env)?;
+    let hook_id = || -> Result<u64, Failure> {
+        let text = args.hook_id.map(|h| h.to_string()).or(env.get(names::HOOK_ID).map(str::to_string));
+        let text = text.ok_or_else(|| Failure::config("a repository or organization hook needs its id: --hook-id or HOOK_ID (the number in the hook's settings URL)"))?;
+        text.trim().parse().map_err(|_| Failure::config(format!("HOOK_ID '{text}' is not a number")))
+    };
+    let repo = args.repo.clone().or_else(|| match (env.get(names::REPO_OWNER), env.get(names::REPO_NAME)) {
+        (Some(o), Some(r)) => Some(format!("{}/{}", o.trim(), r.trim())),
+        _ => None,
+    });
+    let org = args.org.clone().or(env.get(names::ORGANIZATION_NAME).map(|o| o.trim().to_string()));
+    let (name, hook, auth) = match (repo, org) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::config("give either a repository (--repo) or an organization (--org), not both"));
+        }
+        (Some(full), None) => {
+            let (owner, repo) = split_repo(&full, "--repo")?;
+            ("repo", HookTarget::Repo { owner, repo, hook_id: hook_id()? }, token_auth(env)?)
+        }
+        (None, Some(org)) => ("org", HookTarget::Org { org, hook_id: hook_id()? }, token_auth(env)?),
+        (None, None) => {
+            let app_id = app_id(args.app_id.as_deref().or(env.get(names::APP_ID)))?;
+            let key = private_key(args.private_key_file.as_deref(), env)?;
+            ("app", HookTarget::App, Auth::App { app_id, key })
+        }
+    };
+    let mut target = target(name.to_string(), hook, api, auth, knobs)?;
+    target.variable = variable(args, env)?;
+    Ok(target)
+}
+
+/// A repository or organization hook's token: `TOKEN` (the docs scripts), else `GITHUB_TOKEN`.
+fn token_auth(env: &Env) -> Result<Auth, Failure> {
+    env.get(names::TOKEN)
+        .or(env.get(names::GITHUB_TOKEN))
+        .map(|t| Auth::Token(Secret::new(t.trim())))
+        .ok_or_else(|| Failure::config("a repository or organization hook is read with a token: set TOKEN (or GITHUB_TOKEN) to a token that can read and redeliver the hook's deliveries (fine-grained: \"Webhooks\" read and write; classic: admin:repo_hook or admin:org_hook)"))
+}
+
+fn private_key(file: Option<&Path>, env: &Env) -> Result<AppKey, Failure> {
+    let from_file = file.map(Path::to_path_buf).or_else(|| env.get(names::PRIVATE_KEY_PATH).map(PathBuf::from));
+    match (from_file, env.get(names::PRIVATE_KEY)) {
+        (Some(path), _) => key_from_file(&path, "--private-key-file (or PRIVATE_KEY_PATH)"),
+        (None, Some(text)) => key_from_text(text, "PRIVATE_KEY"),
+        (None, None) => Err(Failure::config(
+            "no private key: set PRIVATE_KEY to the PEM text, or --private-key-file / PRIVATE_KEY_PATH to the .pem file, of a key generated on the App's settings page",
+        )),
+    }
+}
+
+fn variable(args: &RunArgs, env: &Env) -> Result<Option<VariableSettings>, Failure> {
+    let Some(name) = args.variable.as_deref().or(env.get(names::LAST_REDELIVERY_VARIABLE_NAME)) else {
+        return Ok(None);
+    };
+    let name: VariableName =
+        name.trim().parse().map_err(|e| Failure::config(format!("LAST_REDELIVERY_VARIABLE_NAME: {e}")))?;
+    let (owner, repo) = match args.variable_repo.as_deref() {
+        Some(full) => split_repo(full, "--variable-repo")?,
+        None => match (
+            env.get(names::WORKFLOW_REPO_OWNER),
+            env.get(names::WORKFLOW_REPO).or(env.get(names::WORKFLOW_REPO_NAME)),
+            env.get(names::GITHUB_REPOSITORY),
+        ) {
+            (Some(owner), Some(repo), _) => (owner.trim().to_string(), repo.trim().to_string()),
+            (_, _, Some(full)) => split_repo(full, names::GITHUB_REPOSITORY)?,
+            _ => {
+                return Err(Failure::config(
+                    "the Actions variable needs its repository: set WORKFLOW_REPO_OWNER and WORKFLOW_REPO (as the docs workflow does), GITHUB_REPOSITORY=owner/repo, or --variable-repo owner/repo",
+                ));
+            }
+        },
+    };
+    let token = env.get(names::TOKEN).ok_or_else(|| {
+        Failure::config(
+            "LAST_REDELIVERY_VARIABLE_NAME is set but TOKEN is not: the variable is read and written with a token that can write repository variables (fine-grained: \"Variables\" read and write; classic: repo scope)",
+        )
+    })?;
+    Ok(Some(VariableSettings { name, owner, repo, token: Secret::new(token.trim()) }))
+}
+
+/// `token_env` and `private_key_env` name a variable; a token or a key written there by mistake
+/// must not be echoed back in "… is not set".
+fn refuse_a_secret(var: &str, key: &str, path: &Path, place: &str) -> Result<(), Failure> {
+    const SECRET_SHAPES: [&str; 7] = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "-----BEGIN"];
+    let name = !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if name && !SECRET_SHAPES.iter().any(|p| var.starts_with(p)) {
+        return Ok(());
+    }
+    Err(fail(
+        path,
+        format!("{place}: {key} must name an environment variable (such as INFRA_TOKEN), not hold the secret itself"),
+    ))
+}
+
+fn fail(path: &Path, what: impl std::fmt::Display) -> Failure {
+    Failure::config(format!("{}: {what}", path.display()))
+}
+
+/// Every target of a config file: credentials read, knobs stacked, duplicates refused.
+fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<Vec<Target>, Failure> {
+    let mut names = HashSet::new();
+    let mut hooks = HashSet::new();
+    let mut out = Vec::new();
+    for t in &file.target {
+        let place = format!("target \"{}\"", t.name);
+        if !names.insert(t.name.clone()) {
+            return Err(fail(&file.path, format!("{place} appears twice: target names must be unique")));
+        }
+        let knobs = file.defaults.knobs().overlaid(&t.knobs()).overlaid(flags);
+        let target = file_target(t, &file.path, &place, env, &knobs)?;
+        if !hooks.insert(target.key()) {
+            return Err(fail(
+                &file.path,
+                format!("{place} is the same hook as an earlier target ({})", target.describe()),
+            ));
+        }
+        out.push(target);
+    }
+    Ok(out)
+}
+
+fn file_target(t: &FileTarget, path: &Path, place: &str, env: &Env, knobs: &Knobs) -> Result<Target, Failure> {
+    let in_place = |f: Failure| fail(path, format!("{place}: {}", f.error));
+    let api = match &t.api_url {
+        Some(url) => (parse_api_url(url, &format!("{place}: api_url"))?, "config file"),
+        None => api_url(None, env)?,
+    };
+    let kind = t.kind.as_str();
+    let hook_id = || {
+        t.hook_id.ok_or_else(|| {
+            fail(path, format!("{place}: a {kind} target needs hook_id (the number in the hook's settings URL)"))
+        })
+    };
+    let hook = match t.kind {
+        Kind::App => HookTarget::App,
+        Kind::Repo => {
+            let full = t
+                .repo
+                .as_deref()
+                .ok_or_else(|| fail(path, format!("{place}: a repo target needs repo = \"OWNER/REPO\"")))?;
+            let (owner, repo) = split_repo(full, &format!("{place}: repo"))?;
+            HookTarget::Repo { owner, repo, hook_id: hook_id()? }
+        }
+        Kind::Org => {
+            let org = t.org.clone().ok_or_else(|| fail(path, format!("{place}: an org target needs org = \"ORG\"")))?;
+            HookTarget::Org { org, hook_id: hook_id()? }
+        }
+    };
+    let auth = file_auth(t, &hook, path, place, env)?;
+    target(t.name.clone(), hook, api, auth, knobs).map_err(in_place)
+}
+
+fn file_auth(t: &FileTarget, hook: &HookTarget, path: &Path, place: &str, env: &Env) -> Result<Auth, Failure> {
+    let in_place = |f: Failure| fail(path, format!("{place}: {}", f.error));
+    let key = match (&t.private_key_file, &t.private_key_env, &t.private_key) {
+        (Some(file), _, _) => Some(key_from_file(file, &format!("{place}'s private_key_file")).map_err(in_place)?),
+        (None, Some(var), _) => {
+            refuse_a_secret(var, "private_key_env", path, place)?;
+            let text = env.get(var).ok_or_else(|| {
+                fail(path, format!("{place}: private_key_env names {var}, which is not set in the environment"))
+            })?;
+            Some(key_from_text(text, &format!("{place}: the environment variable {var}"))?)
+        }
+        (None, None, Some(text)) => Some(key_from_text(text.expose(), &format!("{place}: private_key"))?),
+        (None, None, None) => None,
+    };
+    let token = match (&t.token_env, &t.token_file, &t.token) {
+        (Some(var), _, _) => Some(refuse_a_secret(var, "token_env", path, place).and_then(|()| {
+            env.get(var).map(|t| Secret::new(t.trim())).ok_or_else(|| {
+                fail(path, format!("{place}: token_env names {var}, which is not set in the environment"))
+            })
+        })?),
+        (None, Some(file), _) => Some(Secret::new(
+            std::fs::read_to_string(file)
+                .map_err(|e| fail(path, format!("{place}: cannot read token_file {}: {e}", file.display())))?
+                .trim(),
+        )),
+        (None, None, Some(text)) => Some(Secret::new(text.expose().trim())),
+        (None, None, None) => None,
+    };
+    let app = || app_id(t.app_id.as_deref()).map_err(in_place);
+    match (hook, key, token) {
+        (HookTarget::App, Some(key), _) => Ok(Auth::App { app_id: app()?, key }),
+        (HookTarget::App, None, _) => Err(fail(
+            path,
+            format!(
+                "{place}: missing credential: an app target needs app_id and private_key_file (or private_key_env)"
+            ),
+        )),
+        (_, _, Some(token)) => Ok(Auth::Token(token)),
+        (_, Some(key), None) => Ok(Auth::Installation { app_id: app()?, key }),
+        (_, None, None) => Err(fail(
+            path,
+            format!(
+                "{place}: missing credential: give token_env or token_file (a token that can read and redeliver the hook), or app_id with private_key_file to use an installation token"
+            ),
+        )),
+    }
+}

@@ -1,0 +1,205 @@
+//! The resolver's precedence, setting kind by setting kind: a flag beats the environment, the
+//! environment beats the config file, the file beats the default.
+
+use super::file::{ConfigFile, parse};
+use super::resolve::{DEFAULT_INTERVAL, DEFAULT_LISTEN, DEFAULT_LOOKBACK, run_settings, watch_settings};
+use super::{Env, Listen, NotifySettings, RunSettings, WatchSettings};
+use crate::cli::{RunArgs, WatchArgs};
+use chrono::{DateTime, Duration, Utc};
+use redeliver_core::github::{HookTarget, Pace};
+use redeliver_core::policy::Ladder;
+use std::path::{Path, PathBuf};
+
+const KEY: &str = include_str!("../../../redeliver-sim/keys/test-app-key.pem");
+
+fn now() -> DateTime<Utc> {
+    "2026-11-28T12:00:00Z".parse().unwrap()
+}
+
+/// The App hook from flags and environment: the smallest valid command line.
+fn app_args() -> RunArgs {
+    RunArgs { app_id: Some("1".into()), ..RunArgs::default() }
+}
+
+fn env(pairs: &[(&str, &str)]) -> Env {
+    let mut all = vec![("PRIVATE_KEY", KEY), ("HOME", "/home/u")];
+    all.extend_from_slice(pairs);
+    Env::with(&all, None)
+}
+
+/// A file with one app target, plus `extra` lines at the top level and `target` lines in it.
+fn config(top: &str, defaults: &str, target: &str) -> ConfigFile {
+    let text = format!(
+        "{top}\n[defaults]\n{defaults}\n[[target]]\nname = \"a\"\napp_id = \"1\"\nprivate_key_env = \"PRIVATE_KEY\"\n{target}"
+    );
+    parse(&text, Path::new("test.toml")).unwrap_or_else(|f| panic!("{:#}", f.error))
+}
+
+fn run(args: &RunArgs, env: &Env, file: Option<&ConfigFile>) -> RunSettings {
+    run_settings(args, env, file, now()).unwrap_or_else(|f| panic!("{:#}", f.error))
+}
+
+fn watch(args: &WatchArgs, file: Option<&ConfigFile>) -> WatchSettings {
+    watch_settings(args, &env(&[]), file, now()).unwrap_or_else(|f| panic!("{:#}", f.error))
+}
+
+#[test]
+fn the_state_file_flag_then_environment_then_file_then_default() {
+    let file = config("state = \"/from/file.db\"", "", "");
+    let flag = RunArgs { state: Some("/from/flag.db".into()), ..app_args() };
+    let var = env(&[("REDELIVER_STATE", "/from/env.db")]);
+    assert_eq!(run(&flag, &var, Some(&file)).state_path, PathBuf::from("/from/flag.db"));
+    assert_eq!(run(&app_args(), &var, Some(&file)).state_path, PathBuf::from("/from/env.db"));
+    assert_eq!(run(&app_args(), &env(&[]), Some(&file)).state_path, PathBuf::from("/from/file.db"));
+    assert_eq!(run(&app_args(), &env(&[]), None).state_path, PathBuf::from("/home/u/.local/state/redeliver/state.db"));
+}
+
+#[test]
+fn policy_knobs_flag_then_target_then_defaults_then_built_in() {
+    let both = config("", "ladder = \"1m\"\nlookback = \"2h\"\npace = \"auto\"", "ladder = \"2m\"");
+    let flag = RunArgs { ladder: Some("3m".parse().unwrap()), ..app_args() };
+    let ladder = |s: &RunSettings| s.targets[0].policy.ladder.clone();
+    assert_eq!(ladder(&run(&flag, &env(&[]), Some(&both))), [Duration::minutes(3)]);
+    assert_eq!(ladder(&run(&app_args(), &env(&[]), Some(&both))), [Duration::minutes(2)]);
+    let defaults_only = config("", "ladder = \"1m\"", "");
+    assert_eq!(ladder(&run(&app_args(), &env(&[]), Some(&defaults_only))), [Duration::minutes(1)]);
+    let built_in = run(&app_args(), &env(&[]), None);
+    assert_eq!(built_in.targets[0].policy.ladder.len(), 7, "the default ladder");
+    assert_eq!(built_in.targets[0].lookback, Duration::hours(24));
+    assert_eq!(DEFAULT_LOOKBACK, std::time::Duration::from_secs(86_400));
+    assert_eq!(built_in.targets[0].pace, Pace::DEFAULT);
+
+    // A knob the target does not set falls through to [defaults]; a flag beats both.
+    let from_defaults = run(&app_args(), &env(&[]), Some(&both));
+    assert_eq!(from_defaults.targets[0].lookback, Duration::hours(2));
+    assert_eq!(from_defaults.targets[0].pace, Pace::AUTO);
+    let flags = RunArgs {
+        lookback: Some(std::time::Duration::from_millis(500)),
+        pace: Some(Pace::Fixed(std::time::Duration::ZERO)),
+        max_wait: Some(std::time::Duration::from_secs(1)),
+        ..app_args()
+    };
+    let flagged = run(&flags, &env(&[]), Some(&both));
+    assert_eq!(flagged.targets[0].lookback, Duration::milliseconds(500), "--lookback 500ms is accepted");
+    assert_eq!(flagged.targets[0].pace, Pace::Fixed(std::time::Duration::ZERO));
+    assert_eq!(flagged.targets[0].max_wait, std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn watch_settings_flag_then_file_then_default() {
+    let file = config(
+        "interval = \"2m\"\nlisten = \"off\"\nnotify_url = \"http://127.0.0.1:1/file\"\nnotify_command = \"true\"",
+        "",
+        "",
+    );
+    let flags = WatchArgs {
+        run: app_args(),
+        interval: Some(std::time::Duration::from_millis(300)),
+        listen: Some("127.0.0.1:0".into()),
+        notify_url: Some("http://127.0.0.1:1/flag".into()),
+        notify_command: None,
+    };
+    let flagged = watch(&flags, Some(&file));
+    assert_eq!(flagged.interval, std::time::Duration::from_millis(300));
+    assert_eq!(flagged.listen, Listen::At("127.0.0.1:0".into()));
+    assert_eq!(
+        flagged.run.notify,
+        NotifySettings { url: Some("http://127.0.0.1:1/flag".into()), command: Some("true".into()) },
+        "each notification setting is resolved on its own"
+    );
+    let from_file = watch(&WatchArgs { run: app_args(), ..WatchArgs::default() }, Some(&file));
+    assert_eq!(from_file.interval, std::time::Duration::from_secs(120));
+    assert_eq!(from_file.listen, Listen::Off);
+    assert_eq!(from_file.run.notify.url.as_deref(), Some("http://127.0.0.1:1/file"));
+    let defaults = watch(&WatchArgs { run: app_args(), ..WatchArgs::default() }, None);
+    assert_eq!(defaults.interval, DEFAULT_INTERVAL);
+    assert_eq!(defaults.listen, Listen::At(DEFAULT_LISTEN.into()));
+    assert_eq!(defaults.run.notify, NotifySettings::default());
+    // `run` takes notifications from the file too (it has no flags for them).
+    assert_eq!(run(&app_args(), &env(&[]), Some(&file)).notify.command.as_deref(), Some("true"));
+}
+
+#[test]
+fn watch_refuses_a_zero_interval_and_run_only_flags() {
+    let zero = config("interval = \"0s\"", "", "");
+    let err = watch_settings(&WatchArgs { run: app_args(), ..WatchArgs::default() }, &env(&[]), Some(&zero), now())
+        .unwrap_err();
+    assert!(err.error.to_string().contains("interval must be more than zero"), "{}", err.error);
+    let json = WatchArgs { run: RunArgs { json: true, ..app_args() }, ..WatchArgs::default() };
+    assert!(
+        watch_settings(&json, &env(&[]), None, now())
+            .unwrap_err()
+            .error
+            .to_string()
+            .contains("are for `redeliver run`")
+    );
+}
+
+#[test]
+fn the_hook_and_credentials_flag_then_environment() {
+    let var = env(&[("APP_ID", "777"), ("REPO_OWNER", "o"), ("REPO_NAME", "r"), ("HOOK_ID", "5"), ("TOKEN", "t")]);
+    let repo = run(&RunArgs::default(), &var, None);
+    assert_eq!(repo.targets[0].hook, HookTarget::Repo { owner: "o".into(), repo: "r".into(), hook_id: 5 });
+    let flagged = RunArgs { repo: Some("f/g".into()), hook_id: Some(9), ..RunArgs::default() };
+    assert_eq!(
+        run(&flagged, &var, None).targets[0].hook,
+        HookTarget::Repo { owner: "f".into(), repo: "g".into(), hook_id: 9 }
+    );
+    let app_env = env(&[("APP_ID", "777")]);
+    assert_eq!(run(&RunArgs::default(), &app_env, None).targets[0].key(), "app:777@https://api.github.com");
+    assert_eq!(run(&app_args(), &app_env, None).targets[0].key(), "app:1@https://api.github.com");
+}
+
+#[test]
+fn the_api_url_flag_then_environment_then_default_and_a_file_target_keeps_its_own() {
+    let var = env(&[("GITHUB_API_URL", "https://ghe.env/api/v3")]);
+    let flag = RunArgs { api_url: Some("http://127.0.0.1:1".into()), ..app_args() };
+    assert_eq!(run(&flag, &var, None).targets[0].api_url.as_str(), "http://127.0.0.1:1/");
+    assert_eq!(run(&app_args(), &var, None).targets[0].api_url.as_str(), "https://ghe.env/api/v3");
+    assert_eq!(run(&app_args(), &env(&[]), None).targets[0].api_url.as_str(), "https://api.github.com/");
+    let own = config("", "", "api_url = \"https://ghe.file/api/v3\"");
+    let t = &run(&app_args(), &var, Some(&own)).targets[0];
+    assert_eq!((t.api_url.as_str(), t.api_url_source), ("https://ghe.file/api/v3", "config file"));
+    assert_eq!(run(&app_args(), &var, Some(&config("", "", ""))).targets[0].api_url.as_str(), "https://ghe.env/api/v3");
+}
+
+#[test]
+fn since_and_until_are_ages_or_times_and_in_order() {
+    let args = RunArgs { since: Some("6h".parse().unwrap()), until: Some("1h".parse().unwrap()), ..app_args() };
+    let s = run(&args, &env(&[]), None);
+    assert_eq!(s.options.since, Some(now() - Duration::hours(6)));
+    assert_eq!(s.options.until, Some(now() - Duration::hours(1)));
+    let backwards = RunArgs { since: args.until, until: args.since, ..app_args() };
+    assert!(run_settings(&backwards, &env(&[]), None, now()).unwrap_err().error.to_string().contains("--until"));
+}
+
+#[test]
+fn the_variable_needs_a_valid_name_a_repository_and_a_token() {
+    let settings = |args: &RunArgs, pairs: &[(&str, &str)]| run_settings(args, &env(pairs), None, now());
+    let ok = [
+        ("LAST_REDELIVERY_VARIABLE_NAME", "LAST_RUN"),
+        ("WORKFLOW_REPO_OWNER", "o"),
+        ("WORKFLOW_REPO", "r"),
+        ("TOKEN", "t"),
+    ];
+    let v = settings(&app_args(), &ok).unwrap().targets.remove(0).variable.unwrap();
+    assert_eq!((v.owner.as_str(), v.repo.as_str()), ("o", "r"));
+    let flagged = RunArgs { variable: Some("OTHER".into()), variable_repo: Some("f/g".into()), ..app_args() };
+    let v = settings(&flagged, &ok).unwrap().targets.remove(0).variable.unwrap();
+    assert_eq!((v.name.to_string().as_str(), v.owner.as_str(), v.repo.as_str()), ("OTHER", "f", "g"), "flags win");
+    let actions = [("LAST_REDELIVERY_VARIABLE_NAME", "LAST_RUN"), ("GITHUB_REPOSITORY", "org/tools"), ("TOKEN", "t")];
+    assert_eq!(settings(&app_args(), &actions).unwrap().targets[0].variable.as_ref().unwrap().repo, "tools");
+    let err = |pairs: &[(&str, &str)]| settings(&app_args(), pairs).unwrap_err().error.to_string();
+    assert!(
+        err(&[("LAST_REDELIVERY_VARIABLE_NAME", "GITHUB_X"), ("GITHUB_REPOSITORY", "o/r"), ("TOKEN", "t")])
+            .contains("GITHUB_")
+    );
+    assert!(err(&[("LAST_REDELIVERY_VARIABLE_NAME", "OK"), ("TOKEN", "t")]).contains("needs its repository"));
+    assert!(err(&[("LAST_REDELIVERY_VARIABLE_NAME", "OK"), ("GITHUB_REPOSITORY", "o/r")]).contains("TOKEN is not"));
+    assert!(settings(&app_args(), &[]).unwrap().targets[0].variable.is_none());
+}
+
+#[test]
+fn the_demo_ladder_type_round_trips() {
+    assert_eq!("2s,2s".parse::<Ladder>().unwrap().0, vec![Duration::seconds(2); 2]);
+}
