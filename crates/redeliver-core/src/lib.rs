@@ -10,3 +10,4 @@ pub mod plan;
 pub mod policy;
 pub mod secret;
 pub mod state;
+pub mod text;
