@@ -283,6 +283,129 @@ mod tests {
         Outcome::Filtered,
     ];
 
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_760_000_000 + secs, 0).unwrap()
+    }
+
+    fn sample() -> Report {
+        Report {
+            schema: RUN_SCHEMA,
+            name: "app".into(),
+            description: "app hook of App 1".into(),
+            api_url: "https://api.github.com/".into(),
+            api_url_source: "default",
+            dry_run: false,
+            window: WindowReport { start: at(0), until: None, source: "stored" },
+            counts: Counts { pages: 1, deliveries_read: 3, given_up: 1, ..Counts::default() },
+            events: vec![EventReport {
+                guid: "g-1".into(),
+                event: "push".into(),
+                action: None,
+                attempts: 8,
+                last_status_code: 503,
+                last_status: "Service Unavailable".into(),
+                first_attempt_at: at(-60),
+                last_attempt_at: at(-30),
+                outcome: Outcome::GivenUp,
+                delivery_id: None,
+                due_at: None,
+                reason: Some(GiveUpReason::Cap),
+                detail: None,
+            }],
+            state: StateReport { store: "SQLite state.db".into(), previous: Some(at(-3600)), written: Some(at(0)) },
+            requests: RequestReport {
+                total: 2,
+                rate_limit_remaining: Some(4998),
+                rate_limit_limit: Some(5000),
+                rate_limit_reset: None,
+                by_endpoint: BTreeMap::from([("list_deliveries 200".to_string(), 1)]),
+            },
+            process: None,
+            exit_code: 1,
+        }
+    }
+
+    /// The whole `redeliver.run/v1` object, field by field and in order: the contract scripts
+    /// parse. A change here is a change of the schema.
+    #[test]
+    fn a_report_keeps_its_schema() {
+        let expected = r#"{
+  "schema": "redeliver.run/v1",
+  "name": "app",
+  "target": "app hook of App 1",
+  "api_url": "https://api.github.com/",
+  "api_url_source": "default",
+  "dry_run": false,
+  "window": {
+    "start": "2025-10-09T08:53:20Z",
+    "until": null,
+    "source": "stored"
+  },
+  "counts": {
+    "pages": 1,
+    "deliveries_read": 3,
+    "deliveries_in_window": 0,
+    "succeeded_events": 0,
+    "failed_events": 0,
+    "redelivered": 0,
+    "would_redeliver": 0,
+    "waiting": 0,
+    "deferred": 0,
+    "given_up": 1,
+    "refused": 0,
+    "ambiguous": 0,
+    "filtered": 0
+  },
+  "events": [
+    {
+      "guid": "g-1",
+      "event": "push",
+      "action": null,
+      "attempts": 8,
+      "last_status_code": 503,
+      "last_status": "Service Unavailable",
+      "first_attempt_at": "2025-10-09T08:52:20Z",
+      "last_attempt_at": "2025-10-09T08:52:50Z",
+      "outcome": "given_up",
+      "delivery_id": null,
+      "due_at": null,
+      "reason": "cap",
+      "detail": null
+    }
+  ],
+  "state": {
+    "store": "SQLite state.db",
+    "previous": "2025-10-09T07:53:20Z",
+    "written": "2025-10-09T08:53:20Z"
+  },
+  "requests": {
+    "total": 2,
+    "rate_limit_remaining": 4998,
+    "rate_limit_limit": 5000,
+    "rate_limit_reset": null
+  },
+  "process": null,
+  "exit_code": 1
+}"#;
+        assert_eq!(serde_json::to_string_pretty(&sample()).unwrap(), expected);
+    }
+
+    #[test]
+    fn runs_keep_their_schema() {
+        let reports = [sample()];
+        let errors =
+            [TargetError { name: "lab".into(), error: "GitHub said 401".into(), hint: None, exit: Exit::GitHub }];
+        let runs = Runs { schema: RUNS_SCHEMA, reports: &reports, errors: &errors, exit_code: 3 };
+        let json = serde_json::to_string(&runs).unwrap();
+        let report = serde_json::to_string(&reports[0]).unwrap();
+        assert_eq!(
+            json,
+            format!(
+                r#"{{"schema":"redeliver.runs/v1","reports":[{report}],"errors":[{{"target":"lab","error":"GitHub said 401","hint":null}}],"exit_code":3}}"#
+            )
+        );
+    }
+
     #[test]
     fn outcomes_keep_their_json_names() {
         let names: Vec<String> =

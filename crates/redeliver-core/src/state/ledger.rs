@@ -394,6 +394,31 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// `history --json` names: the ledger key is `target`, the state is `answer`, as before
+    /// the Rust names changed.
+    #[test]
+    fn a_record_keeps_its_json_names() {
+        let record = RedeliveryRecord {
+            key: "app:1@https://api.github.com".into(),
+            guid: "g".into(),
+            delivery_id: 7,
+            event: "push".into(),
+            at: DateTime::from_timestamp(0, 0).unwrap(),
+            answer: RedeliveryState::Sending,
+            detail: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&record).unwrap(),
+            r#"{"target":"app:1@https://api.github.com","guid":"g","delivery_id":7,"event":"push","at":"1970-01-01T00:00:00Z","answer":"sending","detail":null}"#
+        );
+        for state in
+            [RedeliveryState::Sending, RedeliveryState::Accepted, RedeliveryState::Refused, RedeliveryState::Ambiguous]
+        {
+            assert_eq!(RedeliveryState::parse(state.as_str()), state);
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+    }
+
     #[test]
     fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
         let dir = tempfile::tempdir().unwrap();
