@@ -107,17 +107,6 @@ impl From<LockError> for Failure {
     }
 }
 
-/// Presents a failure (`error: …`, its causes, `hint: …`) and maps the result to the exit code.
-pub fn finish(result: Result<Exit, Failure>) -> ExitCode {
-    match result {
-        Ok(exit) => exit.into(),
-        Err(failure) => {
-            crate::output::failure(&failure);
-            failure.code().into()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,5 +21,5 @@ fn main() -> std::process::ExitCode {
         Ok(rt) => rt.block_on(commands::dispatch(cli)),
         Err(e) => Err(exit::Failure::internal(anyhow::Error::new(e).context("cannot start the async runtime"))),
     };
-    exit::finish(status)
+    output::finish(status)
 }

@@ -4,6 +4,7 @@
 use super::health::assess;
 use super::status::{Status, TargetStatus};
 use chrono::{DateTime, Utc};
+use redeliver_core::state::RedeliveryState;
 use std::fmt::{self, Write as _};
 
 /// Prometheus text exposition format 0.0.4.
@@ -26,7 +27,8 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
     x.family("redeliver_redeliveries_total", "counter", "Redeliveries requested, by GitHub's answer.");
     for t in targets {
         // The three known answers always have a series, so that rate() works from the first one.
-        let known = ANSWERS.iter().filter(|a| !t.redeliveries.contains_key(**a)).map(|a| (*a, 0));
+        let known = ANSWERS.map(RedeliveryState::as_str);
+        let known = known.into_iter().filter(|a| !t.redeliveries.contains_key(*a)).map(|a| (a, 0));
         let seen = t.redeliveries.iter().map(|(a, n)| (a.as_str(), *n));
         let mut all: Vec<_> = known.chain(seen).collect();
         all.sort();
@@ -75,8 +77,8 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
     x.out
 }
 
-/// GitHub's answers to a redelivery request, as the polling loop names them.
-const ANSWERS: [&str; 3] = ["accepted", "ambiguous", "refused"];
+/// GitHub's answers to a redelivery request, by the names the ledger and the polling loop use.
+const ANSWERS: [RedeliveryState; 3] = [RedeliveryState::Accepted, RedeliveryState::Ambiguous, RedeliveryState::Refused];
 
 #[derive(Default)]
 struct Exposition {

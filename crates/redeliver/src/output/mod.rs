@@ -9,8 +9,9 @@ mod text;
 
 pub use text::{history, summary};
 
-use crate::exit::Failure;
+use crate::exit::{Exit, Failure};
 use std::io::{ErrorKind, IsTerminal, Write};
+use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 /// Quiet by default (warnings), `-v` info, `-vv` debug; `RUST_LOG` overrides.
@@ -62,6 +63,17 @@ pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
+/// Presents the failure a command ended with, if any, and maps the result to the exit code.
+pub fn finish(result: Result<Exit, Failure>) -> ExitCode {
+    match result {
+        Ok(exit) => exit.into(),
+        Err(f) => {
+            failure(&f);
+            f.code().into()
+        }
+    }
+}
+
 /// The error presenter: `error: …`, each cause on its own line, and `hint: …` when one is known.
 /// Nothing at all for a closed stdout.
 pub fn failure(failure: &Failure) {
@@ -101,7 +113,6 @@ fn write_data(out: &mut impl Write, text: &str) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::Exit;
 
     /// A pipe whose reader has gone, as `head` leaves it.
     struct Closed;
