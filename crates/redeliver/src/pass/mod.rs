@@ -69,16 +69,7 @@ impl Session {
         let mut read = read::read(&self.state_path, t, o, started).await?;
         let (scan, pages) = read::list(hc, t, &read).await?;
 
-        // Acting: one process at a time. The ledger is read again under the lock, so a pass
-        // that overlapped this one and already redelivered an event is seen here.
-        let reader = read.reader.take();
-        let (_lock, ledger) = if o.dry_run {
-            (None, reader)
-        } else {
-            drop(reader);
-            let lock = if self.held.is_some() { None } else { Some(StateLock::acquire(&self.state_path)?) };
-            (lock, Some(Ledger::open(&self.state_path)?))
-        };
+        let (_lock, ledger) = self.open_for_acting(read.reader.take(), o.dry_run)?;
         let now = Utc::now();
         let memory = match &ledger {
             Some(l) => l.memory(&t.key(), scan.failed().map(|h| h.guid.as_str()))?,
@@ -96,7 +87,8 @@ impl Session {
             Some(v) => v.describe(),
             None => format!("SQLite {}", self.state_path.display()),
         };
-        let written = save::save(t, o, &plan, &scan, ledger.as_ref(), read.variable.as_mut(), started, now).await?;
+        save::remember(t, o, &plan, &scan, ledger.as_ref(), now)?;
+        let written = save::watermark(t, o, &plan, ledger.as_ref(), read.variable.as_mut(), started).await?;
         let attention = acted.counts.need_attention() || acted.stop.is_some();
         Ok(Report {
             schema: RUN_SCHEMA,
@@ -113,6 +105,22 @@ impl Session {
             requests: requests(hc.client.stats(), requests_before),
             exit_code: if attention { Exit::Attention as u8 } else { Exit::Success as u8 },
         })
+    }
+
+    /// Acting is one process at a time: the lock (unless the session holds it), and the ledger
+    /// read again under it, so that a pass that overlapped this one and already redelivered an
+    /// event is seen. A dry run keeps the read-only ledger and takes no lock.
+    fn open_for_acting(
+        &self,
+        reader: Option<Ledger>,
+        dry_run: bool,
+    ) -> Result<(Option<StateLock>, Option<Ledger>), Failure> {
+        if dry_run {
+            return Ok((None, reader));
+        }
+        drop(reader);
+        let lock = if self.held.is_some() { None } else { Some(StateLock::acquire(&self.state_path)?) };
+        Ok((lock, Some(Ledger::open(&self.state_path)?)))
     }
 
     /// Waits until this host's last redelivery request is `pace` old.

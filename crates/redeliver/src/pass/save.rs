@@ -8,21 +8,17 @@ use redeliver_core::github::ActionsVariable;
 use redeliver_core::plan::{Plan, Scan};
 use redeliver_core::state::Ledger;
 
-/// Saves what the pass learned; returns the time written for the next run (`None` for a dry
-/// run or `--since`, which write nothing).
-#[allow(clippy::too_many_arguments)]
-pub async fn save(
+/// The ledger learns which events are still owed their next rung and which recovered (nothing
+/// is written for a dry run).
+pub fn remember(
     t: &Target,
     o: &RunOptions,
     plan: &Plan,
     scan: &Scan,
     ledger: Option<&Ledger>,
-    variable: Option<&mut ActionsVariable>,
-    started: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, Failure> {
+) -> Result<(), Failure> {
     let key = t.key();
-    // The ledger now owes every pending event its next rung, and knows which ones recovered.
     if let Some(l) = ledger.filter(|_| !o.dry_run) {
         for v in plan.verdicts.iter().filter(|v| v.decision.is_pending()) {
             l.remember_pending(&key, &v.history, v.first_attempt_at)?;
@@ -31,6 +27,19 @@ pub async fn save(
             l.resolve(&key, guid, now)?;
         }
     }
+    Ok(())
+}
+
+/// Moves the watermark on; returns the time written for the next run (`None` for a dry run or
+/// `--since`, which write nothing).
+pub async fn watermark(
+    t: &Target,
+    o: &RunOptions,
+    plan: &Plan,
+    ledger: Option<&Ledger>,
+    variable: Option<&mut ActionsVariable>,
+    started: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, Failure> {
     if o.dry_run || o.since.is_some() {
         return Ok(None);
     }
@@ -40,7 +49,7 @@ pub async fn save(
     let mark = if variable.is_some() { plan.next_watermark(started, t.overlap) } else { started - t.overlap };
     match (variable, ledger) {
         (Some(var), _) => var.write(mark).await.map_err(Failure::state)?,
-        (None, Some(l)) => l.set_watermark(&key, mark, Utc::now())?,
+        (None, Some(l)) => l.set_watermark(&t.key(), mark, Utc::now())?,
         (None, None) => {}
     }
     Ok(Some(mark))
