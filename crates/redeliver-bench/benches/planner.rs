@@ -5,6 +5,9 @@
 //!
 //! `cargo bench -p redeliver-bench --bench planner [-- RECORDS FAILURE_PERCENT]`
 
+// Printing its measurements is what this program is for.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use chrono::{Duration as TimeDelta, Utc};
 use redeliver_core::github::{AppKey, jwt_claims, next_link};
 use redeliver_core::model::{Delivery, parse_page};

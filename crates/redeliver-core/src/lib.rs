@@ -12,3 +12,4 @@ pub mod plan;
 pub mod policy;
 pub mod secret;
 pub mod state;
+pub mod text;

@@ -52,10 +52,16 @@ impl Delivery {
 
     /// `event` or `event.action`, the form filters match against.
     pub fn kind(&self) -> String {
-        match &self.action {
-            Some(action) if !action.is_empty() => format!("{}.{}", self.event, action),
-            _ => self.event.clone(),
-        }
+        event_kind(&self.event, self.action.as_deref())
+    }
+}
+
+/// `event` or `event.action` (an empty action counts as none): how filters, reports and people
+/// name a kind of event.
+pub fn event_kind(event: &str, action: Option<&str>) -> String {
+    match action {
+        Some(action) if !action.is_empty() => format!("{event}.{action}"),
+        _ => event.to_owned(),
     }
 }
 

@@ -27,7 +27,9 @@ const EXIT_CODES: &str = "Exit status:
   1  attention: a redelivery was refused, or an event was given up (cap or horizon)
   2  usage or configuration error (nothing was requested)
   3  could not read from GitHub: auth, permissions, network, malformed answer (nothing written)
-  4  the state could not be read, written or locked";
+  4  the state could not be read, written or locked
+  70 internal error: redeliver itself or the machine failed (e.g. the demo's simulator did not start)
+A reader that closes the output early (`redeliver demo | head`) ends the command with status 0.";
 
 /// Makes sure no GitHub webhook is lost: finds failed deliveries and asks GitHub to redeliver
 /// them, on a retry ladder with a cap, without ever redelivering an event that succeeded.

@@ -1,11 +1,17 @@
 //! Exit statuses (documented in `--help` and the README) and the one user-facing error type.
+//!
+//! Every error a command can end with becomes a [`Failure`] through a `From` impl or a named
+//! constructor, and [`Failure::code`] is the one place that says which status it exits with.
 
+use redeliver_core::github::ApiError;
+use redeliver_core::state::{LockError, StateError};
 use std::process::ExitCode;
 
 /// What the process tells its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
-    /// Everything owed a redelivery got one or is waiting for its next rung.
+    /// Everything owed a redelivery got one or is waiting for its next rung. Also a reader that
+    /// closed the output early (`redeliver demo | head`): it asked for no more.
     Success = 0,
     /// The pass finished and state was saved, but something needs a person: a redelivery was
     /// refused, or an event was given up (cap or horizon).
@@ -16,48 +22,107 @@ pub enum Exit {
     GitHub = 3,
     /// The state could not be read, written or locked.
     State = 4,
+    /// A failure of redeliver itself or of the machine, not of the input, GitHub or the state:
+    /// the async runtime, a socket or a temporary file the demo needs (`EX_SOFTWARE`).
+    Internal = 70,
 }
 
-/// An error that ends the command, with the status to exit with and an optional hint.
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// An error that ends the command: what went wrong, the status to exit with, and a hint when
+/// one is known.
 #[derive(Debug)]
 pub struct Failure {
-    pub exit: Exit,
+    code: Exit,
     pub error: anyhow::Error,
     pub hint: Option<String>,
+    /// The reader of stdout went away: nothing more is printed, and the command ends quietly.
+    closed: bool,
 }
 
 impl Failure {
-    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
-        Self { exit, error: error.into(), hint: None }
+    fn new(code: Exit, error: impl Into<anyhow::Error>) -> Self {
+        Self { code, error: error.into(), hint: None, closed: false }
     }
 
+    /// A bad flag, file or value.
     pub fn config(message: impl std::fmt::Display) -> Self {
         Self::new(Exit::Config, anyhow::anyhow!("{message}"))
     }
 
-    pub fn internal(error: anyhow::Error) -> Self {
+    /// The state could not be read or written (an Actions variable that cannot be saved, too).
+    pub fn state(error: impl Into<anyhow::Error>) -> Self {
         Self::new(Exit::State, error)
+    }
+
+    /// Not the user's, GitHub's or the state's doing: see [`Exit::Internal`].
+    pub fn internal(error: anyhow::Error) -> Self {
+        Self::new(Exit::Internal, error)
+    }
+
+    /// stdout was closed by its reader (EPIPE).
+    pub fn closed() -> Self {
+        Self { closed: true, ..Self::new(Exit::Success, anyhow::anyhow!("the output was closed")) }
     }
 
     pub fn with_hint(mut self, hint: Option<String>) -> Self {
         self.hint = hint;
         self
     }
+
+    /// The status this failure exits with.
+    pub fn code(&self) -> Exit {
+        self.code
+    }
+
+    /// Whether there is nothing to tell: the reader of stdout went away.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
 }
 
-/// Prints a failure as `error: …` with its cause chain and `hint: …`, and maps it to the exit code.
-pub fn finish(result: Result<Exit, Failure>) -> ExitCode {
-    match result {
-        Ok(exit) => ExitCode::from(exit as u8),
-        Err(failure) => {
-            eprintln!("error: {}", failure.error);
-            for cause in failure.error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
-            if let Some(hint) = failure.hint {
-                eprintln!("hint: {hint}");
-            }
-            ExitCode::from(failure.exit as u8)
-        }
+/// GitHub could not be read; its own hint (permissions, rate limit) goes along.
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        let hint = e.hint();
+        Self::new(Exit::GitHub, e).with_hint(hint)
+    }
+}
+
+impl From<StateError> for Failure {
+    fn from(e: StateError) -> Self {
+        Self::state(e)
+    }
+}
+
+/// Another process holds the state.
+impl From<LockError> for Failure {
+    fn from(e: LockError) -> Self {
+        Self::state(e)
+            .with_hint(Some("wait for the other process to finish, or give each schedule its own --state".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_error_has_its_status() {
+        assert_eq!(Failure::config("bad flag").code(), Exit::Config);
+        let refused = ApiError::Unauthorized { message: "Bad credentials".into(), request_id: None };
+        let github = Failure::from(refused);
+        assert_eq!(github.code(), Exit::GitHub);
+        assert!(github.hint.is_some(), "GitHub's hint goes along");
+        let busy = LockError::Busy { path: "state.db".into(), holder: "pid 1".into() };
+        let busy = Failure::from(busy);
+        assert_eq!((busy.code(), busy.hint.is_some()), (Exit::State, true));
+        assert_eq!(Failure::internal(anyhow::anyhow!("no runtime")).code() as u8, 70);
+        let closed = Failure::closed();
+        assert_eq!((closed.code(), closed.is_closed()), (Exit::Success, true));
     }
 }

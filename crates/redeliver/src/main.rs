@@ -8,6 +8,7 @@ mod exit;
 mod notify;
 mod output;
 mod pass;
+mod report;
 mod usage;
 
 use clap::Parser;
@@ -17,7 +18,7 @@ fn main() -> std::process::ExitCode {
     output::init_tracing(cli.verbose);
     let status = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt.block_on(commands::dispatch(cli)),
-        Err(e) => Err(exit::Failure::internal(e.into())),
+        Err(e) => Err(exit::Failure::internal(anyhow::Error::new(e).context("cannot start the async runtime"))),
     };
-    exit::finish(status)
+    output::finish(status)
 }

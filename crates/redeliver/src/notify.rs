@@ -1,9 +1,10 @@
 //! Telling people: GitHub Actions job summaries and annotations, and a notification (JSON to a
 //! URL, Slack-compatible, or a command) for every event given up.
 
-use crate::commands::run::TargetError;
 use crate::config::{ActionsEnv, NotifySettings};
-use crate::pass::{EventReport, Report};
+use crate::exit::Failure;
+use crate::output;
+use crate::report::{EventReport, Outcome, Report, TargetError};
 use redeliver_core::plan::GiveUpReason;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -12,14 +13,8 @@ use std::io::Write as _;
 /// Under GitHub Actions: a Markdown summary appended to `$GITHUB_STEP_SUMMARY`, and a
 /// `::warning::` per given-up event and an `::error::` per refusal or failed target. They go to
 /// stdout (where the runner reads them) unless stdout carries `--json`, then to stderr.
-pub fn github_actions(env: &ActionsEnv, json: bool, reports: &[Report], errors: &[TargetError]) {
-    for line in annotations(reports, errors) {
-        if json {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
-    }
+pub fn github_actions(env: &ActionsEnv, json: bool, reports: &[Report], errors: &[TargetError]) -> Result<(), Failure> {
+    let printed = annotations(reports, errors).iter().try_for_each(|line| output::line_beside_json(json, line));
     if let Some(path) = &env.step_summary {
         let text = job_summary(reports, errors);
         let written = std::fs::OpenOptions::new()
@@ -31,6 +26,7 @@ pub fn github_actions(env: &ActionsEnv, json: bool, reports: &[Report], errors: 
             tracing::warn!("cannot write the job summary to {}: {e}", path.display());
         }
     }
+    printed
 }
 
 /// Workflow commands; `%`, CR and LF escaped as the runner expects.
@@ -40,7 +36,7 @@ pub fn annotations(reports: &[Report], errors: &[TargetError]) -> Vec<String> {
     for r in reports {
         for e in &r.events {
             match e.outcome {
-                "given_up" => out.push(format!(
+                Outcome::GivenUp => out.push(format!(
                     "::warning title=Webhook event given up::{}",
                     esc(&format!(
                         "{}: {} {} ({}) was given up after {} attempts; last answer {}",
@@ -52,7 +48,7 @@ pub fn annotations(reports: &[Report], errors: &[TargetError]) -> Vec<String> {
                         e.last_status_code
                     ))
                 )),
-                "refused" => out.push(format!(
+                Outcome::Refused => out.push(format!(
                     "::error title=Redelivery refused::{}",
                     esc(&format!(
                         "{}: GitHub refused to redeliver {} {}: {}",
@@ -67,7 +63,7 @@ pub fn annotations(reports: &[Report], errors: &[TargetError]) -> Vec<String> {
         }
     }
     for e in errors {
-        out.push(format!("::error title=redeliver target failed::{}", esc(&format!("{}: {}", e.target, e.error))));
+        out.push(format!("::error title=redeliver target failed::{}", esc(&format!("{}: {}", e.name, e.error))));
     }
     out
 }
@@ -97,7 +93,7 @@ pub fn job_summary(reports: &[Report], errors: &[TargetError]) -> String {
     let acted: Vec<_> = reports
         .iter()
         .flat_map(|r| r.events.iter().map(move |e| (r, e)))
-        .filter(|(_, e)| matches!(e.outcome, "given_up" | "refused"))
+        .filter(|(_, e)| matches!(e.outcome, Outcome::GivenUp | Outcome::Refused))
         .collect();
     if !acted.is_empty() {
         md.push_str(
@@ -111,12 +107,12 @@ pub fn job_summary(reports: &[Report], errors: &[TargetError]) -> String {
                 e.kind(),
                 e.guid,
                 e.attempts,
-                e.outcome.replace('_', " ")
+                e.outcome.as_str().replace('_', " ")
             );
         }
     }
     for e in errors {
-        let _ = writeln!(md, "\n**{}** failed: {}", e.target, e.error);
+        let _ = writeln!(md, "\n**{}** failed: {}", e.name, e.error);
     }
     md
 }
@@ -125,7 +121,9 @@ pub fn job_summary(reports: &[Report], errors: &[TargetError]) -> String {
 #[derive(Debug, Serialize)]
 pub struct GivenUp<'a> {
     pub text: String,
-    pub target: &'a str,
+    /// The target's name.
+    #[serde(rename = "target")]
+    pub name: &'a str,
     pub guid: &'a str,
     pub event: &'a str,
     pub action: Option<&'a str>,
@@ -138,7 +136,7 @@ pub struct GivenUp<'a> {
 pub fn given_up_messages(reports: &[Report]) -> Vec<GivenUp<'_>> {
     reports
         .iter()
-        .flat_map(|r| r.events.iter().filter(|e| e.outcome == "given_up").map(move |e| (r, e)))
+        .flat_map(|r| r.events.iter().filter(|e| e.outcome == Outcome::GivenUp).map(move |e| (r, e)))
         .map(|(r, e)| GivenUp {
             text: format!(
                 "redeliver gave up on {} event {} for {} after {} attempts ({}); last answer {}",
@@ -149,7 +147,7 @@ pub fn given_up_messages(reports: &[Report]) -> Vec<GivenUp<'_>> {
                 reason(e),
                 e.last_status_code
             ),
-            target: &r.name,
+            name: &r.name,
             guid: &e.guid,
             event: &e.event,
             action: e.action.as_deref(),
@@ -183,7 +181,7 @@ pub async fn given_up(settings: &NotifySettings, reports: &[Report]) {
             let child = tokio::process::Command::new("sh")
                 .arg("-c")
                 .arg(command)
-                .env("REDELIVER_TARGET", m.target)
+                .env("REDELIVER_TARGET", m.name)
                 .env("REDELIVER_GUID", m.guid)
                 .env("REDELIVER_EVENT", m.event)
                 .env("REDELIVER_REASON", m.reason)

@@ -1,5 +1,6 @@
-//! The SQLite ledger: per target, the watermark (how far back the next run lists), what each
-//! event is owed (redeliveries sent, last one, given up), and every redelivery request made.
+//! The SQLite ledger: per target (under its ledger key, the `target` column), the watermark (how
+//! far back the next run lists), what each event is owed (redeliveries sent, last one, given up),
+//! and every redelivery request made.
 //!
 //! WAL mode, schema versioned with `PRAGMA user_version`. A redelivery is written down *before*
 //! its POST and completed after it, so a process killed in between never sends it twice.
@@ -26,10 +27,12 @@ pub enum StateError {
     Sql { path: PathBuf, source: rusqlite::Error },
 }
 
-/// GitHub's answer to a redelivery request.
+/// Where a redelivery request recorded in the ledger stands: `sending` until GitHub's answer
+/// is written down, then what GitHub answered. Stored (and shown by `history --json`) as
+/// `sending`, `accepted`, `refused` or `ambiguous`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Answer {
+pub enum RedeliveryState {
     /// Written before the POST; left as is only if the process died before the answer.
     Sending,
     Accepted,
@@ -41,8 +44,9 @@ pub enum Answer {
     NotSent,
 }
 
-impl Answer {
-    fn as_str(self) -> &'static str {
+impl RedeliveryState {
+    /// The name stored in the ledger and shown by `history`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Sending => "sending",
             Self::Accepted => "accepted",
@@ -66,12 +70,15 @@ impl Answer {
 /// One redelivery request, as `redeliver history` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RedeliveryRecord {
-    pub target: String,
+    /// The ledger key of the target the request was for (`app:ID@host`, `repo:OWNER/REPO#ID@host`,
+    /// `org:ORG#ID@host`); `target` in `history --json`.
+    #[serde(rename = "target")]
+    pub key: String,
     pub guid: String,
     pub delivery_id: u64,
     pub event: String,
     pub at: DateTime<Utc>,
-    pub answer: Answer,
+    pub answer: RedeliveryState,
     /// GitHub's message for a refusal or the reason an answer is ambiguous.
     pub detail: Option<String>,
 }
@@ -201,20 +208,19 @@ impl Ledger {
         Ok(())
     }
 
-    pub fn watermark(&self, target: &str) -> Result<Option<DateTime<Utc>>, StateError> {
-        let ms: Option<i64> = self.sql(|c| {
-            c.query_row("SELECT at_ms FROM watermarks WHERE target = ?1", [target], |r| r.get(0)).optional()
-        })?;
+    pub fn watermark(&self, key: &str) -> Result<Option<DateTime<Utc>>, StateError> {
+        let ms: Option<i64> = self
+            .sql(|c| c.query_row("SELECT at_ms FROM watermarks WHERE target = ?1", [key], |r| r.get(0)).optional())?;
         Ok(ms.and_then(DateTime::from_timestamp_millis))
     }
 
-    pub fn set_watermark(&self, target: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StateError> {
+    pub fn set_watermark(&self, key: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StateError> {
         self.sql(|c| {
             c.prepare_cached(
                 "INSERT INTO watermarks (target, at_ms, updated_ms) VALUES (?1, ?2, ?3)
                  ON CONFLICT (target) DO UPDATE SET at_ms = excluded.at_ms, updated_ms = excluded.updated_ms",
             )?
-            .execute(params![target, at.timestamp_millis(), now.timestamp_millis()])
+            .execute(params![key, at.timestamp_millis(), now.timestamp_millis()])
         })?;
         Ok(())
     }
@@ -222,7 +228,7 @@ impl Ledger {
     /// What the ledger knows of these events.
     pub fn memory<'a>(
         &self,
-        target: &str,
+        key: &str,
         guids: impl IntoIterator<Item = &'a str>,
     ) -> Result<HashMap<String, Memory>, StateError> {
         self.sql(|c| {
@@ -236,7 +242,7 @@ impl Ledger {
             let mut out = HashMap::new();
             for guid in guids {
                 let row = stmt
-                    .query_row(params![target, guid], |r| {
+                    .query_row(params![key, guid], |r| {
                         Ok(Memory {
                             sent: r.get(0)?,
                             last_sent_at: r.get::<_, Option<i64>>(1)?.and_then(DateTime::from_timestamp_millis),
@@ -258,7 +264,7 @@ impl Ledger {
     /// row to complete with [`Ledger::complete`].
     pub fn begin_redelivery(
         &self,
-        target: &str,
+        key: &str,
         guid: &str,
         event: &str,
         delivery_id: u64,
@@ -270,8 +276,8 @@ impl Ledger {
             let tx = c.unchecked_transaction()?;
             tx.prepare_cached("INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms) VALUES (?1, ?2, ?3, ?4, 1, ?5)
                  ON CONFLICT (target, guid) DO UPDATE SET sent = sent + 1, last_sent_ms = excluded.last_sent_ms,
-                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms)")?.execute(params![target, guid, event, first_seen.timestamp_millis(), at_ms])?;
-            tx.prepare_cached("INSERT INTO redeliveries (target, guid, delivery_id, event, at_ms, answer) VALUES (?1, ?2, ?3, ?4, ?5, 'sending')")?.execute(params![target, guid, delivery_id as i64, event, at_ms])?;
+                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms)")?.execute(params![key, guid, event, first_seen.timestamp_millis(), at_ms])?;
+            tx.prepare_cached("INSERT INTO redeliveries (target, guid, delivery_id, event, at_ms, answer) VALUES (?1, ?2, ?3, ?4, ?5, 'sending')")?.execute(params![key, guid, delivery_id as i64, event, at_ms])?;
             let row = tx.last_insert_rowid();
             tx.commit()?;
             Ok(row)
@@ -279,7 +285,7 @@ impl Ledger {
     }
 
     /// Records GitHub's answer to a redelivery begun with [`Ledger::begin_redelivery`].
-    pub fn complete(&self, row: i64, answer: Answer, detail: Option<&str>) -> Result<(), StateError> {
+    pub fn complete(&self, row: i64, answer: RedeliveryState, detail: Option<&str>) -> Result<(), StateError> {
         self.sql(|c| {
             c.prepare_cached("UPDATE redeliveries SET answer = ?2, detail = ?3 WHERE id = ?1")?.execute(params![
                 row,
@@ -438,7 +444,7 @@ impl Ledger {
     /// Marks an event given up, so it is reported once and never retried.
     pub fn give_up(
         &self,
-        target: &str,
+        key: &str,
         guid: &str,
         event: &str,
         reason: GiveUpReason,
@@ -451,13 +457,13 @@ impl Ledger {
         };
         self.sql(|c| {
             c.prepare_cached("INSERT INTO events (target, guid, event, first_seen_ms, given_up_ms, given_up_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (target, guid) DO UPDATE SET given_up_ms = excluded.given_up_ms, given_up_reason = excluded.given_up_reason, pending = 0")?.execute(params![target, guid, event, first_seen.timestamp_millis(), at.timestamp_millis(), reason])
+                 ON CONFLICT (target, guid) DO UPDATE SET given_up_ms = excluded.given_up_ms, given_up_reason = excluded.given_up_reason, pending = 0")?.execute(params![key, guid, event, first_seen.timestamp_millis(), at.timestamp_millis(), reason])
         })?;
         Ok(())
     }
 
     /// Remembers a failed event as still owed a redelivery, with what is known of its attempts.
-    pub fn remember_pending(&self, target: &str, h: &GuidHistory, first_seen: DateTime<Utc>) -> Result<(), StateError> {
+    pub fn remember_pending(&self, key: &str, h: &GuidHistory, first_seen: DateTime<Utc>) -> Result<(), StateError> {
         self.sql(|c| {
             c.prepare_cached(
                 "INSERT INTO events (target, guid, event, action, first_seen_ms, attempts_seen, newest_id, newest_ms,
@@ -471,7 +477,7 @@ impl Ledger {
                      pending = (given_up_ms IS NULL AND resolved_ms IS NULL)",
             )?
             .execute(params![
-                target,
+                key,
                 h.guid,
                 h.event,
                 h.action,
@@ -487,16 +493,16 @@ impl Ledger {
     }
 
     /// Marks a pending event as delivered: a redelivery got through.
-    pub fn resolve(&self, target: &str, guid: &str, at: DateTime<Utc>) -> Result<(), StateError> {
+    pub fn resolve(&self, key: &str, guid: &str, at: DateTime<Utc>) -> Result<(), StateError> {
         self.sql(|c| {
             c.prepare_cached("UPDATE events SET pending = 0, resolved_ms = ?3 WHERE target = ?1 AND guid = ?2")?
-                .execute(params![target, guid, at.timestamp_millis()])
+                .execute(params![key, guid, at.timestamp_millis()])
         })?;
         Ok(())
     }
 
-    /// The events of `target` still owed a redelivery, as the listing last showed them.
-    pub fn pending(&self, target: &str) -> Result<Vec<GuidHistory>, StateError> {
+    /// The events under `key` still owed a redelivery, as the listing last showed them.
+    pub fn pending(&self, key: &str) -> Result<Vec<GuidHistory>, StateError> {
         if self.version < 2 {
             // Schema 1 kept no listing history: the stored time alone keeps those events in view.
             return Ok(Vec::new());
@@ -506,7 +512,7 @@ impl Ledger {
                 "SELECT guid, event, action, attempts_seen, newest_id, newest_ms, first_seen_ms, last_status_code, last_status
                  FROM events WHERE target = ?1 AND pending = 1 AND newest_id IS NOT NULL ORDER BY first_seen_ms",
             )?;
-            let rows = stmt.query_map([target], |r| {
+            let rows = stmt.query_map([key], |r| {
                 let ms = |i| r.get::<_, i64>(i).map(|v| DateTime::from_timestamp_millis(v).unwrap_or_default());
                 Ok(GuidHistory {
                     guid: r.get(0)?,
@@ -526,10 +532,10 @@ impl Ledger {
         })
     }
 
-    /// Redelivery requests, newest first, optionally for one target or one event.
+    /// Redelivery requests, newest first, optionally for one ledger key or one event.
     pub fn history(
         &self,
-        target: Option<&str>,
+        key: Option<&str>,
         guid: Option<&str>,
         limit: usize,
     ) -> Result<Vec<RedeliveryRecord>, StateError> {
@@ -539,14 +545,14 @@ impl Ledger {
                  WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR guid = ?2)
                  ORDER BY at_ms DESC, id DESC LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![target, guid, limit as i64], |r| {
+            let rows = stmt.query_map(params![key, guid, limit as i64], |r| {
                 Ok(RedeliveryRecord {
-                    target: r.get(0)?,
+                    key: r.get(0)?,
                     guid: r.get(1)?,
                     delivery_id: r.get::<_, i64>(2)? as u64,
                     event: r.get(3)?,
                     at: DateTime::from_timestamp_millis(r.get(4)?).unwrap_or_default(),
-                    answer: Answer::parse(&r.get::<_, String>(5)?),
+                    answer: RedeliveryState::parse(&r.get::<_, String>(5)?),
                     detail: r.get(6)?,
                 })
             })?;

@@ -17,7 +17,7 @@ fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
         let row = l
             .begin_redelivery("app", "g1", "push", 1 << 40, t("2025-12-31T23:00:00Z"), t("2026-01-01T00:01:00Z"))
             .unwrap();
-        l.complete(row, Answer::Accepted, None).unwrap();
+        l.complete(row, RedeliveryState::Accepted, None).unwrap();
         l.begin_redelivery("app", "g1", "push", 1 << 41, t("2025-12-31T22:00:00Z"), t("2026-01-01T00:02:00Z")).unwrap();
         l.give_up("app", "g2", "issues", GiveUpReason::Cap, t("2025-12-30T00:00:00Z"), t("2026-01-01T00:03:00Z"))
             .unwrap();
@@ -34,8 +34,8 @@ fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
     assert!(!m.contains_key("g3"));
     let h = l.history(Some("app"), None, 10).unwrap();
     assert_eq!(h.len(), 2);
-    assert_eq!(h[0].answer, Answer::Sending, "a redelivery whose answer never came stays visible");
-    assert_eq!(h[1].answer, Answer::Accepted);
+    assert_eq!(h[0].answer, RedeliveryState::Sending, "a redelivery whose answer never came stays visible");
+    assert_eq!(h[1].answer, RedeliveryState::Accepted);
     assert_eq!(h[1].delivery_id, 1 << 40);
     assert!(l.set_watermark("app", t("2026-01-02T00:00:00Z"), t("2026-01-02T00:00:00Z")).is_err(), "read-only");
 }
@@ -73,6 +73,35 @@ fn pending_events_round_trip_until_resolved_or_given_up() {
     assert_eq!(l.pending("other").unwrap().len(), 1);
 }
 
+/// `history --json` names: the ledger key is `target`, the state is `answer`, as before
+/// the Rust names changed.
+#[test]
+fn a_record_keeps_its_json_names() {
+    let record = RedeliveryRecord {
+        key: "app:1@https://api.github.com".into(),
+        guid: "g".into(),
+        delivery_id: 7,
+        event: "push".into(),
+        at: DateTime::from_timestamp(0, 0).unwrap(),
+        answer: RedeliveryState::Sending,
+        detail: None,
+    };
+    assert_eq!(
+        serde_json::to_string(&record).unwrap(),
+        r#"{"target":"app:1@https://api.github.com","guid":"g","delivery_id":7,"event":"push","at":"1970-01-01T00:00:00Z","answer":"sending","detail":null}"#
+    );
+    for state in [
+        RedeliveryState::Sending,
+        RedeliveryState::Accepted,
+        RedeliveryState::Refused,
+        RedeliveryState::Ambiguous,
+        RedeliveryState::NotSent,
+    ] {
+        assert_eq!(RedeliveryState::parse(state.as_str()), state);
+        assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+    }
+}
+
 fn history(guid: &str) -> GuidHistory {
     GuidHistory {
         guid: guid.into(),
@@ -95,13 +124,13 @@ fn a_redelivery_github_never_acted_on_costs_no_rung() {
     let l = Ledger::open(&dir.path().join("s.db")).unwrap();
     let first = t("2026-01-01T00:00:00Z");
     let row = l.begin_redelivery("app", "g", "push", 5, first, t("2026-01-01T00:01:00Z")).unwrap();
-    l.complete(row, Answer::Accepted, None).unwrap();
+    l.complete(row, RedeliveryState::Accepted, None).unwrap();
     let row = l.begin_redelivery("app", "g", "push", 6, first, t("2026-01-01T00:10:00Z")).unwrap();
     l.withdraw(row, Some("rate limited past --max-wait")).unwrap();
     let m = &l.memory("app", ["g"]).unwrap()["g"];
     assert_eq!((m.sent, m.last_sent_at), (1, Some(t("2026-01-01T00:01:00Z"))), "as if never begun");
     let h = l.history(Some("app"), Some("g"), 10).unwrap();
-    assert_eq!(h[0].answer, Answer::NotSent, "kept in the audit history");
+    assert_eq!(h[0].answer, RedeliveryState::NotSent, "kept in the audit history");
     assert_eq!(h[0].detail.as_deref(), Some("rate limited past --max-wait"));
     // Withdrawing twice (or a completed row) changes nothing.
     l.withdraw(row, None).unwrap();
@@ -117,7 +146,7 @@ fn resolved_events_are_remembered_and_old_rows_pruned() {
     l.remember_resolved("app", &history("ok"), t("2026-01-01T00:05:00Z")).unwrap();
     l.give_up("app", "gone", "push", GiveUpReason::Cap, t("2026-01-01T00:00:00Z"), t("2026-01-01T01:00:00Z")).unwrap();
     let row = l.begin_redelivery("app", "pending", "push", 5, t("2026-01-01T00:00:00Z"), t("2026-01-01T00:02:00Z"));
-    l.complete(row.unwrap(), Answer::Refused, None).unwrap();
+    l.complete(row.unwrap(), RedeliveryState::Refused, None).unwrap();
     let m = l.memory("app", ["ok", "pending"]).unwrap();
     assert!(m["ok"].resolved && !m["pending"].resolved);
     // Inside the horizon twice over plus a day: nothing goes.
@@ -171,7 +200,7 @@ fn a_carried_ledger_round_trips_through_a_fresh_runner() {
         // The job before: a refused redelivery, a give-up and a success.
         let l = Ledger::open(&dir.path().join("job1.db")).unwrap();
         let row = l.begin_redelivery("app", "refused", "push", 5, first, t("2026-01-01T00:01:00Z")).unwrap();
-        l.complete(row, Answer::Refused, Some("422")).unwrap();
+        l.complete(row, RedeliveryState::Refused, Some("422")).unwrap();
         l.give_up("app", "capped", "push", GiveUpReason::Cap, first, t("2026-01-01T02:00:00Z")).unwrap();
         l.remember_resolved("app", &history("ok"), t("2026-01-01T00:05:00Z")).unwrap();
         l.remember_pending("other", &history("elsewhere"), first).unwrap();

@@ -6,7 +6,7 @@ pub mod carry;
 mod ledger;
 mod lock;
 
-pub use ledger::{Answer, Ledger, RedeliveryRecord, StateError};
+pub use ledger::{Ledger, RedeliveryRecord, RedeliveryState, StateError};
 pub use lock::{LockError, StateLock};
 
 use std::path::{Path, PathBuf};

@@ -3,34 +3,37 @@
 //! Nothing is redelivered and nothing is written.
 
 use crate::cli::RunArgs;
-use crate::config::{Auth, Env, Target, resolve_run};
+use crate::config::{Env, Target, resolve_run};
 use crate::exit::{Exit, Failure};
+use crate::output;
+use crate::pass::{self, SignIn};
 use redeliver_core::github::{ActionsVariable, ApiError, Credentials, GitHubClient, HookTarget};
 
 pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
     let settings = resolve_run(&args, &Env::from_process(), chrono::Utc::now())?;
     let mut worst = Exit::Success;
     for t in &settings.targets {
+        let mut text = String::new();
         match check(t).await {
             Ok(lines) => {
-                println!("ok     {}: {}", t.name, t.describe());
-                lines.iter().for_each(|l| println!("       {l}"));
+                text += &format!("ok     {}: {}\n", t.name, t.describe());
+                lines.iter().for_each(|l| text += &format!("       {l}\n"));
             }
             Err((e, hint)) => {
                 worst = Exit::GitHub;
-                println!("FAILED {}: {}", t.name, t.describe());
-                println!("       {e}");
+                text += &format!("FAILED {}: {}\n       {e}\n", t.name, t.describe());
                 if let Some(hint) = hint {
-                    println!("       hint: {hint}");
+                    text += &format!("       hint: {hint}\n");
                 }
             }
         }
+        output::data(&text)?;
     }
     Ok(worst)
 }
 
 fn client(t: &Target, credentials: Credentials) -> Result<GitHubClient, (String, Option<String>)> {
-    crate::pass::client(t, credentials).map_err(|f| (f.error.to_string(), f.hint))
+    pass::client(t, credentials).map_err(|f| (f.error.to_string(), f.hint))
 }
 
 /// GitHub's answer, plus what to do about it for this kind of hook.
@@ -55,11 +58,10 @@ fn explain(hook: &HookTarget) -> impl Fn(ApiError) -> (String, Option<String>) +
 
 async fn check(t: &Target) -> Result<Vec<String>, (String, Option<String>)> {
     let mut lines = Vec::new();
-    let credentials = match &t.auth {
-        Auth::App { app_id, key } => Credentials::App { app_id: app_id.clone(), key: key.clone() },
-        Auth::Token(token) => Credentials::Token(token.clone()),
-        Auth::Installation { app_id, key } => {
-            let mut app = client(t, Credentials::App { app_id: app_id.clone(), key: key.clone() })?;
+    let credentials = match pass::sign_in(&t.auth) {
+        SignIn::Direct(credentials) => credentials,
+        SignIn::Installation(app) => {
+            let mut app = client(t, app)?;
             let token = app.installation_token(&t.hook).await.map_err(|e| {
                 let (msg, hint) = explain(&t.hook)(e);
                 (

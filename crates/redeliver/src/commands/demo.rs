@@ -6,6 +6,7 @@ use crate::cli::{DemoArgs, RunArgs};
 use crate::config::{Env, resolve_run};
 use crate::daemon::{Daemon, http};
 use crate::exit::{Exit, Failure};
+use crate::output;
 use crate::pass::Session;
 use chrono::{Duration, Utc};
 use redeliver_core::github::Pace;
@@ -24,11 +25,20 @@ const EVENTS: [(&str, Option<&str>); 6] = [
     ("check_suite", Some("requested")),
 ];
 
+/// The demo's own machinery (simulator, receiver, status page) failing is not the user's doing.
 fn demo_failure(e: impl Into<anyhow::Error>) -> Failure {
-    Failure::new(Exit::State, e.into().context("the demo could not start its simulator"))
+    Failure::internal(e.into().context("the demo could not start its simulator"))
 }
 
 pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
+    let state = std::env::temp_dir().join(format!("redeliver-demo-{}", std::process::id()));
+    // Removed however the demo ends, a closed stdout included.
+    let result = demo(args, &state).await;
+    let _ = std::fs::remove_dir_all(&state);
+    result
+}
+
+async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> {
     let sim = Sim::start().await.map_err(demo_failure)?;
     let receiver = Receiver::start(Some(SECRET)).await.map_err(demo_failure)?;
     let world = sim.world();
@@ -76,15 +86,14 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
     failed.push(poison.clone());
     receiver.set_mode(ReceiverMode::Down);
 
-    println!("== redeliver demo: a GitHub App whose receiver was down, against the built-in simulator");
-    println!(
+    output::line("== redeliver demo: a GitHub App whose receiver was down, against the built-in simulator")?;
+    output::line(&format!(
         "   {} events in the last 3 hours; {} failed (a 30-minute outage, stray 503s, and one poison event).",
         n + 1,
         failed.len()
-    );
-    println!("   The ladder is compressed to 2s,2s for the demo; the real default is 1m,5m,30m,2h,5h,10h,10h.\n");
+    ))?;
+    output::line("   The ladder is compressed to 2s,2s for the demo; the real default is 1m,5m,30m,2h,5h,10h,10h.\n")?;
 
-    let state = std::env::temp_dir().join(format!("redeliver-demo-{}", std::process::id()));
     let key = keys::TEST_APP_KEY_PKCS1.to_string();
     let settings = || {
         let env = Env::with(&[("PRIVATE_KEY", key.as_str())], None);
@@ -115,7 +124,7 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
     let server = tokio::spawn(http::serve(listener, daemon.status.clone(), async {
         let _ = stopped.await;
     }));
-    println!("   Status page, live while the demo runs: {page}\n");
+    output::line(&format!("   Status page, live while the demo runs: {page}\n"))?;
     for (i, (title, mode)) in steps.into_iter().enumerate() {
         if let Some(mode) = mode {
             receiver.set_mode(mode);
@@ -124,44 +133,43 @@ pub async fn run(args: DemoArgs) -> Result<Exit, Failure> {
             // Let the compressed rung pass.
             tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
         }
-        println!("-- {title}");
+        output::line(&format!("-- {title}"))?;
         daemon.poll_once().await;
         if let Some(error) = daemon.status.snapshot().targets[0].last_error.clone() {
-            return Err(Failure::new(Exit::State, anyhow::anyhow!("the demo's pass failed: {error}")));
+            return Err(Failure::internal(anyhow::anyhow!("the demo's pass failed: {error}")));
         }
         world.settle().await;
-        println!();
+        output::line("")?;
     }
     let status = daemon.status.snapshot();
     let t = &status.targets[0];
-    println!(
+    output::line(&format!(
         "== status page: {} polls, {} redeliveries accepted, {} events pending, {} given up",
         t.polls,
         t.redeliveries.get("accepted").copied().unwrap_or_default(),
         t.pending.len(),
         t.given_up_total
-    );
+    ))?;
 
     let recovered: HashSet<_> =
         failed.iter().filter(|g| world.attempts_for(g).iter().any(|a| (200..300).contains(&a.status_code))).collect();
     let received_ok = failed.iter().filter(|g| receiver.successes_for(g) > 0).count();
-    println!(
+    output::line(&format!(
         "== result: {} of {} failed events recovered; the receiver confirmed {} signed deliveries;",
         recovered.len(),
         failed.len(),
         received_ok
-    );
-    println!(
+    ))?;
+    output::line(&format!(
         "   the poison event {poison} was given up after {} attempts instead of looping forever.",
         world.attempts_for(&poison).len()
-    );
-    println!("   Next: `redeliver run --help`, or `redeliver sim` to try the CLI by hand.");
+    ))?;
+    output::line("   Next: `redeliver run --help`, or `redeliver sim` to try the CLI by hand.")?;
     if args.serve {
-        println!("   Serving the status page at {page} until Ctrl-C.");
+        output::line(&format!("   Serving the status page at {page} until Ctrl-C."))?;
         let _ = tokio::signal::ctrl_c().await;
     }
     let _ = stop.send(());
     let _ = server.await;
-    let _ = std::fs::remove_dir_all(&state);
     Ok(if recovered.len() + 1 == failed.len() { Exit::Success } else { Exit::Attention })
 }

@@ -8,19 +8,17 @@ use redeliver_core::state::Ledger;
 
 pub fn run(args: HistoryArgs) -> Result<Exit, Failure> {
     let path = Env::from_process().state_path(args.state.as_deref());
-    let records = match Ledger::open_read_only(&path).map_err(|e| Failure::new(Exit::State, e))? {
-        Some(ledger) => {
-            ledger.history(None, args.guid.as_deref(), args.limit).map_err(|e| Failure::new(Exit::State, e))?
-        }
+    let records = match Ledger::open_read_only(&path)? {
+        Some(ledger) => ledger.history(None, args.guid.as_deref(), args.limit)?,
         None => {
-            eprintln!("no state file at {} yet: nothing has been redelivered with it", path.display());
+            output::note(&format!("no state file at {} yet: nothing has been redelivered with it", path.display()));
             Vec::new()
         }
     };
     if args.json {
-        output::print_json(&records);
+        output::json(&records)?;
     } else {
-        print!("{}", output::history(&records));
+        output::data(&output::history(&records))?;
     }
     Ok(Exit::Success)
 }

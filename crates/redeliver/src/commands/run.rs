@@ -3,27 +3,9 @@
 use crate::cli::RunArgs;
 use crate::config::{Env, resolve_run};
 use crate::exit::{Exit, Failure};
-use crate::pass::{Report, Session};
+use crate::pass::Session;
+use crate::report::{RUNS_SCHEMA, Runs, TargetError};
 use crate::{notify, output};
-use serde::Serialize;
-
-/// `--json` with a config file: every target's report, and the targets that failed.
-#[derive(Serialize)]
-struct Many<'a> {
-    schema: &'static str,
-    reports: &'a [Report],
-    errors: &'a [TargetError],
-    exit_code: u8,
-}
-
-#[derive(Serialize)]
-pub struct TargetError {
-    pub target: String,
-    pub error: String,
-    pub hint: Option<String>,
-    #[serde(skip)]
-    pub exit: Exit,
-}
 
 pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
     let env = Env::from_process();
@@ -38,12 +20,13 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
             // One target alone: its error is the command's error, as before.
             Err(failure) if single => return Err(failure),
             Err(failure) => {
-                let error = format!("{:#}", failure.error);
-                eprintln!("error: target \"{}\": {error}", target.name);
-                if let Some(hint) = &failure.hint {
-                    eprintln!("hint: {hint}");
-                }
-                errors.push(TargetError { target: target.name.clone(), error, hint: failure.hint, exit: failure.exit });
+                output::target_failure(&target.name, &failure);
+                errors.push(TargetError {
+                    name: target.name.clone(),
+                    error: format!("{:#}", failure.error),
+                    exit: failure.code(),
+                    hint: failure.hint,
+                });
             }
         }
     }
@@ -55,21 +38,21 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
         )
         .max_by_key(|e| *e as u8)
         .unwrap_or(Exit::Success);
-    match (settings.options.json, single) {
-        (true, true) => output::print_json(&reports[0]),
-        (true, false) => output::print_json(&Many {
-            schema: "redeliver.runs/v1",
-            reports: &reports,
-            errors: &errors,
-            exit_code: exit as u8,
-        }),
-        (false, _) => reports.iter().for_each(|r| print!("{}", output::summary(r))),
-    }
-    if let Some(actions) = &settings.actions {
-        notify::github_actions(actions, settings.options.json, &reports, &errors);
-    }
+    let printed = match (settings.options.json, single) {
+        (true, true) => output::json(&reports[0]),
+        (true, false) => {
+            output::json(&Runs { schema: RUNS_SCHEMA, reports: &reports, errors: &errors, exit_code: exit as u8 })
+        }
+        (false, _) => reports.iter().try_for_each(|r| output::data(&output::summary(r))),
+    };
+    // Told even when the reader of stdout has gone: the events were given up all the same.
+    let annotated = match &settings.actions {
+        Some(actions) => notify::github_actions(actions, settings.options.json, &reports, &errors),
+        None => Ok(()),
+    };
     if !settings.options.dry_run {
         notify::given_up(&settings.notify, &reports).await;
     }
+    printed.and(annotated)?;
     Ok(exit)
 }

@@ -3,11 +3,12 @@
 
 use crate::cli::SimArgs;
 use crate::exit::{Exit, Failure};
+use crate::output;
 use chrono::{Duration, Utc};
 use redeliver_sim::{NewAttempt, Receiver, Sim, keys};
 
 pub async fn run(args: SimArgs) -> Result<Exit, Failure> {
-    let fail = |e: anyhow::Error| Failure::new(Exit::State, e.context("cannot start the simulator"));
+    let fail = |e: anyhow::Error| Failure::internal(e.context("cannot start the simulator"));
     let sim = Sim::start_on(redeliver_sim::World::new(), args.port).await.map_err(fail)?;
     let receiver = Receiver::start(None).await.map_err(fail)?;
     let world = sim.world();
@@ -20,15 +21,23 @@ pub async fn run(args: SimArgs) -> Result<Exit, Failure> {
     }
     let key_path = std::env::temp_dir().join(format!("redeliver-sim-key-{}.pem", std::process::id()));
     std::fs::write(&key_path, keys::TEST_APP_KEY_PKCS1).map_err(|e| fail(e.into()))?;
-    println!("GitHub simulator listening at {} (GHES-style: {})", sim.base_url(), sim.ghes_base_url());
-    println!("{} failed deliveries seeded; webhooks go to {}", args.failed, receiver.url());
-    println!("Try, in another shell:");
-    println!(
-        "  redeliver run --api-url {} --app-id 1 --private-key-file {} --pace 0s",
+    let told = output::data(&format!(
+        "GitHub simulator listening at {} (GHES-style: {})\n\
+         {} failed deliveries seeded; webhooks go to {}\n\
+         Try, in another shell:\n  \
+         redeliver run --api-url {} --app-id 1 --private-key-file {} --pace 0s\n\
+         Press Ctrl-C to stop.\n",
+        sim.base_url(),
+        sim.ghes_base_url(),
+        args.failed,
+        receiver.url(),
         sim.base_url(),
         key_path.display()
-    );
-    println!("Press Ctrl-C to stop.");
+    ));
+    // Serves on whether or not anyone reads what it said.
+    if told.is_err() {
+        tracing::debug!("stdout is closed; the simulator keeps serving");
+    }
     let _ = tokio::signal::ctrl_c().await;
     let _ = std::fs::remove_file(&key_path);
     Ok(Exit::Success)

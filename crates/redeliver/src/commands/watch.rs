@@ -25,24 +25,26 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
                 Failure::config(format!("--listen {listen}: cannot listen there: {e}; pick another address, or `off`"))
             })?;
             let addr = listener.local_addr().map_err(|e| Failure::internal(e.into()))?;
-            eprintln!("redeliver: status page at http://{addr}/ (metrics at /metrics, health at /healthz)");
+            crate::output::note(&format!(
+                "redeliver: status page at http://{addr}/ (metrics at /metrics, health at /healthz)"
+            ));
             let status = daemon.status.clone();
             Some(tokio::spawn(http::serve(listener, status, async {
                 let _ = stopped.await;
             })))
         }
     };
-    eprintln!(
+    crate::output::note(&format!(
         "redeliver: watching {} target(s) every {}; state {}",
         daemon.targets.len(),
         format_duration(interval),
         daemon.session.state_path().display()
-    );
+    ));
     daemon.run().await;
     let _ = stop_http.send(());
     if let Some(server) = server {
         let _ = server.await;
     }
-    eprintln!("redeliver: stopped; state saved");
+    crate::output::note("redeliver: stopped; state saved");
     Ok(Exit::Success)
 }

@@ -1,7 +1,10 @@
 //! The watch daemon: the polling loop (`poll`), what it knows (`status`), and the HTTP side
-//! that shows it (`http`: /healthz, /metrics; `page`: the status page).
+//! that shows it (`http`: the routes; `health`: /healthz; `metrics`: /metrics; `page`: the
+//! status page).
 
+pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod page;
 mod poll;
 pub mod status;

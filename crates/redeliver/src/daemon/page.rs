@@ -2,9 +2,10 @@
 //! read by someone woken at 3 a.m. Every string from the status is escaped: GUIDs, event names
 //! and error texts come from the network and may hold markup.
 
-use super::http::{Health, assess};
+use super::health::{Health, assess};
 use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, Status, TargetStatus};
 use chrono::{DateTime, Duration, Utc};
+use redeliver_core::text::{excerpt, one_line};
 use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
 
@@ -74,13 +75,9 @@ fn write_overview(out: &mut String, status: &Status, health: &[Health], now: Dat
     Ok(())
 }
 
-/// At most `max` characters, cut on a character boundary.
+/// At most `max` characters, on one line.
 fn shorten(s: &str, max: usize) -> String {
-    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    match flat.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &flat[..cut]),
-        None => flat,
-    }
+    excerpt(&one_line(s), max)
 }
 
 /// Worst first in the headline: a stale target is what `/healthz` pages about.

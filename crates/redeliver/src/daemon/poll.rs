@@ -5,7 +5,8 @@
 use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, SharedStatus, Status, TargetStatus};
 use crate::config::{NotifySettings, RunOptions, Target};
 use crate::exit::Failure;
-use crate::pass::{Report, Session};
+use crate::pass::Session;
+use crate::report::{Outcome, Report};
 use crate::{notify, output};
 use chrono::Utc;
 use std::sync::atomic::Ordering;
@@ -66,7 +67,10 @@ impl Daemon {
                     });
                     let c = &report.counts;
                     if self.verbose_passes && c.redelivered + c.given_up + c.refused + c.ambiguous > 0 {
-                        print!("{}", output::summary(&report));
+                        // A daemon keeps working when no one reads its summaries.
+                        if output::data(&output::summary(&report)).is_err() {
+                            tracing::debug!("stdout is closed; pass summaries are no longer printed");
+                        }
                     }
                     if !self.options.dry_run {
                         notify::given_up(&self.notify, std::slice::from_ref(&report)).await;
@@ -120,7 +124,7 @@ fn record(ts: &mut TargetStatus, r: &Report) {
     ts.pending = r
         .events
         .iter()
-        .filter(|e| matches!(e.outcome, "waiting" | "deferred" | "redelivered" | "ambiguous" | "would_redeliver"))
+        .filter(|e| e.outcome.is_pending())
         .map(|e| PendingEvent {
             guid: e.guid.clone(),
             event: e.event.clone(),
@@ -132,28 +136,22 @@ fn record(ts: &mut TargetStatus, r: &Report) {
         })
         .collect();
     for e in &r.events {
-        let answer = match e.outcome {
-            "redelivered" => "accepted",
-            "refused" => "refused",
-            "ambiguous" => "ambiguous",
-            "given_up" => {
-                ts.push_given_up(GivenUpEvent {
-                    at: now,
-                    guid: e.guid.clone(),
-                    event: e.event.clone(),
-                    attempts: e.attempts,
-                    reason: e.reason.map_or("cap", redeliver_core::plan::GiveUpReason::as_str).into(),
-                });
-                continue;
-            }
-            _ => continue,
-        };
+        if e.outcome == Outcome::GivenUp {
+            ts.push_given_up(GivenUpEvent {
+                at: now,
+                guid: e.guid.clone(),
+                event: e.event.clone(),
+                attempts: e.attempts,
+                reason: e.reason.map_or("cap", redeliver_core::plan::GiveUpReason::as_str).into(),
+            });
+        }
+        let Some(answer) = e.outcome.answer() else { continue };
         ts.push_redelivery(RecentRedelivery {
             at: now,
             guid: e.guid.clone(),
             event: e.event.clone(),
             delivery_id: e.delivery_id.unwrap_or_default(),
-            answer: answer.into(),
+            answer: answer.as_str().into(),
             detail: e.detail.clone(),
         });
     }
@@ -169,7 +167,7 @@ pub fn on_shutdown_signal(session: &Session) -> Result<(), Failure> {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
-        eprintln!("redeliver: shutting down after the request in flight");
+        output::note("redeliver: shutting down after the request in flight");
         cancel.store(true, Ordering::SeqCst);
     });
     Ok(())

@@ -1,35 +1,11 @@
-//! The only printer: the human summary and `--json` on stdout, logs on stderr.
+//! The human texts: a pass's summary and the history of redeliveries. Pure: the printer
+//! ([`super`]) writes them.
 
-use crate::pass::Report;
+use crate::report::{Outcome, Report};
 use chrono::SecondsFormat;
 use redeliver_core::policy::Human;
 use redeliver_core::state::RedeliveryRecord;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
-use tracing_subscriber::EnvFilter;
-
-/// Quiet by default (warnings), `-v` info, `-vv` debug; `RUST_LOG` overrides.
-pub fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
-}
-
-pub fn print_json<T: serde::Serialize>(value: &T) {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("error: cannot format JSON: {e}"),
-    }
-}
 
 /// The human summary of a pass.
 pub fn summary(r: &Report) -> String {
@@ -37,7 +13,7 @@ pub fn summary(r: &Report) -> String {
     let mut out = String::new();
     let dry = if r.dry_run { " (dry run: nothing sent, nothing written)" } else { "" };
     let named = if matches!(r.name.as_str(), "app" | "repo" | "org") { String::new() } else { format!("{}: ", r.name) };
-    let _ = writeln!(out, "redeliver: {named}{} at {}{dry}", r.target, r.api_url);
+    let _ = writeln!(out, "redeliver: {named}{} at {}{dry}", r.description, r.api_url);
     let until =
         r.window.until.map(|u| format!(" until {}", u.to_rfc3339_opts(SecondsFormat::Secs, true))).unwrap_or_default();
     let _ = writeln!(
@@ -68,7 +44,7 @@ pub fn summary(r: &Report) -> String {
     if !acted.is_empty() {
         let _ = writeln!(out, "  failed events: {}", acted.join(", "));
     }
-    for e in r.events.iter().filter(|e| !matches!(e.outcome, "waiting" | "filtered" | "already_given_up")) {
+    for e in r.events.iter().filter(|e| e.outcome.is_listed()) {
         let kind = e.kind();
         let last = if e.last_status.is_empty() {
             e.last_status_code.to_string()
@@ -84,7 +60,7 @@ pub fn summary(r: &Report) -> String {
         }
         let _ = writeln!(out, "{line}");
     }
-    if let Some(next) = r.events.iter().filter_map(|e| e.due_at.filter(|_| e.outcome == "waiting")).min() {
+    if let Some(next) = r.events.iter().filter_map(|e| e.due_at.filter(|_| e.outcome == Outcome::Waiting)).min() {
         let wait = next - chrono::Utc::now();
         let _ = writeln!(
             out,
@@ -102,6 +78,7 @@ pub fn summary(r: &Report) -> String {
     out
 }
 
+/// `redeliver history`, one redelivery request a line.
 pub fn history(records: &[RedeliveryRecord]) -> String {
     if records.is_empty() {
         return "no redeliveries recorded\n".into();
@@ -113,11 +90,11 @@ pub fn history(records: &[RedeliveryRecord]) -> String {
             out,
             "{}  {:<9} {}  {}  delivery {}  {}{detail}",
             r.at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            format!("{:?}", r.answer).to_lowercase(),
+            r.answer.as_str(),
             r.guid,
             r.event,
             r.delivery_id,
-            r.target
+            r.key
         );
     }
     out

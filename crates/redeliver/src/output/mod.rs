@@ -1,0 +1,154 @@
+//! The only printer: data (the human summary, `--json`, the demo's story) on stdout, notes and
+//! errors on stderr, logs through `tracing` on stderr. Nothing else in the binary writes to
+//! either stream (the `print_stdout`/`print_stderr` lints hold everyone else to it).
+//!
+//! A reader that closes stdout early (`redeliver demo | head -2`) is not an error: the write
+//! fails with `BrokenPipe`, which becomes [`Failure::closed`], and the command ends with status 0.
+
+mod text;
+
+pub use text::{history, summary};
+
+use crate::exit::{Exit, Failure};
+use std::io::{ErrorKind, IsTerminal, Write};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// Quiet by default (warnings), `-v` info, `-vv` debug; `RUST_LOG` overrides.
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+/// Writes `text` to stdout as it is (it carries its own line ends).
+pub fn data(text: &str) -> Result<(), Failure> {
+    write_data(&mut std::io::stdout().lock(), text)
+}
+
+/// Writes one line to stdout.
+pub fn line(text: &str) -> Result<(), Failure> {
+    data(&format!("{text}\n"))
+}
+
+/// `--json`: `value`, pretty-printed, on stdout.
+pub fn json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::internal(anyhow::Error::new(e).context("cannot format JSON")))?;
+    line(&text)
+}
+
+/// `line` to stdout, or to stderr when stdout carries `--json` (so that the JSON stays parseable).
+pub fn line_beside_json(json: bool, text: &str) -> Result<(), Failure> {
+    if json {
+        note(text);
+        Ok(())
+    } else {
+        line(text)
+    }
+}
+
+/// A line for the person watching (progress, where things are), on stderr.
+pub fn note(text: &str) {
+    // A closed stderr leaves no one to tell; the command carries on.
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Presents the failure a command ended with, if any, and maps the result to the exit code.
+pub fn finish(result: Result<Exit, Failure>) -> ExitCode {
+    match result {
+        Ok(exit) => exit.into(),
+        Err(f) => {
+            failure(&f);
+            f.code().into()
+        }
+    }
+}
+
+/// The error presenter: `error: …`, each cause on its own line, and `hint: …` when one is known.
+/// Nothing at all for a closed stdout.
+pub fn failure(failure: &Failure) {
+    if failure.is_closed() {
+        return;
+    }
+    let error = &failure.error;
+    let mut text = format!("error: {error}\n");
+    for cause in error.chain().skip(1) {
+        text += &format!("  caused by: {cause}\n");
+    }
+    if let Some(hint) = failure.hint.as_deref() {
+        text += &format!("hint: {hint}\n");
+    }
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// One target of several failed (`run` with a config file): its name, the error and its causes
+/// on one line, and the hint; the other targets go on.
+pub fn target_failure(name: &str, failure: &Failure) {
+    let mut text = format!("error: target \"{name}\": {:#}\n", failure.error);
+    if let Some(hint) = failure.hint.as_deref() {
+        text += &format!("hint: {hint}\n");
+    }
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Writes and flushes, so that a closed pipe is found here and not when stdout is dropped.
+fn write_data(out: &mut impl Write, text: &str) -> Result<(), Failure> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Err(Failure::closed()),
+        Err(e) => Err(Failure::internal(anyhow::Error::new(e).context("cannot write to stdout"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pipe whose reader has gone, as `head` leaves it.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(ErrorKind::BrokenPipe.into())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_ends_the_command_with_success_and_says_nothing() {
+        let failure = write_data(&mut Closed, "more\n").unwrap_err();
+        assert!(failure.is_closed());
+        assert_eq!(failure.code(), Exit::Success);
+        let mut open = Vec::new();
+        write_data(&mut open, "line\n").unwrap();
+        assert_eq!(open, b"line\n");
+    }
+
+    #[test]
+    fn another_write_error_is_internal() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::from(ErrorKind::StorageFull))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let failure = write_data(&mut Full, "x").unwrap_err();
+        assert_eq!((failure.code(), failure.is_closed()), (Exit::Internal, false));
+    }
+}

@@ -1,0 +1,76 @@
+//! The reading steps of a pass, which leave no trace when they fail (auth, network, a bad
+//! answer): find where the last run stopped, choose the window, and list the deliveries in it.
+
+use super::client::{HookClient, client};
+use crate::config::{RunOptions, Target};
+use crate::exit::Failure;
+use chrono::{DateTime, Utc};
+use redeliver_core::github::{ActionsVariable, Credentials};
+use redeliver_core::plan::{Scan, Window};
+use redeliver_core::state::Ledger;
+use std::path::Path;
+
+/// What the reading step found.
+pub struct Read {
+    /// The ledger, opened read-only (`None` when there is no state file yet).
+    pub reader: Option<Ledger>,
+    /// The Actions variable that holds the watermark instead of the ledger, when configured.
+    pub variable: Option<ActionsVariable>,
+    /// The time the previous run saved.
+    pub previous: Option<DateTime<Utc>>,
+    pub window: Window,
+    /// Why the window starts where it does: `stored`, `lookback`, `since` or `horizon`.
+    pub source: &'static str,
+}
+
+/// Opens the ledger read-only, reads the stored time and chooses the window.
+pub async fn read(state: &Path, t: &Target, o: &RunOptions, started: DateTime<Utc>) -> Result<Read, Failure> {
+    let key = t.key();
+    let reader = Ledger::open_read_only(state)?;
+    let mut variable = match &t.variable {
+        Some(v) => {
+            let c = client(t, Credentials::Token(v.token.clone()))?;
+            Some(ActionsVariable::new(c, v.owner.clone(), v.repo.clone(), v.name.clone()))
+        }
+        None => None,
+    };
+    let previous = match (&mut variable, &reader) {
+        (Some(var), _) => var.read().await?,
+        (None, Some(l)) => l.watermark(&key)?,
+        (None, None) => None,
+    };
+    let (mut start, mut source) = match (o.since, previous) {
+        (Some(since), _) => (since, "since"),
+        (None, Some(stored)) => (stored, "stored"),
+        (None, None) => (started - t.lookback, "lookback"),
+    };
+    // GitHub cannot redeliver past the horizon, so listing further back costs requests for
+    // nothing; a day beyond it is still read, so events that just crossed it are reported.
+    let floor = started - t.policy.horizon - chrono::Duration::days(1);
+    if start < floor {
+        start = floor;
+        source = "horizon";
+    }
+    Ok(Read { reader, variable, previous, window: Window { start, until: o.until }, source })
+}
+
+/// Lists the deliveries back to the window's start, folded into per-event histories; returns
+/// the scan and the number of pages read.
+pub async fn list(hc: &mut HookClient, t: &Target, read: &Read) -> Result<(Scan, u64), Failure> {
+    let mut scan = Scan::new(read.window);
+    if let Some(l) = &read.reader {
+        scan.remember(l.pending(&t.key())?);
+    }
+    let mut pages = 0;
+    let mut next = None;
+    loop {
+        let page = hc.page(t, next.as_ref(), &mut scan).await?;
+        pages += 1;
+        tracing::debug!(page = pages, read = scan.deliveries_read, "listed a page");
+        match page.next {
+            Some(url) if !scan.reached_start && page.deliveries > 0 => next = Some(url),
+            _ => break,
+        }
+    }
+    Ok((scan, pages))
+}
