@@ -96,12 +96,18 @@ impl NewAttempt {
     }
 }
 
+/// GitHub's wording when the receiver refused the connection ("Troubleshooting webhooks":
+/// `failed to connect to network`).
+pub(crate) const FAILED_TO_CONNECT: &str = "failed to connect to network";
+/// GitHub's wording when the receiver did not answer within the timeout.
+pub(crate) const TIMED_OUT: &str = "timed out";
+
 /// GitHub's wording for an attempt's outcome: any 2xx is `OK`; no HTTP answer at all is a failed
 /// connection; anything else is an invalid response.
 pub(crate) fn status_text(status_code: i64) -> String {
     match status_code {
         200..=299 => "OK".to_string(),
-        0 => "failed to connect".to_string(),
+        0 => FAILED_TO_CONNECT.to_string(),
         n => format!("Invalid HTTP Response: {n}"),
     }
 }
@@ -158,14 +164,13 @@ impl State {
     }
 
     /// The hook's attempts newest first (time, then id), from `start` (inclusive) back to the
-    /// retention horizon. Walks an index, so paging through a long history stays cheap.
+    /// retention `horizon`. Walks an index, so paging through a long history stays cheap.
     pub(crate) fn newest_first_from(
         &self,
         hook: HookId,
         start: Option<(DateTime<Utc>, u64)>,
-        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
     ) -> impl Iterator<Item = &StoredAttempt> + '_ {
-        let horizon = now - self.retention;
         let upper = start.map_or(Bound::Unbounded, Bound::Included);
         self.timeline
             .get(&hook)
@@ -268,7 +273,7 @@ mod tests {
     fn status_text_follows_githubs_wording() {
         assert_eq!(status_text(200), "OK");
         assert_eq!(status_text(204), "OK");
-        assert_eq!(status_text(0), "failed to connect");
+        assert_eq!(status_text(0), "failed to connect to network");
         assert_eq!(status_text(503), "Invalid HTTP Response: 503");
     }
 

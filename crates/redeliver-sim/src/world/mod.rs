@@ -8,7 +8,8 @@ mod redelivery;
 mod variables;
 
 use crate::fault::{self, Fault, FaultRule};
-use crate::rate_limit::{RateLimit, RateSnapshot};
+use crate::flavor::Flavor;
+use crate::rate_limit::{BudgetKey, Budgets, RateSnapshot};
 use crate::recording::RecordedRequest;
 use crate::secondary::{Cost, SecondaryLimiter, SecondaryLimits};
 use chrono::{DateTime, Utc};
@@ -19,20 +20,17 @@ use tokio::sync::watch;
 
 pub use history::{DeliveryRecord, NewAttempt};
 
-pub(crate) use credentials::{Installation, TokenGrant};
-pub(crate) use history::{StatusFilter, StoredAttempt, status_text};
+pub use credentials::Credential;
+pub(crate) use credentials::{Holder, Installation, TokenGrant};
+pub(crate) use history::{FAILED_TO_CONNECT, StatusFilter, StoredAttempt, TIMED_OUT, status_text};
 pub(crate) use hooks::{App, Hook, HookTarget};
 pub(crate) use variables::Variable;
 
 /// Identifies a webhook (an app's hook, a repository hook or an organization hook).
 pub type HookId = u64;
 
-/// github.com keeps deliveries for 3 days (GHES: 7).
-const DEFAULT_RETENTION_DAYS: i64 = 3;
 /// GitHub's documented maximum for `per_page`.
 const DEFAULT_PER_PAGE_MAX: usize = 100;
-/// github.com gives a receiver 10 seconds to answer (GHES: 30).
-const DEFAULT_RECEIVER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A handle to the simulated world; clones share the same state.
 #[derive(Clone)]
@@ -63,12 +61,19 @@ pub(crate) struct State {
     pub variables: BTreeMap<(String, String, String), Variable>,
     pub requests: Vec<RecordedRequest>,
     pub faults: Vec<FaultRule>,
-    pub rate: RateLimit,
-    /// GitHub's secondary limits, when turned on.
-    pub secondary: Option<SecondaryLimiter>,
-    pub retention: chrono::Duration,
+    /// The primary budget of each credential.
+    pub budgets: Budgets,
+    /// GitHub's secondary limits, when turned on, and each credential's count against them.
+    pub secondary: Option<SecondaryLimits>,
+    pub limiters: HashMap<BudgetKey, SecondaryLimiter>,
+    /// `None`: github.com at the root, GHES under `/api/v3`; `Some`: this one everywhere.
+    pub flavor: Option<Flavor>,
+    /// Overrides of the flavor's retention and receiver timeout.
+    pub retention: Option<chrono::Duration>,
+    pub receiver_timeout: Option<Duration>,
+    /// How far GitHub's clock is ahead of this machine's (negative: behind).
+    pub clock_skew: chrono::Duration,
     pub per_page_max: usize,
-    pub receiver_timeout: Duration,
     /// Outcomes (status codes) forced on the next redeliveries of a GUID.
     pub scripted: HashMap<String, VecDeque<i64>>,
     /// Repository and organization ids, keyed by lowercase name.
@@ -76,6 +81,31 @@ pub(crate) struct State {
     pub org_ids: HashMap<String, i64>,
     pub next_hook_id: HookId,
     pub next_account_id: i64,
+    pub next_user_id: u64,
+    /// The simulator's `host:port`, for `X-GitHub-Enterprise-Host`.
+    pub host: String,
+}
+
+impl State {
+    /// GitHub's clock: this machine's, moved by the configured skew.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.clock_skew
+    }
+
+    /// The flavor a request sees: the world's, or by its base URL (`/api/v3` is GHES).
+    pub(crate) fn flavor_for(&self, ghes_path: bool) -> Flavor {
+        self.flavor.unwrap_or(if ghes_path { Flavor::Ghes } else { Flavor::GitHubCom })
+    }
+
+    /// How far back deliveries are kept for `flavor`.
+    pub(crate) fn retention(&self, flavor: Flavor) -> chrono::Duration {
+        self.retention.unwrap_or(flavor.retention())
+    }
+
+    /// How long a receiver may take, for `flavor`.
+    pub(crate) fn receiver_timeout(&self, flavor: Flavor) -> Duration {
+        self.receiver_timeout.unwrap_or(flavor.receiver_timeout())
+    }
 }
 
 impl Default for World {
@@ -85,14 +115,14 @@ impl Default for World {
 }
 
 impl World {
-    /// An empty world with GitHub's defaults: 3-day retention, `per_page` up to 100, a 10 s
-    /// receiver timeout and a 5,000-request hourly budget.
+    /// An empty world with GitHub's defaults: github.com at the root and GHES under `/api/v3`
+    /// (retention and receiver timeout of each, see [`Flavor`]), `per_page` up to 100, and a
+    /// 5,000-request hourly budget per credential.
     ///
     /// # Panics
     /// If the HTTP client for webhook POSTs cannot be built (no TLS backend), which would be a
     /// broken build rather than a runtime condition.
     pub fn new() -> World {
-        let now = Utc::now();
         let state = State {
             apps: Vec::new(),
             hooks: BTreeMap::new(),
@@ -104,16 +134,21 @@ impl World {
             variables: BTreeMap::new(),
             requests: Vec::new(),
             faults: Vec::new(),
-            rate: RateLimit::new(now),
+            budgets: Budgets::default(),
             secondary: None,
-            retention: chrono::Duration::days(DEFAULT_RETENTION_DAYS),
+            limiters: HashMap::new(),
+            flavor: None,
+            retention: None,
+            receiver_timeout: None,
+            clock_skew: chrono::Duration::zero(),
             per_page_max: DEFAULT_PER_PAGE_MAX,
-            receiver_timeout: DEFAULT_RECEIVER_TIMEOUT,
             scripted: HashMap::new(),
             repo_ids: HashMap::new(),
             org_ids: HashMap::new(),
             next_hook_id: 480_000_001,
             next_account_id: 70_000_001,
+            next_user_id: 583_231,
+            host: "localhost".to_string(),
         };
         let hookshot = reqwest::Client::builder()
             // Never route webhook POSTs through a proxy from the environment, and open a fresh
@@ -159,49 +194,121 @@ impl World {
         fault::take(&mut self.lock().faults, method, path)
     }
 
-    /// Sets the primary rate limit of the `core` resource; the window resets after `reset_in`,
+    /// Gives every credential (each user, installation and App, present and future) its own
+    /// primary budget of `limit` with `remaining` left; the window resets after `reset_in`,
     /// refilling `limit` requests for another hour.
     pub fn set_rate_limit(&self, limit: u64, remaining: u64, reset_in: Duration) {
-        let now = Utc::now();
-        let reset_in = chrono::Duration::from_std(reset_in).unwrap_or(chrono::Duration::hours(1));
-        self.lock().rate.set(limit, remaining, now + reset_in);
+        let mut state = self.lock();
+        let reset_at = state.now() + chrono::Duration::from_std(reset_in).unwrap_or(chrono::Duration::hours(1));
+        state.budgets.set_all(limit, remaining, reset_at);
     }
 
-    pub(crate) fn take_rate(&self, now: DateTime<Utc>) -> bool {
-        self.lock().rate.take(now)
+    /// Sets one credential's primary budget, leaving the others alone.
+    pub fn set_rate_limit_of(&self, credential: Credential<'_>, limit: u64, remaining: u64, reset_in: Duration) {
+        let mut state = self.lock();
+        let now = state.now();
+        let reset_at = now + chrono::Duration::from_std(reset_in).unwrap_or(chrono::Duration::hours(1));
+        if let Some(key) = state.budget_key(credential) {
+            state.budgets.of(key, now).set(limit, remaining, reset_at);
+        }
     }
 
-    pub(crate) fn rate_snapshot(&self, now: DateTime<Utc>) -> RateSnapshot {
-        self.lock().rate.snapshot(now)
+    /// How many requests `credential` has spent in its current window (`x-ratelimit-used`);
+    /// `None` for a token the world does not know.
+    pub fn rate_limit_used(&self, credential: Credential<'_>) -> Option<u64> {
+        let mut state = self.lock();
+        let now = state.now();
+        let key = state.budget_key(credential)?;
+        Some(state.budgets.of(key, now).snapshot(now).used)
     }
 
-    /// Turns on GitHub's secondary rate limits (off by default): requests over a limit are
-    /// answered 403 "You have exceeded a secondary rate limit" with `Retry-After`. Replaces any
-    /// earlier limits and their counts.
+    pub(crate) fn take_rate(&self, key: BudgetKey) -> bool {
+        let mut state = self.lock();
+        let now = state.now();
+        state.budgets.of(key, now).take(now)
+    }
+
+    pub(crate) fn refund_rate(&self, key: BudgetKey) {
+        let mut state = self.lock();
+        let now = state.now();
+        state.budgets.of(key, now).refund();
+    }
+
+    pub(crate) fn rate_snapshot(&self, key: BudgetKey) -> RateSnapshot {
+        let mut state = self.lock();
+        let now = state.now();
+        state.budgets.of(key, now).snapshot(now)
+    }
+
+    /// Turns on GitHub's secondary rate limits (off by default), counted per credential:
+    /// requests over a limit are answered 403 "You have exceeded a secondary rate limit" with
+    /// `Retry-After`. Replaces any earlier limits and their counts.
     pub fn set_secondary_limits(&self, limits: SecondaryLimits) {
-        self.lock().secondary = Some(SecondaryLimiter::new(limits));
+        let mut state = self.lock();
+        state.secondary = Some(limits);
+        state.limiters.clear();
     }
 
     /// Turns the secondary rate limits off again.
     pub fn clear_secondary_limits(&self) {
-        self.lock().secondary = None;
+        let mut state = self.lock();
+        state.secondary = None;
+        state.limiters.clear();
     }
 
-    /// How many requests the secondary limits refused since they were set.
+    /// How many requests the secondary limits refused since they were set, all credentials.
     pub fn secondary_refusals(&self) -> u64 {
-        self.lock().secondary.as_ref().map_or(0, |l| l.refused)
+        self.lock().limiters.values().map(|l| l.refused).sum()
     }
 
-    pub(crate) fn admit_secondary(&self, cost: Cost, in_flight: usize) -> Result<(), Duration> {
-        match &mut self.lock().secondary {
-            Some(limiter) => limiter.admit(cost, in_flight, std::time::Instant::now()),
-            None => Ok(()),
-        }
+    pub(crate) fn admit_secondary(&self, key: BudgetKey, cost: Cost, in_flight: usize) -> Result<(), Duration> {
+        let mut state = self.lock();
+        let Some(limits) = state.secondary.clone() else {
+            return Ok(());
+        };
+        let limiter = state.limiters.entry(key).or_insert_with(|| SecondaryLimiter::new(limits));
+        limiter.admit(cost, in_flight, std::time::Instant::now())
     }
 
-    /// How far back redelivery is allowed and deliveries are listed (default 3 days).
+    /// Plays github.com or GitHub Enterprise Server at every base URL. Without it, the root is
+    /// github.com and `/api/v3` is GHES.
+    pub fn set_flavor(&self, flavor: Flavor) {
+        self.lock().flavor = Some(flavor);
+    }
+
+    /// The flavor a request at the root (`ghes_path == false`) or under `/api/v3` sees.
+    pub fn flavor_for(&self, ghes_path: bool) -> Flavor {
+        self.lock().flavor_for(ghes_path)
+    }
+
+    /// The retention a request at the root (`ghes_path == false`) or under `/api/v3` sees.
+    pub fn retention_for(&self, ghes_path: bool) -> chrono::Duration {
+        let state = self.lock();
+        state.retention(state.flavor_for(ghes_path))
+    }
+
+    /// The receiver timeout of redeliveries asked for at the root or under `/api/v3`.
+    pub fn receiver_timeout_for(&self, ghes_path: bool) -> Duration {
+        let state = self.lock();
+        state.receiver_timeout(state.flavor_for(ghes_path))
+    }
+
+    /// Moves GitHub's clock `skew` ahead of this machine's (negative: behind): `delivered_at`
+    /// of new attempts, the `Date` header, JWT time checks, retention and rate-limit resets all
+    /// follow it.
+    pub fn set_clock_skew(&self, skew: chrono::Duration) {
+        self.lock().clock_skew = skew;
+    }
+
+    /// GitHub's clock, as the simulator keeps it.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.lock().now()
+    }
+
+    /// How far back redelivery is allowed and deliveries are listed, whatever the flavor
+    /// (default: 3 days on github.com, 7 on GHES).
     pub fn set_retention(&self, retention: chrono::Duration) {
-        self.lock().retention = retention;
+        self.lock().retention = Some(retention);
     }
 
     /// The largest `per_page` honoured; larger requests are clamped (default 100).
@@ -209,8 +316,9 @@ impl World {
         self.lock().per_page_max = n.max(1);
     }
 
-    /// How long a receiver may take before the attempt is recorded as "timed out" (default 10 s).
+    /// How long a receiver may take before the attempt is recorded as "timed out", whatever
+    /// the flavor (default: 10 s on github.com, 30 s on GHES).
     pub fn set_receiver_timeout(&self, timeout: Duration) {
-        self.lock().receiver_timeout = timeout;
+        self.lock().receiver_timeout = Some(timeout);
     }
 }

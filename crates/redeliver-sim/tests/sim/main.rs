@@ -1,11 +1,16 @@
 //! Scenario tests: the simulator driven over HTTP, as the redeliver client will drive it.
 
 mod auth;
+mod budgets;
+mod conditional;
 mod faults;
+mod flavor;
 mod installations;
 mod lifecycle;
 mod listing;
+mod paging_faults;
 mod recording;
 mod redelivery;
+mod secondary_limits;
 mod support;
 mod variables;
