@@ -25,13 +25,16 @@
 mod api;
 mod fault;
 mod flavor;
+pub mod history_gen;
 mod hookshot;
 mod ids;
+pub mod key_file;
 pub mod keys;
 mod rate_limit;
 mod receiver;
 mod recording;
 mod secondary;
+pub mod seed;
 mod server;
 pub mod signature;
 mod world;

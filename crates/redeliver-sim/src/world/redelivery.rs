@@ -70,6 +70,7 @@ impl State {
             repository_id: event.repository_id,
             hook: event.hook,
             duration: outcome.duration,
+            throttled_at: None,
         };
         self.store_attempt(StoredAttempt {
             record,

@@ -12,5 +12,6 @@ mod paging_faults;
 mod recording;
 mod redelivery;
 mod secondary_limits;
+mod seeding;
 mod support;
 mod variables;

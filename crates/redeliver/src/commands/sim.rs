@@ -1,35 +1,62 @@
-//! `redeliver sim`: the simulator on 127.0.0.1 with a demo App and some failed deliveries, so
-//! the CLI can be tried by hand. Runs until Ctrl-C.
+//! `redeliver sim`: the simulator on 127.0.0.1 with an App installed on an organization, a
+//! repository hook and an organization hook (each with a realistic history), so the CLI can be
+//! tried by hand against every kind of target. Runs until Ctrl-C.
 
 use crate::cli::SimArgs;
 use crate::exit::{Exit, Failure};
-use chrono::{Duration, Utc};
-use redeliver_sim::{NewAttempt, Receiver, Sim, keys};
+use chrono::Utc;
+use redeliver_sim::key_file::PrivateKeyFile;
+use redeliver_sim::{Flavor, Receiver, Sim, World, keys, seed};
 
 pub async fn run(args: SimArgs) -> Result<Exit, Failure> {
     let fail = |e: anyhow::Error| Failure::new(Exit::State, e.context("cannot start the simulator"));
-    let sim = Sim::start_on(redeliver_sim::World::new(), args.port).await.map_err(fail)?;
-    let receiver = Receiver::start(None).await.map_err(fail)?;
-    let world = sim.world();
-    let hook = world.add_app(1, "Iv1.simulated", keys::TEST_APP_PUBLIC_KEY, &receiver.url(), None);
-    world.add_token("sim-token");
-    let now = Utc::now();
-    for i in 0..args.failed {
-        world.record_attempt(hook, NewAttempt::new("push", 503, now - Duration::minutes(5 + 3 * i as i64)));
-        world.record_attempt(hook, NewAttempt::new("push", 200, now - Duration::minutes(4 + 3 * i as i64)));
+    let world = World::new();
+    if args.ghes {
+        world.set_flavor(Flavor::Ghes);
     }
-    let key_path = std::env::temp_dir().join(format!("redeliver-sim-key-{}.pem", std::process::id()));
-    std::fs::write(&key_path, keys::TEST_APP_KEY_PKCS1).map_err(|e| fail(e.into()))?;
-    println!("GitHub simulator listening at {} (GHES-style: {})", sim.base_url(), sim.ghes_base_url());
-    println!("{} failed deliveries seeded; webhooks go to {}", args.failed, receiver.url());
+    let sim = Sim::start_on(world, args.port).await.map_err(fail)?;
+    let receiver = Receiver::start(None).await.map_err(fail)?;
+    let s = seed::seed(&sim.world(), &receiver.url(), args.failed, Utc::now(), fastrand::u64(..));
+    // In a private directory of its own: a predictable /tmp path could be read or planted.
+    let key = PrivateKeyFile::create(keys::TEST_APP_KEY_PKCS1).map_err(|e| fail(e.into()))?;
+    let api = if args.ghes { sim.ghes_base_url() } else { sim.base_url() };
+    let key_path = key.path().display();
+    let state = |name: &str| key.dir().join(name).display().to_string();
+    let flavor = if args.ghes { "GitHub Enterprise Server" } else { "github.com (GHES under /api/v3)" };
+    println!("GitHub simulator ({flavor}) listening at {api}");
+    println!("{} failed events seeded on each hook; webhooks go to {}", args.failed, receiver.url());
+    println!("Credentials:");
+    println!("  App id {}, client id {}, private key {key_path}", s.app_id, s.client_id);
+    println!("  installation {} on {}", s.installation_id, s.org);
+    println!("  user token {}", s.user_token);
+    println!(
+        "  repository hook {} on {}/{}, organization hook {} on {}",
+        s.repo_hook, s.repo_owner, s.repo, s.org_hook, s.org
+    );
     println!("Try, in another shell:");
     println!(
-        "  redeliver run --api-url {} --app-id 1 --private-key-file {} --pace 0s",
-        sim.base_url(),
-        key_path.display()
+        "  redeliver run --api-url {api} --app-id {} --private-key-file {key_path} --pace 0s --state {}",
+        s.app_id,
+        state("app.db")
     );
+    println!(
+        "  TOKEN={} redeliver run --api-url {api} --repo {}/{} --hook-id {} --pace 0s --state {}",
+        s.user_token,
+        s.repo_owner,
+        s.repo,
+        s.repo_hook,
+        state("repo.db")
+    );
+    println!(
+        "  TOKEN={} redeliver run --api-url {api} --org {} --hook-id {} --pace 0s --state {}",
+        s.user_token,
+        s.org,
+        s.org_hook,
+        state("org.db")
+    );
+    println!("  redeliver check --api-url {api} --app-id {} --private-key-file {key_path}", s.client_id);
     println!("Press Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
-    let _ = std::fs::remove_file(&key_path);
+    drop(key);
     Ok(Exit::Success)
 }
