@@ -3,6 +3,7 @@
 mod auth;
 mod budgets;
 mod conditional;
+mod conformance;
 mod faults;
 mod flavor;
 mod installations;
