@@ -4,6 +4,7 @@ mod auth;
 mod budgets;
 mod conditional;
 mod conformance;
+mod docs_script;
 mod faults;
 mod flavor;
 mod installations;
