@@ -56,7 +56,20 @@ pub async fn run(args: SimArgs) -> Result<Exit, Failure> {
     );
     println!("  redeliver check --api-url {api} --app-id {} --private-key-file {key_path}", s.client_id);
     println!("Press Ctrl-C to stop.");
-    let _ = tokio::signal::ctrl_c().await;
+    stopped().await;
     drop(key);
     Ok(Exit::Success)
+}
+
+/// Ctrl-C or SIGTERM: either way the private key directory is removed on the way out.
+async fn stopped() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
