@@ -33,8 +33,14 @@ fn script() -> PathBuf {
         .unwrap_or_else(|| panic!("GitHub's docs script not found at {SCRIPT} above {}", here.display()))
 }
 
-/// `node_modules` holding octokit 4, installed from the npm registry on first use.
+/// `node_modules` holding octokit 4, installed from the npm registry on first use; the tests of
+/// this binary share one install rather than race two into one directory.
 async fn octokit() -> PathBuf {
+    static INSTALLED: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    INSTALLED.get_or_init(install_octokit).await.clone()
+}
+
+async fn install_octokit() -> PathBuf {
     let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join("docs-script-npm");
     let modules = prefix.join("node_modules");
     if modules.join("octokit/package.json").is_file() {
@@ -84,8 +90,21 @@ async fn run_script(base_url: &str, modules: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn githubs_docs_script_redelivers_then_patches_its_variable() {
+    two_runs(false).await;
+}
+
+/// The same against the GHES base URL, as the docs' Enterprise Server variant configures it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn githubs_docs_script_runs_against_ghes_under_api_v3() {
+    two_runs(true).await;
+}
+
+/// Seeds three failed events and one already recovered, runs the script twice at the root or
+/// under `/api/v3`, and checks what each run did.
+async fn two_runs(ghes: bool) {
     let modules = octokit().await;
     let sim = Sim::start().await.unwrap();
+    let base_url = if ghes { sim.ghes_base_url() } else { sim.base_url() };
     let receiver = Receiver::start(None).await.unwrap();
     let world = sim.world();
     let hook = world.add_app(APP_ID, "Iv23liDocsScript", keys::TEST_APP_PUBLIC_KEY, &receiver.url(), None);
@@ -102,7 +121,7 @@ async fn githubs_docs_script_redelivers_then_patches_its_variable() {
     world
         .record_attempt(hook, NewAttempt::new("push", 200, now - Duration::hours(3)).guid(&recovered).redelivery(true));
 
-    let first = run_script(&sim.base_url(), &modules).await;
+    let first = run_script(&base_url, &modules).await;
     world.settle().await;
     assert!(first.contains("Redelivered 3 failed webhook deliveries"), "{first}");
     for guid in &failed {
@@ -114,7 +133,7 @@ async fn githubs_docs_script_redelivers_then_patches_its_variable() {
     let requests = world.requests();
     assert!(requests.iter().any(|r| r.method == "POST" && r.path.ends_with("/actions/variables") && r.status == 201));
 
-    let second = run_script(&sim.base_url(), &modules).await;
+    let second = run_script(&base_url, &modules).await;
     world.settle().await;
     assert!(second.contains("Redelivered 0 failed webhook deliveries"), "{second}");
     let patched = world.requests().iter().filter(|r| r.method == "PATCH" && r.status == 204).count();
@@ -126,4 +145,5 @@ async fn githubs_docs_script_redelivers_then_patches_its_variable() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!((refused[0].method.as_str(), refused[0].status), ("GET", 404));
     assert!(refused[0].path.ends_with(&format!("/actions/variables/{VARIABLE}")));
+    assert!(world.requests().iter().all(|r| r.ghes == ghes), "every request at the base URL given");
 }
