@@ -20,6 +20,15 @@ pub enum Fault {
     Slow(Duration),
     /// Handle the request normally (its effects happen), then answer 200 with the body cut short.
     MalformedJson,
+    /// A list answers 200 with an empty page (`[]`) whose `Link: rel="next"` leads to the same
+    /// request: a client must keep following `next` until it is absent (issue 8, case 5).
+    EmptyPageWithNext,
+    /// A list answers normally, but its `next` link starts `overlap` items back, so the next page
+    /// lists the last `overlap` items of this one again: the same delivery id seen twice.
+    RepeatItems { overlap: usize },
+    /// A redelivery is refused with 422 and GitHub's text for it, and nothing is sent: a refused
+    /// redelivery leaves no trace in the delivery log.
+    RedeliveryRefused,
 }
 
 /// Which requests a [`Fault`] applies to, and how many times.

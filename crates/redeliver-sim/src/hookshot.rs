@@ -4,6 +4,7 @@
 //! Only loopback receivers are contacted: the simulator never sends traffic off the machine.
 
 use crate::signature;
+use crate::world::{FAILED_TO_CONNECT, TIMED_OUT};
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,9 @@ pub(crate) struct Outbound {
     pub target: (&'static str, i64),
     pub secret: Option<String>,
     pub body: Vec<u8>,
+    /// `Some(host)` when an Enterprise Server sends it: adds `X-GitHub-Enterprise-Version`
+    /// and `-Host`.
+    pub enterprise_host: Option<String>,
 }
 
 /// What happened when it was sent.
@@ -49,6 +53,10 @@ impl Outbound {
             ("User-Agent".to_string(), USER_AGENT.to_string()),
             ("Content-Type".to_string(), "application/json".to_string()),
         ];
+        if let Some(host) = &self.enterprise_host {
+            headers.push(("X-GitHub-Enterprise-Version".to_string(), crate::flavor::GHES_VERSION.to_string()));
+            headers.push(("X-GitHub-Enterprise-Host".to_string(), host.clone()));
+        }
         if let Some(secret) = &self.secret {
             headers.push(("X-Hub-Signature-256".to_string(), signature::sign(secret, &self.body)));
         }
@@ -57,8 +65,14 @@ impl Outbound {
 }
 
 /// Sends `out` and classifies the result; never fails, since every failure is an outcome.
-pub(crate) async fn send(client: &reqwest::Client, out: &Outbound, timeout: Duration) -> Outcome {
-    let started = Utc::now();
+/// `clock_skew` moves `started` to GitHub's clock.
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    out: &Outbound,
+    timeout: Duration,
+    clock_skew: chrono::Duration,
+) -> Outcome {
+    let started = Utc::now() + clock_skew;
     let clock = Instant::now();
     let request_headers = out.headers();
     let mut outcome = Outcome {
@@ -100,8 +114,8 @@ pub(crate) async fn send(client: &reqwest::Client, out: &Outbound, timeout: Dura
             outcome.response_headers = headers;
             outcome.response_body = Some(String::from_utf8_lossy(kept).into_owned());
         }
-        Ok(Err(e)) if !e.is_timeout() => outcome.status = "failed to connect".to_string(),
-        Ok(Err(_)) | Err(_) => outcome.status = "timed out".to_string(),
+        Ok(Err(e)) if !e.is_timeout() => outcome.status = FAILED_TO_CONNECT.to_string(),
+        Ok(Err(_)) | Err(_) => outcome.status = TIMED_OUT.to_string(),
     }
     outcome
 }

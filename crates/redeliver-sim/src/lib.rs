@@ -4,7 +4,9 @@
 //! Actions variables; requests mutate it the way GitHub documents; faults are injected on demand;
 //! every request is recorded (without credentials). [`Sim`] serves that world on `127.0.0.1:0`,
 //! both at the root (like `https://api.github.com`) and under `/api/v3` (like GitHub Enterprise
-//! Server), and stops when dropped. [`Receiver`] is a webhook endpoint to point hooks at.
+//! Server, with its 7-day retention and 30 s receiver timeout: see [`Flavor`]), and stops when
+//! dropped. [`Receiver`] is a webhook endpoint to point hooks at. `docs/simulator.md` lists what is
+//! modelled, from which GitHub document, and what is not.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -22,21 +24,26 @@
 
 mod api;
 mod fault;
+mod flavor;
+pub mod history_gen;
 mod hookshot;
 mod ids;
+pub mod key_file;
 pub mod keys;
 mod rate_limit;
 pub mod raw;
 mod receiver;
 mod recording;
 mod secondary;
+pub mod seed;
 mod server;
 pub mod signature;
 mod world;
 
 pub use fault::{Fault, FaultRule};
+pub use flavor::Flavor;
 pub use receiver::{ReceivedEvent, Receiver, ReceiverMode};
 pub use recording::{AuthKind, RecordedRequest};
 pub use secondary::SecondaryLimits;
 pub use server::Sim;
-pub use world::{DeliveryRecord, HookId, NewAttempt, World};
+pub use world::{Credential, DeliveryRecord, HookId, NewAttempt, World};

@@ -36,6 +36,7 @@ impl Sim {
     pub async fn start_on(world: World, port: u16) -> anyhow::Result<Sim> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        world.lock().host = addr.to_string();
         let app = api::router(Arc::new(Api {
             world: world.clone(),
             origin: format!("http://{addr}"),

@@ -186,9 +186,13 @@ pub struct SimArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Failed deliveries to seed the simulator with.
+    /// Failed events to seed each hook's history with.
     #[arg(long, default_value_t = 20)]
     pub failed: usize,
+    /// Play GitHub Enterprise Server everywhere (7-day retention, 30 s receiver timeout). Without
+    /// it, the root plays github.com and /api/v3 plays GHES.
+    #[arg(long)]
+    pub ghes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,8 +7,9 @@
 use super::error::ApiError;
 use super::jwt;
 use super::routes::AuthClass;
+use crate::rate_limit::BudgetKey;
 use crate::recording::AuthKind;
-use crate::world::State;
+use crate::world::{Holder, State};
 use axum::http::{HeaderValue, StatusCode};
 use chrono::{DateTime, Utc};
 
@@ -16,12 +17,25 @@ const REQUIRES_AUTHENTICATION: &str = "Requires authentication";
 const BAD_CREDENTIALS: &str = "Bad credentials";
 
 /// An authenticated caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Principal {
     /// A GitHub App, by a verified JWT.
     App(u64),
-    /// A token; an installation token carries its installation and reaches only its account.
-    Token { installation: Option<i64> },
+    /// A user, by a personal access token.
+    User(u64),
+    /// An installation, by one of its tokens; it reaches only its own account.
+    Installation(i64),
+}
+
+impl Principal {
+    /// The primary (and secondary) budget its requests spend.
+    pub(crate) fn budget(self) -> BudgetKey {
+        match self {
+            Principal::App(id) => BudgetKey::App(id),
+            Principal::User(id) => BudgetKey::User(id),
+            Principal::Installation(id) => BudgetKey::Installation(id),
+        }
+    }
 }
 
 /// The verdict on a request's credentials.
@@ -82,13 +96,16 @@ pub(crate) fn authenticate(
         // A JWT where a token is required is just an unknown token.
         (Some(AuthClass::Token), Credential::Bearer(token) | Credential::Token(token)) => state
             .token_grant(token, now)
-            .map(|grant| Principal::Token { installation: grant.installation })
+            .map(|grant| match grant.holder {
+                Holder::User(user) => Principal::User(user),
+                Holder::Installation(id) => Principal::Installation(id),
+            })
             .ok_or_else(|| ApiError::unauthorized(BAD_CREDENTIALS)),
         (_, _) => Err(ApiError::unauthorized(BAD_CREDENTIALS)),
     };
     let kind = match &result {
         Ok(Principal::App(_)) => AuthKind::Jwt,
-        Ok(Principal::Token { .. }) => AuthKind::Token,
+        Ok(Principal::User(_) | Principal::Installation(_)) => AuthKind::Token,
         Err(_) => AuthKind::Invalid,
     };
     Authn { kind, result }
@@ -96,7 +113,7 @@ pub(crate) fn authenticate(
 
 /// Installation tokens reach only their installation's account; other tokens reach any.
 pub(crate) fn check_account(state: &State, principal: &Principal, account: &str) -> Result<(), ApiError> {
-    let Principal::Token { installation: Some(id) } = principal else {
+    let Principal::Installation(id) = principal else {
         return Ok(());
     };
     let allowed = state.installations.get(id).is_some_and(|i| i.account.eq_ignore_ascii_case(account));
@@ -111,7 +128,7 @@ pub(crate) fn check_account(state: &State, principal: &Principal, account: &str)
 pub(crate) fn rate_limited_message(principal: &Principal) -> String {
     match principal {
         Principal::App(id) => format!("API rate limit exceeded for app ID {id}."),
-        Principal::Token { installation: Some(id) } => format!("API rate limit exceeded for installation ID {id}."),
-        Principal::Token { installation: None } => "API rate limit exceeded for user ID 1.".to_string(),
+        Principal::Installation(id) => format!("API rate limit exceeded for installation ID {id}."),
+        Principal::User(id) => format!("API rate limit exceeded for user ID {id}."),
     }
 }

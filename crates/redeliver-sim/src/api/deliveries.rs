@@ -7,7 +7,7 @@ use super::error::{ApiError, json_response};
 use super::json;
 use super::pagination::{ListQuery, bad_cursor, cursor_for, next_link};
 use super::routes::{Op, Scope};
-use crate::world::{HookId, HookTarget, State};
+use crate::world::{HookId, HookTarget, State, StoredAttempt};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -63,9 +63,16 @@ fn list(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal) -> Result<Response,
                 .ok_or_else(|| bad_cursor(ctx.docs))?,
         ),
     };
-    let mut matching = state.newest_first_from(hook, start, ctx.now).filter(|a| query.admits(&a.record));
-    let page: Vec<Value> = matching.by_ref().take(query.per_page).map(|a| json::item(&a.record)).collect();
-    let next = matching.next().map(|a| a.record.id);
+    let horizon = ctx.now - state.retention(ctx.flavor);
+    let mut matching = state.newest_first_from(hook, start, horizon).filter(|a| query.admits(&a.record));
+    let page: Vec<&StoredAttempt> = matching.by_ref().take(query.per_page).collect();
+    let mut next = matching.next().map(|a| a.record.id);
+    if next.is_some() && ctx.overlap > 0 && page.len() > 1 {
+        // The next page starts this many items back, so it repeats them.
+        let back = ctx.overlap.min(page.len() - 1);
+        next = Some(page[page.len() - back].record.id);
+    }
+    let page: Vec<Value> = page.iter().map(|a| json::item(&a.record)).collect();
     let mut response = json_response(StatusCode::OK, &Value::Array(page));
     if let Some(next) = next {
         let link = next_link(&ctx.root, ctx.path, ctx.query, &cursor_for(next));
@@ -80,7 +87,7 @@ fn get(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal, id: u64) -> Result<R
     let state = ctx.world.lock();
     let hook = hook_for(&state, scope, principal, ctx.docs)?;
     // Past retention a delivery can no longer be viewed.
-    let horizon = ctx.now - state.retention;
+    let horizon = ctx.now - state.retention(ctx.flavor);
     state
         .attempts
         .get(&id)
@@ -95,13 +102,13 @@ fn redeliver(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal, id: u64) -> Re
         let hook = hook_for(&state, scope, principal, ctx.docs)?;
         let attempt =
             state.attempts.get(&id).filter(|a| a.record.hook == hook).ok_or_else(|| ApiError::not_found(ctx.docs))?;
-        if attempt.record.delivered_at < ctx.now - state.retention {
-            let message =
-                format!("Delivery is older than {} and can no longer be redelivered", describe(state.retention));
+        let retention = state.retention(ctx.flavor);
+        if attempt.record.delivered_at < ctx.now - retention {
+            let message = format!("Delivery is older than {} and can no longer be redelivered", describe(retention));
             return Err(ApiError::validation("HookDelivery", &message, ctx.docs));
         }
     }
-    ctx.world.start_redelivery(id);
+    ctx.world.start_redelivery(id, ctx.flavor);
     Ok(json_response(StatusCode::ACCEPTED, &json!({})))
 }
 

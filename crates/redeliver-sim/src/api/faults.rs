@@ -10,9 +10,13 @@ use serde_json::json;
 const SECONDARY_DOCS: &str =
     "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits";
 
-/// The answer of a fault that replaces normal handling; `None` for `Slow` and `MalformedJson`,
-/// which change how the normal answer is given.
-pub(crate) fn answer(fault: &Fault, request_id: &str) -> Option<Response> {
+/// GitHub's description of a 422 on the redelivery endpoints (the `validation_failed` response
+/// of its OpenAPI description), the only text it publishes for a refused redelivery.
+pub(crate) const REDELIVERY_REFUSED: &str = "Validation failed, or the endpoint has been spammed.";
+
+/// The answer of a fault that replaces normal handling (`docs`: the endpoint's page); `None` for
+/// the faults that change how the normal answer is given.
+pub(crate) fn answer(fault: &Fault, request_id: &str, docs: &str) -> Option<Response> {
     let secondary = || {
         format!(
             "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. \
@@ -34,9 +38,22 @@ pub(crate) fn answer(fault: &Fault, request_id: &str) -> Option<Response> {
                 .into_response()
         }
         Fault::Unauthorized => ApiError::unauthorized("Bad credentials").into_response(),
-        Fault::Slow(_) | Fault::MalformedJson => return None,
+        Fault::RedeliveryRefused => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, REDELIVERY_REFUSED, docs).into_response()
+        }
+        Fault::Slow(_) | Fault::MalformedJson | Fault::EmptyPageWithNext | Fault::RepeatItems { .. } => return None,
     };
     Some(response)
+}
+
+/// An empty page (`[]`) whose `Link: rel="next"` is the same request again.
+pub(crate) fn empty_page(root: &str, path: &str, query: &str) -> Response {
+    let mut response = json_response(StatusCode::OK, &json!([]));
+    let url = if query.is_empty() { format!("{root}{path}") } else { format!("{root}{path}?{query}") };
+    if let Ok(link) = HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")) {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    response
 }
 
 /// The normal answer turned into a 200 whose JSON body stops halfway.

@@ -8,7 +8,7 @@ use super::auth::Principal;
 use super::error::{ApiError, json_response};
 use super::json::timestamp;
 use super::routes::Route;
-use crate::world::Installation;
+use crate::world::{Installation, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -29,7 +29,7 @@ pub(crate) fn handle(ctx: &Ctx<'_>, route: &Route, principal: &Principal) -> Res
 fn find(ctx: &Ctx<'_>, app_id: u64, account: &str) -> Result<Response, ApiError> {
     let state = ctx.world.lock();
     let installation = state.installation_on(app_id, account).ok_or_else(|| ApiError::not_found(ctx.docs))?;
-    Ok(json_response(StatusCode::OK, &describe(ctx, installation)))
+    Ok(json_response(StatusCode::OK, &describe(ctx, &state, installation)))
 }
 
 fn mint(ctx: &Ctx<'_>, app_id: u64, installation: i64) -> Result<Response, ApiError> {
@@ -54,22 +54,54 @@ fn permissions() -> Value {
     json!({ "repository_hooks": "write", "organization_hooks": "write", "actions_variables": "write" })
 }
 
-fn describe(ctx: &Ctx<'_>, i: &Installation) -> Value {
+/// The account as GitHub's `simple-user` schema has it (organizations use the same shape).
+fn account(login: &str, id: i64) -> Value {
+    let api = format!("https://api.github.com/users/{login}");
+    json!({
+        "login": login,
+        "id": id,
+        "node_id": format!("O_kgDO{id:08}"),
+        "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}?v=4"),
+        "gravatar_id": "",
+        "url": api,
+        "html_url": format!("https://github.com/{login}"),
+        "followers_url": format!("{api}/followers"),
+        "following_url": format!("{api}/following{{/other_user}}"),
+        "gists_url": format!("{api}/gists{{/gist_id}}"),
+        "starred_url": format!("{api}/starred{{/owner}}{{/repo}}"),
+        "subscriptions_url": format!("{api}/subscriptions"),
+        "organizations_url": format!("{api}/orgs"),
+        "repos_url": format!("{api}/repos"),
+        "events_url": format!("{api}/events{{/privacy}}"),
+        "received_events_url": format!("{api}/received_events"),
+        "type": "Organization",
+        "user_view_type": "public",
+        "site_admin": false,
+    })
+}
+
+/// An installation with every field GitHub's `installation` schema requires.
+fn describe(ctx: &Ctx<'_>, state: &State, i: &Installation) -> Value {
     json!({
         "id": i.id,
-        "account": { "login": i.account, "id": i.account_id, "type": "Organization" },
+        "account": account(&i.account, i.account_id),
+        "client_id": state.apps.iter().find(|a| a.app_id == i.app_id).map(|a| a.client_id.clone()),
         "app_id": i.app_id,
         "app_slug": format!("app-{}", i.app_id),
         "target_id": i.account_id,
         "target_type": "Organization",
         "repository_selection": "all",
         "access_tokens_url": format!("{}/app/installations/{}/access_tokens", ctx.root, i.id),
+        "repositories_url": format!("{}/installation/repositories", ctx.root),
         "html_url": format!("https://github.com/organizations/{}/settings/installations/{}", i.account, i.id),
         "permissions": permissions(),
-        "events": [],
+        "events": ["push", "pull_request", "issues", "workflow_job"],
         "created_at": timestamp(i.created_at),
         "updated_at": timestamp(i.created_at),
         "single_file_name": null,
+        "has_multiple_single_files": false,
+        "single_file_paths": [],
+        "suspended_by": null,
         "suspended_at": null,
     })
 }

@@ -23,7 +23,7 @@ pub(crate) fn item(r: &DeliveryRecord) -> Value {
         "action": r.action,
         "installation_id": r.installation_id,
         "repository_id": r.repository_id,
-        "throttled_at": null,
+        "throttled_at": r.throttled_at.map(timestamp),
     })
 }
 

@@ -2,6 +2,7 @@
 //! and the queries the list endpoints answer from it (newest first, filtered, within retention).
 
 use super::{HookId, State, World};
+use crate::hookshot::Outbound;
 use crate::ids;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -30,6 +31,8 @@ pub struct DeliveryRecord {
     pub hook: HookId,
     /// Seconds spent delivering.
     pub duration: f64,
+    /// When GitHub slowed the delivery down during a surge, if it did.
+    pub throttled_at: Option<DateTime<Utc>>,
 }
 
 /// An attempt to add to the history without sending anything (see [`World::record_attempt`]).
@@ -46,6 +49,8 @@ pub struct NewAttempt {
     pub redelivery: bool,
     pub installation_id: Option<i64>,
     pub repository_id: Option<i64>,
+    /// When GitHub throttled the delivery, if it did.
+    pub throttled_at: Option<DateTime<Utc>>,
 }
 
 impl NewAttempt {
@@ -61,7 +66,14 @@ impl NewAttempt {
             redelivery: false,
             installation_id: None,
             repository_id: None,
+            throttled_at: None,
         }
+    }
+
+    /// GitHub throttled this delivery at `at` (during a surge of deliveries to the account).
+    pub fn throttled_at(mut self, at: DateTime<Utc>) -> NewAttempt {
+        self.throttled_at = Some(at);
+        self
     }
 
     /// Another attempt at the event `guid`.
@@ -96,12 +108,18 @@ impl NewAttempt {
     }
 }
 
+/// GitHub's wording when the receiver refused the connection ("Troubleshooting webhooks":
+/// `failed to connect to network`).
+pub(crate) const FAILED_TO_CONNECT: &str = "failed to connect to network";
+/// GitHub's wording when the receiver did not answer within the timeout.
+pub(crate) const TIMED_OUT: &str = "timed out";
+
 /// GitHub's wording for an attempt's outcome: any 2xx is `OK`; no HTTP answer at all is a failed
 /// connection; anything else is an invalid response.
 pub(crate) fn status_text(status_code: i64) -> String {
     match status_code {
         200..=299 => "OK".to_string(),
-        0 => "failed to connect".to_string(),
+        0 => FAILED_TO_CONNECT.to_string(),
         n => format!("Invalid HTTP Response: {n}"),
     }
 }
@@ -158,14 +176,13 @@ impl State {
     }
 
     /// The hook's attempts newest first (time, then id), from `start` (inclusive) back to the
-    /// retention horizon. Walks an index, so paging through a long history stays cheap.
+    /// retention `horizon`. Walks an index, so paging through a long history stays cheap.
     pub(crate) fn newest_first_from(
         &self,
         hook: HookId,
         start: Option<(DateTime<Utc>, u64)>,
-        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
     ) -> impl Iterator<Item = &StoredAttempt> + '_ {
-        let horizon = now - self.retention;
         let upper = start.map_or(Bound::Unbounded, Bound::Included);
         self.timeline
             .get(&hook)
@@ -200,28 +217,43 @@ impl World {
         let payload = state
             .payload_of(&guid)
             .unwrap_or_else(|| synthetic_payload(attempt.action.as_deref(), attempt.installation_id, repository_id));
+        let status = attempt.status.unwrap_or_else(|| status_text(attempt.status_code));
         let record = DeliveryRecord {
             id: 0,
             guid,
             delivered_at: attempt.delivered_at,
             redelivery: attempt.redelivery,
-            status: attempt.status.unwrap_or_else(|| status_text(attempt.status_code)),
+            status: status.clone(),
             status_code: attempt.status_code,
             event: attempt.event,
             action: attempt.action,
             installation_id: attempt.installation_id,
             repository_id,
             hook,
-            // A plausible time for the outcome: failures to connect are quick, answers take a bit.
-            duration: (fastrand::f64() * 0.5 * 100.0).round() / 100.0,
+            duration: plausible_duration(&status),
+            throttled_at: attempt.throttled_at,
         };
+        // What the log shows for an attempt that really went out: the headers sent, and the
+        // receiver's answer when there was one.
+        let body = serde_json::to_vec(&payload).unwrap_or_default();
+        let out = Outbound {
+            url: target.url.clone(),
+            hook_id: target.id,
+            guid: record.guid.clone(),
+            event: record.event.clone(),
+            target: target.target.installation_target(),
+            secret: target.secret.clone(),
+            body,
+            enterprise_host: None,
+        };
+        let (response_headers, response_body) = recorded_answer(record.status_code);
         state.store_attempt(StoredAttempt {
             record,
             url: target.url,
             payload,
-            request_headers: Vec::new(),
-            response_headers: Vec::new(),
-            response_body: None,
+            request_headers: out.headers(),
+            response_headers,
+            response_body,
         })
     }
 
@@ -243,6 +275,29 @@ impl World {
     pub fn payload(&self, guid: &str) -> Option<Value> {
         self.lock().payload_of(guid)
     }
+}
+
+/// A plausible time for an outcome: a timeout lasts the whole timeout, a refused connection is
+/// quick, an answer takes a fraction of a second.
+fn plausible_duration(status: &str) -> f64 {
+    match status {
+        TIMED_OUT => 10.0,
+        FAILED_TO_CONNECT => (fastrand::f64() * 0.05 * 1000.0).round() / 1000.0,
+        _ => ((0.05 + fastrand::f64() * 0.5) * 100.0).round() / 100.0,
+    }
+}
+
+/// The receiver's answer as the log keeps it: none without an HTTP answer.
+fn recorded_answer(status_code: i64) -> (Vec<(String, String)>, Option<String>) {
+    if status_code == 0 {
+        return (Vec::new(), None);
+    }
+    let body = if (200..300).contains(&status_code) { "ok" } else { "error" };
+    let headers = vec![
+        ("Content-Type".to_string(), "text/plain; charset=utf-8".to_string()),
+        ("Content-Length".to_string(), body.len().to_string()),
+    ];
+    (headers, Some(body.to_string()))
 }
 
 /// A small payload for recorded histories, shaped enough for a receiver to parse.
@@ -268,7 +323,7 @@ mod tests {
     fn status_text_follows_githubs_wording() {
         assert_eq!(status_text(200), "OK");
         assert_eq!(status_text(204), "OK");
-        assert_eq!(status_text(0), "failed to connect");
+        assert_eq!(status_text(0), "failed to connect to network");
         assert_eq!(status_text(503), "Invalid HTTP Response: 503");
     }
 

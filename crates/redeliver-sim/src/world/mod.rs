@@ -4,13 +4,15 @@
 mod credentials;
 mod history;
 mod hooks;
+mod limits;
 mod redelivery;
 mod variables;
 
 use crate::fault::{self, Fault, FaultRule};
-use crate::rate_limit::{RateLimit, RateSnapshot};
+use crate::flavor::Flavor;
+use crate::rate_limit::{BudgetKey, Budgets};
 use crate::recording::RecordedRequest;
-use crate::secondary::{Cost, SecondaryLimiter, SecondaryLimits};
+use crate::secondary::{SecondaryLimiter, SecondaryLimits};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,20 +21,17 @@ use tokio::sync::watch;
 
 pub use history::{DeliveryRecord, NewAttempt};
 
-pub(crate) use credentials::{Installation, TokenGrant};
-pub(crate) use history::{StatusFilter, StoredAttempt, status_text};
+pub use credentials::Credential;
+pub(crate) use credentials::{Holder, Installation, TokenGrant};
+pub(crate) use history::{FAILED_TO_CONNECT, StatusFilter, StoredAttempt, TIMED_OUT, status_text};
 pub(crate) use hooks::{App, Hook, HookTarget};
 pub(crate) use variables::Variable;
 
 /// Identifies a webhook (an app's hook, a repository hook or an organization hook).
 pub type HookId = u64;
 
-/// github.com keeps deliveries for 3 days (GHES: 7).
-const DEFAULT_RETENTION_DAYS: i64 = 3;
 /// GitHub's documented maximum for `per_page`.
 const DEFAULT_PER_PAGE_MAX: usize = 100;
-/// github.com gives a receiver 10 seconds to answer (GHES: 30).
-const DEFAULT_RECEIVER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A handle to the simulated world; clones share the same state.
 #[derive(Clone)]
@@ -63,12 +62,19 @@ pub(crate) struct State {
     pub variables: BTreeMap<(String, String, String), Variable>,
     pub requests: Vec<RecordedRequest>,
     pub faults: Vec<FaultRule>,
-    pub rate: RateLimit,
-    /// GitHub's secondary limits, when turned on.
-    pub secondary: Option<SecondaryLimiter>,
-    pub retention: chrono::Duration,
+    /// The primary budget of each credential.
+    pub budgets: Budgets,
+    /// GitHub's secondary limits, when turned on, and each credential's count against them.
+    pub secondary: Option<SecondaryLimits>,
+    pub limiters: HashMap<BudgetKey, SecondaryLimiter>,
+    /// `None`: github.com at the root, GHES under `/api/v3`; `Some`: this one everywhere.
+    pub flavor: Option<Flavor>,
+    /// Overrides of the flavor's retention and receiver timeout.
+    pub retention: Option<chrono::Duration>,
+    pub receiver_timeout: Option<Duration>,
+    /// How far GitHub's clock is ahead of this machine's (negative: behind).
+    pub clock_skew: chrono::Duration,
     pub per_page_max: usize,
-    pub receiver_timeout: Duration,
     /// Outcomes (status codes) forced on the next redeliveries of a GUID.
     pub scripted: HashMap<String, VecDeque<i64>>,
     /// Repository and organization ids, keyed by lowercase name.
@@ -76,6 +82,31 @@ pub(crate) struct State {
     pub org_ids: HashMap<String, i64>,
     pub next_hook_id: HookId,
     pub next_account_id: i64,
+    pub next_user_id: u64,
+    /// The simulator's `host:port`, for `X-GitHub-Enterprise-Host`.
+    pub host: String,
+}
+
+impl State {
+    /// GitHub's clock: this machine's, moved by the configured skew.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.clock_skew
+    }
+
+    /// The flavor a request sees: the world's, or by its base URL (`/api/v3` is GHES).
+    pub(crate) fn flavor_for(&self, ghes_path: bool) -> Flavor {
+        self.flavor.unwrap_or(if ghes_path { Flavor::Ghes } else { Flavor::GitHubCom })
+    }
+
+    /// How far back deliveries are kept for `flavor`.
+    pub(crate) fn retention(&self, flavor: Flavor) -> chrono::Duration {
+        self.retention.unwrap_or(flavor.retention())
+    }
+
+    /// How long a receiver may take, for `flavor`.
+    pub(crate) fn receiver_timeout(&self, flavor: Flavor) -> Duration {
+        self.receiver_timeout.unwrap_or(flavor.receiver_timeout())
+    }
 }
 
 impl Default for World {
@@ -85,14 +116,14 @@ impl Default for World {
 }
 
 impl World {
-    /// An empty world with GitHub's defaults: 3-day retention, `per_page` up to 100, a 10 s
-    /// receiver timeout and a 5,000-request hourly budget.
+    /// An empty world with GitHub's defaults: github.com at the root and GHES under `/api/v3`
+    /// (retention and receiver timeout of each, see [`Flavor`]), `per_page` up to 100, and a
+    /// 5,000-request hourly budget per credential.
     ///
     /// # Panics
     /// If the HTTP client for webhook POSTs cannot be built (no TLS backend), which would be a
     /// broken build rather than a runtime condition.
     pub fn new() -> World {
-        let now = Utc::now();
         let state = State {
             apps: Vec::new(),
             hooks: BTreeMap::new(),
@@ -104,16 +135,21 @@ impl World {
             variables: BTreeMap::new(),
             requests: Vec::new(),
             faults: Vec::new(),
-            rate: RateLimit::new(now),
+            budgets: Budgets::default(),
             secondary: None,
-            retention: chrono::Duration::days(DEFAULT_RETENTION_DAYS),
+            limiters: HashMap::new(),
+            flavor: None,
+            retention: None,
+            receiver_timeout: None,
+            clock_skew: chrono::Duration::zero(),
             per_page_max: DEFAULT_PER_PAGE_MAX,
-            receiver_timeout: DEFAULT_RECEIVER_TIMEOUT,
             scripted: HashMap::new(),
             repo_ids: HashMap::new(),
             org_ids: HashMap::new(),
             next_hook_id: 480_000_001,
             next_account_id: 70_000_001,
+            next_user_id: 583_231,
+            host: "localhost".to_string(),
         };
         let hookshot = reqwest::Client::builder()
             // Never route webhook POSTs through a proxy from the environment, and open a fresh
@@ -159,58 +195,14 @@ impl World {
         fault::take(&mut self.lock().faults, method, path)
     }
 
-    /// Sets the primary rate limit of the `core` resource; the window resets after `reset_in`,
-    /// refilling `limit` requests for another hour.
-    pub fn set_rate_limit(&self, limit: u64, remaining: u64, reset_in: Duration) {
-        let now = Utc::now();
-        let reset_in = chrono::Duration::from_std(reset_in).unwrap_or(chrono::Duration::hours(1));
-        self.lock().rate.set(limit, remaining, now + reset_in);
-    }
-
-    pub(crate) fn take_rate(&self, now: DateTime<Utc>) -> bool {
-        self.lock().rate.take(now)
-    }
-
-    pub(crate) fn rate_snapshot(&self, now: DateTime<Utc>) -> RateSnapshot {
-        self.lock().rate.snapshot(now)
-    }
-
-    /// Turns on GitHub's secondary rate limits (off by default): requests over a limit are
-    /// answered 403 "You have exceeded a secondary rate limit" with `Retry-After`. Replaces any
-    /// earlier limits and their counts.
-    pub fn set_secondary_limits(&self, limits: SecondaryLimits) {
-        self.lock().secondary = Some(SecondaryLimiter::new(limits));
-    }
-
-    /// Turns the secondary rate limits off again.
-    pub fn clear_secondary_limits(&self) {
-        self.lock().secondary = None;
-    }
-
-    /// How many requests the secondary limits refused since they were set.
-    pub fn secondary_refusals(&self) -> u64 {
-        self.lock().secondary.as_ref().map_or(0, |l| l.refused)
-    }
-
-    pub(crate) fn admit_secondary(&self, cost: Cost, in_flight: usize) -> Result<(), Duration> {
-        match &mut self.lock().secondary {
-            Some(limiter) => limiter.admit(cost, in_flight, std::time::Instant::now()),
-            None => Ok(()),
-        }
-    }
-
-    /// How far back redelivery is allowed and deliveries are listed (default 3 days).
-    pub fn set_retention(&self, retention: chrono::Duration) {
-        self.lock().retention = retention;
-    }
-
     /// The largest `per_page` honoured; larger requests are clamped (default 100).
     pub fn set_per_page_max(&self, n: usize) {
         self.lock().per_page_max = n.max(1);
     }
 
-    /// How long a receiver may take before the attempt is recorded as "timed out" (default 10 s).
+    /// How long a receiver may take before the attempt is recorded as "timed out", whatever
+    /// the flavor (default: 10 s on github.com, 30 s on GHES).
     pub fn set_receiver_timeout(&self, timeout: Duration) {
-        self.lock().receiver_timeout = timeout;
+        self.lock().receiver_timeout = Some(timeout);
     }
 }

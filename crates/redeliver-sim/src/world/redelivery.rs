@@ -2,9 +2,9 @@
 //! answering 202 and records once the receiver has answered (or not).
 
 use super::{DeliveryRecord, HookId, State, StoredAttempt, World, status_text};
+use crate::flavor::Flavor;
 use crate::hookshot::{self, Outbound, Outcome};
 use crate::ids;
-use chrono::Utc;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -39,7 +39,8 @@ impl Drop for InFlight {
 }
 
 impl State {
-    fn outbound(&self, event: &Event) -> (Outbound, Duration) {
+    /// The POST for `event` as `flavor` sends it, its timeout, and GitHub's clock skew.
+    fn outbound(&self, event: &Event, flavor: Flavor) -> (Outbound, Duration, chrono::Duration) {
         let hook = &self.hooks[&event.hook];
         let body = serde_json::to_vec(&event.payload).unwrap_or_default();
         let out = Outbound {
@@ -50,8 +51,9 @@ impl State {
             target: hook.target.installation_target(),
             secret: hook.secret.clone(),
             body,
+            enterprise_host: (flavor == Flavor::Ghes).then(|| self.host.clone()),
         };
-        (out, self.receiver_timeout)
+        (out, self.receiver_timeout(flavor), self.clock_skew)
     }
 
     fn store_outcome(&mut self, event: Event, redelivery: bool, url: String, outcome: Outcome) -> DeliveryRecord {
@@ -68,6 +70,7 @@ impl State {
             repository_id: event.repository_id,
             hook: event.hook,
             duration: outcome.duration,
+            throttled_at: None,
         };
         self.store_attempt(StoredAttempt {
             record,
@@ -83,15 +86,18 @@ impl State {
 impl World {
     /// Delivers a new event to `hook` now, really POSTing `payload` to its receiver, and records
     /// the attempt with the real outcome. `installation_id` and `repository_id` are read from
-    /// the payload (`installation.id`, `repository.id`) as GitHub does.
+    /// the payload (`installation.id`, `repository.id`) as GitHub does. The receiver gets the
+    /// timeout of the world's flavor (github.com's unless [`World::set_flavor`] said otherwise).
     ///
     /// # Panics
     /// If `hook` does not exist.
     pub async fn deliver(&self, hook: HookId, event: &str, action: Option<&str>, payload: Value) -> DeliveryRecord {
-        let repository_id = {
+        let (repository_id, flavor) = {
             let state = self.lock();
             let hook = state.hooks.get(&hook).expect("deliver: unknown hook");
-            payload.pointer("/repository/id").and_then(Value::as_i64).or(hook.target.repository_id())
+            let repository_id =
+                payload.pointer("/repository/id").and_then(Value::as_i64).or(hook.target.repository_id());
+            (repository_id, state.flavor.unwrap_or(Flavor::GitHubCom))
         };
         let event = Event {
             hook,
@@ -102,18 +108,18 @@ impl World {
             repository_id,
             payload,
         };
-        self.send_and_record(event, false).await
+        self.send_and_record(event, false, flavor).await
     }
 
-    async fn send_and_record(&self, event: Event, redelivery: bool) -> DeliveryRecord {
-        let (out, timeout) = self.lock().outbound(&event);
-        let outcome = hookshot::send(&self.shared.hookshot, &out, timeout).await;
+    async fn send_and_record(&self, event: Event, redelivery: bool, flavor: Flavor) -> DeliveryRecord {
+        let (out, timeout, skew) = self.lock().outbound(&event, flavor);
+        let outcome = hookshot::send(&self.shared.hookshot, &out, timeout, skew).await;
         self.lock().store_outcome(event, redelivery, out.url, outcome)
     }
 
     /// Queues a redelivery of attempt `attempt_id` (which must exist) and returns at once, like
-    /// GitHub's 202. Must be called inside a tokio runtime.
-    pub(crate) fn start_redelivery(&self, attempt_id: u64) {
+    /// GitHub's 202; the receiver gets `flavor`'s timeout. Must be called inside a tokio runtime.
+    pub(crate) fn start_redelivery(&self, attempt_id: u64, flavor: Flavor) {
         let (event, scripted) = {
             let mut state = self.lock();
             let original = &state.attempts[&attempt_id];
@@ -136,7 +142,7 @@ impl World {
             match scripted {
                 Some(status_code) => world.record_scripted(event, status_code),
                 None => {
-                    world.send_and_record(event, true).await;
+                    world.send_and_record(event, true, flavor).await;
                 }
             }
         });
@@ -146,7 +152,7 @@ impl World {
         let mut state = self.lock();
         let url = state.hooks[&event.hook].url.clone();
         let outcome = Outcome {
-            started: Utc::now(),
+            started: state.now(),
             duration: 0.01,
             status_code,
             status: status_text(status_code),
@@ -158,7 +164,7 @@ impl World {
     }
 
     /// Makes the next `times` redeliveries of `guid` end with `status_code` without POSTing
-    /// anything (0 reads as "failed to connect").
+    /// anything (0 reads as "failed to connect to network").
     pub fn script_redelivery_outcome(&self, guid: &str, status_code: i64, times: usize) {
         let mut state = self.lock();
         let queue = state.scripted.entry(guid.to_string()).or_default();

@@ -66,7 +66,9 @@ impl State {
 impl World {
     /// Creates or overwrites repository variable `name` of `owner/repo`.
     pub fn set_variable(&self, owner: &str, repo: &str, name: &str, value: &str) {
-        self.lock().put_variable(owner, repo, name, value, Utc::now());
+        let mut state = self.lock();
+        let now = state.now();
+        state.put_variable(owner, repo, name, value, now);
     }
 
     /// The value of repository variable `name` of `owner/repo`, if it exists.

@@ -90,7 +90,7 @@ async fn items_have_exactly_githubs_simple_delivery_fields() {
     assert_eq!(keys, expected);
     assert_eq!(item["id"], record.id);
     assert_eq!(item["guid"], record.guid.as_str());
-    assert_eq!(item["status"], "failed to connect");
+    assert_eq!(item["status"], "failed to connect to network");
     assert_eq!(item["status_code"], 0);
     assert_eq!(item["installation_id"], 77);
     assert_eq!(item["repository_id"], Value::Null);

@@ -63,7 +63,7 @@ async fn a_receiver_that_is_down_gives_status_code_zero() {
     let app = AppWorld::start().await;
     app.receiver.set_mode(ReceiverMode::Down);
     let first = app.world.deliver(app.hook, "push", None, json!({})).await;
-    assert_eq!((first.status_code, first.status.as_str()), (0, "failed to connect"));
+    assert_eq!((first.status_code, first.status.as_str()), (0, "failed to connect to network"));
     assert!(app.receiver.received().is_empty());
 
     let response = app.post(&format!("/app/hook/deliveries/{}/attempts", first.id)).await;

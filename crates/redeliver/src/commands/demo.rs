@@ -11,19 +11,12 @@ use crate::pass::Session;
 use chrono::{Duration, Utc};
 use redeliver_core::github::Pace;
 use redeliver_core::policy::Ladder;
+use redeliver_sim::history_gen::{self, HistoryPlan, HookKind};
 use redeliver_sim::{NewAttempt, Receiver, ReceiverMode, Sim, keys};
 use std::collections::HashSet;
 
 const APP_ID: u64 = 4242;
 const SECRET: &str = "demo-webhook-secret";
-const EVENTS: [(&str, Option<&str>); 6] = [
-    ("pull_request", Some("opened")),
-    ("pull_request", Some("synchronize")),
-    ("workflow_job", Some("queued")),
-    ("push", None),
-    ("issues", Some("opened")),
-    ("check_suite", Some("requested")),
-];
 
 /// The demo's own machinery (simulator, receiver, status page) failing is not the user's doing.
 fn demo_failure(e: impl Into<anyhow::Error>) -> Failure {
@@ -44,32 +37,22 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
     let world = sim.world();
     let hook = world.add_app(APP_ID, "Iv1.demo", keys::TEST_APP_PUBLIC_KEY, &receiver.url(), Some(SECRET));
 
-    // Three hours of traffic; the receiver was down for half an hour in the middle, and one
+    // Three hours of the traffic a real App sees (many events, every kind of failure, some
+    // already redelivered by hand); the receiver was down for half an hour in the middle, and one
     // event is poison: the receiver rejects it every time (it already failed 6 times).
     let now = Utc::now();
     let n = args.events.max(6);
-    let step = Duration::minutes(180) / n as i32;
-    let mut failed = Vec::new();
-    for i in 0..n {
-        let at = now - Duration::minutes(180) + step * i as i32;
-        let (event, action) = EVENTS[i % EVENTS.len()];
-        let outage = at > now - Duration::minutes(100) && at < now - Duration::minutes(70);
-        let code = if outage {
-            0
-        } else if i % 17 == 5 {
-            503
-        } else {
-            200
-        };
-        let mut attempt = NewAttempt::new(event, code, at);
-        if let Some(a) = action {
-            attempt = attempt.action(a);
-        }
-        let record = world.record_attempt(hook, attempt);
-        if code != 200 {
-            failed.push(record.guid);
-        }
-    }
+    let installation_id = world.add_installation(APP_ID, "octo-org");
+    let plan = HistoryPlan {
+        kind: HookKind::App { installation_id },
+        events: n,
+        failed: n / 17,
+        span: Duration::minutes(180),
+        now,
+        outage: Some((now - Duration::minutes(100), now - Duration::minutes(70))),
+        seed: fastrand::u64(..),
+    };
+    let mut failed = history_gen::generate(&world, hook, &plan).failed;
     let poison = world
         .record_attempt(hook, NewAttempt::new("installation", 400, now - Duration::minutes(150)).action("created"))
         .guid;

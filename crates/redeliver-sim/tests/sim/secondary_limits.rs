@@ -30,7 +30,7 @@ async fn send(sim: &Sim, method: reqwest::Method, path: &str) -> reqwest::Respon
 }
 
 #[tokio::test]
-async fn off_by_default() {
+async fn secondary_limits_are_off_by_default() {
     let (sim, world, hook, ids) = setup(30).await;
     for id in &ids {
         let r =
@@ -83,4 +83,25 @@ async fn points_per_endpoint_and_a_compressed_minute() {
         assert_eq!(send(&sim, reqwest::Method::GET, &list).await.status(), 200);
     }
     assert_eq!(world.secondary_refusals(), 0, "cleared with the limits");
+}
+
+#[tokio::test]
+async fn each_credential_has_its_own_secondary_limits() {
+    let (sim, world, hook, _) = setup(1).await;
+    const OTHER: &str = "ghp_secondary_limits_other_user";
+    world.add_token(OTHER);
+    world.set_secondary_limits(SecondaryLimits { points_per_minute: 2, ..SecondaryLimits::github() });
+    let list = format!("/repos/octo/repo/hooks/{hook}/deliveries");
+    for _ in 0..2 {
+        assert_eq!(send(&sim, reqwest::Method::GET, &list).await.status(), 200);
+    }
+    assert_eq!(send(&sim, reqwest::Method::GET, &list).await.status(), 403, "the first user is over its points");
+    let other = reqwest::Client::new()
+        .get(format!("{}{list}", sim.base_url()))
+        .header("authorization", format!("token {OTHER}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200, "another user's points are untouched");
+    assert_eq!(world.secondary_refusals(), 1);
 }
