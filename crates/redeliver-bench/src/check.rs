@@ -32,6 +32,9 @@ struct Args {
     /// variable-refused, old-success, unsent-post).
     #[arg(long, conflicts_with_all = ["seed", "soak"])]
     scenario: Option<String>,
+    /// Print the generated histories without playing them.
+    #[arg(long)]
+    print_only: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,6 +56,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             "unsent-post" => scenarios::unsent_post_burns_cap(),
             other => anyhow::bail!("unknown scenario {other:?}"),
         };
+        if args.print_only {
+            println!("{history}");
+            return Ok(false);
+        }
         let checked = checker::check(&exe, &history).await?;
         return Ok(report(&exe, &checked, 0).await);
     }
@@ -70,6 +77,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     for seed in seeds {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
+        }
+        if args.print_only {
+            println!("{}", generate(seed));
+            continue;
         }
         let checked = checker::check(&exe, &generate(seed)).await?;
         checked_count += 1;
@@ -102,7 +113,9 @@ async fn report(exe: &std::path::Path, checked: &Checked, shrink_budget: usize) 
         let rule = checked.broken().first().map_or("", |i| i.name());
         println!("  shrunk (still breaks {rule}):\n{}", indent(&small.to_string()));
     }
-    println!("  replay: redeliver-check --seed {}", checked.history.seed);
+    if checked.history.seed != 0 {
+        println!("  replay: redeliver-check --seed {}", checked.history.seed);
+    }
     true
 }
 

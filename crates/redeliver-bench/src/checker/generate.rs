@@ -17,8 +17,13 @@ pub fn generate(seed: u64) -> History {
     // A backlog of failures before the first pass.
     let mut steps =
         vec![Step::Events { count: rng.u32(1..=4), kind: kind(&mut rng), failed: true, age_ms: rng.u32(0..1500) }];
+    // Half the histories start with the receiver failing, so redeliveries fail too and events
+    // climb the ladder to the cap.
+    if rng.bool() {
+        steps.push(Step::Receiver(if rng.bool() { Receiver::Down } else { Receiver::Failing }));
+    }
     let mut watching = false;
-    for _ in 0..rng.usize(5..=12) {
+    for _ in 0..rng.usize(6..=14) {
         let step = match rng.u32(0..100) {
             0..=21 => Step::Events {
                 count: rng.u32(1..=3),
@@ -28,9 +33,9 @@ pub fn generate(seed: u64) -> History {
             },
             22..=45 => run(&mut rng, store),
             46..=56 => Step::Receiver([Receiver::Up, Receiver::Failing, Receiver::Down][rng.usize(0..3)]),
-            57..=72 => Step::Sleep { ms: rng.u32(300..=1500) },
+            57..=72 => Step::Sleep { ms: rng.u32(500..=3000) },
             73..=82 => fault(&mut rng),
-            83..=87 => Step::ManualFailedRedelivery { kind: kind(&mut rng), age_s: rng.u32(3..=8) },
+            83..=85 => Step::ManualFailedRedelivery { kind: kind(&mut rng), age_s: rng.u32(3..=8) },
             _ if store == Store::Sqlite && !watching => {
                 watching = true;
                 Step::WatchStart { interval_ms: rng.u32(200..=600) }

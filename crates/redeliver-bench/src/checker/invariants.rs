@@ -133,7 +133,7 @@ pub fn check(history: &History, played: &Played) -> Vec<Violation> {
     }
     let cap_reports = cap_give_ups(observed);
     let last = observed.snapshots.last();
-    let slack = TimeDelta::seconds(2 + 2 * observed.longest_retry_after as i64);
+    let slack = TimeDelta::seconds(3 + 2 * observed.longest_retry_after as i64);
 
     for guid in &observed.events {
         let attempts = by_guid.get(guid.as_str()).cloned().unwrap_or_default();

@@ -214,7 +214,7 @@ impl Ctx<'_> {
         self.kill_watch().await;
         self.join_background().await?;
         let longest_rung = self.setup.ladder.iter().copied().max().unwrap_or(0);
-        let deadline = Instant::now() + Duration::from_secs(u64::from(longest_rung) + 6);
+        let deadline = Instant::now() + Duration::from_secs(u64::from(longest_rung) + 4);
         for n in 0.. {
             let record = run_pass(self.run_command(Filter::All, Window::Stored), format!("drain {n}")).await?;
             self.observed.passes.push(record);
