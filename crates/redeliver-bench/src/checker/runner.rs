@@ -107,6 +107,9 @@ pub async fn play(exe: &Path, history: &History) -> anyhow::Result<Played> {
     let hook = world.add_app(APP_ID, "Iv23checker", keys::TEST_APP_PUBLIC_KEY, &receiver.url(), None);
     world.add_token(TOKEN);
     world.set_per_page_max(history.setup.per_page);
+    // Hook for defect 4 (a clock ahead of or behind GitHub's): the simulator cannot skew its
+    // clock yet. Once it can, a `Setup` field (or a step) sets the skew here, both directions;
+    // the invariants need no change, since they compare the stored time with GitHub's times.
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("key.pem"), keys::TEST_APP_KEY_PKCS1)?;
     let mut ctx = Ctx {
