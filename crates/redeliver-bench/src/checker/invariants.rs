@@ -98,7 +98,7 @@ pub fn check(history: &History, played: &Played) -> Vec<Violation> {
         if !documented || !reported {
             let tail: String = p.stderr.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
             out.push(Violation {
-                invariant: super::invariants::Invariant::Crashed,
+                invariant: Invariant::Crashed,
                 guid: None,
                 detail: format!("{} exited {} (report: {}): {tail}", p.label, p.exit_code, p.report.is_some()),
             });
@@ -238,7 +238,7 @@ pub fn check(history: &History, played: &Played) -> Vec<Violation> {
 
 /// Events reported given up at the cap, from reports and notifications.
 fn cap_give_ups(observed: &super::runner::Observed) -> HashMap<String, ()> {
-    let mut out = HashMap::new();
+    let mut out: HashMap<String, ()> = observed.notified_cap.iter().map(|g| (g.clone(), ())).collect();
     for p in &observed.passes {
         let events = p.report.as_ref().and_then(|r| r.get("events")).and_then(Value::as_array);
         for e in events.into_iter().flatten() {
@@ -251,3 +251,7 @@ fn cap_give_ups(observed: &super::runner::Observed) -> HashMap<String, ()> {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "invariants_tests.rs"]
+mod tests;

@@ -63,6 +63,8 @@ pub struct Observed {
     pub snapshots: Vec<Snapshot>,
     /// Given-up notifications `watch` sent, by GUID.
     pub notified: HashMap<String, u32>,
+    /// Events `watch` notified as given up at the cap.
+    pub notified_cap: HashSet<String>,
     /// Whether a `watch` was SIGKILLed (a give-up written just before the kill may go unreported).
     pub watch_killed: bool,
     /// Every event the history created, in order.
@@ -136,6 +138,9 @@ pub async fn play(exe: &Path, history: &History) -> anyhow::Result<Played> {
     for r in ctx.sink.received() {
         if let Some(guid) = r.payload.get("guid").and_then(Value::as_str) {
             *ctx.observed.notified.entry(guid.to_string()).or_default() += 1;
+            if r.payload.get("reason").and_then(Value::as_str) == Some("cap") {
+                ctx.observed.notified_cap.insert(guid.to_string());
+            }
         }
     }
     ctx.observed.wall = started.elapsed();
