@@ -82,7 +82,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             println!("{}", generate(seed));
             continue;
         }
-        let checked = checker::check(&exe, &generate(seed)).await?;
+        // A history that cannot be played (a pass hung past its limit) still names its seed.
+        let checked = checker::check(&exe, &generate(seed))
+            .await
+            .map_err(|e| e.context(format!("seed {seed}: replay with redeliver-check --seed {seed}")))?;
         checked_count += 1;
         if report(&exe, &checked, args.shrink_budget).await {
             failing.push((seed, checked.broken()));
