@@ -1,0 +1,108 @@
+//! Histories from a seed: the same seed gives the same history, so a failing one can be replayed.
+//!
+//! The mix leans towards what breaks promises: failures arriving while passes run, a receiver
+//! that goes down and comes back, filtered and incident passes, overlapping processes, a daemon
+//! killed mid-poll, and GitHub answering 5xx, rate limits and 422.
+
+use super::history::{FaultKind, FaultOn, Filter, History, Kind, Receiver, Setup, Step, Store, Window};
+
+/// The history of `seed`.
+pub fn generate(seed: u64) -> History {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let store = if rng.u8(0..10) < 6 { Store::Sqlite } else { Store::Variable };
+    let mut ladder: Vec<u32> = (0..rng.u32(1..=3)).map(|_| rng.u32(1..=3)).collect();
+    ladder.sort_unstable();
+    let setup =
+        Setup { store, max_attempts: rng.u32(3..=5), ladder, overlap: 2, per_page: [3, 5, 10, 100][rng.usize(0..4)] };
+    // A backlog of failures before the first pass.
+    let mut steps =
+        vec![Step::Events { count: rng.u32(1..=4), kind: kind(&mut rng), failed: true, age_ms: rng.u32(0..1500) }];
+    // Half the histories start with the receiver failing, so redeliveries fail too and events
+    // climb the ladder to the cap.
+    if rng.bool() {
+        steps.push(Step::Receiver(if rng.bool() { Receiver::Down } else { Receiver::Failing }));
+    }
+    let mut watching = false;
+    for _ in 0..rng.usize(6..=14) {
+        let step = match rng.u32(0..100) {
+            0..=21 => Step::Events {
+                count: rng.u32(1..=3),
+                kind: kind(&mut rng),
+                failed: rng.u8(0..4) > 0,
+                age_ms: rng.u32(0..1000),
+            },
+            22..=45 => run(&mut rng, store),
+            46..=56 => Step::Receiver([Receiver::Up, Receiver::Failing, Receiver::Down][rng.usize(0..3)]),
+            57..=72 => Step::Sleep { ms: rng.u32(500..=3000) },
+            73..=82 => fault(&mut rng),
+            83..=85 => Step::ManualFailedRedelivery { kind: kind(&mut rng), age_s: rng.u32(3..=8) },
+            _ if store == Store::Sqlite && !watching => {
+                watching = true;
+                Step::WatchStart { interval_ms: rng.u32(200..=600) }
+            }
+            _ if store == Store::Sqlite => {
+                watching = false;
+                Step::WatchKill
+            }
+            _ => run(&mut rng, store),
+        };
+        steps.push(step);
+    }
+    History { seed, setup, steps }
+}
+
+fn kind(rng: &mut fastrand::Rng) -> Kind {
+    Kind::ALL[rng.usize(0..Kind::ALL.len())]
+}
+
+fn run(rng: &mut fastrand::Rng, store: Store) -> Step {
+    let filter = match rng.u8(0..100) {
+        0..=69 => Filter::All,
+        70..=84 => Filter::Only(kind(rng)),
+        _ => Filter::Except(kind(rng)),
+    };
+    let window = match rng.u8(0..100) {
+        0..=74 => Window::Stored,
+        75..=84 => Window::Since(rng.u32(5..=30)),
+        _ => Window::Until(rng.u32(1..=3)),
+    };
+    // Overlapping processes share one state file; on a runner each job has its own.
+    let background = store == Store::Sqlite && rng.u8(0..100) < 15;
+    Step::Run { filter, window, background }
+}
+
+fn fault(rng: &mut fastrand::Rng) -> Step {
+    let on = if rng.bool() { FaultOn::List } else { FaultOn::Post };
+    let kind = match (on, rng.u8(0..3)) {
+        (_, 0) => FaultKind::ServerError,
+        (_, 1) => FaultKind::SecondaryLimit([1, 3][rng.usize(0..2)]),
+        (FaultOn::Post, _) => FaultKind::Refused,
+        (FaultOn::List, _) => FaultKind::ServerError,
+    };
+    Step::Fault { on, kind, times: rng.u32(1..=2) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_always_gives_the_same_history() {
+        for seed in [0, 1, 42, u64::MAX] {
+            assert_eq!(generate(seed), generate(seed));
+        }
+        assert_ne!(generate(1), generate(2));
+    }
+
+    #[test]
+    fn ladders_never_decrease_and_watch_only_runs_on_the_ledger() {
+        for seed in 0..500 {
+            let h = generate(seed);
+            assert!(h.setup.ladder.windows(2).all(|w| w[0] <= w[1]), "{h}");
+            if h.setup.store == Store::Variable {
+                assert!(!h.steps.iter().any(|s| matches!(s, Step::WatchStart { .. } | Step::WatchKill)), "{h}");
+                assert!(!h.steps.iter().any(|s| matches!(s, Step::Run { background: true, .. })), "{h}");
+            }
+        }
+    }
+}

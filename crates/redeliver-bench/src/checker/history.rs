@@ -1,0 +1,214 @@
+//! What a history is: the policy one run of the checker gives the tool, and the steps that happen
+//! to the world and to the tool, in order. Plain values, printable, so a failing history can be
+//! read, replayed and shrunk.
+
+use std::fmt;
+
+/// Where the tool keeps its stored time between passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// The SQLite ledger, one file for the whole history (a server running cron or `watch`).
+    Sqlite,
+    /// The docs script's Actions variable, with the runner's ledger lost between passes: every
+    /// pass gets a fresh `--state`, as on a GitHub-hosted runner.
+    Variable,
+}
+
+/// The policy the tool runs with, in seconds so a history fits in seconds of wall time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setup {
+    pub store: Store,
+    /// `--max-attempts`.
+    pub max_attempts: u32,
+    /// `--ladder`, whole seconds, non-decreasing (the rung check relies on it).
+    pub ladder: Vec<u32>,
+    /// `--overlap`, whole seconds.
+    pub overlap: u32,
+    /// The simulator's largest `per_page`: small pages make every pass page.
+    pub per_page: usize,
+}
+
+impl Setup {
+    /// The wait after an event's `attempts`-th attempt, as `redeliver_core::policy` defines it.
+    pub fn wait_after(&self, attempts: u32) -> u32 {
+        let rung = attempts.saturating_sub(1) as usize;
+        self.ladder.get(rung).or(self.ladder.last()).copied().unwrap_or(0)
+    }
+
+    pub fn ladder_flag(&self) -> String {
+        self.ladder.iter().map(|s| format!("{s}s")).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// The kinds of event a history fires; filters name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Push,
+    Issues,
+    PullRequest,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Push, Kind::Issues, Kind::PullRequest];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Push => "push",
+            Kind::Issues => "issues",
+            Kind::PullRequest => "pull_request",
+        }
+    }
+}
+
+/// `--event` / `--exclude-event` of one pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    All,
+    Only(Kind),
+    Except(Kind),
+}
+
+/// The window of one pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// From the stored time (a scheduled pass).
+    Stored,
+    /// `--since` this many seconds ago (incident recovery; the stored time must stay).
+    Since(u32),
+    /// `--until` this many seconds ago (incident recovery; the stored time must stay).
+    Until(u32),
+}
+
+/// How the receiver answers redeliveries from now on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receiver {
+    Up,
+    /// Answers 503.
+    Failing,
+    /// Accepts connections and closes them (GitHub records status 0).
+    Down,
+}
+
+/// Which API requests a fault hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultOn {
+    /// `GET /app/hook/deliveries`.
+    List,
+    /// `POST /app/hook/deliveries/{id}/attempts`.
+    Post,
+}
+
+/// What a fault answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// A 502 from GitHub's front end.
+    ServerError,
+    /// 403 secondary rate limit with `Retry-After` in seconds (over `--max-wait` stops the pass).
+    SecondaryLimit(u64),
+    /// 422, as GitHub answers a redelivery it will not make (it leaves no trace in the record).
+    Refused,
+}
+
+/// One thing that happens in a history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `count` new events of `kind` whose original attempt succeeded or failed, recorded
+    /// `age_ms` ago (always less than the overlap: GitHub records attempts that late at most).
+    Events {
+        count: u32,
+        kind: Kind,
+        failed: bool,
+        age_ms: u32,
+    },
+    /// An event whose original attempt succeeded `age_s` ago and which someone redelivered by
+    /// hand just now, and that redelivery failed: GitHub still lists the success.
+    ManualFailedRedelivery {
+        kind: Kind,
+        age_s: u32,
+    },
+    Receiver(Receiver),
+    /// One `redeliver run`; `background` lets it overlap the next steps (same state file).
+    Run {
+        filter: Filter,
+        window: Window,
+        background: bool,
+    },
+    /// Starts `redeliver watch` on the state (SQLite only), polling every `interval_ms`.
+    WatchStart {
+        interval_ms: u32,
+    },
+    /// SIGKILL to the running `watch`, if any.
+    WatchKill,
+    Fault {
+        on: FaultOn,
+        kind: FaultKind,
+        times: u32,
+    },
+    Sleep {
+        ms: u32,
+    },
+}
+
+/// A whole history: the setup, the steps, and the seed it came from (0 for hand-written ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
+    pub seed: u64,
+    pub setup: Setup,
+    pub steps: Vec<Step>,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Events { count, kind, failed, age_ms } => {
+                let outcome = if *failed { "failed" } else { "succeeded" };
+                write!(f, "{count} {} event(s) {outcome}, recorded {age_ms} ms ago", kind.name())
+            }
+            Step::ManualFailedRedelivery { kind, age_s } => {
+                write!(f, "a {} event that succeeded {age_s} s ago gets a failed manual redelivery", kind.name())
+            }
+            Step::Receiver(r) => write!(f, "receiver {r:?}"),
+            Step::Run { filter, window, background } => {
+                write!(f, "run")?;
+                match filter {
+                    Filter::All => {}
+                    Filter::Only(k) => write!(f, " --event {}", k.name())?,
+                    Filter::Except(k) => write!(f, " --exclude-event {}", k.name())?,
+                }
+                match window {
+                    Window::Stored => {}
+                    Window::Since(s) => write!(f, " --since {s}s")?,
+                    Window::Until(s) => write!(f, " --until {s}s")?,
+                }
+                if *background {
+                    write!(f, " (in the background)")?;
+                }
+                Ok(())
+            }
+            Step::WatchStart { interval_ms } => write!(f, "watch --interval {interval_ms}ms"),
+            Step::WatchKill => write!(f, "SIGKILL the watch"),
+            Step::Fault { on, kind, times } => write!(f, "fault {kind:?} on the next {times} {on:?} request(s)"),
+            Step::Sleep { ms } => write!(f, "sleep {ms} ms"),
+        }
+    }
+}
+
+impl fmt::Display for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.setup;
+        writeln!(
+            f,
+            "seed {}: store {:?}, --max-attempts {}, --ladder {}, --overlap {}s, per_page {}",
+            self.seed,
+            s.store,
+            s.max_attempts,
+            s.ladder_flag(),
+            s.overlap,
+            s.per_page
+        )?;
+        for (i, step) in self.steps.iter().enumerate() {
+            writeln!(f, "  {i:>2}. {step}")?;
+        }
+        write!(f, "  then: receiver up, faults cleared, plain passes until nothing is owed")
+    }
+}

@@ -1,0 +1,430 @@
+//! Plays a history against a fresh simulator with the real `redeliver` binary, and records what
+//! the checker needs to judge it: every pass's `--json` report, every given-up notification of
+//! `watch`, and snapshots of the stored time next to GitHub's record after every step.
+//!
+//! The simulator runs on the wall clock, so a history runs in real time, made short by a policy
+//! in seconds (`--ladder 1s,2s`, `--overlap 2s`). After the generated steps comes a drain: the
+//! receiver up, faults cleared, the daemon stopped, and plain passes until nothing is owed (or a
+//! bound of the longest rung plus a few seconds), so every promise has had its chance to be kept.
+
+use super::history::{FaultKind, FaultOn, Filter, History, Receiver, Setup, Step, Store, Window};
+use anyhow::Context as _;
+use chrono::{DateTime, Duration as TimeDelta, Utc};
+use redeliver_core::state::Ledger;
+use redeliver_sim::{Fault, FaultRule, HookId, NewAttempt, ReceiverMode, Sim, World, keys};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+pub const APP_ID: u64 = 5151;
+const TOKEN: &str = "checker-variable-token";
+const VARIABLE_OWNER: &str = "octo";
+const VARIABLE_REPO: &str = "hooks";
+const VARIABLE: &str = "LAST_REDELIVERY";
+/// `--max-wait`: a `Retry-After` longer than this stops the pass (see defect 8).
+pub const MAX_WAIT_SECS: u64 = 1;
+/// No single process may take longer than this (a hung pass is a finding, not a hang).
+const PROCESS_LIMIT: Duration = Duration::from_secs(60);
+
+/// One `redeliver run` as the checker saw it.
+#[derive(Debug, Clone)]
+pub struct PassRecord {
+    /// Which step ran it (`step 3` or `drain 2`) and its flags.
+    pub label: String,
+    pub exit_code: i32,
+    /// The `redeliver.run/v1` report, when the pass printed one.
+    pub report: Option<Value>,
+    pub stderr: String,
+}
+
+/// The stored time next to GitHub's record, at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// After which step it was taken.
+    pub after: String,
+    /// The stored time: the ledger's watermark, or the Actions variable.
+    pub stored: Option<DateTime<Utc>>,
+    /// Events the SQLite ledger remembers as pending (empty in variable mode).
+    pub pending: HashSet<String>,
+    /// Events the SQLite ledger marks given up.
+    pub ledger_given_up: HashSet<String>,
+    /// Events reported given up so far (reports and notifications).
+    pub reported_given_up: HashSet<String>,
+    /// Events with no successful attempt in GitHub's record, with their oldest attempt.
+    pub failed: Vec<(String, DateTime<Utc>)>,
+}
+
+/// Everything a history produced, for the invariants.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub passes: Vec<PassRecord>,
+    pub snapshots: Vec<Snapshot>,
+    /// Given-up notifications `watch` sent, by GUID.
+    pub notified: HashMap<String, u32>,
+    /// Events `watch` notified as given up at the cap.
+    pub notified_cap: HashSet<String>,
+    /// Whether a `watch` was SIGKILLed (a give-up written just before the kill may go unreported).
+    pub watch_killed: bool,
+    /// Every event the history created, in order.
+    pub events: Vec<String>,
+    /// Longest `Retry-After` injected, which a pass may wait out between listing and POSTing.
+    pub longest_retry_after: u64,
+    /// Whether the drain ended with nothing owed.
+    pub drained: bool,
+    pub wall: Duration,
+}
+
+/// The world a history ran in, kept for the invariants to read GitHub's record.
+pub struct Played {
+    pub world: World,
+    pub hook: HookId,
+    pub observed: Observed,
+}
+
+struct Ctx<'a> {
+    exe: &'a Path,
+    setup: &'a Setup,
+    sim: Sim,
+    world: World,
+    hook: HookId,
+    receiver: redeliver_sim::Receiver,
+    sink: redeliver_sim::Receiver,
+    dir: tempfile::TempDir,
+    background: Vec<tokio::task::JoinHandle<anyhow::Result<PassRecord>>>,
+    watch: Option<tokio::process::Child>,
+    watches: u32,
+    passes: u32,
+    observed: Observed,
+}
+
+/// Plays `history` with the binary `exe`.
+pub async fn play(exe: &Path, history: &History) -> anyhow::Result<Played> {
+    let started = Instant::now();
+    let sim = Sim::start().await?;
+    let world = sim.world();
+    let receiver = redeliver_sim::Receiver::start(None).await?;
+    let sink = redeliver_sim::Receiver::start(None).await?;
+    let hook = world.add_app(APP_ID, "Iv23checker", keys::TEST_APP_PUBLIC_KEY, &receiver.url(), None);
+    world.add_token(TOKEN);
+    world.set_per_page_max(history.setup.per_page);
+    // Hook for defect 4 (a clock ahead of or behind GitHub's): the simulator cannot skew its
+    // clock yet. Once it can, a `Setup` field (or a step) sets the skew here, both directions;
+    // the invariants need no change, since they compare the stored time with GitHub's times.
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("key.pem"), keys::TEST_APP_KEY_PKCS1)?;
+    let mut ctx = Ctx {
+        exe,
+        setup: &history.setup,
+        sim,
+        world,
+        hook,
+        receiver,
+        sink,
+        dir,
+        background: Vec::new(),
+        watch: None,
+        watches: 0,
+        passes: 0,
+        observed: Observed::default(),
+    };
+    for (i, step) in history.steps.iter().enumerate() {
+        ctx.step(i, step).await?;
+        ctx.world.settle().await;
+        ctx.snapshot(format!("step {i} ({step})"));
+    }
+    ctx.drain().await?;
+    for r in ctx.sink.received() {
+        if let Some(guid) = r.payload.get("guid").and_then(Value::as_str) {
+            *ctx.observed.notified.entry(guid.to_string()).or_default() += 1;
+            if r.payload.get("reason").and_then(Value::as_str) == Some("cap") {
+                ctx.observed.notified_cap.insert(guid.to_string());
+            }
+        }
+    }
+    ctx.observed.wall = started.elapsed();
+    let Ctx { sim, world, hook, observed, .. } = ctx;
+    sim.shutdown().await;
+    Ok(Played { world, hook, observed })
+}
+
+impl Ctx<'_> {
+    async fn step(&mut self, i: usize, step: &Step) -> anyhow::Result<()> {
+        match *step {
+            Step::Events { count, kind, failed, age_ms } => {
+                let at = Utc::now() - TimeDelta::milliseconds(i64::from(age_ms));
+                for n in 0..count {
+                    let attempt = match (failed, n % 2) {
+                        (true, 0) => NewAttempt::new(kind.name(), 503, at),
+                        (true, _) => NewAttempt::new(kind.name(), 0, at).status("failed to connect to host"),
+                        (false, _) => NewAttempt::new(kind.name(), 200, at),
+                    };
+                    let record = self.world.record_attempt(self.hook, attempt.action("opened"));
+                    self.observed.events.push(record.guid);
+                }
+            }
+            Step::ManualFailedRedelivery { kind, age_s } => {
+                let now = Utc::now();
+                let original = NewAttempt::new(kind.name(), 200, now - TimeDelta::seconds(i64::from(age_s)));
+                let record = self.world.record_attempt(self.hook, original.action("opened"));
+                let manual = NewAttempt::new(kind.name(), 502, now).guid(&record.guid).redelivery(true);
+                self.world.record_attempt(self.hook, manual.action("opened"));
+                self.observed.events.push(record.guid);
+            }
+            Step::Receiver(r) => self.receiver.set_mode(match r {
+                Receiver::Up => ReceiverMode::Up,
+                Receiver::Failing => ReceiverMode::Status(503),
+                Receiver::Down => ReceiverMode::Down,
+            }),
+            Step::Run { filter, window, background } => {
+                let label = format!("step {i}");
+                if background {
+                    let command = self.run_command(filter, window);
+                    self.background.push(tokio::spawn(run_pass(command, label)));
+                } else {
+                    self.join_background().await?;
+                    let record = run_pass(self.run_command(filter, window), label).await?;
+                    self.observed.passes.push(record);
+                }
+            }
+            Step::WatchStart { interval_ms } => {
+                if self.watch.is_none() {
+                    self.start_watch(interval_ms)?;
+                }
+            }
+            Step::WatchKill => self.kill_watch().await,
+            Step::Fault { on, kind, times } => {
+                let path = "/app/hook/deliveries";
+                let fault = match kind {
+                    FaultKind::ServerError => Fault::Status(502),
+                    FaultKind::SecondaryLimit(after) => {
+                        self.observed.longest_retry_after = self.observed.longest_retry_after.max(after);
+                        Fault::SecondaryRateLimit { retry_after: Some(after) }
+                    }
+                    FaultKind::Refused => Fault::Status(422),
+                };
+                let rule = FaultRule::new(path, fault).times(times as usize);
+                self.world.inject(match on {
+                    FaultOn::List => rule.method("GET"),
+                    FaultOn::Post => rule.method("POST"),
+                });
+            }
+            Step::Sleep { ms } => tokio::time::sleep(Duration::from_millis(u64::from(ms))).await,
+        }
+        Ok(())
+    }
+
+    /// Receiver up, faults gone, daemon stopped, then plain passes until nothing is owed.
+    async fn drain(&mut self) -> anyhow::Result<()> {
+        self.receiver.set_mode(ReceiverMode::Up);
+        self.world.clear_faults();
+        self.kill_watch().await;
+        self.join_background().await?;
+        let longest_rung = self.setup.ladder.iter().copied().max().unwrap_or(0);
+        let deadline = Instant::now() + Duration::from_secs(u64::from(longest_rung) + 4);
+        for n in 0.. {
+            let record = run_pass(self.run_command(Filter::All, Window::Stored), format!("drain {n}")).await?;
+            self.observed.passes.push(record);
+            self.world.settle().await;
+            let snapshot = self.snapshot(format!("drain pass {n}"));
+            let owed = snapshot
+                .failed
+                .iter()
+                .any(|(g, _)| !snapshot.reported_given_up.contains(g) && !snapshot.ledger_given_up.contains(g));
+            if !owed {
+                self.observed.drained = true;
+                break;
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+        Ok(())
+    }
+
+    async fn join_background(&mut self) -> anyhow::Result<()> {
+        for handle in std::mem::take(&mut self.background) {
+            let record = handle.await.context("a background pass panicked")??;
+            self.observed.passes.push(record);
+        }
+        Ok(())
+    }
+
+    fn base_args(&self, command: &mut tokio::process::Command) {
+        let s = self.setup;
+        command
+            .arg("--api-url")
+            .arg(self.sim.base_url())
+            .args(["--app-id", &APP_ID.to_string()])
+            .arg("--private-key-file")
+            .arg(self.dir.path().join("key.pem"))
+            .args(["--pace", "0s", "--lookback", "10m", "--horizon", "1h"])
+            .args(["--overlap", &format!("{}s", s.overlap), "--ladder", &s.ladder_flag()])
+            .args(["--max-attempts", &s.max_attempts.to_string(), "--max-wait", &format!("{MAX_WAIT_SECS}s")])
+            .env_clear()
+            .env("HOME", self.dir.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+    }
+
+    fn run_command(&mut self, filter: Filter, window: Window) -> tokio::process::Command {
+        self.passes += 1;
+        let mut command = tokio::process::Command::new(self.exe);
+        command.args(["run", "--json"]);
+        self.base_args(&mut command);
+        match self.setup.store {
+            Store::Sqlite => command.arg("--state").arg(self.state_path()),
+            // A fresh runner: the ledger of the last job is gone.
+            Store::Variable => command
+                .arg("--state")
+                .arg(self.dir.path().join(format!("runner-{}.db", self.passes)))
+                .args(["--variable", VARIABLE, "--variable-repo", &format!("{VARIABLE_OWNER}/{VARIABLE_REPO}")])
+                .env("TOKEN", TOKEN),
+        };
+        match filter {
+            Filter::All => {}
+            Filter::Only(k) => {
+                command.args(["--event", k.name()]);
+            }
+            Filter::Except(k) => {
+                command.args(["--exclude-event", k.name()]);
+            }
+        }
+        match window {
+            Window::Stored => {}
+            Window::Since(s) => {
+                command.args(["--since", &format!("{s}s")]);
+            }
+            Window::Until(s) => {
+                command.args(["--until", &format!("{s}s")]);
+            }
+        }
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.path().join("state.db")
+    }
+
+    fn start_watch(&mut self, interval_ms: u32) -> anyhow::Result<()> {
+        self.watches += 1;
+        let log = std::fs::File::create(self.dir.path().join(format!("watch-{}.log", self.watches)))?;
+        let mut command = tokio::process::Command::new(self.exe);
+        command.args(["watch", "--interval", &format!("{interval_ms}ms"), "--listen", "off"]);
+        self.base_args(&mut command);
+        command
+            .arg("--state")
+            .arg(self.state_path())
+            .args(["--notify-url", &self.sink.url()])
+            .stdout(Stdio::null())
+            .stderr(log);
+        self.watch = Some(command.spawn().context("starting redeliver watch")?);
+        Ok(())
+    }
+
+    async fn kill_watch(&mut self) {
+        if let Some(mut child) = self.watch.take() {
+            // `kill` is SIGKILL: no chance to finish the request in flight or save anything.
+            let _ = child.kill().await;
+            self.observed.watch_killed = true;
+        }
+    }
+
+    /// The stored time, read before GitHub's record so a pass finishing in between can only make
+    /// the snapshot more lenient, never report a loss that did not happen.
+    fn snapshot(&mut self, after: String) -> Snapshot {
+        let key = format!("app:{APP_ID}@{}", self.sim.base_url());
+        let mut snapshot = Snapshot {
+            after,
+            stored: None,
+            pending: HashSet::new(),
+            ledger_given_up: HashSet::new(),
+            reported_given_up: HashSet::new(),
+            failed: Vec::new(),
+        };
+        match self.setup.store {
+            Store::Sqlite => {
+                if let Ok(Some(ledger)) = Ledger::open_read_only(&self.state_path()) {
+                    snapshot.stored = ledger.watermark(&key).ok().flatten();
+                    snapshot.pending =
+                        ledger.pending(&key).map(|p| p.into_iter().map(|h| h.guid).collect()).unwrap_or_default();
+                    let guids = self.observed.events.iter().map(String::as_str);
+                    if let Ok(memory) = ledger.memory(&key, guids) {
+                        snapshot.ledger_given_up =
+                            memory.into_iter().filter(|(_, m)| m.given_up).map(|(g, _)| g).collect();
+                    }
+                }
+            }
+            Store::Variable => {
+                snapshot.stored = self
+                    .world
+                    .variable(VARIABLE_OWNER, VARIABLE_REPO, VARIABLE)
+                    .and_then(|v| v.trim().parse().ok())
+                    .and_then(DateTime::from_timestamp_millis);
+            }
+        }
+        snapshot.reported_given_up = given_up_counts(&self.observed.passes).into_keys().collect();
+        for r in self.sink.received() {
+            if let Some(guid) = r.payload.get("guid").and_then(Value::as_str) {
+                snapshot.reported_given_up.insert(guid.to_string());
+            }
+        }
+        for guid in &self.observed.events {
+            let attempts = self.world.attempts_for(guid);
+            if attempts.iter().any(|a| (200..300).contains(&a.status_code)) {
+                continue;
+            }
+            if let Some(oldest) = attempts.iter().map(|a| a.delivered_at).min() {
+                snapshot.failed.push((guid.clone(), oldest));
+            }
+        }
+        self.observed.snapshots.push(snapshot.clone());
+        snapshot
+    }
+}
+
+/// Given-up reports per GUID across the passes' `--json` reports.
+pub fn given_up_counts(passes: &[PassRecord]) -> HashMap<String, u32> {
+    let mut counts = HashMap::new();
+    for p in passes {
+        let events = p.report.as_ref().and_then(|r| r.get("events")).and_then(Value::as_array);
+        for e in events.into_iter().flatten() {
+            if e.get("outcome").and_then(Value::as_str) == Some("given_up")
+                && let Some(guid) = e.get("guid").and_then(Value::as_str)
+            {
+                *counts.entry(guid.to_string()).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+async fn run_pass(mut command: tokio::process::Command, label: String) -> anyhow::Result<PassRecord> {
+    let label = format!("{label}: {}", describe(&command));
+    let output = tokio::time::timeout(PROCESS_LIMIT, command.output())
+        .await
+        .with_context(|| format!("{label} ran longer than {PROCESS_LIMIT:?}"))?
+        .with_context(|| format!("starting {label}"))?;
+    let exit_code = output.status.code().unwrap_or(-1);
+    let report = serde_json::from_slice(&output.stdout).ok();
+    Ok(PassRecord { label, exit_code, report, stderr: String::from_utf8_lossy(&output.stderr).into_owned() })
+}
+
+/// The flags that tell passes apart (`--event`, `--since`, ...), for labels.
+fn describe(command: &tokio::process::Command) -> String {
+    let args: Vec<String> = command.as_std().get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut out = vec!["run".to_string()];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if matches!(a.as_str(), "--event" | "--exclude-event" | "--since" | "--until")
+            && let Some(v) = it.next()
+        {
+            out.push(format!("{a} {v}"));
+        }
+    }
+    out.join(" ")
+}

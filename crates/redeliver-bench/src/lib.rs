@@ -1,0 +1,3 @@
+//! The benchmark crate's library: the model-based checker behind `redeliver-check` and its tests.
+
+pub mod checker;

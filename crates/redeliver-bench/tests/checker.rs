@@ -1,0 +1,117 @@
+//! The model-based checker (issue 8) in the test command, bounded: generated histories from a
+//! fixed list of seeds that the tool passes today, and one history per known defect that the
+//! checker must report. The `detects_*` tests assert a violation *because the defect is still in
+//! the code*; once its fix lands, the lead flips the test to assert none.
+//!
+//! | test | defect of issue 8 | rule that catches it |
+//! |---|---|---|
+//! | `detects_until_moves_stored_time` | 1 | `stored_time_passed`, `lost` |
+//! | `detects_event_filter_drops_other_events` | 2 | `stored_time_passed`, `lost` |
+//! | `detects_variable_store_forgets_a_give_up` | 3a | `over_cap` |
+//! | `detects_variable_store_resends_a_refused_redelivery` | 3b | `two_posts_in_one_rung` |
+//! | `detects_old_success_losing_to_a_later_failure` | 6 | `after_success` |
+//! | `detects_unsent_post_burning_the_cap` | 8 | `cap_not_earned` |
+
+use redeliver_checker::checker::generate::generate;
+use redeliver_checker::checker::history::History;
+use redeliver_checker::checker::invariants::Invariant;
+use redeliver_checker::checker::{self, Checked, exe, scenarios};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// Seeds whose generated histories the current tool passes (found with `redeliver-check`); they
+/// cover both stores, the daemon killed and restarted, overlapping runs, filters, incident
+/// windows and faults on lists and POSTs. Add the seeds that start passing as defects get fixed.
+const PASSING_SEEDS: [u64; 4] = [300, 304, 307, 303];
+
+/// The `redeliver` binary of this build: `cargo test --workspace` builds it (the CLI's own tests
+/// need it); with `-p redeliver-bench` alone, run `cargo build -p redeliver` first.
+fn redeliver() -> PathBuf {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| exe::redeliver_exe().expect("the redeliver binary")).clone()
+}
+
+async fn play(history: &History) -> Checked {
+    checker::check(&redeliver(), history).await.expect("the history plays")
+}
+
+#[track_caller]
+fn assert_catches(checked: &Checked, invariant: Invariant) {
+    assert!(
+        checked.broken().contains(&invariant),
+        "the checker should report {} for this history (the defect is still in the code), but found {:?}:\n{}\n{}",
+        invariant.name(),
+        checked.broken(),
+        checked.summary(),
+        checked.history
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_histories_that_the_tool_passes_today_keep_passing() {
+    // Played side by side: each has its own simulator and state, and mostly waits.
+    let exe = redeliver();
+    let played: Vec<_> = PASSING_SEEDS
+        .iter()
+        .map(|&seed| {
+            let exe = exe.clone();
+            tokio::spawn(async move { checker::check(&exe, &generate(seed)).await.expect("the history plays") })
+        })
+        .collect();
+    for (handle, seed) in played.into_iter().zip(PASSING_SEEDS) {
+        let checked = handle.await.expect("the history's task");
+        let violations: Vec<String> = checked.violations.iter().map(|v| v.to_string()).collect();
+        assert!(
+            violations.is_empty(),
+            "{}\n{}\n{}\nreplay: redeliver-check --seed {seed}",
+            checked.summary(),
+            violations.join("\n"),
+            checked.history
+        );
+        assert!(checked.passes >= 1 && checked.events >= 1, "{}", checked.summary());
+    }
+}
+
+/// Defect 1: `--until` alone moves the stored time past an event newer than `--until`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detects_until_moves_stored_time() {
+    let checked = play(&scenarios::until_moves_stored_time()).await;
+    assert_catches(&checked, Invariant::StoredTimePassed);
+    assert_catches(&checked, Invariant::Lost);
+}
+
+/// Defect 2: `--event` leaves other failed events behind the stored time, unremembered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detects_event_filter_drops_other_events() {
+    let checked = play(&scenarios::event_filter_drops_others()).await;
+    assert_catches(&checked, Invariant::StoredTimePassed);
+    assert_catches(&checked, Invariant::Lost);
+}
+
+/// Defect 3a: with the Actions variable, an event given up at the cap comes back past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detects_variable_store_forgets_a_give_up() {
+    let checked = play(&scenarios::variable_forgets_give_up()).await;
+    assert_catches(&checked, Invariant::OverCap);
+}
+
+/// Defect 3b: with the Actions variable, a redelivery GitHub refused (422) is sent on every run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detects_variable_store_resends_a_refused_redelivery() {
+    let checked = play(&scenarios::variable_resends_refused()).await;
+    assert_catches(&checked, Invariant::TwoPostsInOneRung);
+}
+
+/// Defect 6: a success older than the window loses to a later failed manual redelivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detects_old_success_losing_to_a_later_failure() {
+    let checked = play(&scenarios::old_success_loses()).await;
+    assert_catches(&checked, Invariant::AfterSuccess);
+}
+
+/// Defect 8: redelivery requests rate-limited past `--max-wait` count against the cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detects_unsent_post_burning_the_cap() {
+    let checked = play(&scenarios::unsent_post_burns_cap()).await;
+    assert_catches(&checked, Invariant::CapNotEarned);
+}
