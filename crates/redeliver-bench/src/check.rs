@@ -2,6 +2,8 @@
 //! `redeliver` binary and checks the promise after each (see `docs/checker.md`). Exits 1 when a
 //! history broke an invariant, printing its seed, the shrunk history and the rule.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool whose output is its report
+
 use clap::Parser;
 use redeliver_checker::checker::{self, Checked, exe, generate::generate, scenarios};
 use std::time::{Duration, Instant};
