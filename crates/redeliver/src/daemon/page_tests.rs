@@ -254,7 +254,7 @@ const FLAGS: &[&str] = &[
 async fn chromium_renders_the_status_page() {
     assert!(
         Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: run .ci/install-chromium (as root) to install headless Chromium for this test"
+        "{CHROMIUM} is missing: run .ci/install-test-deps (as root) to install headless Chromium for this test"
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
