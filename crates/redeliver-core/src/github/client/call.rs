@@ -136,6 +136,8 @@ impl GitHubClient {
             }
         };
         self.stats.record(method, call.endpoint, Some(status));
+        // GitHub's clock, from every answer (issue 8, case 4): windows are computed on it.
+        self.stats.learn_date(header_text(&headers, "date"), Utc::now());
         let request_id = header_text(&headers, "x-github-request-id").map(str::to_owned);
         let message = error_message(status, &body);
         let rate = RateHeaders::from_headers(&headers, &message);
