@@ -159,3 +159,37 @@ fn event_report(v: &Verdict) -> EventReport {
         detail: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redeliver_core::github::{ClientConfig, Credentials, GitHubClient, HookTarget, Pace};
+    use redeliver_core::secret::Secret;
+    use redeliver_sim::raw::{RawReply, RawServer};
+    use std::time::Duration;
+
+    fn client(base: &str) -> GitHubClient {
+        let mut config = ClientConfig::new(url::Url::parse(base).unwrap());
+        config.pace = Pace::Fixed(Duration::ZERO);
+        config.retry_base = Duration::from_millis(1);
+        config.timeout = Duration::from_millis(300);
+        GitHubClient::new(config, Credentials::Token(Secret::new("t"))).unwrap()
+    }
+
+    /// The client tells a request that never left (no connection) from one sent and never
+    /// answered: only the first is withdrawn; the second may have been carried out.
+    #[tokio::test]
+    async fn a_refused_connection_is_withdrawn_and_a_lost_answer_is_not() {
+        let target = HookTarget::Repo { owner: "o".into(), repo: "r".into(), hook_id: 1 };
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let refused = client(&format!("http://127.0.0.1:{closed}")).redeliver(&target, 7).await.unwrap_err();
+        assert!(matches!(refused, ApiError::Transport { .. }), "{refused:?}");
+        assert!(never_acted_on(&refused));
+
+        let hang = RawServer::start(|_, _| RawReply::Hang).await.unwrap();
+        let lost = client(&hang.url()).redeliver(&target, 7).await.unwrap_err();
+        assert!(matches!(lost, ApiError::Ambiguous { .. }), "{lost:?}");
+        assert!(!never_acted_on(&lost));
+        assert_eq!(hang.requests().len(), 1, "sent once, never again");
+    }
+}
