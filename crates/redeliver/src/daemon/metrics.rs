@@ -61,7 +61,11 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
         }
     }
 
-    x.family("redeliver_clock_skew_seconds", "gauge", "GitHub's clock minus this machine's, from GitHub's Date header.");
+    x.family(
+        "redeliver_clock_skew_seconds",
+        "gauge",
+        "GitHub's clock minus this machine's, from GitHub's Date header.",
+    );
     for t in targets {
         if let Some(skew) = t.clock_skew_seconds {
             x.sample("redeliver_clock_skew_seconds", &[("target", &t.name)], skew);

@@ -85,8 +85,11 @@ impl Session {
                             let detail = format!("not sent ({e}); it costs no rung and the next pass sends it");
                             ledger.withdraw(row, Some(&detail))?;
                             acted.stop = Some(format!("not sent: the pass stopped after: {e}"));
-                            let outcome =
-                                if matches!(e, ApiError::RateLimited { .. }) { Outcome::Deferred } else { Outcome::Refused };
+                            let outcome = if matches!(e, ApiError::RateLimited { .. }) {
+                                Outcome::Deferred
+                            } else {
+                                Outcome::Refused
+                            };
                             (outcome, Some(detail))
                         }
                         Err(e) => {

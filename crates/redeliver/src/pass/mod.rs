@@ -157,7 +157,8 @@ impl Session {
 
 /// `host[:port]` of a target's API: the unit of per-host pacing.
 fn host_of(t: &Target) -> String {
-    t.api_url.host_str().unwrap_or_default().to_string() + &t.api_url.port().map(|p| format!(":{p}")).unwrap_or_default()
+    t.api_url.host_str().unwrap_or_default().to_string()
+        + &t.api_url.port().map(|p| format!(":{p}")).unwrap_or_default()
 }
 
 /// How long a request with gap `own` waits at `now` after the host's last one, sent at `last`

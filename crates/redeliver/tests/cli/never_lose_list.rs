@@ -75,9 +75,8 @@ async fn empty_pages_with_a_next_link_do_not_end_the_listing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_of_items_that_are_not_deliveries_fails_the_pass_and_writes_nothing() {
     let app = App::start().await;
-    let raw = RawServer::start(|_, _| RawReply::json(&[], r#"[{"id":"x"},{"guid":7},{"delivered_at":null}]"#))
-        .await
-        .unwrap();
+    let raw =
+        RawServer::start(|_, _| RawReply::json(&[], r#"[{"id":"x"},{"guid":7},{"delivered_at":null}]"#)).await.unwrap();
     let out = app
         .command(["run", "--repo", "octo/infra", "--hook-id", "1", "--api-url", &raw.url(), "--json"])
         .env("TOKEN", "ghp_raw")
@@ -215,10 +214,8 @@ async fn two_targets_on_one_host_are_spaced_by_the_larger_pace() {
         )
     };
     std::fs::write(&config, target("slow", slow, "2s") + &target("fast", fast, "200ms")).unwrap();
-    let out = app
-        .command(["run", "--config", config.to_str().unwrap(), "--json"])
-        .env("SHARED_TOKEN", "ghp_shared")
-        .await;
+    let out =
+        app.command(["run", "--config", config.to_str().unwrap(), "--json"]).env("SHARED_TOKEN", "ghp_shared").await;
     out.assert_code(0);
     let posts: Vec<_> = w
         .requests()
