@@ -68,7 +68,8 @@ pub async fn list(hc: &mut HookClient, t: &Target, read: &Read) -> Result<(Scan,
     if let Some(l) = &read.reader {
         scan.remember(l.pending(&t.key())?);
     }
-    let floor = hc.client.stats().github_time(Utc::now()) - t.policy.horizon;
+    // The same floor as the window's: a day past the horizon, on GitHub's clock.
+    let floor = hc.client.stats().github_time(Utc::now()) - t.policy.horizon - chrono::Duration::days(1);
     let mut pages = 0;
     let mut next = None;
     loop {
