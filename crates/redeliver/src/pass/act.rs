@@ -65,6 +65,7 @@ impl Session {
                         at,
                     )?;
                     let answer = hc.client.redeliver(&t.hook, delivery_id).await;
+                    self.posted(hc, t);
                     let (outcome, detail) = match answer {
                         Ok(()) => {
                             ledger.complete(row, RedeliveryState::Accepted, None)?;

@@ -130,28 +130,37 @@ impl Session {
     }
 
     /// Waits until a redelivery request may go to `t`'s host, then until `hc`'s own pacer lets
-    /// it go, and notes the host's turn: after this, the caller writes the request down and
-    /// sends it with no wait in between (issue 8, case 9).
+    /// it go: after this, the caller writes the request down and sends it with no wait in
+    /// between (issue 8, case 9), then calls [`Session::posted`].
     ///
     /// Two requests to one host (a host's targets share its secondary limits, and often a
     /// credential or a receiver) are spaced by the larger of the two targets' gaps: the one
     /// that sent last and the one about to send (issue 8, case 10; docs/config.md).
     pub(super) async fn pace(&mut self, hc: &HookClient, t: &Target) {
-        let host = host_of(t);
-        let own = match t.pace {
-            Pace::Fixed(gap) => gap,
-            // Adaptive pacing moves in the client; its current gap is this target's pace now.
-            Pace::Auto { .. } => hc.client.pace_gap(),
-        };
-        if let Some(&(last, theirs)) = self.last_post.get(&host) {
-            let wait = host_wait(own, last, theirs, Instant::now());
+        if let Some(&(last, theirs)) = self.last_post.get(&host_of(t)) {
+            let wait = host_wait(own_gap(hc, t), last, theirs, Instant::now());
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
         }
         // The client's own pacer last: the host's wait only shrinks while it sleeps.
         hc.client.pace().await;
-        self.last_post.insert(host, (Instant::now(), own));
+    }
+
+    /// Notes that a redelivery request to `t`'s host was answered (or failed) now: the next one
+    /// there is measured from here, as the client's own pacer measures from its answers, so
+    /// the gap holds between the requests' arrivals however long this one took.
+    pub(super) fn posted(&mut self, hc: &HookClient, t: &Target) {
+        self.last_post.insert(host_of(t), (Instant::now(), own_gap(hc, t)));
+    }
+}
+
+/// The gap `t` keeps between its own redelivery requests.
+fn own_gap(hc: &HookClient, t: &Target) -> Duration {
+    match t.pace {
+        Pace::Fixed(gap) => gap,
+        // Adaptive pacing moves in the client; its current gap is this target's pace now.
+        Pace::Auto { .. } => hc.client.pace_gap(),
     }
 }
 
