@@ -86,16 +86,26 @@ impl RequestStats {
         self.clock_skew.and_then(|skew| local.checked_add_signed(skew)).unwrap_or(local)
     }
 
-    /// Learns GitHub's clock from an answer's `Date` header, read at `received` on ours.
-    /// `Date` is truncated to the second and was written a moment before it arrived, so the
-    /// middle of its second is compared and the offset rounded to whole seconds: two clocks
-    /// that agree read as 0, not as a jittering fraction. A missing or unreadable `Date` (or
-    /// one a server filled with nonsense) leaves the last offset as it was.
-    pub(crate) fn learn_date(&mut self, date: Option<&str>, received: DateTime<Utc>) {
+    /// Learns GitHub's clock from an answer's `Date` header, for a request sent at `sent` and
+    /// answered at `received` on our clock. GitHub wrote `Date` in between, truncated to the
+    /// second, so the offset lies between `Date - received` and `Date + 1 s - sent`. The offset
+    /// kept so far (0 at first: clocks are assumed to agree until an answer says otherwise)
+    /// stays while it lies in that range; otherwise the middle of the range, in whole seconds,
+    /// replaces it. So clocks that agree read as 0, not as a value that jitters with the
+    /// fraction of the second, and a clock that jumps is followed at the next answer. A missing
+    /// or unreadable `Date` (or one a server filled with nonsense) changes nothing.
+    pub(crate) fn learn_date(&mut self, date: Option<&str>, sent: DateTime<Utc>, received: DateTime<Utc>) {
         let Some(server) = date.and_then(|d| DateTime::parse_from_rfc2822(d.trim()).ok()) else { return };
-        let middle = server.to_utc() + TimeDelta::milliseconds(500);
-        let millis = middle.signed_duration_since(received).num_milliseconds();
-        self.clock_skew = Some(TimeDelta::seconds((millis as f64 / 1000.0).round() as i64));
+        let server = server.to_utc();
+        let low = server.signed_duration_since(received);
+        let high = server.signed_duration_since(sent) + TimeDelta::seconds(1);
+        let kept = self.clock_skew.unwrap_or_default();
+        if low <= kept && kept <= high {
+            self.clock_skew = Some(kept);
+            return;
+        }
+        let middle_ms = (low.num_milliseconds() / 2).saturating_add(high.num_milliseconds() / 2);
+        self.clock_skew = Some(TimeDelta::seconds((middle_ms as f64 / 1000.0).round() as i64));
     }
 
     /// Counts one sent request and its answer (`None`: no answer came).
@@ -128,21 +138,32 @@ mod tests {
     #[test]
     fn the_date_header_gives_githubs_clock_in_whole_seconds() {
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let ms = TimeDelta::milliseconds;
         let mut s = RequestStats::default();
         let local = at("2026-01-01T12:10:00.300Z");
         assert_eq!(s.github_time(local), local, "nothing learnt yet");
-        s.learn_date(Some("Thu, 01 Jan 2026 12:00:00 GMT"), local);
+        s.learn_date(Some("Thu, 01 Jan 2026 12:00:00 GMT"), local - ms(20), local);
         assert_eq!(s.clock_skew, Some(TimeDelta::minutes(-10)));
         assert_eq!(s.github_time(local), at("2026-01-01T12:00:00.300Z"));
-        // A clock that agrees reads as 0 whatever the fraction of the second.
-        for received in ["2026-01-01T12:00:00.010Z", "2026-01-01T12:00:00.500Z", "2026-01-01T12:00:00.990Z"] {
-            s.learn_date(Some("Thu, 01 Jan 2026 12:00:00 GMT"), at(received));
-            assert_eq!(s.clock_skew, Some(TimeDelta::zero()), "{received}");
+        // Another answer that agrees within its second keeps the offset.
+        let later = at("2026-01-01T12:10:05.990Z");
+        s.learn_date(Some("Thu, 01 Jan 2026 12:00:05 GMT"), later - ms(30), later);
+        assert_eq!(s.clock_skew, Some(TimeDelta::minutes(-10)));
+        // The clock was set right: followed at the next answer.
+        s.learn_date(Some("Thu, 01 Jan 2026 12:10:05 GMT"), later - ms(30), later);
+        assert_eq!(s.clock_skew, Some(TimeDelta::zero()));
+
+        // Clocks that agree read as 0 whatever the fraction of the second and the latency,
+        // from the first answer on.
+        for received in ["2026-01-01T12:00:00.010Z", "2026-01-01T12:00:00.999Z", "2026-01-01T12:00:01.400Z"] {
+            let mut fresh = RequestStats::default();
+            fresh.learn_date(Some("Thu, 01 Jan 2026 12:00:00 GMT"), at("2026-01-01T12:00:00.000Z"), at(received));
+            assert_eq!(fresh.clock_skew, Some(TimeDelta::zero()), "{received}");
         }
-        s.learn_date(Some("yesterday"), local);
-        s.learn_date(None, local);
+        s.learn_date(Some("yesterday"), local, local);
+        s.learn_date(None, local, local);
         assert_eq!(s.clock_skew, Some(TimeDelta::zero()), "an unreadable Date changes nothing");
-        s.learn_date(Some("Fri, 31 Dec 9999 23:59:59 GMT"), local);
+        s.learn_date(Some("Fri, 31 Dec 9999 23:59:59 GMT"), local, local);
         assert!(s.github_time(DateTime::<Utc>::MAX_UTC) <= DateTime::<Utc>::MAX_UTC, "no overflow");
     }
 }
