@@ -237,6 +237,9 @@ pub struct RequestReport {
     pub rate_limit_remaining: Option<u64>,
     pub rate_limit_limit: Option<u64>,
     pub rate_limit_reset: Option<DateTime<Utc>>,
+    /// GitHub's clock minus this machine's, in seconds, from the `Date` of GitHub's answers
+    /// (`null` when none had one). Windows and stored times are on GitHub's clock.
+    pub clock_skew_seconds: Option<i64>,
     /// Requests of the target's client since it was made, by `endpoint status` (for the daemon's
     /// metrics; not in the JSON).
     #[serde(skip)]
@@ -318,6 +321,7 @@ mod tests {
                 rate_limit_remaining: Some(4998),
                 rate_limit_limit: Some(5000),
                 rate_limit_reset: None,
+                clock_skew_seconds: Some(0),
                 by_endpoint: BTreeMap::from([("list_deliveries 200".to_string(), 1)]),
             },
             process: None,
@@ -382,7 +386,8 @@ mod tests {
     "total": 2,
     "rate_limit_remaining": 4998,
     "rate_limit_limit": 5000,
-    "rate_limit_reset": null
+    "rate_limit_reset": null,
+    "clock_skew_seconds": 0
   },
   "process": null,
   "exit_code": 1

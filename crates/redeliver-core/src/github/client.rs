@@ -230,6 +230,15 @@ impl GitHubClient {
         &self.stats
     }
 
+    /// Waits until the pacer lets the next state-changing request go, so that the caller can
+    /// write the request down and then send it with no wait in between: a redelivery is
+    /// recorded as `sending` only once nothing stands between the record and the POST.
+    pub async fn pace(&self) {
+        if let Some(at) = self.pacer.next_at() {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
     /// The current gap between state-changing requests (it moves under [`super::Pace::Auto`]).
     pub fn pace_gap(&self) -> Duration {
         self.pacer.gap()

@@ -1,8 +1,9 @@
 //! What a [`super::GitHubClient`] did, for the run summary and the `--json` report: requests
 //! counted by method, endpoint and answer, the last primary rate limit GitHub reported, the time
-//! spent waiting out rate limits, retries and skipped list items. The client only adds to it.
+//! spent waiting out rate limits, retries and skipped list items, and how far GitHub's clock is
+//! from ours (learnt from the `Date` header of every answer). The client only adds to it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -41,6 +42,18 @@ pub struct RequestStats {
     pub retries: u64,
     /// List items that were not deliveries (no id, guid or time) and were skipped.
     pub skipped_items: u64,
+    /// GitHub's clock minus ours, in whole seconds, from the `Date` header of the latest answer
+    /// that had one; `None` before the first. `delivered_at` is on GitHub's clock, so windows
+    /// and stored times are computed on it too ([`RequestStats::github_time`]).
+    #[serde(serialize_with = "as_opt_secs")]
+    pub clock_skew: Option<TimeDelta>,
+}
+
+fn as_opt_secs<S: serde::Serializer>(d: &Option<TimeDelta>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.num_seconds()),
+        None => s.serialize_none(),
+    }
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -65,6 +78,34 @@ impl RequestStats {
     /// Every request sent.
     pub fn total(&self) -> u64 {
         self.requests.iter().map(|c| c.count).sum()
+    }
+
+    /// `local` (a time on this machine's clock) on GitHub's clock, as far as the answers so far
+    /// tell; unchanged before the first answer with a `Date`.
+    pub fn github_time(&self, local: DateTime<Utc>) -> DateTime<Utc> {
+        self.clock_skew.and_then(|skew| local.checked_add_signed(skew)).unwrap_or(local)
+    }
+
+    /// Learns GitHub's clock from an answer's `Date` header, for a request sent at `sent` and
+    /// answered at `received` on our clock. GitHub wrote `Date` in between, truncated to the
+    /// second, so the offset lies between `Date - received` and `Date + 1 s - sent`. The offset
+    /// kept so far (0 at first: clocks are assumed to agree until an answer says otherwise)
+    /// stays while it lies in that range; otherwise the middle of the range, in whole seconds,
+    /// replaces it. So clocks that agree read as 0, not as a value that jitters with the
+    /// fraction of the second, and a clock that jumps is followed at the next answer. A missing
+    /// or unreadable `Date` (or one a server filled with nonsense) changes nothing.
+    pub(crate) fn learn_date(&mut self, date: Option<&str>, sent: DateTime<Utc>, received: DateTime<Utc>) {
+        let Some(server) = date.and_then(|d| DateTime::parse_from_rfc2822(d.trim()).ok()) else { return };
+        let server = server.to_utc();
+        let low = server.signed_duration_since(received);
+        let high = server.signed_duration_since(sent) + TimeDelta::seconds(1);
+        let kept = self.clock_skew.unwrap_or_default();
+        if low <= kept && kept <= high {
+            self.clock_skew = Some(kept);
+            return;
+        }
+        let middle_ms = (low.num_milliseconds() / 2).saturating_add(high.num_milliseconds() / 2);
+        self.clock_skew = Some(TimeDelta::seconds((middle_ms as f64 / 1000.0).round() as i64));
     }
 
     /// Counts one sent request and its answer (`None`: no answer came).
@@ -92,5 +133,37 @@ mod tests {
         assert_eq!(s.count("POST", "redeliver"), 1);
         assert_eq!(s.total(), 4);
         assert_eq!(s.requests.len(), 3);
+    }
+
+    #[test]
+    fn the_date_header_gives_githubs_clock_in_whole_seconds() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let ms = TimeDelta::milliseconds;
+        let mut s = RequestStats::default();
+        let local = at("2026-01-01T12:10:00.300Z");
+        assert_eq!(s.github_time(local), local, "nothing learnt yet");
+        s.learn_date(Some("Thu, 01 Jan 2026 12:00:00 GMT"), local - ms(20), local);
+        assert_eq!(s.clock_skew, Some(TimeDelta::minutes(-10)));
+        assert_eq!(s.github_time(local), at("2026-01-01T12:00:00.300Z"));
+        // Another answer that agrees within its second keeps the offset.
+        let later = at("2026-01-01T12:10:05.990Z");
+        s.learn_date(Some("Thu, 01 Jan 2026 12:00:05 GMT"), later - ms(30), later);
+        assert_eq!(s.clock_skew, Some(TimeDelta::minutes(-10)));
+        // The clock was set right: followed at the next answer.
+        s.learn_date(Some("Thu, 01 Jan 2026 12:10:05 GMT"), later - ms(30), later);
+        assert_eq!(s.clock_skew, Some(TimeDelta::zero()));
+
+        // Clocks that agree read as 0 whatever the fraction of the second and the latency,
+        // from the first answer on.
+        for received in ["2026-01-01T12:00:00.010Z", "2026-01-01T12:00:00.999Z", "2026-01-01T12:00:01.400Z"] {
+            let mut fresh = RequestStats::default();
+            fresh.learn_date(Some("Thu, 01 Jan 2026 12:00:00 GMT"), at("2026-01-01T12:00:00.000Z"), at(received));
+            assert_eq!(fresh.clock_skew, Some(TimeDelta::zero()), "{received}");
+        }
+        s.learn_date(Some("yesterday"), local, local);
+        s.learn_date(None, local, local);
+        assert_eq!(s.clock_skew, Some(TimeDelta::zero()), "an unreadable Date changes nothing");
+        s.learn_date(Some("Fri, 31 Dec 9999 23:59:59 GMT"), local, local);
+        assert!(s.github_time(DateTime::<Utc>::MAX_UTC) <= DateTime::<Utc>::MAX_UTC, "no overflow");
     }
 }

@@ -61,6 +61,17 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
         }
     }
 
+    x.family(
+        "redeliver_clock_skew_seconds",
+        "gauge",
+        "GitHub's clock minus this machine's, from GitHub's Date header.",
+    );
+    for t in targets {
+        if let Some(skew) = t.clock_skew_seconds {
+            x.sample("redeliver_clock_skew_seconds", &[("target", &t.name)], skew);
+        }
+    }
+
     x.family("redeliver_last_success_timestamp_seconds", "gauge", "When the last successful poll finished.");
     for t in targets {
         // A target that never succeeded has no series; `redeliver_up` covers it.
@@ -196,6 +207,8 @@ pub(super) mod tests {
         assert_eq!(m.get("redeliver_pending_events", &acme), Some(2.0));
         assert_eq!(m.get("redeliver_rate_limit_remaining", &acme), Some(4_321.0));
         assert_eq!(m.get("redeliver_up", &acme), Some(1.0));
+        assert_eq!(m.get("redeliver_clock_skew_seconds", &acme), Some(-600.0));
+        assert_eq!(m.get("redeliver_clock_skew_seconds", &[("target", "ghes-lab")]), None, "unknown is omitted");
         let answer = |t, a| m.get("redeliver_redeliveries_total", &[("target", t), ("answer", a)]);
         assert_eq!(answer("acme-prod", "accepted"), Some(2.0));
         assert_eq!(answer("acme-prod", "refused"), Some(1.0));
@@ -214,7 +227,7 @@ pub(super) mod tests {
         assert_eq!(m.get("redeliver_rate_limit_remaining", &[("target", "ghes-lab")]), None, "unknown is omitted");
         assert_eq!(m.kind["redeliver_up"], "gauge");
         assert_eq!(m.kind["redeliver_redeliveries_total"], "counter");
-        assert_eq!(m.kind.len(), 10);
+        assert_eq!(m.kind.len(), 11);
     }
 
     #[test]

@@ -162,6 +162,8 @@ fn write_figures(out: &mut String, t: &TargetStatus, now: DateTime<Utc>) -> fmt:
     )?;
     let (budget, note) = budget(t, now);
     figure("API budget", budget, note)?;
+    let skew = t.clock_skew_seconds.map_or("unknown".to_owned(), |s| format!("{s:+} s"));
+    figure("Clock skew", skew, "GitHub's clock minus this machine's".to_owned())?;
     out.push_str("</dl>\n");
     Ok(())
 }

@@ -27,6 +27,7 @@ pub(crate) fn sample(now: DateTime<Utc>) -> Status {
             .collect(),
         rate_limit_remaining: Some(4321),
         rate_limit_limit: Some(5000),
+        clock_skew_seconds: Some(-600),
         rate_limit_reset: Some(now + Duration::minutes(23)),
         pending: vec![
             PendingEvent {
@@ -153,6 +154,7 @@ fn page_shows_each_target_and_its_tables() {
         "4,321 / 5,000",
         "no rate-limit headers seen yet",
         "12,345",
+        "<dt>Clock skew</dt><dd>-600 s</dd>",
     ] {
         assert!(html.contains(needle), "missing {needle:?}");
     }

@@ -121,6 +121,7 @@ fn record(ts: &mut TargetStatus, r: &Report) {
     ts.rate_limit_remaining = r.requests.rate_limit_remaining;
     ts.rate_limit_limit = r.requests.rate_limit_limit;
     ts.rate_limit_reset = r.requests.rate_limit_reset;
+    ts.clock_skew_seconds = r.requests.clock_skew_seconds;
     ts.pending = r
         .events
         .iter()

@@ -61,6 +61,8 @@ pub struct TargetStatus {
     pub rate_limit_remaining: Option<u64>,
     pub rate_limit_limit: Option<u64>,
     pub rate_limit_reset: Option<DateTime<Utc>>,
+    /// GitHub's clock minus this machine's, in seconds, as of the last poll (issue 8, case 4).
+    pub clock_skew_seconds: Option<i64>,
     /// Events still owed a redelivery, as of the last poll.
     pub pending: Vec<PendingEvent>,
     pub recent_redeliveries: VecDeque<RecentRedelivery>,

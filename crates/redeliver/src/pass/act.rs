@@ -1,6 +1,7 @@
 //! The acting step of a pass: for each verdict of the plan, send the redelivery that is due
-//! (written down before it is sent, completed after), record what was given up, and say what
-//! happened to every failed event.
+//! (paced, then written down, then sent with no wait in between; completed after, or withdrawn
+//! when GitHub never acted on it), record what was given up, and say what happened to every
+//! failed event.
 
 use super::Session;
 use super::client::HookClient;
@@ -51,9 +52,10 @@ impl Session {
                 Decision::Redeliver { delivery_id } => {
                     report.delivery_id = Some(delivery_id);
                     let ledger = ledger.expect("a writable ledger outside dry runs");
-                    // Paced before it is written down, so a crash while waiting costs no rung.
-                    self.pace_host(t).await;
-                    let at = Utc::now();
+                    // Paced (host and client) before it is written down, and sent right after:
+                    // a kill while waiting leaves no `sending` row for a request never sent.
+                    self.pace(hc, t).await;
+                    let at = hc.client.stats().github_time(Utc::now());
                     let row = ledger.begin_redelivery(
                         &key,
                         &v.history.guid,
@@ -62,21 +64,43 @@ impl Session {
                         v.first_attempt_at,
                         at,
                     )?;
-                    let (answer, outcome, detail) = match hc.client.redeliver(&t.hook, delivery_id).await {
-                        Ok(()) => (RedeliveryState::Accepted, Outcome::Redelivered, None),
+                    let answer = hc.client.redeliver(&t.hook, delivery_id).await;
+                    self.posted(hc, t);
+                    let (outcome, detail) = match answer {
+                        Ok(()) => {
+                            ledger.complete(row, RedeliveryState::Accepted, None)?;
+                            (Outcome::Redelivered, None)
+                        }
                         Err(ApiError::Ambiguous { detail }) => {
-                            (RedeliveryState::Ambiguous, Outcome::Ambiguous, Some(detail))
+                            ledger.complete(row, RedeliveryState::Ambiguous, Some(&detail))?;
+                            (Outcome::Ambiguous, Some(detail))
                         }
                         Err(e @ (ApiError::Refused { .. } | ApiError::NotFound { .. })) => {
-                            (RedeliveryState::Refused, Outcome::Refused, Some(e.to_string()))
+                            let detail = e.to_string();
+                            ledger.complete(row, RedeliveryState::Refused, Some(&detail))?;
+                            (Outcome::Refused, Some(detail))
+                        }
+                        Err(e) if never_acted_on(&e) => {
+                            // GitHub never acted on it: no attempt, no rung of the cap. The rest
+                            // of the pass would fail alike, so it stops; the next pass sends it.
+                            let detail = format!("not sent ({e}); it costs no rung and the next pass sends it");
+                            ledger.withdraw(row, Some(&detail))?;
+                            acted.stop = Some(format!("not sent: the pass stopped after: {e}"));
+                            let outcome = if matches!(e, ApiError::RateLimited { .. }) {
+                                Outcome::Deferred
+                            } else {
+                                Outcome::Refused
+                            };
+                            (outcome, Some(detail))
                         }
                         Err(e) => {
-                            // Auth, rate limit past --max-wait, network: the rest would fail alike.
+                            // Anything else came back from GitHub after it may have looked at it.
+                            let detail = e.to_string();
                             acted.stop = Some(format!("not sent: the pass stopped after: {e}"));
-                            (RedeliveryState::Refused, Outcome::Refused, Some(e.to_string()))
+                            ledger.complete(row, RedeliveryState::Refused, Some(&detail))?;
+                            (Outcome::Refused, Some(detail))
                         }
                     };
-                    ledger.complete(row, answer, detail.as_deref())?;
                     tracing::info!(guid = %v.history.guid, delivery_id, outcome = outcome.as_str(), "redelivery");
                     report.outcome = outcome;
                     report.detail = detail;
@@ -94,6 +118,23 @@ impl Session {
         }
         Ok(acted)
     }
+}
+
+/// Whether a failed redelivery request is one GitHub never acted on, so that it is withdrawn
+/// from the ledger instead of counted: rate limited past `--max-wait` (GitHub processes no
+/// rate-limited request), refused at authentication (401, or a 403 that is not a refusal of the
+/// redelivery itself), or never sent at all (no connection could be made: the client retries
+/// those, and reports a request that was sent and lost as [`ApiError::Ambiguous`] instead; or a
+/// check before sending failed).
+fn never_acted_on(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::RateLimited { .. }
+            | ApiError::Unauthorized { .. }
+            | ApiError::Forbidden { .. }
+            | ApiError::Transport { .. }
+            | ApiError::Config { .. }
+    )
 }
 
 /// What the plan alone says about an event, before anything is sent.
@@ -120,5 +161,39 @@ fn event_report(v: &Verdict) -> EventReport {
         due_at,
         reason,
         detail: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redeliver_core::github::{ClientConfig, Credentials, GitHubClient, HookTarget, Pace};
+    use redeliver_core::secret::Secret;
+    use redeliver_sim::raw::{RawReply, RawServer};
+    use std::time::Duration;
+
+    fn client(base: &str) -> GitHubClient {
+        let mut config = ClientConfig::new(url::Url::parse(base).unwrap());
+        config.pace = Pace::Fixed(Duration::ZERO);
+        config.retry_base = Duration::from_millis(1);
+        config.timeout = Duration::from_millis(300);
+        GitHubClient::new(config, Credentials::Token(Secret::new("t"))).unwrap()
+    }
+
+    /// The client tells a request that never left (no connection) from one sent and never
+    /// answered: only the first is withdrawn; the second may have been carried out.
+    #[tokio::test]
+    async fn a_refused_connection_is_withdrawn_and_a_lost_answer_is_not() {
+        let target = HookTarget::Repo { owner: "o".into(), repo: "r".into(), hook_id: 1 };
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let refused = client(&format!("http://127.0.0.1:{closed}")).redeliver(&target, 7).await.unwrap_err();
+        assert!(matches!(refused, ApiError::Transport { .. }), "{refused:?}");
+        assert!(never_acted_on(&refused));
+
+        let hang = RawServer::start(|_, _| RawReply::Hang).await.unwrap();
+        let lost = client(&hang.url()).redeliver(&target, 7).await.unwrap_err();
+        assert!(matches!(lost, ApiError::Ambiguous { .. }), "{lost:?}");
+        assert!(!never_acted_on(&lost));
+        assert_eq!(hang.requests().len(), 1, "sent once, never again");
     }
 }

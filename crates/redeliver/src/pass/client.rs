@@ -3,7 +3,9 @@
 
 use crate::config::{Auth, Target};
 use crate::exit::Failure;
-use redeliver_core::github::{ApiError, ClientConfig, Credentials, GitHubClient, ListedPage};
+use chrono::{DateTime, Utc};
+use redeliver_core::github::{ApiError, ClientConfig, Credentials, GitHubClient};
+use redeliver_core::model::DeliveryRef;
 use redeliver_core::plan::Scan;
 use std::time::{Duration, Instant};
 
@@ -80,14 +82,43 @@ impl HookClient {
     }
 
     /// One page, fed attempt by attempt into the scan without copying; an installation token
-    /// that GitHub no longer accepts is renewed once.
-    pub async fn page(&mut self, t: &Target, next: Option<&url::Url>, scan: &mut Scan) -> Result<ListedPage, Failure> {
-        match self.client.list_deliveries_each(&t.hook, next, |d| scan.observe_ref(&d)).await {
+    /// that GitHub no longer accepts is renewed once. A page with items none of which is a
+    /// delivery cannot be read: the pass fails rather than skip what it holds (issue 8, case 5).
+    pub async fn page(&mut self, t: &Target, next: Option<&url::Url>, scan: &mut Scan) -> Result<Page, Failure> {
+        let skipped_before = self.client.stats().skipped_items;
+        let mut oldest = None;
+        let mut each = |d: DeliveryRef<'_>| {
+            oldest = Some(oldest.map_or(d.delivered_at, |o: DateTime<Utc>| o.min(d.delivered_at)));
+            scan.observe_ref(&d);
+        };
+        let listed = match self.client.list_deliveries_each(&t.hook, next, &mut each).await {
             Err(ApiError::Unauthorized { .. }) if self.minter.is_some() => {
                 self.renew(t).await?;
-                Ok(self.client.list_deliveries_each(&t.hook, next, |d| scan.observe_ref(&d)).await?)
+                self.client.list_deliveries_each(&t.hook, next, &mut each).await?
             }
-            other => Ok(other?),
+            other => other?,
+        };
+        let skipped = self.client.stats().skipped_items - skipped_before;
+        if listed.deliveries == 0 && skipped > 0 {
+            return Err(ApiError::Malformed {
+                detail: format!(
+                    "a page of the {}'s deliveries held {skipped} items and none was a delivery \
+                     (missing or mistyped id, guid or delivered_at); nothing was written, so the \
+                     next pass reads it again",
+                    t.hook
+                ),
+                request_id: None,
+            }
+            .into());
         }
+        Ok(Page { next: listed.next, oldest })
     }
+}
+
+/// What the listing loop needs of one page.
+pub struct Page {
+    /// The `Link: rel="next"` URL, `None` on the last page.
+    pub next: Option<url::Url>,
+    /// The oldest `delivered_at` on the page (`None` when it held none).
+    pub oldest: Option<DateTime<Utc>>,
 }

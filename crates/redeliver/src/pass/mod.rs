@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What lives across passes: the state file (and, for the daemon, its lock held for life),
 /// one client per target (JWTs and installation tokens are reused and renewed), the time of the
@@ -30,7 +30,8 @@ pub struct Session {
     held: Option<StateLock>,
     /// By ledger key.
     clients: HashMap<String, HookClient>,
-    last_post: HashMap<String, Instant>,
+    /// By host: when the last redelivery request went there, and the gap its target keeps.
+    last_post: HashMap<String, (Instant, Duration)>,
     pub cancel: Arc<AtomicBool>,
 }
 
@@ -62,15 +63,20 @@ impl Session {
     }
 
     async fn pass_with(&mut self, hc: &mut HookClient, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
-        let started = Utc::now();
+        // Every time a pass computes is on GitHub's clock, which `delivered_at` is on: the
+        // client learns it from the `Date` of every answer (issue 8, case 4). A first pass knows
+        // nothing yet and starts its window on this machine's clock (a look-back of hours, far
+        // more than any skew); the time it stores is corrected by what the listing taught.
+        let started_here = Utc::now();
         let requests_before = hc.client.stats().total();
 
         // Reading only: a failure here (auth, network, bad answer) leaves no trace.
-        let mut read = read::read(&self.state_path, t, o, started).await?;
+        let mut read = read::read(&self.state_path, t, o, hc.client.stats().github_time(started_here)).await?;
         let (scan, pages) = read::list(hc, t, &read).await?;
+        let started = hc.client.stats().github_time(started_here);
 
         let (_lock, ledger) = self.open_for_acting(read.reader.take(), o.dry_run)?;
-        let now = Utc::now();
+        let now = hc.client.stats().github_time(Utc::now());
         let memory = match &ledger {
             Some(l) => l.memory(&t.key(), scan.failed().map(|h| h.guid.as_str()))?,
             None => HashMap::new(),
@@ -123,23 +129,51 @@ impl Session {
         Ok((lock, Some(Ledger::open(&self.state_path)?)))
     }
 
-    /// Waits until this host's last redelivery request is `pace` old.
-    async fn pace_host(&mut self, t: &Target) {
-        let host = t.api_url.host_str().unwrap_or_default().to_string()
-            + &t.api_url.port().map(|p| format!(":{p}")).unwrap_or_default();
-        if let Some(last) = self.last_post.get(&host) {
-            let gap = match t.pace {
-                Pace::Fixed(gap) => gap,
-                // Adaptive pacing lives in the client; across targets keep at least its floor.
-                Pace::Auto { min, .. } => min,
-            };
-            let wait = gap.saturating_sub(last.elapsed());
+    /// Waits until a redelivery request may go to `t`'s host, then until `hc`'s own pacer lets
+    /// it go: after this, the caller writes the request down and sends it with no wait in
+    /// between (issue 8, case 9), then calls [`Session::posted`].
+    ///
+    /// Two requests to one host (a host's targets share its secondary limits, and often a
+    /// credential or a receiver) are spaced by the larger of the two targets' gaps: the one
+    /// that sent last and the one about to send (issue 8, case 10; docs/config.md).
+    pub(super) async fn pace(&mut self, hc: &HookClient, t: &Target) {
+        if let Some(&(last, theirs)) = self.last_post.get(&host_of(t)) {
+            let wait = host_wait(own_gap(hc, t), last, theirs, Instant::now());
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
         }
-        self.last_post.insert(host, Instant::now());
+        // The client's own pacer last: the host's wait only shrinks while it sleeps.
+        hc.client.pace().await;
     }
+
+    /// Notes that a redelivery request to `t`'s host was answered (or failed) now: the next one
+    /// there is measured from here, as the client's own pacer measures from its answers, so
+    /// the gap holds between the requests' arrivals however long this one took.
+    pub(super) fn posted(&mut self, hc: &HookClient, t: &Target) {
+        self.last_post.insert(host_of(t), (Instant::now(), own_gap(hc, t)));
+    }
+}
+
+/// The gap `t` keeps between its own redelivery requests.
+fn own_gap(hc: &HookClient, t: &Target) -> Duration {
+    match t.pace {
+        Pace::Fixed(gap) => gap,
+        // Adaptive pacing moves in the client; its current gap is this target's pace now.
+        Pace::Auto { .. } => hc.client.pace_gap(),
+    }
+}
+
+/// `host[:port]` of a target's API: the unit of per-host pacing.
+fn host_of(t: &Target) -> String {
+    t.api_url.host_str().unwrap_or_default().to_string()
+        + &t.api_url.port().map(|p| format!(":{p}")).unwrap_or_default()
+}
+
+/// How long a request with gap `own` waits at `now` after the host's last one, sent at `last`
+/// by a target with gap `theirs`: the larger gap applies.
+fn host_wait(own: Duration, last: Instant, theirs: Duration, now: Instant) -> Duration {
+    (last + own.max(theirs)).saturating_duration_since(now)
 }
 
 /// The requests this pass made (`before` is the client's count when it began), and the
@@ -156,5 +190,21 @@ fn requests(stats: &RequestStats, before: u64) -> RequestReport {
         rate_limit_limit: stats.rate_limit.as_ref().and_then(|r| r.limit),
         rate_limit_reset: stats.rate_limit.as_ref().and_then(|r| r.reset),
         by_endpoint,
+        clock_skew_seconds: stats.clock_skew.map(|s| s.num_seconds()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_larger_of_two_targets_gaps_spaces_their_requests_to_one_host() {
+        let t0 = Instant::now();
+        let (slow, fast) = (Duration::from_secs(2), Duration::from_millis(200));
+        assert_eq!(host_wait(fast, t0, slow, t0), slow, "the fast one waits for the slow one's gap");
+        assert_eq!(host_wait(slow, t0, fast, t0), slow, "and the slow one keeps its own");
+        assert_eq!(host_wait(fast, t0, fast, t0 + Duration::from_millis(50)), Duration::from_millis(150));
+        assert_eq!(host_wait(fast, t0, slow, t0 + Duration::from_secs(3)), Duration::ZERO);
     }
 }

@@ -56,21 +56,33 @@ pub async fn read(state: &Path, t: &Target, o: &RunOptions, started: DateTime<Ut
 
 /// Lists the deliveries back to the window's start, folded into per-event histories; returns
 /// the scan and the number of pages read.
+///
+/// The listing ends only where GitHub's does (no `Link: rel="next"`) or where it has read
+/// enough: an empty page that links to a next one is read past (issue 8, case 5), and it
+/// continues past the window's start while a failed event the ledger does not know is seen
+/// only through redeliveries, whose original (perhaps a success) is older still (case 6):
+/// until every such original is read, or the listing reaches the horizon, where GitHub keeps
+/// nothing it could redeliver. The client bounds a `next` link that loops.
 pub async fn list(hc: &mut HookClient, t: &Target, read: &Read) -> Result<(Scan, u64), Failure> {
     let mut scan = Scan::new(read.window);
     if let Some(l) = &read.reader {
         scan.remember(l.pending(&t.key())?);
     }
+    // The same floor as the window's: a day past the horizon, on GitHub's clock.
+    let floor = hc.client.stats().github_time(Utc::now()) - t.policy.horizon - chrono::Duration::days(1);
     let mut pages = 0;
     let mut next = None;
     loop {
         let page = hc.page(t, next.as_ref(), &mut scan).await?;
         pages += 1;
         tracing::debug!(page = pages, read = scan.deliveries_read, "listed a page");
-        match page.next {
-            Some(url) if !scan.reached_start && page.deliveries > 0 => next = Some(url),
-            _ => break,
+        let Some(url) = page.next else { break };
+        let reached_floor = page.oldest.is_some_and(|at| at < floor);
+        let wants_more = !scan.reached_start || scan.without_original().next().is_some();
+        if !wants_more || reached_floor {
+            break;
         }
+        next = Some(url);
     }
     Ok((scan, pages))
 }

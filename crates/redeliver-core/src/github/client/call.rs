@@ -115,6 +115,7 @@ impl GitHubClient {
             request = request.json(body);
         }
         let started = Instant::now();
+        let sent_at = Utc::now(); // for GitHub's clock (`Date`), below
         let result = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -136,6 +137,8 @@ impl GitHubClient {
             }
         };
         self.stats.record(method, call.endpoint, Some(status));
+        // GitHub's clock, from every answer (issue 8, case 4): windows are computed on it.
+        self.stats.learn_date(header_text(&headers, "date"), sent_at, Utc::now());
         let request_id = header_text(&headers, "x-github-request-id").map(str::to_owned);
         let message = error_message(status, &body);
         let rate = RateHeaders::from_headers(&headers, &message);

@@ -132,6 +132,7 @@ pub struct Requests {
     pub rate_limit_remaining: Option<u64>,
     pub rate_limit_limit: Option<u64>,
     pub rate_limit_reset: Option<DateTime<Utc>>,
+    pub clock_skew_seconds: Option<i64>,
 }
 
 /// The process's own cost (Linux only).
@@ -193,4 +194,6 @@ pub enum Answer {
     Ambiguous,
     /// The process stopped before the answer.
     Sending,
+    /// Taken back: GitHub never acted on it (not sent, rate limited, unauthorized).
+    NotSent,
 }
