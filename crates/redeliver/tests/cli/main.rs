@@ -3,6 +3,7 @@
 
 mod golden;
 mod harness;
+mod never_lose_state;
 mod run;
 mod targets;
 mod watch;
