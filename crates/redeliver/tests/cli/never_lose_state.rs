@@ -163,6 +163,10 @@ async fn the_variable_store_sends_a_refused_redelivery_again_only_on_its_ladder(
     let carried = app.world().variable("octo", "ops", LEDGER_VARIABLE).expect("the ledger variable exists");
     assert!(carried.contains(&guid), "{carried}");
     assert_eq!(app.count_requests("POST", "/repos/octo/ops/actions/variables"), 2, "each variable created once");
+    let fresh = app.dir.path().join("runner-human.db").display().to_string();
+    let human = app.run().envs(&VARIABLE_ENV).args(["--ladder", "1m,1h", "--state", &fresh]).await;
+    human.assert_code(0);
+    assert!(human.stdout.contains("1 event(s) carried for the next run"), "{}", human.stdout);
 }
 
 /// A `NAME_LEDGER` variable that redeliver did not write is a state error that names it and
