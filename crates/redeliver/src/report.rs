@@ -136,7 +136,8 @@ pub enum Outcome {
     GivenUp,
     /// Given up by an earlier pass.
     AlreadyGivenUp,
-    /// Left alone by `--event`/`--skip-event` filters.
+    /// Left alone by `--event`/`--exclude-event` filters; still owed (remembered as pending, and
+    /// the stored time holds for it), so a run with another filter, or none, sends it.
     Filtered,
 }
 
@@ -157,10 +158,16 @@ impl Outcome {
     }
 
     /// Whether the event is still owed something after this pass (the daemon's "pending" list).
+    /// A filtered event is: a run with another filter, or none, sends it.
     pub fn is_pending(self) -> bool {
         matches!(
             self,
-            Outcome::Waiting | Outcome::Deferred | Outcome::Redelivered | Outcome::Ambiguous | Outcome::WouldRedeliver
+            Outcome::Waiting
+                | Outcome::Deferred
+                | Outcome::Redelivered
+                | Outcome::Ambiguous
+                | Outcome::WouldRedeliver
+                | Outcome::Filtered
         )
     }
 
@@ -463,6 +470,12 @@ mod tests {
         }
         assert!(counts.need_attention());
         assert!(!Counts { waiting: 3, redelivered: 2, ..Counts::default() }.need_attention());
+    }
+
+    #[test]
+    fn a_filtered_event_is_still_owed_and_a_given_up_one_is_not() {
+        assert!(Outcome::Filtered.is_pending());
+        assert!(!Outcome::GivenUp.is_pending() && !Outcome::AlreadyGivenUp.is_pending());
     }
 
     #[test]

@@ -135,7 +135,10 @@ impl ActionsVariable {
             return Ok(None);
         };
         let at = parse_millis(&value).map_err(|problem| ApiError::Malformed {
-            detail: format!("the {} does not hold a last-run time: {problem}. Fix or delete the variable", self.describe()),
+            detail: format!(
+                "the {} does not hold a last-run time: {problem}. Fix or delete the variable",
+                self.describe()
+            ),
             request_id,
         })?;
         Ok(Some(at))

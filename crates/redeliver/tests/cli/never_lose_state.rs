@@ -87,7 +87,8 @@ async fn an_event_another_filter_left_is_redelivered_by_a_later_run_in_both_stor
         let app = App::start().await;
         app.world().add_token("ghp_workflowtoken");
         ok(&pass(&app, store, 0, &[]).await);
-        let issue = app.record(NewAttempt::new("issues", 500, Utc::now() - Duration::seconds(30)).action("opened")).guid;
+        let issue =
+            app.record(NewAttempt::new("issues", 500, Utc::now() - Duration::seconds(30)).action("opened")).guid;
         let filtered = ok(&pass(&app, store, 1, &["--event", "push", "--overlap", "0s", "--ladder", "0s"]).await);
         assert_eq!(filtered.event(&issue).outcome, Outcome::Filtered, "{store:?}");
         let written = filtered.state.written.expect("a filtered run stores a time");
@@ -145,8 +146,7 @@ async fn the_variable_store_sends_a_refused_redelivery_again_only_on_its_ladder(
     let app = App::start().await;
     app.world().add_token("ghp_workflowtoken");
     let guid = app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(10))).guid;
-    app.world()
-        .inject(FaultRule::new("/app/hook/deliveries/", Fault::RedeliveryRefused).method("POST").times(100));
+    app.world().inject(FaultRule::new("/app/hook/deliveries/", Fault::RedeliveryRefused).method("POST").times(100));
     let flags = ["--ladder", "1m,1h"];
     let first = pass(&app, Store::Variable, 0, &flags).await;
     first.assert_code(1);
