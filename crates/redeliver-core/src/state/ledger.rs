@@ -473,7 +473,7 @@ impl Ledger {
                 "INSERT INTO events (target, guid, event, action, first_seen_ms, attempts_seen, newest_id, newest_ms,
                                      last_status_code, last_status, pending)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
-                 ON CONFLICT (target, guid) DO UPDATE SET action = excluded.action,
+                 ON CONFLICT (target, guid) DO UPDATE SET event = excluded.event, action = excluded.action,
                      first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
                      attempts_seen = max(coalesce(attempts_seen, 0), excluded.attempts_seen),
                      newest_id = excluded.newest_id, newest_ms = excluded.newest_ms,

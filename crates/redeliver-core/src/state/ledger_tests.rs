@@ -227,6 +227,10 @@ fn a_carried_ledger_round_trips_through_a_fresh_runner() {
     l.begin_redelivery("app", "refused", "push", 6, first, t("2026-01-01T01:00:00Z")).unwrap();
     l.import_carried("app", &Carried::parse(&text).unwrap()).unwrap();
     assert_eq!(l.memory("app", ["refused"]).unwrap()["refused"].sent, 2);
+    // A carried entry has no event name; a runner that keeps its ledger learns it from the listing,
+    // so a later pass's filters see the real one.
+    l.remember_pending("app", &history("refused"), first).unwrap();
+    assert_eq!(l.pending("app").unwrap()[0].event, "push");
 }
 
 #[test]
