@@ -92,6 +92,11 @@ pub struct RunArgs {
     /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// How long the state file keeps the audit rows `redeliver history` shows; what the decisions
+    /// need is kept until the horizon whatever this says. [default: 30d, or `keep_history` in
+    /// the config file]
+    #[arg(long, value_parser = duration)]
+    pub keep_history: Option<Duration>,
     /// Keep the last-run time in this repository Actions variable, in the docs script's format
     /// (needs TOKEN). [env: LAST_REDELIVERY_VARIABLE_NAME]
     #[arg(long)]

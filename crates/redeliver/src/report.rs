@@ -17,7 +17,7 @@
 //!   "window": { "start": "…", "until": null, "source": "stored" },
 //!   "counts": { "pages": 1, "deliveries_read": 30, "…": 0 },
 //!   "events": [ { "guid": "…", "outcome": "redelivered", "…": null } ],
-//!   "state": { "store": "SQLite …", "previous": "…", "written": "…" },
+//!   "state": { "store": "SQLite …", "previous": "…", "written": "…", "carried": null, "dropped": null },
 //!   "requests": { "total": 3, "rate_limit_remaining": 4990, "…": null },
 //!   "process": { "peak_rss_kb": 9000, "cpu_user_ms": 20, "cpu_system_ms": 10 },
 //!   "exit_code": 0
@@ -136,7 +136,8 @@ pub enum Outcome {
     GivenUp,
     /// Given up by an earlier pass.
     AlreadyGivenUp,
-    /// Left alone by `--event`/`--skip-event` filters.
+    /// Left alone by `--event`/`--exclude-event` filters; still owed (remembered as pending, and
+    /// the stored time holds for it), so a run with another filter, or none, sends it.
     Filtered,
 }
 
@@ -157,10 +158,16 @@ impl Outcome {
     }
 
     /// Whether the event is still owed something after this pass (the daemon's "pending" list).
+    /// A filtered event is: a run with another filter, or none, sends it.
     pub fn is_pending(self) -> bool {
         matches!(
             self,
-            Outcome::Waiting | Outcome::Deferred | Outcome::Redelivered | Outcome::Ambiguous | Outcome::WouldRedeliver
+            Outcome::Waiting
+                | Outcome::Deferred
+                | Outcome::Redelivered
+                | Outcome::Ambiguous
+                | Outcome::WouldRedeliver
+                | Outcome::Filtered
         )
     }
 
@@ -225,8 +232,15 @@ pub struct StateReport {
     pub store: String,
     /// The time the previous run saved, if any.
     pub previous: Option<DateTime<Utc>>,
-    /// The time saved for the next run; `null` when nothing was written (dry run, `--since`).
+    /// The time saved for the next run; `null` when nothing was written (dry run, `--since`,
+    /// `--until`).
     pub written: Option<DateTime<Utc>>,
+    /// With the Actions variable: events the carried ledger (`NAME_LEDGER`) holds for the next
+    /// run (after a dry run, as read); `null` with the SQLite ledger alone.
+    pub carried: Option<u64>,
+    /// With the Actions variable: carried entries left out to fit GitHub's 48 KB limit on a
+    /// variable (oldest resolved, then given-up events first); `null` with the SQLite ledger alone.
+    pub dropped: Option<u64>,
 }
 
 /// The GitHub API requests the pass made.
@@ -315,7 +329,13 @@ mod tests {
                 reason: Some(GiveUpReason::Cap),
                 detail: None,
             }],
-            state: StateReport { store: "SQLite state.db".into(), previous: Some(at(-3600)), written: Some(at(0)) },
+            state: StateReport {
+                store: "SQLite state.db".into(),
+                previous: Some(at(-3600)),
+                written: Some(at(0)),
+                carried: None,
+                dropped: None,
+            },
             requests: RequestReport {
                 total: 2,
                 rate_limit_remaining: Some(4998),
@@ -380,7 +400,9 @@ mod tests {
   "state": {
     "store": "SQLite state.db",
     "previous": "2025-10-09T07:53:20Z",
-    "written": "2025-10-09T08:53:20Z"
+    "written": "2025-10-09T08:53:20Z",
+    "carried": null,
+    "dropped": null
   },
   "requests": {
     "total": 2,
@@ -453,6 +475,12 @@ mod tests {
         }
         assert!(counts.need_attention());
         assert!(!Counts { waiting: 3, redelivered: 2, ..Counts::default() }.need_attention());
+    }
+
+    #[test]
+    fn a_filtered_event_is_still_owed_and_a_given_up_one_is_not() {
+        assert!(Outcome::Filtered.is_pending());
+        assert!(!Outcome::GivenUp.is_pending() && !Outcome::AlreadyGivenUp.is_pending());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The docs script's memory: a repository Actions configuration variable holding the time of the
 //! last run as milliseconds since the epoch, in decimal (`Date.now()` in JavaScript). Reading and
 //! writing the same format keeps `redeliver` a drop-in replacement that can take over mid-stream.
+//! The same calls read and write any string value ([`ActionsVariable::read_value`],
+//! [`ActionsVariable::write_value`]): the ledger carried next to it ([`crate::state::carry`]).
 //!
 //! Endpoints: <https://docs.github.com/rest/actions/variables#get-a-repository-variable>,
 //! `#create-a-repository-variable` (201) and `#update-a-repository-variable` (204).
@@ -106,6 +108,11 @@ impl ActionsVariable {
         ActionsVariable { client, owner, repo, name, exists: None }
     }
 
+    /// The variable's name.
+    pub fn name(&self) -> &VariableName {
+        &self.name
+    }
+
     /// "Actions variable NAME in owner/repo".
     pub fn describe(&self) -> String {
         format!("Actions variable {} in {}/{}", self.name, self.owner, self.repo)
@@ -124,6 +131,27 @@ impl ActionsVariable {
     /// The stored time, `None` when the variable does not exist (GitHub answers 404). A value
     /// that is not the docs script's format is an error, never silently reset.
     pub async fn read(&mut self) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let Some((value, request_id)) = self.read_answer().await? else {
+            return Ok(None);
+        };
+        let at = parse_millis(&value).map_err(|problem| ApiError::Malformed {
+            detail: format!(
+                "the {} does not hold a last-run time: {problem}. Fix or delete the variable",
+                self.describe()
+            ),
+            request_id,
+        })?;
+        Ok(Some(at))
+    }
+
+    /// The variable's value as stored, whatever it holds; `None` when it does not exist (GitHub
+    /// answers 404). For a value in a format of the caller's own, such as the carried ledger.
+    pub async fn read_value(&mut self) -> Result<Option<String>, ApiError> {
+        Ok(self.read_answer().await?.map(|(value, _)| value))
+    }
+
+    /// GET the variable: its `value` and GitHub's request id, or `None` for a 404.
+    async fn read_answer(&mut self) -> Result<Option<(String, Option<String>)>, ApiError> {
         self.check_token()?;
         let url = self.client.endpoint(&self.item_path(), None);
         let call = Call { method: Method::GET, url, endpoint: "variable", body: None, kind: RequestKind::Read };
@@ -143,23 +171,21 @@ impl ActionsVariable {
             .and_then(|v| v.as_str())
             .ok_or_else(|| malformed(format!("reading the {} returned no string `value`", self.describe())))?;
         self.exists = Some(true);
-        let at = parse_millis(value).map_err(|problem| {
-            malformed(format!(
-                "the {} does not hold a last-run time: {problem}. Fix or delete the variable",
-                self.describe()
-            ))
-        })?;
-        Ok(Some(at))
+        Ok(Some((value.to_string(), answer.request_id.clone())))
     }
 
     /// Stores `at`: creates the variable (POST, 201) when the last read found none, else updates it
     /// (PATCH, 204). Either falls back to the other once if the variable appeared or vanished
     /// meanwhile (POST answered 409, PATCH answered 404).
     pub async fn write(&mut self, at: DateTime<Utc>) -> Result<(), ApiError> {
+        self.write_value(&format_millis(at)).await
+    }
+
+    /// Stores `value` as it is, creating or updating the variable as [`ActionsVariable::write`] does.
+    pub async fn write_value(&mut self, value: &str) -> Result<(), ApiError> {
         self.check_token()?;
-        let value = format_millis(at);
         let create_first = self.exists == Some(false);
-        let first = if create_first { self.create(&value).await? } else { self.update(&value).await? };
+        let first = if create_first { self.create(value).await? } else { self.update(value).await? };
         let answer = match first {
             Ok(()) => return Ok(()),
             Err(answer) => answer,
@@ -173,7 +199,7 @@ impl ActionsVariable {
             return Err(self.client.error_for(&answer, false));
         }
         tracing::debug!(variable = %self.name, status = answer.status, "variable changed meanwhile; trying the other way");
-        let second = if create_first { self.update(&value).await? } else { self.create(&value).await? };
+        let second = if create_first { self.update(value).await? } else { self.create(value).await? };
         second.map_err(|answer| self.client.error_for(&answer, answer.status == 404))
     }
 

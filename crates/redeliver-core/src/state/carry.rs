@@ -16,6 +16,7 @@
 //! redeliveries, and the stored time keeps them in view). The pass reports how many were dropped.
 //! See <https://docs.github.com/actions/learn-github-actions/variables#limits-for-configuration-variables>.
 
+use crate::plan::Memory;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -42,6 +43,19 @@ pub struct CarriedEvent {
     pub last_sent_at: Option<DateTime<Utc>>,
     pub first_seen_at: DateTime<Utc>,
     pub state: CarriedState,
+}
+
+impl CarriedEvent {
+    /// Folds this entry into what a ledger remembers of the event, by the rules of
+    /// [`crate::state::Ledger::import_carried`] (what either knows wins): for a dry run, which
+    /// writes no ledger but must plan as the real run would.
+    pub fn merge_into(&self, m: &mut Memory) {
+        m.sent = m.sent.max(self.sent);
+        m.last_sent_at = m.last_sent_at.max(self.last_sent_at);
+        m.first_seen_at = Some(m.first_seen_at.map_or(self.first_seen_at, |f| f.min(self.first_seen_at)));
+        m.given_up |= self.state == CarriedState::GivenUp;
+        m.resolved |= self.state == CarriedState::Resolved;
+    }
 }
 
 /// The carried ledger of one target: GUID to memory.
@@ -156,6 +170,32 @@ mod tests {
         assert_eq!(dropped, 0);
         assert_eq!(Carried::parse(&text).unwrap(), c);
         assert_eq!(Carried::parse("").unwrap(), Carried::default());
+    }
+
+    #[test]
+    fn an_entry_merges_into_memory_and_what_either_knows_wins() {
+        let mut m = Memory::default();
+        event(2, "2026-01-01T00:00:00Z", CarriedState::GivenUp).merge_into(&mut m);
+        assert_eq!(
+            m,
+            Memory {
+                sent: 2,
+                last_sent_at: Some(t("2026-01-02T00:00:00Z")),
+                first_seen_at: Some(t("2026-01-01T00:00:00Z")),
+                given_up: true,
+                resolved: false,
+            }
+        );
+        let mut known = Memory {
+            sent: 3,
+            last_sent_at: Some(t("2026-01-03T00:00:00Z")),
+            first_seen_at: Some(t("2026-01-02T00:00:00Z")),
+            ..Memory::default()
+        };
+        event(1, "2025-12-31T00:00:00Z", CarriedState::Resolved).merge_into(&mut known);
+        assert_eq!((known.sent, known.last_sent_at), (3, Some(t("2026-01-03T00:00:00Z"))), "never lowered");
+        assert_eq!(known.first_seen_at, Some(t("2025-12-31T00:00:00Z")), "the earlier first attempt");
+        assert!(known.resolved && !known.given_up);
     }
 
     #[test]

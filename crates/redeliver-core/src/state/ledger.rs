@@ -348,13 +348,17 @@ impl Ledger {
         Ok(())
     }
 
-    /// Forgets what can no longer matter, so the file stays bounded however long it runs:
-    /// events no longer pending (resolved or given up) whose every attempt is older than any
-    /// window a pass reads (first attempt + horizon for the last redelivery, + horizon + a day
-    /// for the window's floor), so nothing can bring them back; and audit rows of redeliveries
-    /// older than `keep_history`. Returns the rows deleted (events, redeliveries).
+    /// Forgets what can no longer matter for `target`, so the file stays bounded however long it
+    /// runs: events whose every attempt is older than any window a pass reads (first attempt +
+    /// horizon for the last redelivery GitHub accepts, + horizon + a day for the window's floor),
+    /// so no listing brings them back and GitHub could not redeliver them anyway; and audit rows
+    /// of redeliveries older than `keep_history` (`redeliver history` reads them). Events still
+    /// marked pending go too past that bound: only an event no pass may act on (one every run
+    /// filters out) stays pending past its horizon, and nothing can be done for it any more.
+    /// Returns the rows deleted (events, redeliveries).
     pub fn prune(
         &self,
+        target: &str,
         now: DateTime<Utc>,
         horizon: chrono::Duration,
         keep_history: chrono::Duration,
@@ -369,11 +373,11 @@ impl Ledger {
         let history_before = now.checked_sub_signed(keep_history).map_or(i64::MIN, |t| t.timestamp_millis());
         self.sql(|c| {
             let events = c
-                .prepare_cached("DELETE FROM events WHERE pending = 0 AND first_seen_ms < ?1")?
-                .execute([events_before])?;
+                .prepare_cached("DELETE FROM events WHERE target = ?1 AND first_seen_ms < ?2")?
+                .execute(params![target, events_before])?;
             let rows = c
-                .prepare_cached("DELETE FROM redeliveries WHERE at_ms < ?1 AND answer != 'sending'")?
-                .execute([history_before])?;
+                .prepare_cached("DELETE FROM redeliveries WHERE target = ?1 AND at_ms < ?2 AND answer != 'sending'")?
+                .execute(params![target, history_before])?;
             Ok((events, rows))
         })
     }
@@ -469,7 +473,7 @@ impl Ledger {
                 "INSERT INTO events (target, guid, event, action, first_seen_ms, attempts_seen, newest_id, newest_ms,
                                      last_status_code, last_status, pending)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
-                 ON CONFLICT (target, guid) DO UPDATE SET action = excluded.action,
+                 ON CONFLICT (target, guid) DO UPDATE SET event = excluded.event, action = excluded.action,
                      first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
                      attempts_seen = max(coalesce(attempts_seen, 0), excluded.attempts_seen),
                      newest_id = excluded.newest_id, newest_ms = excluded.newest_ms,

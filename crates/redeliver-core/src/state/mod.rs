@@ -1,6 +1,7 @@
-//! Memory between runs: the embedded SQLite ledger (default) and the lock that keeps two
-//! processes from acting on one state. The Actions-variable watermark, the docs script's memory,
-//! lives in [`crate::github::variables`] because it is a GitHub API.
+//! Memory between runs: the embedded SQLite ledger (default), the lock that keeps two
+//! processes from acting on one state, and the ledger's compact form carried between GitHub
+//! Actions runs ([`carry`]). The Actions variables themselves, the docs script's watermark and
+//! the carried ledger, are read and written by [`crate::github::variables`], a GitHub API.
 
 pub mod carry;
 mod ledger;

@@ -25,6 +25,9 @@ pub struct ConfigFile {
     #[serde(skip)]
     pub path: PathBuf,
     pub state: Option<PathBuf>,
+    /// How long the state keeps its audit rows of redeliveries (`redeliver history`).
+    #[serde(default, deserialize_with = "duration")]
+    pub keep_history: Option<Duration>,
     #[serde(default, deserialize_with = "duration")]
     pub interval: Option<Duration>,
     pub listen: Option<String>,

@@ -131,8 +131,20 @@ pub struct RunOptions {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub max_redeliveries: Option<usize>,
+    /// How long the ledger keeps audit rows of redeliveries; `None` for [`DEFAULT_KEEP_HISTORY`].
+    pub keep_history: Option<Duration>,
     pub dry_run: bool,
     pub json: bool,
+}
+
+/// How long the ledger keeps audit rows of redeliveries by default.
+pub const DEFAULT_KEEP_HISTORY: Duration = Duration::days(30);
+
+impl RunOptions {
+    /// How long the ledger keeps audit rows of redeliveries.
+    pub fn keep_history(&self) -> Duration {
+        self.keep_history.unwrap_or(DEFAULT_KEEP_HISTORY)
+    }
 }
 
 /// Where to tell a person that an event was given up.

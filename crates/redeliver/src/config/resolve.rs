@@ -5,6 +5,7 @@
 //! | setting | flag | environment | config file | default |
 //! |---|---|---|---|---|
 //! | state file | `--state` | `REDELIVER_STATE` | `state` | XDG state dir |
+//! | audit history kept | `--keep-history` | — | `keep_history` | `30d` |
 //! | policy knobs (`--ladder` …) | yes | — | the target's table, then `[defaults]` | [`Policy`] |
 //! | interval, listen, notify | `watch`'s flags | — | top-level keys | `1m`, `127.0.0.1:9187`, none |
 //! | one target's hook, host, credentials | yes | the docs scripts' variables | a `[[target]]` | the App hook, github.com |
@@ -91,6 +92,7 @@ pub(super) fn run_settings(
             since,
             until,
             max_redeliveries: args.max_redeliveries,
+            keep_history: args.keep_history.or(file.and_then(|f| f.keep_history)).map(to_chrono),
             dry_run: args.dry_run,
             json: args.json,
         },

@@ -55,6 +55,15 @@ fn the_state_file_flag_then_environment_then_file_then_default() {
 }
 
 #[test]
+fn the_audit_history_kept_flag_then_file_then_thirty_days() {
+    let file = config("keep_history = \"7d\"", "", "");
+    let flag = RunArgs { keep_history: Some(std::time::Duration::from_secs(3600)), ..app_args() };
+    assert_eq!(run(&flag, &env(&[]), Some(&file)).options.keep_history(), Duration::hours(1));
+    assert_eq!(run(&app_args(), &env(&[]), Some(&file)).options.keep_history(), Duration::days(7));
+    assert_eq!(run(&app_args(), &env(&[]), None).options.keep_history(), Duration::days(30));
+}
+
+#[test]
 fn policy_knobs_flag_then_target_then_defaults_then_built_in() {
     let both = config("", "ladder = \"1m\"\nlookback = \"2h\"\npace = \"auto\"", "ladder = \"2m\"");
     let flag = RunArgs { ladder: Some("3m".parse().unwrap()), ..app_args() };

@@ -8,7 +8,8 @@ use crate::exit::Failure;
 use crate::pass::Session;
 use crate::report::{Outcome, Report};
 use crate::{notify, output};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -22,8 +23,41 @@ pub struct Daemon {
     pub interval: Duration,
     /// Print a summary for every pass that did something.
     pub verbose_passes: bool,
-    /// Failed events seen since start, to count each once.
-    seen: std::collections::HashSet<String>,
+    /// Failed events seen, to count each once.
+    seen: Seen,
+}
+
+/// Failed events already counted, by GUID, with their first attempt: kept only while a pass
+/// may still report them, so a week-long `watch` holds the failures in view, not every GUID
+/// since it started.
+#[derive(Debug, Default)]
+struct Seen(HashMap<String, DateTime<Utc>>);
+
+impl Seen {
+    /// Whether the event is new (and now counted).
+    fn insert(&mut self, guid: &str, first_attempt_at: DateTime<Utc>) -> bool {
+        if self.0.contains_key(guid) {
+            return false;
+        }
+        self.0.insert(guid.to_string(), first_attempt_at);
+        true
+    }
+
+    /// Forgets events whose first attempt is before `before`.
+    fn forget_before(&mut self, before: DateTime<Utc>) {
+        self.0.retain(|_, first| *first >= before);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The oldest first attempt a pass over these targets may still report: the ledger keeps an
+/// event until twice its horizon and a day have passed (`Ledger::prune`); a day more of margin
+/// keeps an event the ledger forgets in the same pass from being counted twice.
+fn seen_floor(horizon: chrono::Duration, now: DateTime<Utc>) -> DateTime<Utc> {
+    now.checked_sub_signed(horizon * 2 + chrono::Duration::days(2)).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 impl Daemon {
@@ -60,7 +94,8 @@ impl Daemon {
             self.status.update(|s| s.targets[i].last_poll_started_at = Some(Utc::now()));
             match self.session.pass(t, &self.options).await {
                 Ok(report) => {
-                    let new = report.events.iter().filter(|e| self.seen.insert(e.guid.clone())).count() as u64;
+                    let new =
+                        report.events.iter().filter(|e| self.seen.insert(&e.guid, e.first_attempt_at)).count() as u64;
                     self.status.update(|s| {
                         s.targets[i].failed_events_seen += new;
                         record(&mut s.targets[i], &report);
@@ -87,6 +122,9 @@ impl Daemon {
                 }
             }
         }
+        let horizon = self.targets.iter().map(|t| t.policy.horizon).max().unwrap_or_default();
+        self.seen.forget_before(seen_floor(horizon, Utc::now()));
+        tracing::trace!(seen = self.seen.len(), "failed events remembered for counting");
     }
 
     /// Polls until the session's `cancel` flag is set (by a signal), `interval` ± 10 % apart.
@@ -172,4 +210,35 @@ pub fn on_shutdown_signal(session: &Session) -> Result<(), Failure> {
         cancel.store(true, Ordering::SeqCst);
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_760_000_000, 0).unwrap() + chrono::Duration::hours(hours)
+    }
+
+    /// A week of hourly passes with a one-day horizon, each reporting a thousand new failed
+    /// events: the set holds only those a pass may still report (four days' worth), and an
+    /// event listed again is not counted again.
+    #[test]
+    fn seen_events_are_counted_once_and_forgotten_past_the_horizon() {
+        let horizon = chrono::Duration::days(1);
+        let mut seen = Seen::default();
+        let mut peak = 0;
+        for hour in 0..24 * 7 {
+            for i in 0..1000 {
+                assert!(seen.insert(&format!("{hour}-{i}"), at(hour)));
+            }
+            assert!(!seen.insert(&format!("{hour}-0"), at(hour)), "counted once");
+            seen.forget_before(seen_floor(horizon, at(hour)));
+            peak = peak.max(seen.len());
+        }
+        assert_eq!(peak, 1000 * (24 * 4 + 1), "flat once the first events are four days old");
+        assert_eq!(seen.len(), peak);
+        seen.forget_before(seen_floor(horizon, at(24 * 7 + 24 * 4)));
+        assert_eq!(seen.len(), 0, "four quiet days later, nothing is left");
+    }
 }

@@ -73,8 +73,15 @@ pub fn summary(r: &Report) -> String {
         Some(t) => format!("saved {} to {}", t.to_rfc3339_opts(SecondsFormat::Secs, true), r.state.store),
         None => format!("{} left unchanged", r.state.store),
     };
+    let carried = match (r.state.carried, r.state.dropped) {
+        (Some(n), Some(d)) if d > 0 => {
+            format!("; {n} event(s) carried for the next run, {d} left out to fit GitHub's limit on a variable")
+        }
+        (Some(n), _) => format!("; {n} event(s) carried for the next run"),
+        _ => String::new(),
+    };
     let budget = r.requests.rate_limit_remaining.map(|n| format!(", {n} left in the rate limit")).unwrap_or_default();
-    let _ = writeln!(out, "  state: {saved}; {} API request(s){budget}", r.requests.total);
+    let _ = writeln!(out, "  state: {saved}{carried}; {} API request(s){budget}", r.requests.total);
     out
 }
 

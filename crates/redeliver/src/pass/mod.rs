@@ -3,6 +3,7 @@
 //! before it is sent), and save state ([`save`]). What it did comes back as a [`Report`].
 
 mod act;
+mod carry;
 mod client;
 mod read;
 mod save;
@@ -76,11 +77,19 @@ impl Session {
         let started = hc.client.stats().github_time(started_here);
 
         let (_lock, ledger) = self.open_for_acting(read.reader.take(), o.dry_run)?;
+        // The Actions variable's carried ledger: merged into the runner's ledger (in memory only
+        // for a dry run), so a fresh runner knows the ladder, the cap and give-ups.
+        if let (Some(c), Some(l)) = (&read.carried, ledger.as_ref().filter(|_| !o.dry_run)) {
+            c.import(&t.key(), l)?;
+        }
         let now = hc.client.stats().github_time(Utc::now());
-        let memory = match &ledger {
+        let mut memory = match &ledger {
             Some(l) => l.memory(&t.key(), scan.failed().map(|h| h.guid.as_str()))?,
             None => HashMap::new(),
         };
+        if let Some(c) = read.carried.as_ref().filter(|_| o.dry_run) {
+            c.overlay(&mut memory, scan.failed().map(|h| h.guid.as_str()));
+        }
         let plan = plan(scan.failed(), &memory, &t.policy, &t.filter, o.max_redeliveries, now);
         let mut acted = self.act(hc, t, o, &plan, ledger.as_ref(), now).await?;
         acted.counts.pages = pages;
@@ -94,6 +103,8 @@ impl Session {
             None => format!("SQLite {}", self.state_path.display()),
         };
         save::remember(t, o, &plan, &scan, ledger.as_ref(), now)?;
+        save::prune(t, o, ledger.as_ref(), now)?;
+        let carried = save::carry(t, o, read.carried.as_mut(), ledger.as_ref()).await?;
         let written = save::watermark(t, o, &plan, ledger.as_ref(), read.variable.as_mut(), started).await?;
         let attention = acted.counts.need_attention() || acted.stop.is_some();
         Ok(Report {
@@ -106,7 +117,13 @@ impl Session {
             window: WindowReport { start: read.window.start, until: o.until, source: read.source },
             counts: acted.counts,
             events: acted.events,
-            state: StateReport { store, previous: read.previous, written },
+            state: StateReport {
+                store,
+                previous: read.previous,
+                written,
+                carried: carried.map(|c| c.events),
+                dropped: carried.map(|c| c.dropped),
+            },
             process: crate::usage::Usage::of_this_process(),
             requests: requests(hc.client.stats(), requests_before),
             exit_code: if attention { Exit::Attention as u8 } else { Exit::Success as u8 },

@@ -1,6 +1,7 @@
 //! The reading steps of a pass, which leave no trace when they fail (auth, network, a bad
 //! answer): find where the last run stopped, choose the window, and list the deliveries in it.
 
+use super::carry::CarriedLedger;
 use super::client::{HookClient, client};
 use crate::config::{RunOptions, Target};
 use crate::exit::Failure;
@@ -16,6 +17,8 @@ pub struct Read {
     pub reader: Option<Ledger>,
     /// The Actions variable that holds the watermark instead of the ledger, when configured.
     pub variable: Option<ActionsVariable>,
+    /// With the Actions variable, the ledger the previous runs carried in `NAME_LEDGER`.
+    pub carried: Option<CarriedLedger>,
     /// The time the previous run saved.
     pub previous: Option<DateTime<Utc>>,
     pub window: Window,
@@ -23,7 +26,8 @@ pub struct Read {
     pub source: &'static str,
 }
 
-/// Opens the ledger read-only, reads the stored time and chooses the window.
+/// Opens the ledger read-only, reads the stored time (and, with the Actions variable, the
+/// carried ledger) and chooses the window.
 pub async fn read(state: &Path, t: &Target, o: &RunOptions, started: DateTime<Utc>) -> Result<Read, Failure> {
     let key = t.key();
     let reader = Ledger::open_read_only(state)?;
@@ -39,6 +43,10 @@ pub async fn read(state: &Path, t: &Target, o: &RunOptions, started: DateTime<Ut
         (None, Some(l)) => l.watermark(&key)?,
         (None, None) => None,
     };
+    let carried = match &t.variable {
+        Some(v) => Some(CarriedLedger::read(t, v).await?),
+        None => None,
+    };
     let (mut start, mut source) = match (o.since, previous) {
         (Some(since), _) => (since, "since"),
         (None, Some(stored)) => (stored, "stored"),
@@ -51,7 +59,7 @@ pub async fn read(state: &Path, t: &Target, o: &RunOptions, started: DateTime<Ut
         start = floor;
         source = "horizon";
     }
-    Ok(Read { reader, variable, previous, window: Window { start, until: o.until }, source })
+    Ok(Read { reader, variable, carried, previous, window: Window { start, until: o.until }, source })
 }
 
 /// Lists the deliveries back to the window's start, folded into per-event histories; returns

@@ -4,6 +4,7 @@
 mod golden;
 mod harness;
 mod never_lose_list;
+mod never_lose_state;
 mod run;
 mod targets;
 mod watch;

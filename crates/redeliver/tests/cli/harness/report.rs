@@ -123,6 +123,10 @@ pub struct State {
     pub store: String,
     pub previous: Option<DateTime<Utc>>,
     pub written: Option<DateTime<Utc>>,
+    /// Events the Actions variable's carried ledger holds; `null` with SQLite alone.
+    pub carried: Option<u64>,
+    /// Carried entries left out to fit GitHub's limit on a variable.
+    pub dropped: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
