@@ -58,6 +58,9 @@ pub struct GitHubClient {
     clock_skew: TimeDelta,
     pacer: Pacer,
     stats: RequestStats,
+    /// Shutdown: every wait ends at once with [`ApiError::Cancelled`], and a read in flight is
+    /// abandoned (a write in flight finishes, bounded by the timeout).
+    cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl GitHubClient {
@@ -89,6 +92,7 @@ impl GitHubClient {
             jwt: None,
             clock_skew: TimeDelta::zero(),
             stats: RequestStats::default(),
+            cancel: None,
         })
     }
 
@@ -236,6 +240,12 @@ impl GitHubClient {
     }
 
     /// The configuration this client was built with.
+    /// Makes every wait of this client (pacing, rate limits, retry backoff) and every read in
+    /// flight end when `cancel` is cancelled.
+    pub fn set_cancel(&mut self, cancel: tokio_util::sync::CancellationToken) {
+        self.cancel = Some(cancel);
+    }
+
     pub fn config(&self) -> &ClientConfig {
         &self.config
     }

@@ -131,6 +131,7 @@ pub(crate) fn sample(now: DateTime<Utc>) -> Status {
         interval_seconds: 60,
         version: "0.1.0".into(),
         targets: vec![healthy, failing, stale],
+        notifications_dropped: 0,
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Status {
     pub interval_seconds: u64,
     pub version: String,
     pub targets: Vec<TargetStatus>,
+    /// Given-up notifications dropped because the queue to the notifier was full.
+    pub notifications_dropped: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

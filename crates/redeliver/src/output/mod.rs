@@ -5,6 +5,7 @@
 //! A reader that closes stdout early (`redeliver demo | head -2`) is not an error: the write
 //! fails with `BrokenPipe`, which becomes [`Failure::closed`], and the command ends with status 0.
 
+pub mod clean;
 mod text;
 
 pub use text::{history, summary};
@@ -57,10 +58,11 @@ pub fn line_beside_json(json: bool, text: &str) -> Result<(), Failure> {
     }
 }
 
-/// A line for the person watching (progress, where things are), on stderr.
+/// A line for the person watching (progress, where things are), on stderr; control characters
+/// (from a server's words) escaped.
 pub fn note(text: &str) {
     // A closed stderr leaves no one to tell; the command carries on.
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", clean::lines(text));
 }
 
 /// Presents the failure a command ended with, if any, and maps the result to the exit code.
@@ -81,12 +83,13 @@ pub fn failure(failure: &Failure) {
         return;
     }
     let error = &failure.error;
-    let mut text = format!("error: {error}\n");
+    // Our own sentences may span lines; a cause may quote a server, so it keeps to one.
+    let mut text = format!("error: {}\n", clean::lines(&error.to_string()));
     for cause in error.chain().skip(1) {
-        text += &format!("  caused by: {cause}\n");
+        text += &format!("  caused by: {}\n", clean::field(&cause.to_string()));
     }
     if let Some(hint) = failure.hint.as_deref() {
-        text += &format!("hint: {hint}\n");
+        text += &format!("hint: {}\n", clean::lines(hint));
     }
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
@@ -94,9 +97,10 @@ pub fn failure(failure: &Failure) {
 /// One target of several failed (`run` with a config file): its name, the error and its causes
 /// on one line, and the hint; the other targets go on.
 pub fn target_failure(name: &str, failure: &Failure) {
-    let mut text = format!("error: target \"{name}\": {:#}\n", failure.error);
+    let error = format!("{:#}", failure.error);
+    let mut text = format!("error: target \"{}\": {}\n", clean::field(name), clean::field(&error));
     if let Some(hint) = failure.hint.as_deref() {
-        text += &format!("hint: {hint}\n");
+        text += &format!("hint: {}\n", clean::lines(hint));
     }
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

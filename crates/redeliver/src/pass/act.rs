@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use redeliver_core::github::ApiError;
 use redeliver_core::plan::{Decision, Plan, Verdict};
 use redeliver_core::state::{Ledger, RedeliveryState};
-use std::sync::atomic::Ordering;
 
 /// What the acting step did.
 pub struct Acted {
@@ -42,7 +41,7 @@ impl Session {
                     report.outcome = Outcome::WouldRedeliver;
                     report.delivery_id = Some(delivery_id);
                 }
-                Decision::Redeliver { delivery_id } if acted.stop.is_some() || self.cancel.load(Ordering::SeqCst) => {
+                Decision::Redeliver { delivery_id } if acted.stop.is_some() || self.cancel.is_cancelled() => {
                     acted.stop.get_or_insert_with(|| "not sent: shutting down; the next pass sends it".to_string());
                     report.outcome = Outcome::Deferred;
                     report.delivery_id = Some(delivery_id);
@@ -62,7 +61,19 @@ impl Session {
                         v.first_attempt_at,
                         at,
                     )?;
-                    let (answer, outcome, detail) = match hc.client.redeliver(&t.hook, delivery_id).await {
+                    let sent = hc.client.redeliver(&t.hook, delivery_id).await;
+                    if let Err(ApiError::Cancelled) = sent {
+                        // Shutdown came while it waited to be sent: not sent, costs no rung.
+                        let why = "not sent: shutting down; the next pass sends it";
+                        ledger.withdraw(row, Some(why))?;
+                        acted.stop.get_or_insert_with(|| why.to_string());
+                        report.outcome = Outcome::Deferred;
+                        report.detail = acted.stop.clone();
+                        acted.counts.add(report.outcome);
+                        acted.events.push(report);
+                        continue;
+                    }
+                    let (answer, outcome, detail) = match sent {
                         Ok(()) => (RedeliveryState::Accepted, Outcome::Redelivered, None),
                         Err(ApiError::Ambiguous { detail }) => {
                             (RedeliveryState::Ambiguous, Outcome::Ambiguous, Some(detail))

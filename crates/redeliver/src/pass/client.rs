@@ -46,19 +46,34 @@ pub struct HookClient {
     pub client: GitHubClient,
     /// For an installation token: the App client that mints it, and when it was minted.
     minter: Option<(GitHubClient, Instant)>,
+    /// The session's shutdown, passed on to every client made here.
+    cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl HookClient {
     /// The client for `t`, minting an installation token when its auth asks for one.
     pub async fn connect(t: &Target) -> Result<Self, Failure> {
         Ok(match sign_in(&t.auth) {
-            SignIn::Direct(credentials) => HookClient { client: client(t, credentials)?, minter: None },
+            SignIn::Direct(credentials) => HookClient { client: client(t, credentials)?, minter: None, cancel: None },
             SignIn::Installation(app) => {
                 let mut app = client(t, app)?;
                 let token = app.installation_token(&t.hook).await?;
-                HookClient { client: client(t, Credentials::Token(token))?, minter: Some((app, Instant::now())) }
+                HookClient {
+                    client: client(t, Credentials::Token(token))?,
+                    minter: Some((app, Instant::now())),
+                    cancel: None,
+                }
             }
         })
+    }
+
+    /// Makes this hook's clients (and any made later) stop waiting on `cancel`.
+    pub fn set_cancel(&mut self, cancel: &tokio_util::sync::CancellationToken) {
+        self.cancel = Some(cancel.clone());
+        self.client.set_cancel(cancel.clone());
+        if let Some((app, _)) = self.minter.as_mut() {
+            app.set_cancel(cancel.clone());
+        }
     }
 
     /// Renews an installation token that is getting old.
@@ -73,6 +88,9 @@ impl HookClient {
         if let Some((app, at)) = self.minter.as_mut() {
             let token = app.installation_token(&t.hook).await?;
             self.client = client(t, Credentials::Token(token))?;
+            if let Some(cancel) = &self.cancel {
+                self.client.set_cancel(cancel.clone());
+            }
             *at = Instant::now();
             tracing::info!(target = %t.name, "renewed the installation token");
         }

@@ -18,8 +18,6 @@ use redeliver_core::plan::plan;
 use redeliver_core::state::{Ledger, StateLock};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// What lives across passes: the state file (and, for the daemon, its lock held for life),
@@ -31,12 +29,13 @@ pub struct Session {
     /// By ledger key.
     clients: HashMap<String, HookClient>,
     last_post: HashMap<String, Instant>,
-    pub cancel: Arc<AtomicBool>,
+    /// Shutdown: cancelled by a signal; every client wait and the pacing end with it.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl Session {
     pub fn new(state_path: PathBuf) -> Self {
-        Self { state_path, held: None, clients: HashMap::new(), last_post: HashMap::new(), cancel: Arc::default() }
+        Self { state_path, held: None, clients: HashMap::new(), last_post: HashMap::new(), cancel: Default::default() }
     }
 
     /// Takes the state's lock for the whole session (the daemon), instead of once per pass.
@@ -55,6 +54,7 @@ impl Session {
             Some(hc) => hc,
             None => HookClient::connect(t).await?,
         };
+        hc.set_cancel(&self.cancel);
         hc.refresh(t).await?;
         let result = self.pass_with(&mut hc, t, o).await;
         self.clients.insert(t.key(), hc);
@@ -135,7 +135,11 @@ impl Session {
             };
             let wait = gap.saturating_sub(last.elapsed());
             if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
+                // A shutdown ends the wait; the client then sends nothing (`ApiError::Cancelled`).
+                tokio::select! {
+                    () = self.cancel.cancelled() => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
             }
         }
         self.last_post.insert(host, Instant::now());
