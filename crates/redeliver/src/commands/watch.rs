@@ -3,7 +3,7 @@
 
 use crate::cli::WatchArgs;
 use crate::config::{Env, Listen, resolve_watch};
-use crate::daemon::{Daemon, http, on_shutdown_signal};
+use crate::daemon::{self, Daemon, http, on_shutdown_signal};
 use crate::exit::{Exit, Failure};
 use crate::pass::Session;
 use redeliver_core::policy::format_duration;
@@ -12,6 +12,8 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
     let settings = resolve_watch(&args, &Env::from_process(), chrono::Utc::now())?;
     let (run, interval) = (settings.run, settings.interval);
 
+    // The status port and the polls share one descriptor table: make it as large as allowed.
+    daemon::guard::raise_file_limit();
     let mut session = Session::new(run.state_path.clone());
     session.hold_lock()?;
     on_shutdown_signal(session.cancel.clone())?;
@@ -30,7 +32,8 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
             ));
             let status = daemon.status.clone();
             let stopped = stop_http.clone().cancelled_owned();
-            Some(tokio::spawn(http::serve(listener, status, stopped)))
+            let allowed = http::AllowedHosts::new(addr, &settings.allow_hosts);
+            Some(tokio::spawn(http::serve(listener, status, allowed, stopped)))
         }
     };
     crate::output::note(&format!(

@@ -44,11 +44,13 @@ impl Daemon {
                 .map(|t| TargetStatus {
                     name: t.name.clone(),
                     description: t.describe(),
-                    api_url: t.api_url.to_string(),
+                    api_url: shown_url(&t.api_url),
                     ..TargetStatus::default()
                 })
                 .collect(),
             notifications_dropped: 0,
+            page: 0,
+            per_page: 0,
         });
         let wanted = notify.url.is_some() || notify.command.is_some();
         let notify = wanted.then(|| notify::Queue::start(notify, notify::QUEUE_CAPACITY, status.clone()));
@@ -119,6 +121,17 @@ impl Daemon {
             queue.close(NOTIFY_GRACE).await;
         }
     }
+}
+
+/// The API URL as the status page may show it: never a user name, password or query (a token
+/// someone put there), even though the config refuses a URL with them.
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
 }
 
 /// How long queued notifications may still take at shutdown: exiting promptly matters more.
