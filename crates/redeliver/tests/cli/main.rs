@@ -3,6 +3,7 @@
 
 mod golden;
 mod harness;
+mod ops;
 mod run;
 mod targets;
 mod watch;
