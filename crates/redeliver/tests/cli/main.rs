@@ -5,5 +5,6 @@ mod golden;
 mod harness;
 mod ops;
 mod run;
+mod secret_sweep;
 mod targets;
 mod watch;
