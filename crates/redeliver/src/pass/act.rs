@@ -50,8 +50,13 @@ impl Session {
                 Decision::Redeliver { delivery_id } => {
                     report.delivery_id = Some(delivery_id);
                     let ledger = ledger.expect("a writable ledger outside dry runs");
-                    // Paced before it is written down, so a crash while waiting costs no rung.
+                    // Paced before it is written down, so a crash while waiting costs no rung; a
+                    // shutdown while waiting leaves it for the next pass, unwritten.
                     self.pace_host(t).await;
+                    if hc.client.pace_ready().await.is_err() || self.cancel.is_cancelled() {
+                        defer(&mut acted, report);
+                        continue;
+                    }
                     let at = Utc::now();
                     let row = ledger.begin_redelivery(
                         &key,
@@ -63,14 +68,10 @@ impl Session {
                     )?;
                     let sent = hc.client.redeliver(&t.hook, delivery_id).await;
                     if let Err(ApiError::Cancelled) = sent {
-                        // Shutdown came while it waited to be sent: not sent, costs no rung.
-                        let why = "not sent: shutting down; the next pass sends it";
-                        ledger.withdraw(row, Some(why))?;
-                        acted.stop.get_or_insert_with(|| why.to_string());
-                        report.outcome = Outcome::Deferred;
-                        report.detail = acted.stop.clone();
-                        acted.counts.add(report.outcome);
-                        acted.events.push(report);
+                        // Shutdown came during a rate-limit wait after GitHub refused it: not
+                        // carried out, so it costs no rung.
+                        ledger.withdraw(row, Some(SHUTTING_DOWN))?;
+                        defer(&mut acted, report);
                         continue;
                     }
                     let (answer, outcome, detail) = match sent {
@@ -105,6 +106,18 @@ impl Session {
         }
         Ok(acted)
     }
+}
+
+/// Why a redelivery was left for the next pass by a shutdown.
+const SHUTTING_DOWN: &str = "not sent: shutting down; the next pass sends it";
+
+/// A redelivery not sent because of a shutdown: deferred to the next pass.
+fn defer(acted: &mut Acted, mut report: EventReport) {
+    acted.stop.get_or_insert_with(|| SHUTTING_DOWN.to_string());
+    report.outcome = Outcome::Deferred;
+    report.detail = acted.stop.clone();
+    acted.counts.add(report.outcome);
+    acted.events.push(report);
 }
 
 /// What the plan alone says about an event, before anything is sent.

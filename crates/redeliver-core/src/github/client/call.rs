@@ -106,10 +106,23 @@ impl GitHubClient {
         }
     }
 
-    /// Sleeps `wait`, or ends early with [`ApiError::Cancelled`] on shutdown.
+    /// Waits until pacing lets the next state-changing request go, or ends early with
+    /// [`ApiError::Cancelled`] on shutdown: a caller that writes down a request before sending
+    /// it waits here first, so that a shutdown never comes between its note and the send.
+    pub async fn pace_ready(&self) -> Result<(), ApiError> {
+        self.sleep_or_cancel(self.pacer.wait(Instant::now())).await
+    }
+
+    /// Sleeps `wait`, or ends early with [`ApiError::Cancelled`] on shutdown (no wait, no end).
     async fn sleep_or_cancel(&self, wait: std::time::Duration) -> Result<(), ApiError> {
+        if wait.is_zero() {
+            return Ok(());
+        }
         match &self.cancel {
-            None => Ok(tokio::time::sleep(wait).await),
+            None => {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
             Some(cancel) => tokio::select! {
                 () = cancel.cancelled() => Err(ApiError::Cancelled),
                 () = tokio::time::sleep(wait) => Ok(()),
@@ -117,15 +130,15 @@ impl GitHubClient {
         }
     }
 
-    /// [`Self::attempt`], except that on shutdown a read is abandoned (sending it again later is
-    /// harmless) and nothing new is sent; a write in flight finishes, within the timeout.
+    /// [`Self::attempt`], except that on shutdown a read is not sent, or abandoned in flight
+    /// (sending it again later is harmless). A write that got this far goes, and its answer is
+    /// awaited (within the timeout): its caller has written it down as being sent.
     async fn send(&mut self, call: &Call) -> Result<Result<Answer, NoAnswer>, ApiError> {
-        let Some(cancel) = self.cancel.clone() else { return self.attempt(call).await };
+        let Some(cancel) = self.cancel.clone().filter(|_| !call.kind.is_write()) else {
+            return self.attempt(call).await;
+        };
         if cancel.is_cancelled() {
             return Err(ApiError::Cancelled);
-        }
-        if call.kind.is_write() {
-            return self.attempt(call).await;
         }
         tokio::select! {
             () = cancel.cancelled() => Err(ApiError::Cancelled),
