@@ -6,6 +6,7 @@ use crate::cli::RunArgs;
 use crate::config::{Env, Target, resolve_run};
 use crate::exit::{Exit, Failure};
 use crate::output;
+use crate::output::clean::field;
 use crate::pass::{self, SignIn};
 use redeliver_core::github::{ActionsVariable, ApiError, Credentials, GitHubClient, HookTarget};
 
@@ -17,11 +18,12 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
         match check(t).await {
             Ok(lines) => {
                 text += &format!("ok     {}: {}\n", t.name, t.describe());
-                lines.iter().for_each(|l| text += &format!("       {l}\n"));
+                // GitHub's words may hold control characters: kept to their line.
+                lines.iter().for_each(|l| text += &format!("       {}\n", field(l)));
             }
             Err((e, hint)) => {
                 worst = Exit::GitHub;
-                text += &format!("FAILED {}: {}\n       {e}\n", t.name, t.describe());
+                text += &format!("FAILED {}: {}\n       {}\n", t.name, t.describe(), field(&e));
                 if let Some(hint) = hint {
                     text += &format!("       hint: {hint}\n");
                 }

@@ -43,9 +43,14 @@ fn near_file_limit() -> bool {
         return false;
     };
     match std::fs::read_dir("/proc/self/fd") {
-        Ok(open) => (open.count() as u64).saturating_add(FD_RESERVE) >= soft,
+        Ok(open) => within_reserve(open.count() as u64, soft),
         Err(_) => false,
     }
+}
+
+/// Whether `open` descriptors under a limit of `limit` leave less than [`FD_RESERVE`].
+fn within_reserve(open: u64, limit: u64) -> bool {
+    open.saturating_add(FD_RESERVE) >= limit
 }
 
 /// How long a connection may stay silent, and live.
@@ -184,6 +189,15 @@ mod tests {
         let mut buf = [0u8; 8];
         let err = tokio::time::timeout(Duration::from_secs(20), conn.read(&mut buf)).await.unwrap().unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn the_reserve_is_kept_for_the_work() {
+        assert!(!within_reserve(20, 1024));
+        assert!(!within_reserve(1024 - FD_RESERVE - 1, 1024));
+        assert!(within_reserve(1024 - FD_RESERVE, 1024));
+        assert!(within_reserve(5000, 256), "already past the limit");
+        assert!(!within_reserve(20, u64::MAX), "an unlimited limit");
     }
 
     #[tokio::test]

@@ -198,3 +198,14 @@ pub fn on_shutdown_signal(cancel: CancellationToken) -> Result<(), Failure> {
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_page_never_shows_credentials_in_an_api_url() {
+        let url = url::Url::parse("https://x-access-token:ghp_SECRET@ghe.corp/api/v3?token=ghp_SECRET#f").unwrap();
+        assert_eq!(shown_url(&url), "https://ghe.corp/api/v3");
+    }
+}

@@ -176,3 +176,41 @@ async fn twelve_hundred_idle_status_connections_do_not_starve_the_polls() {
     let _ = daemon.wait_for("stopped", 10).await;
     assert!(!daemon.seen.iter().any(|l| l.contains("poll failed")), "{}", daemon.seen.join("\n"));
 }
+
+/// One GET with this `Host` header; the status code.
+async fn status_with_host(addr: std::net::SocketAddr, host: &str) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /status.json HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(secs(20), stream.read_to_string(&mut answer)).await.unwrap().unwrap();
+    answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_port_answers_its_own_names_and_those_allowed_only() {
+    let app = App::start().await;
+    let flags = ["--interval", "1h", "--listen", "127.0.0.1:0", "--allow-host", "status.example.com"];
+    let mut daemon = app.watch().args(flags).spawn();
+    let url = daemon.status_url().await;
+    let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    let port = addr.port();
+    assert_eq!(status_with_host(addr, &format!("localhost:{port}")).await, 200);
+    assert_eq!(status_with_host(addr, "status.example.com").await, 200);
+    assert_eq!(status_with_host(addr, &format!("rebound.example:{port}")).await, 421);
+    daemon.signal("TERM");
+    assert_eq!(daemon.exit_code(20).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_url_with_credentials_is_refused_at_start_without_echoing_them() {
+    let app = App::start().await;
+    let with_user = app.sim.base_url().replace("http://", "http://x-access-token:ghp_SECRET@");
+    let out = app.command(["watch", "--listen", "off", "--api-url", &with_user, "--app-id", "31337"]).await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("user name or password") && !out.stderr.contains("SECRET"), "{}", out.stderr);
+    let out = app.command(["run", "--api-url", &with_user, "--app-id", "SECRET-ish"]).await;
+    out.assert_code(2);
+    assert!(!out.stderr.contains("SECRET"), "{}", out.stderr);
+}
