@@ -52,9 +52,8 @@ impl Session {
     pub async fn pass(&mut self, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
         let mut hc = match self.clients.remove(&t.key()) {
             Some(hc) => hc,
-            None => HookClient::connect(t).await?,
+            None => HookClient::connect(t, &self.cancel).await?,
         };
-        hc.set_cancel(&self.cancel);
         hc.refresh(t).await?;
         let result = self.pass_with(&mut hc, t, o).await;
         self.clients.insert(t.key(), hc);
