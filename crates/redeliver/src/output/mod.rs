@@ -25,10 +25,43 @@ pub fn init_tracing(verbose: u8) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogLine(std::io::stderr()))
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
+}
+
+/// A log event on stderr: one line, whatever its fields hold. A server's words with a newline
+/// would otherwise start a line of their own (an Actions runner reads `::error ::…` from
+/// stderr too); `tracing-subscriber` already escapes ANSI sequences in them.
+struct LogLine<W: Write>(W);
+
+impl<W: Write> Write for LogLine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (body, end) = match buf.strip_suffix(b"\n") {
+            Some(body) => (body, &b"\n"[..]),
+            None => (buf, &b""[..]),
+        };
+        if body.iter().any(|b| matches!(b, b'\n' | b'\r')) {
+            let mut line = Vec::with_capacity(buf.len() + 8);
+            for &b in body {
+                match b {
+                    b'\n' => line.extend_from_slice(b"\\n"),
+                    b'\r' => line.extend_from_slice(b"\\r"),
+                    b => line.push(b),
+                }
+            }
+            line.extend_from_slice(end);
+            self.0.write_all(&line)?;
+        } else {
+            self.0.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Writes `text` to stdout as it is (it carries its own line ends).
@@ -139,6 +172,14 @@ mod tests {
         let mut open = Vec::new();
         write_data(&mut open, "line\n").unwrap();
         assert_eq!(open, b"line\n");
+    }
+
+    #[test]
+    fn a_log_event_stays_on_one_line() {
+        let mut out = LogLine(Vec::new());
+        out.write_all(b"WARN poll failed: x\n::error ::pwned\r\n").unwrap();
+        out.write_all(b"INFO plain\n").unwrap();
+        assert_eq!(String::from_utf8(out.0).unwrap(), "WARN poll failed: x\\n::error ::pwned\\r\nINFO plain\n");
     }
 
     #[test]
