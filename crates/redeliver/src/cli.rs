@@ -162,6 +162,11 @@ pub struct WatchArgs {
     /// [default: 127.0.0.1:9187, or `listen` in the config file]
     #[arg(long)]
     pub listen: Option<String>,
+    /// A host name (or name:port) the status page also answers to, besides its listen address
+    /// and localhost (a reverse proxy's name, or the machine's name with --listen 0.0.0.0:PORT);
+    /// repeatable. Other `Host` headers get 421. [default: `allow_hosts` in the config file]
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
     /// POST a JSON message (Slack-compatible `text`) here for every event given up.
     #[arg(long)]
     pub notify_url: Option<String>,

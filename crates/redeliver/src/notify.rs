@@ -4,11 +4,18 @@
 use crate::config::{ActionsEnv, NotifySettings};
 use crate::exit::Failure;
 use crate::output;
+use crate::output::clean::{self, markdown_cell as cell};
 use crate::report::{EventReport, Outcome, Report, TargetError};
 use redeliver_core::plan::GiveUpReason;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::time::Duration;
+
+pub mod command;
+mod queue;
+
+pub use queue::{CAPACITY as QUEUE_CAPACITY, Queue};
 
 /// Under GitHub Actions: a Markdown summary appended to `$GITHUB_STEP_SUMMARY`, and a
 /// `::warning::` per given-up event and an `::error::` per refusal or failed target. They go to
@@ -29,9 +36,10 @@ pub fn github_actions(env: &ActionsEnv, json: bool, reports: &[Report], errors: 
     printed
 }
 
-/// Workflow commands; `%`, CR and LF escaped as the runner expects.
+/// Workflow commands; the message escaped as the runner expects ([`clean::workflow_data`]), so
+/// that a server's words cannot start a command of their own.
 pub fn annotations(reports: &[Report], errors: &[TargetError]) -> Vec<String> {
-    let esc = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    let esc = clean::workflow_data;
     let mut out = Vec::new();
     for r in reports {
         for e in &r.events {
@@ -81,7 +89,7 @@ pub fn job_summary(reports: &[Report], errors: &[TargetError]) -> String {
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} |",
-            r.name,
+            cell(&r.name),
             c.deliveries_read,
             c.failed_events,
             c.redelivered + c.would_redeliver,
@@ -102,19 +110,29 @@ pub fn job_summary(reports: &[Report], errors: &[TargetError]) -> String {
         for (r, e) in acted {
             let _ = writeln!(
                 md,
-                "| {} | {} | `{}` | {} | {} |",
-                r.name,
-                e.kind(),
-                e.guid,
+                "| {} | {} | {} | {} | {} |",
+                cell(&r.name),
+                cell(&e.kind()),
+                code(&e.guid),
                 e.attempts,
                 e.outcome.as_str().replace('_', " ")
             );
         }
     }
     for e in errors {
-        let _ = writeln!(md, "\n**{}** failed: {}", e.name, e.error);
+        let _ = writeln!(md, "\n**{}** failed: {}", cell(&e.name), cell(&e.error));
     }
     md
+}
+
+/// A GUID as code when it is one (letters, digits, dashes), else as an escaped cell: a backtick
+/// cannot be escaped inside a code span.
+fn code(guid: &str) -> String {
+    if !guid.is_empty() && guid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        format!("`{guid}`")
+    } else {
+        cell(guid)
+    }
 }
 
 /// What a notification carries; `text` makes it a valid Slack incoming-webhook message.
@@ -159,53 +177,79 @@ pub fn given_up_messages(reports: &[Report]) -> Vec<GivenUp<'_>> {
         .collect()
 }
 
-/// Sends one notification per given-up event to the configured URL and/or command. Failures
-/// are logged, never fatal: the event is already recorded and reported.
+/// One notification, owned, so that it can wait in [`Queue`]: the JSON body (also the command's
+/// stdin) and the command's `REDELIVER_*` variables.
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub guid: String,
+    pub body: Vec<u8>,
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl From<&GivenUp<'_>> for Note {
+    fn from(m: &GivenUp<'_>) -> Note {
+        Note {
+            guid: m.guid.to_owned(),
+            body: serde_json::to_vec(m).unwrap_or_default(),
+            env: vec![
+                ("REDELIVER_TARGET", m.name.to_owned()),
+                ("REDELIVER_GUID", m.guid.to_owned()),
+                ("REDELIVER_EVENT", m.event.to_owned()),
+                ("REDELIVER_REASON", m.reason.to_owned()),
+                ("REDELIVER_ATTEMPTS", m.attempts.to_string()),
+                ("REDELIVER_TEXT", m.text.clone()),
+            ],
+        }
+    }
+}
+
+/// One [`Note`] per given-up event in `reports`.
+pub fn notes(reports: &[Report]) -> Vec<Note> {
+    given_up_messages(reports).iter().map(Note::from).collect()
+}
+
+/// How long the command may run (stdin written, exit awaited), and the URL may take.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+const URL_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(URL_TIMEOUT).build().unwrap_or_default()
+}
+
+/// Sends one notification per given-up event to the configured URL and/or command, one after
+/// the other (`run`; `watch` queues them instead). Failures are logged, never fatal: the event
+/// is already recorded and reported.
 pub async fn given_up(settings: &NotifySettings, reports: &[Report]) {
-    let messages = given_up_messages(reports);
-    if messages.is_empty() {
+    let notes = notes(reports);
+    if notes.is_empty() {
         return;
     }
+    let client = http_client();
+    for note in &notes {
+        send(settings, &client, note).await;
+    }
+}
+
+/// Sends `note` to the URL and runs the command, as configured.
+async fn send(settings: &NotifySettings, client: &reqwest::Client, note: &Note) {
     if let Some(url) = &settings.url {
-        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
-        for m in &messages {
-            let sent = client.post(url).json(m).send().await.and_then(|r| r.error_for_status()).map(|_| ());
-            if let Err(e) = sent {
-                tracing::warn!(guid = m.guid, "could not send the given-up notification: {}", e.without_url());
-            }
+        let sent = client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(note.body.clone())
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map(|_| ());
+        if let Err(e) = sent {
+            tracing::warn!(guid = %note.guid, "could not send the given-up notification: {}", e.without_url());
         }
     }
     if let Some(command) = &settings.command {
-        for m in &messages {
-            let body = serde_json::to_vec(m).unwrap_or_default();
-            let child = tokio::process::Command::new("sh")
-                .arg("-c")
-                .arg(command)
-                .env("REDELIVER_TARGET", m.name)
-                .env("REDELIVER_GUID", m.guid)
-                .env("REDELIVER_EVENT", m.event)
-                .env("REDELIVER_REASON", m.reason)
-                .env("REDELIVER_ATTEMPTS", m.attempts.to_string())
-                .env("REDELIVER_TEXT", &m.text)
-                .stdin(std::process::Stdio::piped())
-                .kill_on_drop(true)
-                .spawn();
-            let result = async {
-                let mut child = child?;
-                if let Some(mut stdin) = child.stdin.take() {
-                    use tokio::io::AsyncWriteExt as _;
-                    stdin.write_all(&body).await?;
-                }
-                tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
-                    .await
-                    .map_err(std::io::Error::other)?
-            }
-            .await;
-            match result {
-                Ok(status) if status.success() => {}
-                Ok(status) => tracing::warn!(guid = m.guid, "the notify command exited with {status}"),
-                Err(e) => tracing::warn!(guid = m.guid, "could not run the notify command: {e}"),
-            }
+        match command::run(command, &note.env, &note.body, COMMAND_TIMEOUT).await {
+            Ok(status) if status.success() => {}
+            Ok(status) => tracing::warn!(guid = %note.guid, "the notify command exited with {status}"),
+            Err(trouble) => tracing::warn!(guid = %note.guid, "the notify command failed: {trouble}"),
         }
     }
 }

@@ -58,6 +58,9 @@ pub struct GitHubClient {
     clock_skew: TimeDelta,
     pacer: Pacer,
     stats: RequestStats,
+    /// Shutdown: every wait ends at once with [`ApiError::Cancelled`], and a read in flight is
+    /// abandoned (a write in flight finishes, bounded by the timeout).
+    cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl GitHubClient {
@@ -89,6 +92,7 @@ impl GitHubClient {
             jwt: None,
             clock_skew: TimeDelta::zero(),
             stats: RequestStats::default(),
+            cancel: None,
         })
     }
 
@@ -230,18 +234,15 @@ impl GitHubClient {
         &self.stats
     }
 
-    /// Waits until the pacer lets the next state-changing request go, so that the caller can
-    /// write the request down and then send it with no wait in between: a redelivery is
-    /// recorded as `sending` only once nothing stands between the record and the POST.
-    pub async fn pace(&self) {
-        if let Some(at) = self.pacer.next_at() {
-            tokio::time::sleep_until(at).await;
-        }
-    }
-
     /// The current gap between state-changing requests (it moves under [`super::Pace::Auto`]).
     pub fn pace_gap(&self) -> Duration {
         self.pacer.gap()
+    }
+
+    /// Makes every wait of this client (pacing, rate limits, retry backoff) and every read in
+    /// flight end when `cancel` is cancelled.
+    pub fn set_cancel(&mut self, cancel: tokio_util::sync::CancellationToken) {
+        self.cancel = Some(cancel);
     }
 
     /// The configuration this client was built with.

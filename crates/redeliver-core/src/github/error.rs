@@ -49,6 +49,10 @@ pub enum ApiError {
     /// The client was set up wrongly (base URL, credentials for the wrong kind of hook ...).
     #[error("The GitHub client is misconfigured: {detail}")]
     Config { detail: String },
+
+    /// Shutdown came while the client was waiting (or reading); nothing more was sent.
+    #[error("stopped by shutdown before the request was sent")]
+    Cancelled,
 }
 
 fn rid(request_id: &Option<String>) -> String {
@@ -118,7 +122,7 @@ impl ApiError {
                  or https://HOST/api/v3 for GitHub Enterprise Server) and not at a web page or proxy"
                     .to_owned(),
             ),
-            ApiError::Config { .. } => None,
+            ApiError::Config { .. } | ApiError::Cancelled => None,
         }
     }
 

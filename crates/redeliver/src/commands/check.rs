@@ -8,6 +8,7 @@ use crate::cli::RunArgs;
 use crate::config::{Env, Target, resolve_run};
 use crate::exit::{Exit, Failure};
 use crate::output;
+use crate::output::clean::field;
 use crate::pass::{self, SignIn};
 use redeliver_core::github::{ActionsVariable, ApiError, Credentials, GitHubClient, HookTarget};
 use serde::Serialize;
@@ -77,10 +78,11 @@ fn human(c: &TargetCheck) -> String {
     match &c.error {
         None => {
             text += &format!("ok     {}: {}\n", c.name, c.description);
-            c.lines.iter().for_each(|l| text += &format!("       {l}\n"));
+            // GitHub's words may hold control characters: kept to their line.
+            c.lines.iter().for_each(|l| text += &format!("       {}\n", field(l)));
         }
         Some(e) => {
-            text += &format!("FAILED {}: {}\n       {e}\n", c.name, c.description);
+            text += &format!("FAILED {}: {}\n       {}\n", c.name, c.description, field(e));
             if let Some(hint) = &c.hint {
                 text += &format!("       hint: {hint}\n");
             }

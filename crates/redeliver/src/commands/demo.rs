@@ -102,9 +102,11 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
     let interval = std::time::Duration::from_secs(2);
     let mut daemon = Daemon::new(session, settings.targets, settings.options, settings.notify, interval);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(demo_failure)?;
-    let page = format!("http://{}/", listener.local_addr().map_err(demo_failure)?);
+    let addr = listener.local_addr().map_err(demo_failure)?;
+    let page = format!("http://{addr}/");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(http::serve(listener, daemon.status.clone(), async {
+    let allowed = http::AllowedHosts::new(addr, &[]);
+    let server = tokio::spawn(http::serve(listener, daemon.status.clone(), allowed, async {
         let _ = stopped.await;
     }));
     output::line(&format!("   Status page, live while the demo runs: {page}\n"))?;

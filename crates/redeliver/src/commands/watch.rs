@@ -3,7 +3,7 @@
 
 use crate::cli::WatchArgs;
 use crate::config::{Env, Listen, resolve_watch};
-use crate::daemon::{Daemon, http, on_shutdown_signal};
+use crate::daemon::{self, Daemon, http, on_shutdown_signal};
 use crate::exit::{Exit, Failure};
 use crate::pass::Session;
 use redeliver_core::policy::format_duration;
@@ -12,12 +12,14 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
     let settings = resolve_watch(&args, &Env::from_process(), chrono::Utc::now())?;
     let (run, interval) = (settings.run, settings.interval);
 
+    // The status port and the polls share one descriptor table: make it as large as allowed.
+    daemon::guard::raise_file_limit();
     let mut session = Session::new(run.state_path.clone());
     session.hold_lock()?;
-    on_shutdown_signal(&session)?;
+    on_shutdown_signal(session.cancel.clone())?;
     let mut daemon = Daemon::new(session, run.targets, run.options, run.notify, interval);
-
-    let (stop_http, stopped) = tokio::sync::oneshot::channel::<()>();
+    // The HTTP side stops with the daemon's own token, after the polling loop has returned.
+    let stop_http = tokio_util::sync::CancellationToken::new();
     let server = match &settings.listen {
         Listen::Off => None,
         Listen::At(listen) => {
@@ -29,9 +31,9 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
                 "redeliver: status page at http://{addr}/ (metrics at /metrics, health at /healthz)"
             ));
             let status = daemon.status.clone();
-            Some(tokio::spawn(http::serve(listener, status, async {
-                let _ = stopped.await;
-            })))
+            let stopped = stop_http.clone().cancelled_owned();
+            let allowed = http::AllowedHosts::new(addr, &settings.allow_hosts);
+            Some(tokio::spawn(http::serve(listener, status, allowed, stopped)))
         }
     };
     crate::output::note(&format!(
@@ -41,7 +43,7 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
         daemon.session.state_path().display()
     ));
     daemon.run().await;
-    let _ = stop_http.send(());
+    stop_http.cancel();
     if let Some(server) = server {
         let _ = server.await;
     }

@@ -31,6 +31,8 @@ pub struct ConfigFile {
     #[serde(default, deserialize_with = "duration")]
     pub interval: Option<Duration>,
     pub listen: Option<String>,
+    /// Host names the status page answers to besides its address and localhost.
+    pub allow_hosts: Option<Vec<String>>,
     pub notify_url: Option<String>,
     pub notify_command: Option<String>,
     #[serde(default)]

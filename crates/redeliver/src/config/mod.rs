@@ -183,6 +183,8 @@ pub struct WatchSettings {
     /// Time between polls (more than zero).
     pub interval: std::time::Duration,
     pub listen: Listen,
+    /// Names the status page answers to besides its address and localhost (`--allow-host`).
+    pub allow_hosts: Vec<String>,
 }
 
 /// Running inside a GitHub Actions job (`GITHUB_ACTIONS=true`).

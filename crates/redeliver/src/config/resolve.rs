@@ -125,7 +125,12 @@ pub(super) fn watch_settings(
         url: args.notify_url.clone().or(run.notify.url),
         command: args.notify_command.clone().or(run.notify.command),
     };
-    Ok(WatchSettings { run, interval, listen })
+    let allow_hosts = if args.allow_hosts.is_empty() {
+        file.and_then(|f| f.allow_hosts.clone()).unwrap_or_default()
+    } else {
+        args.allow_hosts.clone()
+    };
+    Ok(WatchSettings { run, interval, listen, allow_hosts })
 }
 
 fn flag_knobs(args: &RunArgs) -> Knobs {

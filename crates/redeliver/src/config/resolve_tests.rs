@@ -107,6 +107,7 @@ fn watch_settings_flag_then_file_then_default() {
         listen: Some("127.0.0.1:0".into()),
         notify_url: Some("http://127.0.0.1:1/flag".into()),
         notify_command: None,
+        allow_hosts: vec![],
     };
     let flagged = watch(&flags, Some(&file));
     assert_eq!(flagged.interval, std::time::Duration::from_millis(300));

@@ -45,12 +45,18 @@ fn hostname_url(host: &str) -> Result<Url, Failure> {
 }
 
 pub fn parse_api_url(text: &str, source: &str) -> Result<Url, Failure> {
+    // Quoted without user name, password or query (a token may have been put there), and not at
+    // all when it is no URL (it may be a token in the wrong variable).
+    let shown = shown_url(text).map(|u| format!(" '{u}'")).unwrap_or_default();
     let bad = |why: &str| {
         Failure::config(format!(
-            "{source} '{text}' is not a usable API URL ({why}): write e.g. https://api.github.com or https://ghe.example.com/api/v3"
+            "{source}{shown} is not a usable API URL ({why}): write e.g. https://api.github.com or https://ghe.example.com/api/v3"
         ))
     };
     let url = Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it must not carry a user name or password; give the token in TOKEN or token_env"));
+    }
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("the scheme must be https or http"));
     }
@@ -67,6 +73,14 @@ pub fn parse_api_url(text: &str, source: &str) -> Result<Url, Failure> {
     Ok(url)
 }
 
+/// `scheme://host[:port]/path` of a URL, for messages: never its user name, password, query or
+/// fragment. `None` when `text` is not a URL.
+fn shown_url(text: &str) -> Option<String> {
+    let url = Url::parse(text.trim()).ok()?;
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    Some(format!("{}://{}{port}{}", url.scheme(), url.host_str().unwrap_or(""), url.path().trim_end_matches('/')))
+}
+
 pub fn app_id(value: Option<&str>) -> Result<String, Failure> {
     let Some(id) = value.map(str::trim) else {
         return Err(Failure::config(
@@ -78,9 +92,11 @@ pub fn app_id(value: Option<&str>) -> Result<String, Failure> {
     if numeric || client_id {
         Ok(id.to_string())
     } else {
-        Err(Failure::config(format!(
-            "APP_ID '{id}' is neither a numeric App ID nor a client ID (Iv1.… or Iv23…): copy the App ID from the GitHub App's settings page"
-        )))
+        // Not quoted: a value in the wrong variable may be a token or a key.
+        Err(Failure::config(
+            "APP_ID is neither a numeric App ID nor a client ID (Iv1.… or Iv23…; the value is not shown, in case it is \
+             a secret): copy the App ID from the GitHub App's settings page",
+        ))
     }
 }
 
@@ -187,10 +203,27 @@ mod tests {
     }
 
     #[test]
+    fn an_api_url_never_shows_its_secrets_and_refuses_userinfo() {
+        for (url, why) in [
+            ("https://x-access-token:ghp_SECRET@ghe.corp/api/v3", "user name or password"),
+            ("https://ghp_SECRET@ghe.corp/api/v3", "user name or password"),
+            ("https://ghe.corp/api/v3?access_token=ghp_SECRET", "query or fragment"),
+        ] {
+            let err = url_of(&[], Some(url));
+            assert!(err.starts_with("ERR --api-url 'https://ghe.corp/api/v3' is not"), "{err}");
+            assert!(err.contains(why) && !err.contains("SECRET"), "{err}");
+        }
+        let err = url_of(&[], Some("ghp_SECRET"));
+        assert!(!err.contains("SECRET") && err.contains("is not a usable API URL"), "{err}");
+    }
+
+    #[test]
     fn app_ids_are_numeric_or_client_ids() {
         assert_eq!(app_id(Some(" 12345 ")).unwrap(), "12345");
         assert_eq!(app_id(Some("Iv23liAbC")).unwrap(), "Iv23liAbC");
         assert!(app_id(Some("my-app")).unwrap_err().error.to_string().contains("neither a numeric App ID"));
+        let err = app_id(Some("ghp_SECRET")).unwrap_err().error.to_string();
+        assert!(!err.contains("SECRET"), "{err}");
         assert!(app_id(None).unwrap_err().error.to_string().contains("no App id"));
         assert!(app_id(Some("0")).is_err());
     }

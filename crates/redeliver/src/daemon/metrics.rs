@@ -85,6 +85,11 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
     for t in targets {
         x.sample("redeliver_up", &[("target", &t.name)], u8::from(assess(status, t, now).is_up()));
     }
+
+    // The daemon's own, not a target's: no labels.
+    let help = "Given-up notifications dropped because the notification queue was full.";
+    x.family("redeliver_notifications_dropped_total", "counter", help);
+    let _ = writeln!(x.out, "redeliver_notifications_dropped_total {}", status.notifications_dropped);
     x.out
 }
 
@@ -227,6 +232,7 @@ pub(super) mod tests {
         assert_eq!(m.get("redeliver_rate_limit_remaining", &[("target", "ghes-lab")]), None, "unknown is omitted");
         assert_eq!(m.kind["redeliver_up"], "gauge");
         assert_eq!(m.kind["redeliver_redeliveries_total"], "counter");
+        assert_eq!(m.get("redeliver_notifications_dropped_total", &[]), Some(0.0));
         assert_eq!(m.kind.len(), 11);
     }
 

@@ -2,6 +2,7 @@
 //! that shows it (`http`: the routes; `health`: /healthz; `metrics`: /metrics; `page`: the
 //! status page).
 
+pub mod guard;
 pub mod health;
 pub mod http;
 pub mod metrics;

@@ -3,7 +3,7 @@
 //! and error texts come from the network and may hold markup.
 
 use super::health::{Health, assess};
-use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, Status, TargetStatus};
+use super::status::{GivenUpEvent, PER_PAGE, RecentRedelivery, Status, TargetStatus};
 use chrono::{DateTime, Duration, Utc};
 use redeliver_core::text::{excerpt, one_line};
 use std::collections::VecDeque;
@@ -47,7 +47,7 @@ fn write_page(out: &mut String, status: &Status, now: DateTime<Utc>) -> fmt::Res
     }
     out.push_str("</header>\n");
     for (i, (t, h)) in status.targets.iter().zip(&health).enumerate() {
-        write_target(out, i, t, *h, now)?;
+        write_target(out, i, t, *h, status.page.max(1), now)?;
     }
     out.push_str(
         "<footer>Machine-readable: <a href=\"/healthz\">/healthz</a> · <a href=\"/metrics\">/metrics</a> · \
@@ -68,7 +68,7 @@ fn write_overview(out: &mut String, status: &Status, health: &[Health], now: Dat
         let error = t.last_error.as_deref().map_or_else(String::new, |e| shorten(e, 90));
         write!(out, "<tr><td><a href=\"#target-{i}\">{}</a></td>", Esc(&t.name))?;
         write!(out, "<td><span class=\"badge {0}\">{0}</span></td><td>{last}</td>", h.label())?;
-        write!(out, "<td class=\"num\">{}</td><td class=\"num\">{}</td>", t.pending.len(), t.given_up_total)?;
+        write!(out, "<td class=\"num\">{}</td><td class=\"num\">{}</td>", pending_total(t), t.given_up_total)?;
         writeln!(out, "<td>{}</td><td class=\"err\">{}</td></tr>", budget(t, now).0, Esc(&error))?;
     }
     out.push_str("</tbody></table>\n");
@@ -105,7 +105,14 @@ fn summary(health: &[Health]) -> String {
     format!("{} {noun}: {}", health.len(), parts.join(", "))
 }
 
-fn write_target(out: &mut String, i: usize, t: &TargetStatus, h: Health, now: DateTime<Utc>) -> fmt::Result {
+fn write_target(
+    out: &mut String,
+    i: usize,
+    t: &TargetStatus,
+    h: Health,
+    page: usize,
+    now: DateTime<Utc>,
+) -> fmt::Result {
     let label = h.label();
     writeln!(out, "<section class=\"target {label}\" id=\"target-{i}\">")?;
     writeln!(out, "<h2><span class=\"badge {label}\">{label}</span> {}</h2>", Esc(&t.name))?;
@@ -120,7 +127,7 @@ fn write_target(out: &mut String, i: usize, t: &TargetStatus, h: Health, now: Da
         writeln!(out, "<div class=\"error\"><strong>Last poll failed:</strong><pre>{}</pre></div>", Esc(error))?;
     }
     write_figures(out, t, now)?;
-    write_pending(out, &t.pending, now)?;
+    write_pending(out, t, page, now)?;
     write_redeliveries(out, &t.recent_redeliveries, now)?;
     write_given_up(out, &t.given_up, now)?;
     write_api(out, t)?;
@@ -148,7 +155,7 @@ fn write_figures(out: &mut String, t: &TargetStatus, now: DateTime<Utc>) -> fmt:
     let mut figure = |name: &str, value: String, note: String| {
         write!(out, "<div><dt>{name}</dt><dd>{value}</dd><dd class=\"note\">{note}</dd></div>")
     };
-    figure("Pending", thousands(t.pending.len() as u64), "events owed a redelivery".to_owned())?;
+    figure("Pending", thousands(pending_total(t) as u64), "events owed a redelivery".to_owned())?;
     figure(
         "Redelivered",
         thousands(answer("accepted")),
@@ -182,10 +189,29 @@ fn budget(t: &TargetStatus, now: DateTime<Utc>) -> (String, String) {
     (value, note)
 }
 
-fn write_pending(out: &mut String, pending: &[PendingEvent], now: DateTime<Utc>) -> fmt::Result {
-    writeln!(out, "<h3>Pending events <span class=\"count\">{}</span></h3>", pending.len())?;
+/// All the events `t` owes, of which `t.pending` may be one page ([`super::status::page_of`]).
+fn pending_total(t: &TargetStatus) -> usize {
+    t.pending_total.max(t.pending.len())
+}
+
+fn write_pending(out: &mut String, t: &TargetStatus, page: usize, now: DateTime<Utc>) -> fmt::Result {
+    let (pending, total) = (&t.pending, pending_total(t));
+    writeln!(out, "<h3>Pending events <span class=\"count\">{total}</span></h3>")?;
+    if total > pending.len() || page > 1 {
+        let first = (page - 1).saturating_mul(PER_PAGE);
+        write!(out, "<p class=\"meta\">Showing {}–{} of {total}.", (first + 1).min(total), first + pending.len())?;
+        if page > 1 {
+            write!(out, " <a href=\"?page={}\">Previous {PER_PAGE}</a>", page - 1)?;
+        }
+        if first + pending.len() < total {
+            write!(out, " <a href=\"?page={}\">Next {PER_PAGE}</a>", page + 1)?;
+        }
+        out.push_str("</p>\n");
+    }
     if pending.is_empty() {
-        out.push_str("<p class=\"empty\">Nothing pending.</p>\n");
+        if total == 0 {
+            out.push_str("<p class=\"empty\">Nothing pending.</p>\n");
+        }
         return Ok(());
     }
     out.push_str(

@@ -132,6 +132,9 @@ pub(crate) fn sample(now: DateTime<Utc>) -> Status {
         interval_seconds: 60,
         version: "0.1.0".into(),
         targets: vec![healthy, failing, stale],
+        notifications_dropped: 0,
+        page: 0,
+        per_page: 0,
     }
 }
 
@@ -259,9 +262,11 @@ async fn chromium_renders_the_status_page() {
         "{CHROMIUM} is missing: run .ci/install-test-deps (as root) to install headless Chromium for this test"
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{addr}/");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, SharedStatus::new(sample(Utc::now())), async {
+    let allowed = crate::daemon::http::AllowedHosts::new(addr, &[]);
+    let server = tokio::spawn(serve(listener, SharedStatus::new(sample(Utc::now())), allowed, async {
         let _ = stopped.await;
     }));
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! The polling side of the daemon: every target each interval (with jitter), holding the
-//! state's lock for its whole life, notifying when an event is given up, and on SIGINT/SIGTERM
-//! finishing the request in flight, saving state and returning.
+//! state's lock for its whole life, queueing a notification when an event is given up, and on
+//! SIGINT/SIGTERM (the session's cancellation token) finishing the request in flight, saving
+//! state and returning: every wait, here and in the client, ends with the token.
 
 use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, SharedStatus, Status, TargetStatus};
 use crate::config::{NotifySettings, RunOptions, Target};
@@ -10,15 +11,15 @@ use crate::report::{Outcome, Report};
 use crate::{notify, output};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// The polling loop and what it shares with the HTTP side (`status`).
 pub struct Daemon {
     pub session: Session,
     pub targets: Vec<Target>,
     pub options: RunOptions,
-    pub notify: NotifySettings,
+    pub notify: Option<notify::Queue>,
     pub status: SharedStatus,
     pub interval: Duration,
     /// Print a summary for every pass that did something.
@@ -77,18 +78,28 @@ impl Daemon {
                 .map(|t| TargetStatus {
                     name: t.name.clone(),
                     description: t.describe(),
-                    api_url: t.api_url.to_string(),
+                    api_url: shown_url(&t.api_url),
                     ..TargetStatus::default()
                 })
                 .collect(),
+            notifications_dropped: 0,
+            page: 0,
+            per_page: 0,
         });
+        let wanted = notify.url.is_some() || notify.command.is_some();
+        let notify = wanted.then(|| notify::Queue::start(notify, notify::QUEUE_CAPACITY, status.clone()));
         Self { session, targets, options, notify, status, interval, verbose_passes: true, seen: Default::default() }
+    }
+
+    /// The shutdown token: cancelled by a signal (or by a test).
+    pub fn cancel(&self) -> CancellationToken {
+        self.session.cancel.clone()
     }
 
     /// One pass over every target, in order; a failing target does not stop the others.
     pub async fn poll_once(&mut self) {
         for (i, t) in self.targets.iter().enumerate() {
-            if self.session.cancel.load(Ordering::SeqCst) {
+            if self.session.cancel.is_cancelled() {
                 return;
             }
             self.status.update(|s| s.targets[i].last_poll_started_at = Some(Utc::now()));
@@ -107,10 +118,14 @@ impl Daemon {
                             tracing::debug!("stdout is closed; pass summaries are no longer printed");
                         }
                     }
-                    if !self.options.dry_run {
-                        notify::given_up(&self.notify, std::slice::from_ref(&report)).await;
+                    if !self.options.dry_run
+                        && let Some(queue) = &self.notify
+                    {
+                        queue.push(notify::notes(std::slice::from_ref(&report)));
                     }
                 }
+                // Stopped while waiting or reading: not the target's fault, and nothing to save.
+                Err(_) if self.session.cancel.is_cancelled() => return,
                 Err(failure) => {
                     let error = format!("{:#}", failure.error);
                     tracing::error!(target = %t.name, "poll failed: {error}");
@@ -127,26 +142,38 @@ impl Daemon {
         tracing::trace!(seen = self.seen.len(), "failed events remembered for counting");
     }
 
-    /// Polls until the session's `cancel` flag is set (by a signal), `interval` ± 10 % apart.
+    /// Polls until the session's token is cancelled (by a signal), `interval` ± 10 % apart, then
+    /// gives queued notifications a short grace to go out.
     pub async fn run(&mut self) {
-        let cancelled = self.session.cancel.clone();
-        loop {
+        let cancel = self.cancel();
+        while !cancel.is_cancelled() {
             self.poll_once().await;
-            if cancelled.load(Ordering::SeqCst) {
-                break;
-            }
             // ±10 % so that many daemons do not poll in lockstep.
-            let deadline = tokio::time::Instant::now() + self.interval.mul_f64(0.9 + 0.2 * fastrand::f64());
-            // Wake early on shutdown: look at the flag often so a signal is answered quickly.
-            while tokio::time::Instant::now() < deadline && !cancelled.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+            let wait = self.interval.mul_f64(0.9 + 0.2 * fastrand::f64());
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = tokio::time::sleep(wait) => {}
             }
-            if cancelled.load(Ordering::SeqCst) {
-                break;
-            }
+        }
+        if let Some(queue) = self.notify.take() {
+            queue.close(NOTIFY_GRACE).await;
         }
     }
 }
+
+/// The API URL as the status page may show it: never a user name, password or query (a token
+/// someone put there), even though the config refuses a URL with them.
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// How long queued notifications may still take at shutdown: exiting promptly matters more.
+const NOTIFY_GRACE: Duration = Duration::from_secs(3);
 
 /// Folds one pass's report into the target's status.
 fn record(ts: &mut TargetStatus, r: &Report) {
@@ -196,9 +223,8 @@ fn record(ts: &mut TargetStatus, r: &Report) {
     }
 }
 
-/// Sets the session's `cancel` flag on SIGINT or SIGTERM.
-pub fn on_shutdown_signal(session: &Session) -> Result<(), Failure> {
-    let cancel = session.cancel.clone();
+/// Cancels `cancel` on SIGINT or SIGTERM.
+pub fn on_shutdown_signal(cancel: CancellationToken) -> Result<(), Failure> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Failure::internal(anyhow::anyhow!("cannot listen for SIGTERM: {e}")))?;
     tokio::spawn(async move {
@@ -207,7 +233,7 @@ pub fn on_shutdown_signal(session: &Session) -> Result<(), Failure> {
             _ = term.recv() => {}
         }
         output::note("redeliver: shutting down after the request in flight");
-        cancel.store(true, Ordering::SeqCst);
+        cancel.cancel();
     });
     Ok(())
 }
@@ -240,5 +266,11 @@ mod tests {
         assert_eq!(seen.len(), peak);
         seen.forget_before(seen_floor(horizon, at(24 * 7 + 24 * 4)));
         assert_eq!(seen.len(), 0, "four quiet days later, nothing is left");
+    }
+
+    #[test]
+    fn the_status_page_never_shows_credentials_in_an_api_url() {
+        let url = url::Url::parse("https://x-access-token:ghp_SECRET@ghe.corp/api/v3?token=ghp_SECRET#f").unwrap();
+        assert_eq!(shown_url(&url), "https://ghe.corp/api/v3");
     }
 }

@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock};
 
 /// How many recent redeliveries and given-up events each target keeps for the page.
 pub const RECENT: usize = 50;
+/// How many pending events of each target the page and `/status.json` show at once.
+pub const PER_PAGE: usize = 100;
 
 /// Shared handle; cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +38,26 @@ pub struct Status {
     pub interval_seconds: u64,
     pub version: String,
     pub targets: Vec<TargetStatus>,
+    /// Given-up notifications dropped because the queue to the notifier was full.
+    pub notifications_dropped: u64,
+    /// Which page of pending events this is (from 1; 0 before [`page_of`]), of how many per page.
+    pub page: usize,
+    pub per_page: usize,
+}
+
+/// `status` with each target's pending events cut to page `page` (from 1) of [`PER_PAGE`], and
+/// their number before the cut in `pending_total`: 20,000 pending events must not make a
+/// 7 MB page.
+pub fn page_of(mut status: Status, page: usize) -> Status {
+    let page = page.max(1);
+    let start = (page - 1).saturating_mul(PER_PAGE);
+    for t in &mut status.targets {
+        t.pending_total = t.pending.len();
+        t.pending = std::mem::take(&mut t.pending).into_iter().skip(start).take(PER_PAGE).collect();
+    }
+    status.page = page;
+    status.per_page = PER_PAGE;
+    status
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -63,8 +85,10 @@ pub struct TargetStatus {
     pub rate_limit_reset: Option<DateTime<Utc>>,
     /// GitHub's clock minus this machine's, in seconds, as of the last poll (issue 8, case 4).
     pub clock_skew_seconds: Option<i64>,
-    /// Events still owed a redelivery, as of the last poll.
+    /// Events still owed a redelivery, as of the last poll (one page of them in a [`page_of`]).
     pub pending: Vec<PendingEvent>,
+    /// How many events are owed in all (set by [`page_of`]).
+    pub pending_total: usize,
     pub recent_redeliveries: VecDeque<RecentRedelivery>,
     pub given_up: VecDeque<GivenUpEvent>,
 }

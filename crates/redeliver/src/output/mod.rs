@@ -5,6 +5,7 @@
 //! A reader that closes stdout early (`redeliver demo | head -2`) is not an error: the write
 //! fails with `BrokenPipe`, which becomes [`Failure::closed`], and the command ends with status 0.
 
+pub mod clean;
 mod text;
 
 pub use text::{history, summary};
@@ -24,10 +25,43 @@ pub fn init_tracing(verbose: u8) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogLine(std::io::stderr()))
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
+}
+
+/// A log event on stderr: one line, whatever its fields hold. A server's words with a newline
+/// would otherwise start a line of their own (an Actions runner reads `::error ::…` from
+/// stderr too); `tracing-subscriber` already escapes ANSI sequences in them.
+struct LogLine<W: Write>(W);
+
+impl<W: Write> Write for LogLine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (body, end) = match buf.strip_suffix(b"\n") {
+            Some(body) => (body, &b"\n"[..]),
+            None => (buf, &b""[..]),
+        };
+        if body.iter().any(|b| matches!(b, b'\n' | b'\r')) {
+            let mut line = Vec::with_capacity(buf.len() + 8);
+            for &b in body {
+                match b {
+                    b'\n' => line.extend_from_slice(b"\\n"),
+                    b'\r' => line.extend_from_slice(b"\\r"),
+                    b => line.push(b),
+                }
+            }
+            line.extend_from_slice(end);
+            self.0.write_all(&line)?;
+        } else {
+            self.0.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Writes `text` to stdout as it is (it carries its own line ends).
@@ -57,10 +91,11 @@ pub fn line_beside_json(json: bool, text: &str) -> Result<(), Failure> {
     }
 }
 
-/// A line for the person watching (progress, where things are), on stderr.
+/// A line for the person watching (progress, where things are), on stderr; control characters
+/// (from a server's words) escaped.
 pub fn note(text: &str) {
     // A closed stderr leaves no one to tell; the command carries on.
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", clean::lines(text));
 }
 
 /// Presents the failure a command ended with, if any, and maps the result to the exit code.
@@ -81,12 +116,13 @@ pub fn failure(failure: &Failure) {
         return;
     }
     let error = &failure.error;
-    let mut text = format!("error: {error}\n");
+    // Our own sentences may span lines; a cause may quote a server, so it keeps to one.
+    let mut text = format!("error: {}\n", clean::lines(&error.to_string()));
     for cause in error.chain().skip(1) {
-        text += &format!("  caused by: {cause}\n");
+        text += &format!("  caused by: {}\n", clean::field(&cause.to_string()));
     }
     if let Some(hint) = failure.hint.as_deref() {
-        text += &format!("hint: {hint}\n");
+        text += &format!("hint: {}\n", clean::lines(hint));
     }
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
@@ -94,9 +130,10 @@ pub fn failure(failure: &Failure) {
 /// One target of several failed (`run` with a config file): its name, the error and its causes
 /// on one line, and the hint; the other targets go on.
 pub fn target_failure(name: &str, failure: &Failure) {
-    let mut text = format!("error: target \"{name}\": {:#}\n", failure.error);
+    let error = format!("{:#}", failure.error);
+    let mut text = format!("error: target \"{}\": {}\n", clean::field(name), clean::field(&error));
     if let Some(hint) = failure.hint.as_deref() {
-        text += &format!("hint: {hint}\n");
+        text += &format!("hint: {}\n", clean::lines(hint));
     }
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
@@ -135,6 +172,14 @@ mod tests {
         let mut open = Vec::new();
         write_data(&mut open, "line\n").unwrap();
         assert_eq!(open, b"line\n");
+    }
+
+    #[test]
+    fn a_log_event_stays_on_one_line() {
+        let mut out = LogLine(Vec::new());
+        out.write_all(b"WARN poll failed: x\n::error ::pwned\r\n").unwrap();
+        out.write_all(b"INFO plain\n").unwrap();
+        assert_eq!(String::from_utf8(out.0).unwrap(), "WARN poll failed: x\\n::error ::pwned\\r\nINFO plain\n");
     }
 
     #[test]

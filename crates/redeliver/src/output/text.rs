@@ -1,6 +1,7 @@
 //! The human texts: a pass's summary and the history of redeliveries. Pure: the printer
 //! ([`super`]) writes them.
 
+use super::clean::field;
 use crate::report::{Outcome, Report};
 use chrono::SecondsFormat;
 use redeliver_core::policy::Human;
@@ -12,7 +13,8 @@ pub fn summary(r: &Report) -> String {
     let c = &r.counts;
     let mut out = String::new();
     let dry = if r.dry_run { " (dry run: nothing sent, nothing written)" } else { "" };
-    let named = if matches!(r.name.as_str(), "app" | "repo" | "org") { String::new() } else { format!("{}: ", r.name) };
+    let named =
+        if matches!(r.name.as_str(), "app" | "repo" | "org") { String::new() } else { format!("{}: ", field(&r.name)) };
     let _ = writeln!(out, "redeliver: {named}{} at {}{dry}", r.description, r.api_url);
     let until =
         r.window.until.map(|u| format!(" until {}", u.to_rfc3339_opts(SecondsFormat::Secs, true))).unwrap_or_default();
@@ -45,18 +47,20 @@ pub fn summary(r: &Report) -> String {
         let _ = writeln!(out, "  failed events: {}", acted.join(", "));
     }
     for e in r.events.iter().filter(|e| e.outcome.is_listed()) {
+        // GUID, event, action, status and detail are the server's words: kept to their line.
         let kind = e.kind();
+        let kind = field(&kind);
         let last = if e.last_status.is_empty() {
             e.last_status_code.to_string()
         } else {
-            format!("{} {}", e.last_status_code, e.last_status)
+            format!("{} {}", e.last_status_code, field(&e.last_status))
         };
-        let mut line = format!("  {:<16} {}  {kind}  attempts {}  last: {last}", e.outcome, e.guid, e.attempts);
+        let mut line = format!("  {:<16} {}  {kind}  attempts {}  last: {last}", e.outcome, field(&e.guid), e.attempts);
         if let Some(reason) = e.reason {
             let _ = write!(line, "  ({})", reason.explain());
         }
         if let Some(d) = &e.detail {
-            let _ = write!(line, "  ({d})");
+            let _ = write!(line, "  ({})", field(d));
         }
         let _ = writeln!(out, "{line}");
     }
@@ -92,16 +96,16 @@ pub fn history(records: &[RedeliveryRecord]) -> String {
     }
     let mut out = String::new();
     for r in records {
-        let detail = r.detail.as_deref().map(|d| format!("  {d}")).unwrap_or_default();
+        let detail = r.detail.as_deref().map(|d| format!("  {}", field(d))).unwrap_or_default();
         let _ = writeln!(
             out,
             "{}  {:<9} {}  {}  delivery {}  {}{detail}",
             r.at.to_rfc3339_opts(SecondsFormat::Secs, true),
             r.answer.as_str(),
-            r.guid,
-            r.event,
+            field(&r.guid),
+            field(&r.event),
             r.delivery_id,
-            r.key
+            field(&r.key)
         );
     }
     out

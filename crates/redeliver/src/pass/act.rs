@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use redeliver_core::github::ApiError;
 use redeliver_core::plan::{Decision, Plan, Verdict};
 use redeliver_core::state::{Ledger, RedeliveryState};
-use std::sync::atomic::Ordering;
 
 /// What the acting step did.
 pub struct Acted {
@@ -43,8 +42,8 @@ impl Session {
                     report.outcome = Outcome::WouldRedeliver;
                     report.delivery_id = Some(delivery_id);
                 }
-                Decision::Redeliver { delivery_id } if acted.stop.is_some() || self.cancel.load(Ordering::SeqCst) => {
-                    acted.stop.get_or_insert_with(|| "not sent: shutting down; the next pass sends it".to_string());
+                Decision::Redeliver { delivery_id } if acted.stop.is_some() || self.cancel.is_cancelled() => {
+                    acted.stop.get_or_insert_with(|| SHUTTING_DOWN.to_string());
                     report.outcome = Outcome::Deferred;
                     report.delivery_id = Some(delivery_id);
                     report.detail = acted.stop.clone();
@@ -53,8 +52,12 @@ impl Session {
                     report.delivery_id = Some(delivery_id);
                     let ledger = ledger.expect("a writable ledger outside dry runs");
                     // Paced (host and client) before it is written down, and sent right after:
-                    // a kill while waiting leaves no `sending` row for a request never sent.
-                    self.pace(hc, t).await;
+                    // a kill while waiting leaves no `sending` row for a request never sent, and
+                    // a shutdown while waiting leaves it, unwritten, for the next pass.
+                    if !self.pace(hc, t).await || self.cancel.is_cancelled() {
+                        defer(&mut acted, report);
+                        continue;
+                    }
                     let at = hc.client.stats().github_time(Utc::now());
                     let row = ledger.begin_redelivery(
                         &key,
@@ -64,9 +67,16 @@ impl Session {
                         v.first_attempt_at,
                         at,
                     )?;
-                    let answer = hc.client.redeliver(&t.hook, delivery_id).await;
+                    let sent = hc.client.redeliver(&t.hook, delivery_id).await;
                     self.posted(hc, t);
-                    let (outcome, detail) = match answer {
+                    if let Err(ApiError::Cancelled) = sent {
+                        // Shutdown came during a rate-limit wait after GitHub refused it: not
+                        // carried out, so it costs no rung.
+                        ledger.withdraw(row, Some(SHUTTING_DOWN))?;
+                        defer(&mut acted, report);
+                        continue;
+                    }
+                    let (outcome, detail) = match sent {
                         Ok(()) => {
                             ledger.complete(row, RedeliveryState::Accepted, None)?;
                             (Outcome::Redelivered, None)
@@ -135,6 +145,18 @@ fn never_acted_on(e: &ApiError) -> bool {
             | ApiError::Transport { .. }
             | ApiError::Config { .. }
     )
+}
+
+/// Why a redelivery was left for the next pass by a shutdown.
+const SHUTTING_DOWN: &str = "not sent: shutting down; the next pass sends it";
+
+/// A redelivery not sent because of a shutdown: deferred to the next pass.
+fn defer(acted: &mut Acted, mut report: EventReport) {
+    acted.stop.get_or_insert_with(|| SHUTTING_DOWN.to_string());
+    report.outcome = Outcome::Deferred;
+    report.detail = acted.stop.clone();
+    acted.counts.add(report.outcome);
+    acted.events.push(report);
 }
 
 /// What the plan alone says about an event, before anything is sent.

@@ -48,17 +48,30 @@ pub struct HookClient {
     pub client: GitHubClient,
     /// For an installation token: the App client that mints it, and when it was minted.
     minter: Option<(GitHubClient, Instant)>,
+    /// The session's shutdown, passed on to every client made here.
+    cancel: tokio_util::sync::CancellationToken,
 }
 
 impl HookClient {
-    /// The client for `t`, minting an installation token when its auth asks for one.
-    pub async fn connect(t: &Target) -> Result<Self, Failure> {
+    /// The client for `t`, minting an installation token when its auth asks for one; every
+    /// wait of its clients ends with `cancel`.
+    pub async fn connect(t: &Target, cancel: &tokio_util::sync::CancellationToken) -> Result<Self, Failure> {
+        let cancellable = |mut c: GitHubClient| {
+            c.set_cancel(cancel.clone());
+            c
+        };
         Ok(match sign_in(&t.auth) {
-            SignIn::Direct(credentials) => HookClient { client: client(t, credentials)?, minter: None },
+            SignIn::Direct(credentials) => {
+                HookClient { client: cancellable(client(t, credentials)?), minter: None, cancel: cancel.clone() }
+            }
             SignIn::Installation(app) => {
-                let mut app = client(t, app)?;
+                let mut app = cancellable(client(t, app)?);
                 let token = app.installation_token(&t.hook).await?;
-                HookClient { client: client(t, Credentials::Token(token))?, minter: Some((app, Instant::now())) }
+                HookClient {
+                    client: cancellable(client(t, Credentials::Token(token))?),
+                    minter: Some((app, Instant::now())),
+                    cancel: cancel.clone(),
+                }
             }
         })
     }
@@ -75,6 +88,7 @@ impl HookClient {
         if let Some((app, at)) = self.minter.as_mut() {
             let token = app.installation_token(&t.hook).await?;
             self.client = client(t, Credentials::Token(token))?;
+            self.client.set_cancel(self.cancel.clone());
             *at = Instant::now();
             tracing::info!(target = %t.name, "renewed the installation token");
         }

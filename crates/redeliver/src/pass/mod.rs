@@ -19,8 +19,6 @@ use redeliver_core::plan::plan;
 use redeliver_core::state::{Ledger, StateLock};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// What lives across passes: the state file (and, for the daemon, its lock held for life),
@@ -33,12 +31,13 @@ pub struct Session {
     clients: HashMap<String, HookClient>,
     /// By host: when the last redelivery request went there, and the gap its target keeps.
     last_post: HashMap<String, (Instant, Duration)>,
-    pub cancel: Arc<AtomicBool>,
+    /// Shutdown: cancelled by a signal; every client wait and the pacing end with it.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl Session {
     pub fn new(state_path: PathBuf) -> Self {
-        Self { state_path, held: None, clients: HashMap::new(), last_post: HashMap::new(), cancel: Arc::default() }
+        Self { state_path, held: None, clients: HashMap::new(), last_post: HashMap::new(), cancel: Default::default() }
     }
 
     /// Takes the state's lock for the whole session (the daemon), instead of once per pass.
@@ -55,7 +54,7 @@ impl Session {
     pub async fn pass(&mut self, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
         let mut hc = match self.clients.remove(&t.key()) {
             Some(hc) => hc,
-            None => HookClient::connect(t).await?,
+            None => HookClient::connect(t, &self.cancel).await?,
         };
         hc.refresh(t).await?;
         let result = self.pass_with(&mut hc, t, o).await;
@@ -153,15 +152,19 @@ impl Session {
     /// Two requests to one host (a host's targets share its secondary limits, and often a
     /// credential or a receiver) are spaced by the larger of the two targets' gaps: the one
     /// that sent last and the one about to send (issue 8, case 10; docs/config.md).
-    pub(super) async fn pace(&mut self, hc: &HookClient, t: &Target) {
+    /// Returns `false` when a shutdown ended the wait: nothing is to be written or sent.
+    pub(super) async fn pace(&mut self, hc: &HookClient, t: &Target) -> bool {
         if let Some(&(last, theirs)) = self.last_post.get(&host_of(t)) {
             let wait = host_wait(own_gap(hc, t), last, theirs, Instant::now());
             if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
+                tokio::select! {
+                    () = self.cancel.cancelled() => return false,
+                    () = tokio::time::sleep(wait) => {}
+                }
             }
         }
         // The client's own pacer last: the host's wait only shrinks while it sleeps.
-        hc.client.pace().await;
+        hc.client.pace_ready().await.is_ok()
     }
 
     /// Notes that a redelivery request to `t`'s host was answered (or failed) now: the next one

@@ -5,6 +5,8 @@ mod golden;
 mod harness;
 mod never_lose_list;
 mod never_lose_state;
+mod ops;
 mod run;
+mod secret_sweep;
 mod targets;
 mod watch;

@@ -61,7 +61,7 @@ impl GitHubClient {
             if call.kind.is_write()
                 && let Some(at) = self.pacer.next_at()
             {
-                tokio::time::sleep_until(at).await;
+                self.sleep_or_cancel(at.saturating_duration_since(Instant::now())).await?;
             }
             let sent = self.send(call).await?;
             let reply = match &sent {
@@ -93,21 +93,62 @@ impl GitHubClient {
                         request_id = sent.as_ref().ok().and_then(|a| a.request_id.as_deref()).unwrap_or(""),
                         "rate limited by GitHub; waiting before sending again"
                     );
-                    tokio::time::sleep(wait).await;
+                    self.sleep_or_cancel(wait).await?;
                     self.stats.rate_limit_waited = self.stats.rate_limit_waited.saturating_add(wait);
                     tried.rate_limit_waits += 1;
                 }
                 Step::Retry(wait) => {
                     self.stats.retries += 1;
-                    tokio::time::sleep(wait).await;
+                    self.sleep_or_cancel(wait).await?;
                     tried.retries += 1;
                 }
             }
         }
     }
 
-    /// One attempt: signs, sends, reads the whole body, and counts and logs what came back.
+    /// Waits until pacing lets the next state-changing request go, or ends early with
+    /// [`ApiError::Cancelled`] on shutdown: a caller that writes down a request before sending
+    /// it waits here first, so that neither a kill nor a shutdown comes between its note and
+    /// the send (a redelivery is recorded as `sending` only once nothing stands in between).
+    pub async fn pace_ready(&self) -> Result<(), ApiError> {
+        self.sleep_or_cancel(self.pacer.wait(Instant::now())).await
+    }
+
+    /// Sleeps `wait`, or ends early with [`ApiError::Cancelled`] on shutdown (no wait, no end).
+    async fn sleep_or_cancel(&self, wait: std::time::Duration) -> Result<(), ApiError> {
+        if wait.is_zero() {
+            return Ok(());
+        }
+        match &self.cancel {
+            None => {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Some(cancel) => tokio::select! {
+                () = cancel.cancelled() => Err(ApiError::Cancelled),
+                () = tokio::time::sleep(wait) => Ok(()),
+            },
+        }
+    }
+
+    /// [`Self::attempt`], except that on shutdown a read is not sent, or abandoned in flight
+    /// (sending it again later is harmless). A write that got this far goes, and its answer is
+    /// awaited (within the timeout): its caller has written it down as being sent.
     async fn send(&mut self, call: &Call) -> Result<Result<Answer, NoAnswer>, ApiError> {
+        let Some(cancel) = self.cancel.clone().filter(|_| !call.kind.is_write()) else {
+            return self.attempt(call).await;
+        };
+        if cancel.is_cancelled() {
+            return Err(ApiError::Cancelled);
+        }
+        tokio::select! {
+            () = cancel.cancelled() => Err(ApiError::Cancelled),
+            sent = self.attempt(call) => sent,
+        }
+    }
+
+    /// One attempt: signs, sends, reads the whole body, and counts and logs what came back.
+    async fn attempt(&mut self, call: &Call) -> Result<Result<Answer, NoAnswer>, ApiError> {
         let method = method_name(&call.method);
         let auth = self.authorization()?;
         let mut request = self.http.request(call.method.clone(), call.url.clone()).bearer_auth(auth.expose());
@@ -257,6 +298,32 @@ mod tests {
         assert!(matches!(err, ApiError::RateLimited { until: None, .. }), "{err:?}");
         assert_eq!(client.stats().total(), 1, "not re-sent");
         assert_eq!(client.stats().rate_limit_waited, std::time::Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_client_stops_waiting_at_once_and_sends_nothing_more() {
+        let sim = Sim::start().await.unwrap();
+        sim.world().add_token("t");
+        // Two minutes of Retry-After: far longer than this test may take.
+        sim.world().inject(FaultRule::new("/orgs", Fault::TooManyRequests { retry_after: Some(120) }));
+        let config = ClientConfig::new(Url::parse(&sim.base_url()).unwrap());
+        let mut client = GitHubClient::new(config, Credentials::Token(Secret::new("t"))).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        client.set_cancel(cancel.clone());
+        let target = HookTarget::Org { org: "o".into(), hook_id: 1 };
+        let stop = cancel.clone();
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            stop.cancel();
+        });
+        let bounded = tokio::time::timeout(std::time::Duration::from_secs(60), client.list_deliveries(&target, None));
+        let err = bounded.await.expect("the wait ended on cancellation").unwrap_err();
+        stopper.await.unwrap();
+        assert!(matches!(err, ApiError::Cancelled), "{err:?}");
+        assert_eq!(client.stats().total(), 1, "nothing sent after the 429");
+        let again = client.list_deliveries(&target, None).await.unwrap_err();
+        assert!(matches!(again, ApiError::Cancelled), "{again:?}");
+        assert_eq!(client.stats().total(), 1, "nothing new starts once cancelled");
     }
 
     #[test]

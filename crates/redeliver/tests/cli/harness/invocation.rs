@@ -22,6 +22,8 @@ pub struct Invocation<'a> {
     args: Vec<String>,
     env: Vec<(String, String)>,
     json: bool,
+    /// `ulimit -n` for the process (soft and hard), when set.
+    file_limit: Option<u64>,
 }
 
 /// What `App::run` adds before the test's own flags.
@@ -35,11 +37,18 @@ impl<'a> Invocation<'a> {
     pub(super) fn run(app: &'a App) -> Self {
         let defaults =
             RunDefaults { pace: "0s".into(), api_url: true, key_file: Some(app.key_path().display().to_string()) };
-        Invocation { app, defaults: Some(defaults), args: Vec::new(), env: Vec::new(), json: false }
+        Invocation { app, defaults: Some(defaults), args: Vec::new(), env: Vec::new(), json: false, file_limit: None }
     }
 
     pub(super) fn bare(app: &'a App) -> Self {
-        Invocation { app, defaults: None, args: Vec::new(), env: Vec::new(), json: false }
+        Invocation { app, defaults: None, args: Vec::new(), env: Vec::new(), json: false, file_limit: None }
+    }
+
+    /// Runs the process under `ulimit -n LIMIT` (through `sh`), as a host with a small open-file
+    /// limit would.
+    pub fn file_limit(mut self, limit: u64) -> Self {
+        self.file_limit = Some(limit);
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -121,7 +130,15 @@ impl<'a> Invocation<'a> {
         args.extend(self.args.iter().cloned());
         env.extend(self.env.iter().cloned());
 
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_redeliver"));
+        let bin = env!("CARGO_BIN_EXE_redeliver");
+        let mut cmd = match self.file_limit {
+            None => tokio::process::Command::new(bin),
+            Some(limit) => {
+                let mut sh = tokio::process::Command::new("sh");
+                sh.args(["-c", &format!("ulimit -n {limit} && exec \"$0\" \"$@\""), bin]);
+                sh
+            }
+        };
         cmd.env_clear()
             .env("HOME", self.app.dir.path())
             .env("REDELIVER_STATE", self.app.state_path())
