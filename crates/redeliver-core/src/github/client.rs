@@ -15,6 +15,7 @@ use super::config::{API_VERSION, ClientConfig, check_base_url};
 use super::error::ApiError;
 use super::link::next_link;
 use super::pace::Pacer;
+use super::paging::PageGuard;
 use super::stats::RequestStats;
 use super::step::RequestKind;
 use super::target::{HookTarget, escape_segment};
@@ -43,6 +44,10 @@ pub struct DeliveryPage {
 pub struct ListedPage {
     /// Deliveries handed over (items that were not deliveries are counted in the stats instead).
     pub deliveries: usize,
+    /// Items of the page that were not deliveries and were skipped (a missing or mistyped field,
+    /// bytes that are not UTF-8). A page whose items were all skipped tells nothing of what it
+    /// listed: the caller decides whether the pass can go on.
+    pub skipped: usize,
     /// The `Link: rel="next"` URL, `None` on the last page.
     pub next: Option<Url>,
 }
@@ -58,6 +63,8 @@ pub struct GitHubClient {
     clock_skew: TimeDelta,
     pacer: Pacer,
     stats: RequestStats,
+    /// The listing in progress: pages requested and its deadline ([`super::paging`]).
+    listing: Option<PageGuard>,
 }
 
 impl GitHubClient {
@@ -77,6 +84,9 @@ impl GitHubClient {
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .default_headers(headers)
+            // Never follow a redirect: it would re-send a POST as a GET, or the credentials to
+            // another origin. A 3xx is refused in `step::next_step`.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .build()
@@ -89,6 +99,7 @@ impl GitHubClient {
             jwt: None,
             clock_skew: TimeDelta::zero(),
             stats: RequestStats::default(),
+            listing: None,
         })
     }
 
@@ -113,6 +124,7 @@ impl GitHubClient {
         F: for<'b> FnMut(DeliveryRef<'b>),
     {
         self.check_target(target)?;
+        let now = tokio::time::Instant::now();
         let url = match next {
             Some(url) => {
                 self.check_same_origin(url)?;
@@ -120,8 +132,19 @@ impl GitHubClient {
             }
             None => self.endpoint(&target.deliveries_path(), Some("per_page=100")),
         };
+        // The first page starts a listing; every later one must pass its guard (no page twice,
+        // a page cap, a deadline) before it is requested.
+        let guard = match (next, self.listing.as_mut()) {
+            (Some(url), Some(guard)) => {
+                guard.follow(url, now)?;
+                guard
+            }
+            _ => self.listing.insert(PageGuard::start(self.config.paging, &url, now)),
+        };
+        let (ends_at, late) = (guard.ends_at(), guard.deadline_passed());
         let call = Call { method: Method::GET, url, endpoint: "list_deliveries", body: None, kind: RequestKind::Read };
-        let answer = self.call(&call).await?;
+        // Rate-limit waits and retries count against the deadline too.
+        let answer = tokio::time::timeout_at(ends_at, self.call(&call)).await.map_err(|_| late)??;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
         }
@@ -143,7 +166,7 @@ impl GitHubClient {
             tracing::warn!(
                 target_hook = %target, index = items.first_skipped, skipped = items.skipped,
                 request_id = answer.request_id.as_deref().unwrap_or(""),
-                "skipping listed items that are not deliveries (missing or mistyped id, guid or delivered_at)"
+                "skipping listed items that are not deliveries (missing or mistyped id, guid or delivered_at, or not UTF-8)"
             );
         }
         let links = answer.headers.get_all(header::LINK).iter().filter_map(|v| v.to_str().ok());
@@ -162,7 +185,7 @@ impl GitHubClient {
                 request_id: answer.request_id.clone(),
             });
         }
-        Ok(ListedPage { deliveries, next })
+        Ok(ListedPage { deliveries, skipped: items.skipped, next })
     }
 
     /// Asks GitHub to redeliver one delivery (`POST …/deliveries/{id}/attempts`, answered 202).
@@ -223,6 +246,14 @@ impl GitHubClient {
         }
         let token = json_field(&answer, "token", |v| v.as_str().map(Secret::new), "minting an installation token")?;
         Ok(token)
+    }
+
+    /// Replaces a token client's token (a renewed installation token), keeping its counts,
+    /// pacing and the listing in progress. An App client keeps its key.
+    pub fn set_token(&mut self, token: Secret) {
+        if let Credentials::Token(current) = &mut self.credentials {
+            *current = token;
+        }
     }
 
     /// Counts of what was sent and answered, rate-limit headers and waits.

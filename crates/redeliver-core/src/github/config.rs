@@ -4,6 +4,7 @@
 
 use super::error::ApiError;
 use super::pace::Pace;
+use super::paging::PageLimits;
 use super::step::{MAX_RATE_LIMIT_WAITS, RETRY_CAP, RetryPolicy};
 use std::time::Duration;
 use url::Url;
@@ -31,10 +32,19 @@ pub struct ClientConfig {
     /// The longest rate-limit wait the client accepts; a longer one fails with
     /// [`ApiError::RateLimited`] at once rather than hang a scheduled job.
     pub max_rate_limit_wait: Duration,
+    /// The largest answer body read, in bytes ([`MAX_BODY`]); a larger one fails the request
+    /// while it streams, before it costs more memory.
+    pub max_body: usize,
+    /// How far one listing may go: pages and time ([`PageLimits`]).
+    pub paging: PageLimits,
 }
 
+/// The largest answer body the client reads: a page of 100 deliveries is well under 1 MiB.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
 impl ClientConfig {
-    /// Defaults: pace 1 s, 4 retries from 1 s, 30 s timeout, rate-limit waits up to 15 minutes.
+    /// Defaults: pace 1 s, 4 retries from 1 s, 30 s timeout, rate-limit waits up to 15 minutes,
+    /// bodies up to 8 MiB, listings of [`PageLimits::default`].
     pub fn new(base_url: Url) -> Self {
         ClientConfig {
             base_url,
@@ -44,6 +54,8 @@ impl ClientConfig {
             retry_base: Duration::from_secs(1),
             timeout: Duration::from_secs(30),
             max_rate_limit_wait: Duration::from_secs(15 * 60),
+            max_body: MAX_BODY,
+            paging: PageLimits::default(),
         }
     }
 

@@ -72,7 +72,8 @@ impl HookClient {
     async fn renew(&mut self, t: &Target) -> Result<(), Failure> {
         if let Some((app, at)) = self.minter.as_mut() {
             let token = app.installation_token(&t.hook).await?;
-            self.client = client(t, Credentials::Token(token))?;
+            // In place: the counts of this pass and the listing's guard go on.
+            self.client.set_token(token);
             *at = Instant::now();
             tracing::info!(target = %t.name, "renewed the installation token");
         }
