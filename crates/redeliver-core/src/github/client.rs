@@ -11,7 +11,7 @@
 mod call;
 
 use super::auth::Credentials;
-use super::config::{API_VERSION, ClientConfig, check_base_url};
+use super::config::{API_VERSION, ClientConfig, check_base_url, is_loopback};
 use super::error::ApiError;
 use super::link::next_link;
 use super::pace::Pacer;
@@ -81,7 +81,12 @@ impl GitHubClient {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
         headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
-        let http = reqwest::Client::builder()
+        warn_of_cleartext(&config.base_url);
+        let mut builder = reqwest::Client::builder();
+        for cert in config.ca.iter().flat_map(|ca| ca.certificates()) {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .user_agent(config.user_agent.clone())
             .default_headers(headers)
             // Never follow a redirect: it would re-send a POST as a GET, or the credentials to
@@ -330,6 +335,21 @@ impl GitHubClient {
                 ),
             })
         }
+    }
+}
+
+/// Warns, once per process, that credentials go in cleartext to a host across the network.
+fn warn_of_cleartext(base: &Url) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if base.scheme() == "http"
+        && !is_loopback(base)
+        && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
+        tracing::warn!(
+            host = base.host_str().unwrap_or(""),
+            "the API URL is http://, so the token or JWT crosses the network unencrypted; use \
+             https:// (for a private CA: --ca-cert FILE, or SSL_CERT_FILE)"
+        );
     }
 }
 
