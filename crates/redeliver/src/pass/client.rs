@@ -17,6 +17,8 @@ pub fn client(t: &Target, credentials: Credentials) -> Result<GitHubClient, Fail
     config.pace = t.pace;
     config.max_rate_limit_wait = t.max_wait;
     config.retry_base = t.retry_base;
+    config.ca = t.ca.clone();
+    config.paging = t.paging;
     Ok(GitHubClient::new(config, credentials)?)
 }
 
