@@ -3,6 +3,7 @@
 
 mod golden;
 mod harness;
+mod hostile_client;
 mod run;
 mod targets;
 mod watch;
