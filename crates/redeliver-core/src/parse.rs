@@ -395,10 +395,9 @@ mod tests {
     use super::*;
 
     fn record(id: u64, status: &[u8]) -> Vec<u8> {
-        let mut out = format!(
-            r#"{{"id":{id},"guid":"g-{id}","delivered_at":"2019-06-03T00:57:16Z","event":"push","status":""#
-        )
-        .into_bytes();
+        let mut out =
+            format!(r#"{{"id":{id},"guid":"g-{id}","delivered_at":"2019-06-03T00:57:16Z","event":"push","status":""#)
+                .into_bytes();
         out.extend_from_slice(status);
         out.extend_from_slice(br#"","status_code":502,"nested":{"a":[1,"],}"]}}"#);
         out
@@ -443,7 +442,9 @@ mod tests {
 
     #[test]
     fn bytes_that_are_neither_utf8_nor_an_array_still_fail_the_page() {
-        for body in [&b"\xff"[..], b"{\"a\":\"\xff\"}", b"[\"\xff\",]", b"[1,,\"\xff\"]", b"[\"\xff\"] x", b"[{\"id\":\xff}]"] {
+        for body in
+            [&b"\xff"[..], b"{\"a\":\"\xff\"}", b"[\"\xff\",]", b"[1,,\"\xff\"]", b"[\"\xff\"] x", b"[{\"id\":\xff}]"]
+        {
             assert!(ids(body).is_err(), "{:?}", String::from_utf8_lossy(body));
         }
         assert_eq!(split_array(b" [ ] "), Some(vec![]));

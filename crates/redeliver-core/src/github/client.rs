@@ -341,10 +341,7 @@ impl GitHubClient {
 /// Warns, once per process, that credentials go in cleartext to a host across the network.
 fn warn_of_cleartext(base: &Url) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if base.scheme() == "http"
-        && !is_loopback(base)
-        && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
-    {
+    if base.scheme() == "http" && !is_loopback(base) && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         tracing::warn!(
             host = base.host_str().unwrap_or(""),
             "the API URL is http://, so the token or JWT crosses the network unencrypted; use \

@@ -187,7 +187,9 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for url in ["http://127.0.0.1:8080", "http://127.9.9.9", "http://[::1]:1", "http://localhost", "http://a.localhost."] {
+        for url in
+            ["http://127.0.0.1:8080", "http://127.9.9.9", "http://[::1]:1", "http://localhost", "http://a.localhost."]
+        {
             assert!(is_loopback(&Url::parse(url).unwrap()), "{url}");
         }
         for url in ["http://10.0.0.1", "http://ghe.example", "http://localhost.example", "http://[::2]"] {
@@ -212,6 +214,9 @@ mod tests {
             assert!(!err.contains("ghp_secret") && !err.contains("MIIE"), "{err}");
         }
         let missing = CaBundle::load(&dir.join("missing.pem")).unwrap_err();
-        assert!(missing.contains("cannot read the CA certificate file") && missing.contains("missing.pem"), "{missing}");
+        assert!(
+            missing.contains("cannot read the CA certificate file") && missing.contains("missing.pem"),
+            "{missing}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 mod github_client;
 mod github_clock_skew;
+mod network_props;
 mod pace_client;
 mod scan_memory;
 mod scan_requests;

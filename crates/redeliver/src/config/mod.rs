@@ -11,6 +11,8 @@ mod env;
 mod file;
 mod file_error;
 #[cfg(test)]
+mod file_props;
+#[cfg(test)]
 mod file_tests;
 mod resolve;
 #[cfg(test)]

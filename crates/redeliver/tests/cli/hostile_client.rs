@@ -244,8 +244,10 @@ async fn a_body_of_one_and_a_half_gigabytes_fails_at_the_cap_in_bounded_memory()
         let server = RawServer::start(move |_, _| {
             let length = if content_length { format!("Content-Length: {BODY}\r\n") } else { String::new() };
             RawReply::Stream {
-                head: format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n[")
-                    .into_bytes(),
+                head: format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n["
+                )
+                .into_bytes(),
                 chunk: vec![b' '; CHUNK],
                 repeat: BODY / CHUNK as u64,
             }
