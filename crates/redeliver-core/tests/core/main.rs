@@ -7,3 +7,4 @@ mod pace_client;
 mod scan_memory;
 mod scan_requests;
 mod status_filter;
+mod tls_ca;
