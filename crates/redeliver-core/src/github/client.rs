@@ -137,16 +137,15 @@ impl GitHubClient {
             }
             None => self.endpoint(&target.deliveries_path(), Some("per_page=100")),
         };
-        // The first page starts a listing; every later one must pass its guard (no page twice,
-        // a page cap, a deadline) before it is requested.
+        // The first page starts a listing; every page must pass its guard (no page twice, a page
+        // cap, a deadline) before it is requested.
         let guard = match (next, self.listing.as_mut()) {
-            (Some(url), Some(guard)) => {
-                guard.follow(url, now)?;
-                guard
-            }
-            _ => self.listing.insert(PageGuard::start(self.config.paging, &url, now)),
+            (Some(_), Some(guard)) => guard,
+            _ => self.listing.insert(PageGuard::start(self.config.paging, now)),
         };
+        guard.follow(&url, now)?;
         let (ends_at, late) = (guard.ends_at(), guard.deadline_passed());
+        let requested = url.clone();
         let call = Call { method: Method::GET, url, endpoint: "list_deliveries", body: None, kind: RequestKind::Read };
         // Rate-limit waits and retries count against the deadline too.
         let answer = tokio::time::timeout_at(ends_at, self.call(&call)).await.map_err(|_| late)??;
@@ -189,6 +188,9 @@ impl GitHubClient {
                 ),
                 request_id: answer.request_id.clone(),
             });
+        }
+        if let Some(guard) = self.listing.as_mut() {
+            guard.read(&requested);
         }
         Ok(ListedPage { deliveries, skipped: items.skipped, next })
     }
