@@ -63,7 +63,7 @@ pub struct GitHubClient {
     clock_skew: TimeDelta,
     pacer: Pacer,
     stats: RequestStats,
-    /// The listing in progress: pages requested and its deadline ([`super::paging`]).
+    /// The listing in progress: pages read and its deadline ([`super::paging`]).
     listing: Option<PageGuard>,
 }
 
