@@ -39,13 +39,98 @@ pub fn parse_page<'a>(body: &'a [u8], each: impl FnMut(DeliveryRef<'a>)) -> Resu
             de.end()?;
             Ok(items)
         }
-        Err(_) => {
-            let mut de = serde_json::Deserializer::from_slice(body);
-            let items = seed.deserialize(&mut de)?;
-            de.end()?;
-            Ok(items)
-        }
+        // Not UTF-8 somewhere: one record's bad bytes (a proxy's re-encoding, a broken server)
+        // must not hide the rest of the page, so the items are read one by one and any that is
+        // not UTF-8 is skipped and counted like any other record that is not a delivery.
+        Err(_) => match split_array(body) {
+            Some(spans) => parse_items(body, spans, seed.each),
+            None => {
+                // Not an array at all: serde says where and why.
+                let mut de = serde_json::Deserializer::from_slice(body);
+                let items = seed.deserialize(&mut de)?;
+                de.end()?;
+                Ok(items)
+            }
+        },
     }
+}
+
+/// Reads each item of an array whose spans [`split_array`] found; an item that is not UTF-8 is
+/// skipped, one that is not JSON fails the page as it would have whole.
+fn parse_items<'a>(
+    body: &'a [u8],
+    spans: Vec<std::ops::Range<usize>>,
+    mut each: impl FnMut(DeliveryRef<'a>),
+) -> Result<PageItems, serde_json::Error> {
+    let mut items = PageItems::default();
+    for span in spans {
+        let delivery = match std::str::from_utf8(&body[span.clone()]) {
+            Ok(text) => serde_json::from_str::<Item<'a>>(text)?.0,
+            // Still JSON once its bad bytes are replaced: a record with bad text, skipped.
+            Err(_) => serde_json::from_str::<IgnoredAny>(&String::from_utf8_lossy(&body[span])).map(|_| None)?,
+        };
+        match delivery {
+            Some(delivery) => each(delivery),
+            None => {
+                items.first_skipped.get_or_insert(items.items);
+                items.skipped += 1;
+            }
+        }
+        items.items += 1;
+    }
+    Ok(items)
+}
+
+/// The byte ranges of the items of a top-level JSON array, found by structure alone (strings,
+/// escapes, nesting) without reading any value; `None` when `body` is not one array.
+fn split_array(body: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let mut i = body.iter().position(|&b| !is_space(b))?;
+    if body[i] != b'[' {
+        return None;
+    }
+    i += 1;
+    let mut spans = Vec::new();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut start = None;
+    while i < body.len() {
+        let b = body[i];
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' if depth > 0 => depth -= 1,
+                b',' | b']' if depth == 0 => {
+                    match start.take() {
+                        Some(from) => {
+                            let to = body[..i].iter().rposition(|&c| !is_space(c)).map_or(i, |p| p + 1);
+                            spans.push(from..to);
+                        }
+                        // `[]`
+                        None if b == b']' && spans.is_empty() => {}
+                        // `[,1]`, `[1,,2]`, `[1,]`
+                        None => return None,
+                    }
+                    if b == b']' {
+                        return body[i + 1..].iter().all(|&c| is_space(c)).then_some(spans);
+                    }
+                }
+                _ => {}
+            }
+            if start.is_none() && !is_space(b) && !(b == b',' || (b == b']' && depth == 0)) {
+                start = Some(i);
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 struct PageSeed<F> {
@@ -308,6 +393,63 @@ impl<'de> Visitor<'de> for ScalarVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(id: u64, status: &[u8]) -> Vec<u8> {
+        let mut out =
+            format!(r#"{{"id":{id},"guid":"g-{id}","delivered_at":"2019-06-03T00:57:16Z","event":"push","status":""#)
+                .into_bytes();
+        out.extend_from_slice(status);
+        out.extend_from_slice(br#"","status_code":502,"nested":{"a":[1,"],}"]}}"#);
+        out
+    }
+
+    fn page(records: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = b" [\n".to_vec();
+        for (i, r) in records.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b" ,\n ");
+            }
+            out.extend_from_slice(r);
+        }
+        out.extend_from_slice(b"\n] ");
+        out
+    }
+
+    fn ids(body: &[u8]) -> Result<(Vec<u64>, PageItems), serde_json::Error> {
+        let mut ids = Vec::new();
+        let items = parse_page(body, |d| ids.push(d.id))?;
+        Ok((ids, items))
+    }
+
+    #[test]
+    fn one_record_that_is_not_utf8_is_skipped_and_the_rest_read() {
+        let body = page(&[record(1, b"OK"), record(2, b"bad \xff\xfe bytes"), record(3, b"Invalid \xc3")]);
+        let (read, items) = ids(&body).unwrap();
+        assert_eq!(read, vec![1]);
+        assert_eq!(items, PageItems { items: 3, skipped: 2, first_skipped: Some(1) });
+        // The same records without the bad bytes are all read, in the same order.
+        let clean = page(&[record(1, b"OK"), record(2, b"bad bytes"), record(3, b"Invalid")]);
+        assert_eq!(ids(&clean).unwrap().0, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_page_of_records_that_are_all_bad_reads_nothing_and_says_so() {
+        let body = page(&[record(1, b"\xff"), record(2, b"\xff")]);
+        let (read, items) = ids(&body).unwrap();
+        assert!(read.is_empty());
+        assert_eq!((items.items, items.skipped), (2, 2));
+    }
+
+    #[test]
+    fn bytes_that_are_neither_utf8_nor_an_array_still_fail_the_page() {
+        for body in
+            [&b"\xff"[..], b"{\"a\":\"\xff\"}", b"[\"\xff\",]", b"[1,,\"\xff\"]", b"[\"\xff\"] x", b"[{\"id\":\xff}]"]
+        {
+            assert!(ids(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+        }
+        assert_eq!(split_array(b" [ ] "), Some(vec![]));
+        assert_eq!(split_array(br#"[1, "a,]" ,{"b":[2,3]}]"#), Some(vec![1..2, 4..9, 11..22]));
+    }
 
     #[test]
     fn githubs_timestamps_read_like_rfc_3339() {

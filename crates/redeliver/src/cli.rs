@@ -97,6 +97,16 @@ pub struct RunArgs {
     /// the config file]
     #[arg(long, value_parser = duration)]
     pub keep_history: Option<Duration>,
+    /// PEM file of CA certificates to trust besides the system's store (which SSL_CERT_FILE
+    /// replaces): a private CA of GitHub Enterprise Server.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Pages one pass may list before it stops (a `Link` header that never ends). [default: 20000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_pages: Option<u32>,
+    /// Longest time one pass may spend listing, rate-limit waits included. [default: 30m]
+    #[arg(long, value_parser = positive_duration)]
+    pub list_deadline: Option<Duration>,
     /// Keep the last-run time in this repository Actions variable, in the docs script's format
     /// (needs TOKEN). [env: LAST_REDELIVERY_VARIABLE_NAME]
     #[arg(long)]

@@ -60,6 +60,12 @@ pub enum KeyError {
     )]
     Unsupported { label: String },
     #[error(
+        "PRIVATE_KEY is {kind} private key, but GitHub Apps sign their JWTs with RSA keys \
+         (RS256): use the .pem file generated on the App's settings page ('Generate a private \
+         key'), which begins with '-----BEGIN RSA PRIVATE KEY-----'"
+    )]
+    NotRsa { kind: &'static str },
+    #[error(
         "PRIVATE_KEY looks like PEM but is not a usable RSA private key (corrupted or cut off?): \
          paste the whole .pem file GitHub gave you again"
     )]
@@ -73,7 +79,7 @@ impl AppKey {
     /// flattened to spaces. The key is proven usable by signing once.
     pub fn from_pem(text: &str) -> Result<AppKey, KeyError> {
         let pem = normalize_pem(text)?;
-        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| KeyError::Invalid)?;
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| not_rsa(&pem).unwrap_or(KeyError::Invalid))?;
         let key = AppKey { key };
         // `from_rsa_pem` checks only the PEM/ASN.1 wrapping; signing proves the RSA key itself.
         key.sign(&Claims { iat: 0, exp: 1, iss: Issuer::AppId(0) }).map_err(|_| KeyError::Invalid)?;
@@ -123,6 +129,8 @@ fn normalize_pem(text: &str) -> Result<String, KeyError> {
     match label.as_str() {
         "RSA PRIVATE KEY" | "PRIVATE KEY" => {}
         "ENCRYPTED PRIVATE KEY" => return Err(KeyError::Encrypted),
+        "EC PRIVATE KEY" => return Err(KeyError::NotRsa { kind: EC }),
+        "DSA PRIVATE KEY" => return Err(KeyError::NotRsa { kind: DSA }),
         "PUBLIC KEY" | "RSA PUBLIC KEY" => return Err(KeyError::PublicKey),
         _ => return Err(KeyError::Unsupported { label }),
     }
@@ -148,6 +156,55 @@ fn normalize_pem(text: &str) -> Result<String, KeyError> {
     pem.push_str(&end_marker);
     pem.push('\n');
     Ok(pem)
+}
+
+const EC: &str = "an EC (ECDSA)";
+const DSA: &str = "a DSA";
+
+/// The kind of a PKCS#8 key that is not RSA, read from its algorithm identifier, so that an
+/// Ed25519 or EC key is named instead of called corrupt. `None` for RSA or anything unreadable.
+fn not_rsa(pem: &str) -> Option<KeyError> {
+    let base64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64_decode(&base64)?;
+    // DER-encoded OBJECT IDENTIFIERs of the algorithms (RFC 8410, RFC 5480, RFC 3279).
+    const RSA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    const KINDS: [(&[u8], &str); 4] = [
+        (&[0x06, 0x03, 0x2b, 0x65, 0x70], "an Ed25519"),
+        (&[0x06, 0x03, 0x2b, 0x65, 0x71], "an Ed448"),
+        (&[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01], EC),
+        (&[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01], DSA),
+    ];
+    // The identifier comes first in a PKCS#8 key; look only there, not in the key's numbers.
+    let head = &der[..der.len().min(32)];
+    let has = |oid: &[u8]| head.windows(oid.len()).any(|w| w == oid);
+    if has(RSA) {
+        return None;
+    }
+    KINDS.iter().find(|(oid, _)| has(oid)).map(|&(_, kind)| KeyError::NotRsa { kind })
+}
+
+/// Standard base64 (padding ignored), `None` on any other character.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes().filter(|&c| c != b'=') {
+        acc = (acc << 6) | u32::from(value(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// What authenticates a client.
@@ -243,6 +300,29 @@ mod tests {
     const PKCS1: &str = include_str!("../../../redeliver-sim/keys/test-app-key.pem");
     const PKCS8: &str = include_str!("../../../redeliver-sim/keys/test-app-key.pkcs8.pem");
     const PUBLIC: &str = include_str!("../../../redeliver-sim/keys/test-app-key.pub.pem");
+    /// Throwaway keys made for these tests (`openssl genpkey -algorithm ed25519`, and `EC` on P-256).
+    const ED25519: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEII97dpxHZaNdC+RCcMek9cuTgGgFlP8FTdlWkIcTy2Zm
+-----END PRIVATE KEY-----
+";
+    const EC_P256: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg839f1o4uIZ/08s5r
+9WkfyeghK7Lp7fSc/f6ksliqbeahRANCAAStrsEaBu3ioBZYUgltl+iP3aTZ4VOs
+MVrMU76jZRHE1CX9QZiU3ADzCvk8qcHiNOLWJb3rf4OJw4t21ttX/ISW
+-----END PRIVATE KEY-----
+";
+
+    #[test]
+    fn keys_that_are_not_rsa_are_named() {
+        let err = AppKey::from_pem(ED25519).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("Ed25519") && text.contains("GitHub Apps sign their JWTs with RSA keys"), "{text}");
+        assert!(!text.contains("corrupted"), "{text}");
+        assert!(AppKey::from_pem(EC_P256).unwrap_err().to_string().contains("an EC (ECDSA) private key"));
+        assert_eq!(base64_decode("TWFu"), Some(b"Man".to_vec()));
+        assert_eq!(base64_decode("TWE="), Some(b"Ma".to_vec()));
+        assert_eq!(base64_decode("T!"), None);
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -368,10 +448,13 @@ mod tests {
             }),
             (PUBLIC.into(), |e| matches!(e, KeyError::PublicKey)),
             (PKCS1[..PKCS1.len() / 2].into(), |e| matches!(e, KeyError::Truncated { .. })),
+            (PKCS1.replace("RSA PRIVATE KEY", "EC PRIVATE KEY"), |e| matches!(e, KeyError::NotRsa { kind: EC })),
             (
-                PKCS1.replace("RSA PRIVATE KEY", "EC PRIVATE KEY"),
-                |e| matches!(e, KeyError::Unsupported { label } if label == "EC PRIVATE KEY"),
+                PKCS1.replace("RSA PRIVATE KEY", "OPENSSH PRIVATE KEY"),
+                |e| matches!(e, KeyError::Unsupported { label } if label == "OPENSSH PRIVATE KEY"),
             ),
+            (ED25519.into(), |e| matches!(e, KeyError::NotRsa { kind: "an Ed25519" })),
+            (EC_P256.into(), |e| matches!(e, KeyError::NotRsa { kind: EC })),
             (PKCS1.replace("RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"), |e| matches!(e, KeyError::Encrypted)),
             (PKCS1.replacen("\n", "\nProc-Type: 4,ENCRYPTED\n", 1), |e| matches!(e, KeyError::Encrypted)),
             (corrupt(PKCS1), |e| matches!(e, KeyError::Invalid)),

@@ -11,10 +11,11 @@
 mod call;
 
 use super::auth::Credentials;
-use super::config::{API_VERSION, ClientConfig, check_base_url};
+use super::config::{API_VERSION, ClientConfig, check_base_url, is_loopback};
 use super::error::ApiError;
 use super::link::next_link;
 use super::pace::Pacer;
+use super::paging::PageGuard;
 use super::stats::RequestStats;
 use super::step::RequestKind;
 use super::target::{HookTarget, escape_segment};
@@ -43,6 +44,10 @@ pub struct DeliveryPage {
 pub struct ListedPage {
     /// Deliveries handed over (items that were not deliveries are counted in the stats instead).
     pub deliveries: usize,
+    /// Items of the page that were not deliveries and were skipped (a missing or mistyped field,
+    /// bytes that are not UTF-8). A page whose items were all skipped tells nothing of what it
+    /// listed: the caller decides whether the pass can go on.
+    pub skipped: usize,
     /// The `Link: rel="next"` URL, `None` on the last page.
     pub next: Option<Url>,
 }
@@ -61,6 +66,8 @@ pub struct GitHubClient {
     /// Shutdown: every wait ends at once with [`ApiError::Cancelled`], and a read in flight is
     /// abandoned (a write in flight finishes, bounded by the timeout).
     cancel: Option<tokio_util::sync::CancellationToken>,
+    /// The listing in progress: pages read and its deadline ([`super::paging`]).
+    listing: Option<PageGuard>,
 }
 
 impl GitHubClient {
@@ -77,9 +84,17 @@ impl GitHubClient {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
         headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
-        let http = reqwest::Client::builder()
+        warn_of_cleartext(&config.base_url);
+        let mut builder = reqwest::Client::builder();
+        for cert in config.ca.iter().flat_map(|ca| ca.certificates()) {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .user_agent(config.user_agent.clone())
             .default_headers(headers)
+            // Never follow a redirect: it would re-send a POST as a GET, or the credentials to
+            // another origin. A 3xx is refused in `step::next_step`.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .build()
@@ -93,6 +108,7 @@ impl GitHubClient {
             clock_skew: TimeDelta::zero(),
             stats: RequestStats::default(),
             cancel: None,
+            listing: None,
         })
     }
 
@@ -117,6 +133,7 @@ impl GitHubClient {
         F: for<'b> FnMut(DeliveryRef<'b>),
     {
         self.check_target(target)?;
+        let now = tokio::time::Instant::now();
         let url = match next {
             Some(url) => {
                 self.check_same_origin(url)?;
@@ -124,8 +141,18 @@ impl GitHubClient {
             }
             None => self.endpoint(&target.deliveries_path(), Some("per_page=100")),
         };
+        // The first page starts a listing; every page must pass its guard (no page twice, a page
+        // cap, a deadline) before it is requested.
+        let guard = match (next, self.listing.as_mut()) {
+            (Some(_), Some(guard)) => guard,
+            _ => self.listing.insert(PageGuard::start(self.config.paging, now)),
+        };
+        guard.follow(&url, now)?;
+        let (ends_at, late) = (guard.ends_at(), guard.deadline_passed());
+        let requested = url.clone();
         let call = Call { method: Method::GET, url, endpoint: "list_deliveries", body: None, kind: RequestKind::Read };
-        let answer = self.call(&call).await?;
+        // Rate-limit waits and retries count against the deadline too.
+        let answer = tokio::time::timeout_at(ends_at, self.call(&call)).await.map_err(|_| late)??;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
         }
@@ -147,7 +174,7 @@ impl GitHubClient {
             tracing::warn!(
                 target_hook = %target, index = items.first_skipped, skipped = items.skipped,
                 request_id = answer.request_id.as_deref().unwrap_or(""),
-                "skipping listed items that are not deliveries (missing or mistyped id, guid or delivered_at)"
+                "skipping listed items that are not deliveries (missing or mistyped id, guid or delivered_at, or not UTF-8)"
             );
         }
         let links = answer.headers.get_all(header::LINK).iter().filter_map(|v| v.to_str().ok());
@@ -166,7 +193,10 @@ impl GitHubClient {
                 request_id: answer.request_id.clone(),
             });
         }
-        Ok(ListedPage { deliveries, next })
+        if let Some(guard) = self.listing.as_mut() {
+            guard.read(&requested);
+        }
+        Ok(ListedPage { deliveries, skipped: items.skipped, next })
     }
 
     /// Asks GitHub to redeliver one delivery (`POST …/deliveries/{id}/attempts`, answered 202).
@@ -227,6 +257,14 @@ impl GitHubClient {
         }
         let token = json_field(&answer, "token", |v| v.as_str().map(Secret::new), "minting an installation token")?;
         Ok(token)
+    }
+
+    /// Replaces a token client's token (a renewed installation token), keeping its counts,
+    /// pacing and the listing in progress. An App client keeps its key.
+    pub fn set_token(&mut self, token: Secret) {
+        if let Credentials::Token(current) = &mut self.credentials {
+            *current = token;
+        }
     }
 
     /// Counts of what was sent and answered, rate-limit headers and waits.
@@ -309,6 +347,18 @@ impl GitHubClient {
                 ),
             })
         }
+    }
+}
+
+/// Warns, once per process, that credentials go in cleartext to a host across the network.
+fn warn_of_cleartext(base: &Url) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if base.scheme() == "http" && !is_loopback(base) && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            host = base.host_str().unwrap_or(""),
+            "the API URL is http://, so the token or JWT crosses the network unencrypted; use \
+             https:// (for a private CA: --ca-cert FILE, or SSL_CERT_FILE)"
+        );
     }
 }
 

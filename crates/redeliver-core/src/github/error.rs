@@ -46,6 +46,21 @@ pub enum ApiError {
     #[error("GitHub's answer was not what this endpoint returns: {detail}{}", rid(request_id))]
     Malformed { detail: String, request_id: Option<String> },
 
+    /// A 3xx: something sent the request elsewhere. Redirects are never followed, so it was not
+    /// carried out (a redelivery included). `location` is the target's origin and path, without
+    /// its query (a login page's return address may carry anything).
+    #[error(
+        "{what} was answered {status} (a redirect{}), which the client does not follow{}",
+        location.as_deref().map(|l| format!(" to {l}")).unwrap_or_default(),
+        rid(request_id)
+    )]
+    Redirected { what: String, status: u16, location: Option<String>, request_id: Option<String> },
+
+    /// A listing that would not end: a `next` link back to a page already read, more pages than
+    /// one pass may read, or a pass past its deadline. Nothing of the pass is written.
+    #[error("The delivery list did not end: {detail}")]
+    Paging { detail: String },
+
     /// The client was set up wrongly (base URL, credentials for the wrong kind of hook ...).
     #[error("The GitHub client is misconfigured: {detail}")]
     Config { detail: String },
@@ -122,6 +137,19 @@ impl ApiError {
                  or https://HOST/api/v3 for GitHub Enterprise Server) and not at a web page or proxy"
                     .to_owned(),
             ),
+            ApiError::Redirected { .. } => Some(
+                "the API base URL must be the REST API root (https://api.github.com, or \
+                 https://HOST/api/v3 for GitHub Enterprise Server); a redirect usually comes from \
+                 an SSO or login proxy in front of GitHub Enterprise Server, or a base URL without \
+                 /api/v3"
+                    .to_owned(),
+            ),
+            ApiError::Paging { .. } => Some(
+                "a proxy or server in front of GitHub is probably sending a `Link: rel=\"next\"` \
+                 that loops; nothing was written and the next pass lists again. A genuinely \
+                 longer listing needs a larger page cap or deadline (see docs/security.md)"
+                    .to_owned(),
+            ),
             ApiError::Config { .. } | ApiError::Cancelled => None,
         }
     }
@@ -134,6 +162,7 @@ impl ApiError {
             | ApiError::NotFound { request_id, .. }
             | ApiError::Refused { request_id, .. }
             | ApiError::Server { request_id, .. }
+            | ApiError::Redirected { request_id, .. }
             | ApiError::Malformed { request_id, .. } => request_id.as_deref(),
             _ => None,
         }

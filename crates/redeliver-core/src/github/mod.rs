@@ -1,6 +1,6 @@
 //! The I/O shell that talks to GitHub's REST API: App JWTs and tokens ([`auth`]), the serial,
 //! paced ([`pace`]), rate-limit-aware HTTP client ([`client`], set up by [`config`], counting in
-//! [`stats`]), hook targets ([`target`]), `Link` paging ([`link`]), and the Actions configuration
+//! [`stats`]), hook targets ([`target`]), `Link` paging ([`link`]) bounded by [`paging`], and the Actions configuration
 //! variable the docs script keeps its memory in ([`variables`]).
 //!
 //! Every decision (what to do after an answer in [`step`], how long to wait in [`ratelimit`] and
@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod link;
 pub mod pace;
+pub mod paging;
 pub mod ratelimit;
 pub mod retry;
 pub mod stats;
@@ -23,10 +24,11 @@ pub mod variables;
 
 pub use auth::{AppKey, Claims, Credentials, Issuer, KeyError, jwt_claims, jwt_needs_renewal};
 pub use client::{DeliveryPage, GitHubClient, ListedPage};
-pub use config::{API_VERSION, ClientConfig};
+pub use config::{API_VERSION, CaBundle, ClientConfig, MAX_BODY};
 pub use error::ApiError;
 pub use link::{LinkValue, next_link, parse_link_header};
 pub use pace::{Pace, PaceSignal, Pacer};
+pub use paging::{PageGuard, PageLimits};
 pub use ratelimit::{RateHeaders, rate_limit_wait};
 pub use retry::backoff;
 pub use stats::{RateLimitSnapshot, RequestCount, RequestStats};

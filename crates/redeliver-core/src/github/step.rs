@@ -4,7 +4,11 @@
 //!
 //! The rules, in order; the first that applies wins:
 //!
-//! 1. **A 2xx is [`Step::Done`].**
+//! 1. **A 2xx is [`Step::Done`]; a redirect is [`Failure::Redirected`]** (any 3xx but 304,
+//!    which answers a conditional request). The client follows no redirect: a `Location` on an API call comes from an SSO
+//!    proxy's login page or a base URL that is not the REST API root, and following it re-sends a
+//!    POST as a GET (recorded as a success) or carries the credentials to another origin. For a
+//!    redelivery this is not ambiguous: whoever redirected did not carry it out.
 //! 2. **No answer.** A connection that could not be made never carried the request, so any
 //!    request is retried. A request that was sent and then lost (timeout, reset, cut-off body)
 //!    may have been acted on: a [`RequestKind::NonRepeatable`] one (a redelivery) fails as
@@ -158,6 +162,8 @@ pub enum Failure {
     /// A rate limit too long to wait out, or met too often ([`super::ApiError::RateLimited`]):
     /// `until` is when it clears, `None` when that is beyond representable time.
     RateLimited { until: Option<DateTime<Utc>> },
+    /// A 3xx: the request was sent elsewhere and not carried out ([`super::ApiError::Redirected`]).
+    Redirected { status: u16 },
 }
 
 /// Decides what follows `reply` (see the module documentation for the rules). `jitter` in
@@ -185,6 +191,9 @@ pub fn next_step(
     };
     if (200..300).contains(&status) {
         return Step::Done;
+    }
+    if (300..400).contains(&status) && status != 304 {
+        return Step::Fail(Failure::Redirected { status });
     }
     if status == 401
         && policy.fix_clock_skew

@@ -74,11 +74,26 @@ type Row = (&'static str, RequestKind, R, Attempts, Step);
 fn rows() -> Vec<Row> {
     let fresh = Attempts::default();
     let rate_limited = |until| Step::Fail(Failure::RateLimited { until });
+    let redirected = |status| Step::Fail(Failure::Redirected { status });
     vec![
         // 1. Success.
         ("a 200 is final", Read, Http(200, &[], ""), fresh, Step::Done),
         ("a 202 redelivery is final", Post, Http(202, &[], ""), fresh, Step::Done),
         ("a 2xx after retries is final", Write, Http(204, &[], ""), tried(2, 3), Step::Done),
+        // 1. Redirects are never followed.
+        ("a 302 on a read is refused", Read, Http(302, &[("location", "/login")], ""), fresh, redirected(302)),
+        ("a 301 on a read is refused", Read, Http(301, &[("location", "https://x.test/")], ""), fresh, redirected(301)),
+        ("a 302 redelivery was not made", Post, Http(302, &[("location", "/login")], ""), fresh, redirected(302)),
+        ("a 307 redelivery was not made", Post, Http(307, &[("location", "/x")], ""), fresh, redirected(307)),
+        ("a 308 on a write is refused", Write, Http(308, &[], ""), tried(1, 1), redirected(308)),
+        ("a 300 is a redirect too", Read, Http(300, &[], ""), fresh, redirected(300)),
+        (
+            "a redirect with Retry-After is no rate limit",
+            Read,
+            Http(303, &[("retry-after", "5")], ""),
+            fresh,
+            redirected(303),
+        ),
         // 2. No answer.
         ("a refused connection is retried", Read, NotConnected, fresh, Step::Retry(secs(1))),
         ("the backoff doubles", Read, NotConnected, tried(1, 0), Step::Retry(secs(2))),

@@ -2,7 +2,9 @@
 
 mod github_client;
 mod github_clock_skew;
+mod network_props;
 mod pace_client;
 mod scan_memory;
 mod scan_requests;
 mod status_filter;
+mod tls_ca;

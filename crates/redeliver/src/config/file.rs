@@ -35,6 +35,12 @@ pub struct ConfigFile {
     pub allow_hosts: Option<Vec<String>>,
     pub notify_url: Option<String>,
     pub notify_command: Option<String>,
+    /// CA certificates to trust besides the system's (`--ca-cert`).
+    pub ca_cert: Option<PathBuf>,
+    #[serde(default, deserialize_with = "max_pages")]
+    pub max_pages: Option<u32>,
+    #[serde(default, deserialize_with = "duration")]
+    pub list_deadline: Option<Duration>,
     #[serde(default)]
     pub defaults: FileKnobs,
     #[serde(default)]
@@ -212,6 +218,14 @@ fn max_attempts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error
     match Option::<i64>::deserialize(d)? {
         Some(n @ 1..=1000) => Ok(Some(n as u32)),
         Some(_) => Err(de::Error::custom("must be a number from 1 to 1000")),
+        None => Ok(None),
+    }
+}
+
+fn max_pages<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<i64>::deserialize(d)? {
+        Some(n @ 1..=4_294_967_295) => Ok(Some(n as u32)),
+        Some(_) => Err(de::Error::custom("must be a number from 1 to 4294967295")),
         None => Ok(None),
     }
 }

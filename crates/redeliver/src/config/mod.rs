@@ -11,6 +11,8 @@ mod env;
 mod file;
 mod file_error;
 #[cfg(test)]
+mod file_props;
+#[cfg(test)]
 mod file_tests;
 mod resolve;
 #[cfg(test)]
@@ -24,7 +26,7 @@ pub use resolve::{resolve_run, resolve_watch};
 pub use values::When;
 
 use chrono::{DateTime, Duration, Utc};
-use redeliver_core::github::{AppKey, HookTarget, Pace, VariableName};
+use redeliver_core::github::{AppKey, CaBundle, HookTarget, Pace, PageLimits, VariableName};
 use redeliver_core::plan::EventFilter;
 use redeliver_core::policy::{Ladder, Policy};
 use redeliver_core::secret::Secret;
@@ -103,6 +105,10 @@ pub struct Target {
     pub retry_base: std::time::Duration,
     pub filter: EventFilter,
     pub variable: Option<VariableSettings>,
+    /// CA certificates trusted besides the system's (`--ca-cert`, `ca_cert`).
+    pub ca: Option<CaBundle>,
+    /// How far one listing may go (`--max-pages`, `--list-deadline`).
+    pub paging: PageLimits,
 }
 
 impl Target {

@@ -23,7 +23,7 @@ use super::{
 use crate::cli::{RunArgs, WatchArgs};
 use crate::exit::Failure;
 use chrono::{DateTime, Utc};
-use redeliver_core::github::{AppKey, HookTarget, Pace, VariableName};
+use redeliver_core::github::{AppKey, CaBundle, HookTarget, Pace, PageLimits, VariableName};
 use redeliver_core::plan::EventFilter;
 use redeliver_core::policy::{Policy, to_chrono};
 use redeliver_core::secret::Secret;
@@ -69,10 +69,15 @@ pub(super) fn run_settings(
         return Err(Failure::config(format!("--until ({u}) is before --since ({s})")));
     }
     let flags = flag_knobs(args);
-    let targets = match file {
+    let mut targets = match file {
         Some(file) => file_targets(file, env, &flags)?,
         None => vec![flag_target(args, env, &flags)?],
     };
+    let (ca, paging) = transport(args, file)?;
+    for t in &mut targets {
+        t.ca = ca.clone();
+        t.paging = paging;
+    }
     let state_path = match (&args.state, env.get(names::REDELIVER_STATE), file.and_then(|f| f.state.as_ref())) {
         (Some(flag), _, _) => flag.clone(),
         (None, Some(var), _) => PathBuf::from(var),
@@ -133,6 +138,23 @@ pub(super) fn watch_settings(
     Ok(WatchSettings { run, interval, listen, allow_hosts })
 }
 
+/// What every target's connection shares: extra CA certificates (read and checked here, so a bad
+/// file is a configuration error naming it) and the bounds of a listing.
+fn transport(args: &RunArgs, file: Option<&ConfigFile>) -> Result<(Option<CaBundle>, PageLimits), Failure> {
+    let ca = match (&args.ca_cert, file.and_then(|f| f.ca_cert.as_ref())) {
+        (Some(path), _) => Some(CaBundle::load(path).map_err(|e| Failure::config(format!("--ca-cert: {e}")))?),
+        (None, Some(path)) => Some(CaBundle::load(path).map_err(|e| Failure::config(format!("ca_cert: {e}")))?),
+        (None, None) => None,
+    };
+    let defaults = PageLimits::default();
+    let deadline = args.list_deadline.or(file.and_then(|f| f.list_deadline)).unwrap_or(defaults.deadline);
+    if deadline.is_zero() {
+        return Err(Failure::config("the list deadline must be more than zero (`list_deadline` in the config file)"));
+    }
+    let max_pages = args.max_pages.or(file.and_then(|f| f.max_pages)).unwrap_or(defaults.max_pages);
+    Ok((ca, PageLimits { max_pages, deadline }))
+}
+
 fn flag_knobs(args: &RunArgs) -> Knobs {
     Knobs {
         lookback: args.lookback,
@@ -184,6 +206,8 @@ fn target(
         retry_base: Duration::from_secs(1),
         filter: EventFilter { include: patterns(&knobs.events)?, exclude: patterns(&knobs.exclude_events)? },
         variable: None,
+        ca: None,
+        paging: PageLimits::default(),
     })
 }
 

@@ -19,6 +19,8 @@ pub fn client(t: &Target, credentials: Credentials) -> Result<GitHubClient, Fail
     config.pace = t.pace;
     config.max_rate_limit_wait = t.max_wait;
     config.retry_base = t.retry_base;
+    config.ca = t.ca.clone();
+    config.paging = t.paging;
     Ok(GitHubClient::new(config, credentials)?)
 }
 
@@ -48,8 +50,6 @@ pub struct HookClient {
     pub client: GitHubClient,
     /// For an installation token: the App client that mints it, and when it was minted.
     minter: Option<(GitHubClient, Instant)>,
-    /// The session's shutdown, passed on to every client made here.
-    cancel: tokio_util::sync::CancellationToken,
 }
 
 impl HookClient {
@@ -61,16 +61,13 @@ impl HookClient {
             c
         };
         Ok(match sign_in(&t.auth) {
-            SignIn::Direct(credentials) => {
-                HookClient { client: cancellable(client(t, credentials)?), minter: None, cancel: cancel.clone() }
-            }
+            SignIn::Direct(credentials) => HookClient { client: cancellable(client(t, credentials)?), minter: None },
             SignIn::Installation(app) => {
                 let mut app = cancellable(client(t, app)?);
                 let token = app.installation_token(&t.hook).await?;
                 HookClient {
                     client: cancellable(client(t, Credentials::Token(token))?),
                     minter: Some((app, Instant::now())),
-                    cancel: cancel.clone(),
                 }
             }
         })
@@ -87,8 +84,8 @@ impl HookClient {
     async fn renew(&mut self, t: &Target) -> Result<(), Failure> {
         if let Some((app, at)) = self.minter.as_mut() {
             let token = app.installation_token(&t.hook).await?;
-            self.client = client(t, Credentials::Token(token))?;
-            self.client.set_cancel(self.cancel.clone());
+            // In place: the counts of this pass and the listing's guard go on.
+            self.client.set_token(token);
             *at = Instant::now();
             tracing::info!(target = %t.name, "renewed the installation token");
         }

@@ -3,6 +3,7 @@
 
 mod golden;
 mod harness;
+mod hostile_client;
 mod never_lose_list;
 mod never_lose_state;
 mod ops;

@@ -162,7 +162,14 @@ impl GitHubClient {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
                 let url = response.url().clone();
-                response.bytes().await.map(|body| (status, headers, url, Vec::from(body)))
+                match read_capped(response, self.config.max_body).await {
+                    Ok(body) => Ok((status, headers, url, body)),
+                    Err(BodyError::Read(e)) => Err(e),
+                    Err(BodyError::TooLarge) => {
+                        self.stats.record(method, call.endpoint, Some(status));
+                        return Err(too_large(call, self.config.max_body));
+                    }
+                }
             }
             Err(e) => Err(e),
         };
@@ -242,6 +249,10 @@ struct NoAnswer {
 /// Words a [`Failure`] for the user: what happened to `call`, with GitHub's message and request
 /// id when it answered.
 fn give_up(failure: Failure, sent: Result<Answer, NoAnswer>, call: &Call) -> ApiError {
+    let (location, request_id) = match &sent {
+        Ok(answer) => (redirect_target(answer), answer.request_id.clone()),
+        Err(_) => (None, None),
+    };
     let (what, message) = match sent {
         Ok(answer) => {
             let id = answer.request_id.as_deref().map(|id| format!(", GitHub request id {id}")).unwrap_or_default();
@@ -262,6 +273,61 @@ fn give_up(failure: Failure, sent: Result<Answer, NoAnswer>, call: &Call) -> Api
         },
         Failure::Unreachable => ApiError::Transport { detail: what },
         Failure::RateLimited { until } => ApiError::RateLimited { until, message },
+        Failure::Redirected { status } => ApiError::Redirected {
+            what: format!("{} {}", method_name(&call.method), call.url.path()),
+            status,
+            location,
+            request_id,
+        },
+    }
+}
+
+/// Where a redirect pointed, resolved against the answered URL: origin and path only, since a
+/// login page's query may carry a return address or a token.
+fn redirect_target(answer: &Answer) -> Option<String> {
+    let location = header_text(&answer.headers, "location")?;
+    let target = answer.url.join(location).ok()?;
+    Some(format!("{}{}", target.origin().ascii_serialization(), target.path()))
+}
+
+/// Why a body was not read whole.
+enum BodyError {
+    /// The connection failed while it streamed.
+    Read(reqwest::Error),
+    /// It grew past the cap; reading stopped there.
+    TooLarge,
+}
+
+/// Reads a body chunk by chunk and stops as soon as it passes `cap` bytes, so a server that
+/// streams without end costs at most `cap` of memory. A `Content-Length` over the cap is
+/// refused before any of it is read.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(response.content_length().map_or(8 * 1024, |n| n as usize));
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len().saturating_add(chunk.len()) > cap {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A body past the cap: a read fails cleanly; a redelivery, whose status came before its body,
+/// may have been made and is never recorded as accepted.
+fn too_large(call: &Call, cap: usize) -> ApiError {
+    let detail = format!(
+        "the answer from {}{} is larger than {} MiB; reading stopped there",
+        call.url.host_str().unwrap_or(""),
+        call.url.path(),
+        cap / (1024 * 1024)
+    );
+    if call.kind.is_repeatable() {
+        ApiError::Malformed { detail, request_id: None }
+    } else {
+        ApiError::Ambiguous { detail }
     }
 }
 
