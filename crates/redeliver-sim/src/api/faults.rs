@@ -46,10 +46,13 @@ pub(crate) fn answer(fault: &Fault, request_id: &str, docs: &str) -> Option<Resp
     Some(response)
 }
 
-/// An empty page (`[]`) whose `Link: rel="next"` is the same request again.
+/// An empty page (`[]`) whose `Link: rel="next"` asks for the same items again under a cursor
+/// of its own (a `page_token` the listing ignores), as a cursor-paged API does when a page comes
+/// back empty: a new URL, so it reads as progress, not as a `Link` that loops.
 pub(crate) fn empty_page(root: &str, path: &str, query: &str) -> Response {
     let mut response = json_response(StatusCode::OK, &json!([]));
-    let url = if query.is_empty() { format!("{root}{path}") } else { format!("{root}{path}?{query}") };
+    let token = format!("page_token={}", fastrand::u64(..));
+    let url = if query.is_empty() { format!("{root}{path}?{token}") } else { format!("{root}{path}?{query}&{token}") };
     if let Ok(link) = HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")) {
         response.headers_mut().insert(header::LINK, link);
     }

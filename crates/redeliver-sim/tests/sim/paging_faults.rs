@@ -34,7 +34,7 @@ async fn an_empty_page_with_next_leads_on_to_the_real_pages() {
     let (empty, next) = page(&app, &first).await;
     assert!(empty.is_empty());
     let next = next.expect("an empty page that still has a next page");
-    assert_eq!(next, first, "the next page is the same request again");
+    assert!(next.starts_with(&format!("{first}&page_token=")), "the same items under a cursor of its own: {next}");
     let (empty, next) = page(&app, &next).await;
     assert!(empty.is_empty());
     let (items, next) = page(&app, &next.unwrap()).await;
