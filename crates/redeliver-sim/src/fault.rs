@@ -20,8 +20,9 @@ pub enum Fault {
     Slow(Duration),
     /// Handle the request normally (its effects happen), then answer 200 with the body cut short.
     MalformedJson,
-    /// A list answers 200 with an empty page (`[]`) whose `Link: rel="next"` leads to the same
-    /// request: a client must keep following `next` until it is absent (issue 8, case 5).
+    /// A list answers 200 with an empty page (`[]`) whose `Link: rel="next"` asks for the same
+    /// items under a cursor of its own: a client must keep following `next` until it is absent
+    /// (issue 8, case 5), and a new cursor is progress, not a loop.
     EmptyPageWithNext,
     /// A list answers normally, but its `next` link starts `overlap` items back, so the next page
     /// lists the last `overlap` items of this one again: the same delivery id seen twice.
