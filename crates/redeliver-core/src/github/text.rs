@@ -43,15 +43,7 @@ pub(crate) fn error_message(status: u16, body: &[u8]) -> String {
 fn one_line(body: &[u8], max: usize) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!text.is_empty()).then(|| excerpt(&text, max))
-}
-
-/// The first `max` characters of `text`, with `…` when it was longer.
-fn excerpt(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
-    }
+    (!text.is_empty()).then(|| crate::text::excerpt(&text, max))
 }
 
 /// A quoted excerpt of a body that should have been JSON, with its content type: for a list
