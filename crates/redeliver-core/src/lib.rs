@@ -6,6 +6,7 @@
 //! Everything that touches the network, the disk or the clock lives in [`github`] and [`state`].
 
 pub mod github;
+pub mod health;
 pub mod model;
 pub mod parse;
 pub mod plan;

@@ -62,6 +62,8 @@ pub struct Scan {
     /// twice (an item repeated across pages while new deliveries shift them), and an attempt
     /// counts once against the cap. Bounded by the attempts of tracked (failed) events.
     counted: std::collections::HashSet<u64>,
+    /// What the listing says of the receiver's health (bounded), for [`crate::health`].
+    health: crate::health::Observed,
 }
 
 impl Scan {
@@ -78,6 +80,7 @@ impl Scan {
             reached_start: false,
             remembered: HashMap::new(),
             counted: std::collections::HashSet::new(),
+            health: crate::health::Observed::default(),
         }
     }
 
@@ -97,6 +100,11 @@ impl Scan {
         self.remembered.keys().filter(|g| self.histories.get(*g).is_some_and(|h| h.succeeded)).map(String::as_str)
     }
 
+    /// The newest success and the most recent failed attempts listed, for the health model.
+    pub fn health(&self) -> &crate::health::Observed {
+        &self.health
+    }
+
     pub fn window(&self) -> Window {
         self.window
     }
@@ -111,6 +119,7 @@ impl Scan {
     pub fn observe_ref(&mut self, d: &DeliveryRef<'_>) {
         self.deliveries_read += 1;
         let ok = d.succeeded();
+        self.health.observe(d.id, d.delivered_at, d.status_code, &d.guid, ok);
         if d.delivered_at < self.window.start {
             self.reached_start = true;
             // Older than the window, but read: a success here still resolves a failure newer
