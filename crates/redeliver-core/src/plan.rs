@@ -4,6 +4,10 @@
 //!
 //! The rules, in words, are in `docs/design.md`.
 
+mod outage;
+
+pub use outage::outage_aware;
+
 use crate::model::{Delivery, DeliveryRef};
 use crate::policy::Policy;
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
@@ -252,6 +256,8 @@ pub enum GiveUpReason {
     Cap,
     /// The first attempt is older than the horizon: GitHub can no longer redeliver it.
     Horizon,
+    /// The horizon was reached while the receiver was down (see [`crate::health`]).
+    Outage,
 }
 
 impl GiveUpReason {
@@ -260,6 +266,7 @@ impl GiveUpReason {
         match self {
             Self::Cap => "cap",
             Self::Horizon => "horizon",
+            Self::Outage => "outage",
         }
     }
 
@@ -268,6 +275,7 @@ impl GiveUpReason {
         match self {
             Self::Cap => "attempt cap reached",
             Self::Horizon => "past GitHub's redelivery window",
+            Self::Outage => "past GitHub's redelivery window while the receiver was down",
         }
     }
 }
@@ -288,12 +296,25 @@ pub enum Decision {
     /// Excluded by the run's event filter. Still owed a redelivery: another run (without the
     /// filter, or with another one) sends it, so it stays pending and in view.
     Filtered,
+    /// The receiver is down: this event is the canary, redelivered as a probe of the receiver,
+    /// not charged a rung (see [`outage_aware`]).
+    Probe { delivery_id: u64 },
+    /// The receiver is down: the ladder is paused; still owed, sent once it is up.
+    Held,
 }
 
 impl Decision {
     /// Still owed a redelivery: the ledger remembers it and the watermark keeps it in view.
     pub fn is_pending(&self) -> bool {
-        matches!(self, Self::Redeliver { .. } | Self::Deferred { .. } | Self::Waiting { .. } | Self::Filtered)
+        matches!(
+            self,
+            Self::Redeliver { .. }
+                | Self::Deferred { .. }
+                | Self::Waiting { .. }
+                | Self::Filtered
+                | Self::Probe { .. }
+                | Self::Held
+        )
     }
 }
 
