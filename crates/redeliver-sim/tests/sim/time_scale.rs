@@ -2,9 +2,10 @@
 //! of days play in seconds (issue 11). The bounds are computed from the real time measured
 //! around each step, so they hold however slow the machine is.
 
-use crate::support::{AppWorld, TOKEN, header};
+use crate::support::{APP_ID, AppWorld, TOKEN, header, sign};
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
+use redeliver_sim::NewAttempt;
+use serde_json::{Value, json};
 
 const SCALE: u32 = 3_600;
 
@@ -66,4 +67,26 @@ async fn back_to_real_time_the_clock_keeps_the_time_it_reached() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let moved = app.world.now() - first;
     assert!(moved < Duration::seconds(60), "real time again: {moved}");
+}
+
+#[tokio::test]
+async fn retention_follows_the_compressed_clock() {
+    let app = AppWorld::start().await;
+    app.world.set_retention(Duration::hours(1));
+    let kept = app.world.record_attempt(app.hook, NewAttempt::new("push", 0, app.world.now()));
+    let listed = |body: Value| body.as_array().unwrap().iter().any(|d| d["id"] == kept.id);
+    assert!(listed(app.get("/app/hook/deliveries").await.json().await.unwrap()), "listed in real time");
+    // 200 ms at 36,000x is two hours of GitHub's time, past the one-hour retention.
+    app.world.set_time_scale(36_000);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.world.set_time_scale(1);
+    // A JWT on GitHub's clock, which is now hours ahead of this machine's.
+    let now = app.world.now().timestamp();
+    let jwt = sign(
+        redeliver_sim::keys::TEST_APP_KEY_PKCS1,
+        &json!({ "iat": now - 60, "exp": now + 540, "iss": APP_ID.to_string() }),
+    );
+    let response = app.http.get(app.url("/app/hook/deliveries")).bearer_auth(jwt).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(!listed(response.json().await.unwrap()), "past retention on GitHub's clock");
 }
