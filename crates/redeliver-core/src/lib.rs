@@ -2,10 +2,11 @@
 //! (the pure planner), and the thin I/O shell that talks to GitHub and keeps state.
 //!
 //! [`model`] says what a delivery is and [`parse`] reads a page of them without copying.
-//! Decision logic ([`plan`], [`policy`]) takes values, including `now`, and does no I/O.
+//! Decision logic ([`plan`], [`policy`], [`health`]) takes values, including `now`, and does no I/O.
 //! Everything that touches the network, the disk or the clock lives in [`github`] and [`state`].
 
 pub mod github;
+pub mod health;
 pub mod model;
 pub mod parse;
 pub mod plan;

@@ -4,6 +4,10 @@
 //!
 //! The rules, in words, are in `docs/design.md`.
 
+mod outage;
+
+pub use outage::outage_aware;
+
 use crate::model::{Delivery, DeliveryRef};
 use crate::policy::Policy;
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
@@ -62,6 +66,8 @@ pub struct Scan {
     /// twice (an item repeated across pages while new deliveries shift them), and an attempt
     /// counts once against the cap. Bounded by the attempts of tracked (failed) events.
     counted: std::collections::HashSet<u64>,
+    /// What the listing says of the receiver's health (bounded), for [`crate::health`].
+    health: crate::health::Observed,
 }
 
 impl Scan {
@@ -78,6 +84,7 @@ impl Scan {
             reached_start: false,
             remembered: HashMap::new(),
             counted: std::collections::HashSet::new(),
+            health: crate::health::Observed::default(),
         }
     }
 
@@ -97,6 +104,11 @@ impl Scan {
         self.remembered.keys().filter(|g| self.histories.get(*g).is_some_and(|h| h.succeeded)).map(String::as_str)
     }
 
+    /// The newest success and the most recent failed attempts listed, for the health model.
+    pub fn health(&self) -> &crate::health::Observed {
+        &self.health
+    }
+
     pub fn window(&self) -> Window {
         self.window
     }
@@ -111,6 +123,7 @@ impl Scan {
     pub fn observe_ref(&mut self, d: &DeliveryRef<'_>) {
         self.deliveries_read += 1;
         let ok = d.succeeded();
+        self.health.observe(d.id, d.delivered_at, d.status_code, &d.guid, ok);
         if d.delivered_at < self.window.start {
             self.reached_start = true;
             // Older than the window, but read: a success here still resolves a failure newer
@@ -243,6 +256,8 @@ pub enum GiveUpReason {
     Cap,
     /// The first attempt is older than the horizon: GitHub can no longer redeliver it.
     Horizon,
+    /// The horizon was reached while the receiver was down (see [`crate::health`]).
+    Outage,
 }
 
 impl GiveUpReason {
@@ -251,6 +266,7 @@ impl GiveUpReason {
         match self {
             Self::Cap => "cap",
             Self::Horizon => "horizon",
+            Self::Outage => "outage",
         }
     }
 
@@ -259,6 +275,7 @@ impl GiveUpReason {
         match self {
             Self::Cap => "attempt cap reached",
             Self::Horizon => "past GitHub's redelivery window",
+            Self::Outage => "past GitHub's redelivery window while the receiver was down",
         }
     }
 }
@@ -279,12 +296,25 @@ pub enum Decision {
     /// Excluded by the run's event filter. Still owed a redelivery: another run (without the
     /// filter, or with another one) sends it, so it stays pending and in view.
     Filtered,
+    /// The receiver is down: this event is the canary, redelivered as a probe of the receiver,
+    /// not charged a rung (see [`outage_aware`]).
+    Probe { delivery_id: u64 },
+    /// The receiver is down: the ladder is paused; still owed, sent once it is up.
+    Held,
 }
 
 impl Decision {
     /// Still owed a redelivery: the ledger remembers it and the watermark keeps it in view.
     pub fn is_pending(&self) -> bool {
-        matches!(self, Self::Redeliver { .. } | Self::Deferred { .. } | Self::Waiting { .. } | Self::Filtered)
+        matches!(
+            self,
+            Self::Redeliver { .. }
+                | Self::Deferred { .. }
+                | Self::Waiting { .. }
+                | Self::Filtered
+                | Self::Probe { .. }
+                | Self::Held
+        )
     }
 }
 

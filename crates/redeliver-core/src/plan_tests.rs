@@ -243,6 +243,25 @@ fn build(events: &[(i64, Vec<(i64, i64)>)]) -> Vec<Delivery> {
     out
 }
 
+#[test]
+fn the_scan_collects_what_the_health_model_needs() {
+    use crate::health::{Health, HealthPolicy, assess};
+    let s = scan(
+        -60,
+        vec![
+            attempt(1, "a", 0, 200, false),
+            attempt(2, "b", 1, 0, false),
+            attempt(3, "c", 2, 502, false),
+            attempt(4, "b", 3, 503, true),
+            attempt(5, "d", 4, 0, false),
+            attempt(5, "d", 4, 0, false),
+        ],
+    );
+    assert_eq!(s.health().newest_success, Some(at(0)));
+    assert_eq!(s.health().failures_newest_first().len(), 4, "a repeated item counts once");
+    assert_eq!(assess(s.health(), &HealthPolicy::default()), Health::Down { since: at(1) });
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -435,4 +454,20 @@ fn a_filtered_event_stays_pending_and_in_view() {
     let p = plan(b.failed(), &memory, &Policy::github_com(), &filter, None, at(0));
     let a = p.verdicts.iter().find(|v| v.history.guid == "a").unwrap();
     assert_eq!(a.decision, Decision::AlreadyGivenUp);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn the_scan_sees_health_as_the_model_does_whatever_the_window(events in prop::collection::vec(arb_event(), 0..20), window_start in -6000i64..400) {
+        use crate::health::{HealthPolicy, Observed, assess};
+        let all = build(&events);
+        let s = scan(window_start, all.clone());
+        let mut direct = Observed::default();
+        for d in &all {
+            direct.observe(d.id, d.delivered_at, d.status_code, &d.guid, d.succeeded());
+        }
+        prop_assert_eq!(assess(s.health(), &HealthPolicy::default()), assess(&direct, &HealthPolicy::default()));
+    }
 }

@@ -65,14 +65,14 @@ impl Outbound {
 }
 
 /// Sends `out` and classifies the result; never fails, since every failure is an outcome.
-/// `clock_skew` moves `started` to GitHub's clock.
+/// `clock` puts `started` on GitHub's clock.
 pub(crate) async fn send(
     client: &reqwest::Client,
     out: &Outbound,
     timeout: Duration,
-    clock_skew: chrono::Duration,
+    clock: crate::world::Clock,
 ) -> Outcome {
-    let started = Utc::now() + clock_skew;
+    let started = clock.now();
     let clock = Instant::now();
     let request_headers = out.headers();
     let mut outcome = Outcome {

@@ -91,6 +91,10 @@ pub struct Counts {
     pub refused: u64,
     pub ambiguous: u64,
     pub filtered: u64,
+    /// Owed, but held while the receiver is down (issue 11).
+    pub held: u64,
+    /// Redelivered as the canary of a receiver that is down (issue 11).
+    pub probed: u64,
 }
 
 impl Counts {
@@ -105,6 +109,8 @@ impl Counts {
             Outcome::Refused => &mut self.refused,
             Outcome::Ambiguous => &mut self.ambiguous,
             Outcome::Filtered => &mut self.filtered,
+            Outcome::Held => &mut self.held,
+            Outcome::Probed => &mut self.probed,
             Outcome::AlreadyGivenUp => return,
         };
         *slot += 1;
@@ -139,6 +145,10 @@ pub enum Outcome {
     /// Left alone by `--event`/`--exclude-event` filters; still owed (remembered as pending, and
     /// the stored time holds for it), so a run with another filter, or none, sends it.
     Filtered,
+    /// The receiver is down: still owed, its ladder paused until the receiver is up again.
+    Held,
+    /// The receiver is down: redelivered as its canary, not charged a rung.
+    Probed,
 }
 
 impl Outcome {
@@ -154,6 +164,8 @@ impl Outcome {
             Outcome::GivenUp => "given_up",
             Outcome::AlreadyGivenUp => "already_given_up",
             Outcome::Filtered => "filtered",
+            Outcome::Held => "held",
+            Outcome::Probed => "probed",
         }
     }
 
@@ -168,12 +180,14 @@ impl Outcome {
                 | Outcome::Ambiguous
                 | Outcome::WouldRedeliver
                 | Outcome::Filtered
+                | Outcome::Held
+                | Outcome::Probed
         )
     }
 
     /// Whether the human summary lists the event on a line of its own.
     pub fn is_listed(self) -> bool {
-        !matches!(self, Outcome::Waiting | Outcome::Filtered | Outcome::AlreadyGivenUp)
+        !matches!(self, Outcome::Waiting | Outcome::Filtered | Outcome::AlreadyGivenUp | Outcome::Held)
     }
 
     /// GitHub's answer, for an outcome that sent a redelivery request.
@@ -378,7 +392,9 @@ mod tests {
     "given_up": 1,
     "refused": 0,
     "ambiguous": 0,
-    "filtered": 0
+    "filtered": 0,
+    "held": 0,
+    "probed": 0
   },
   "events": [
     {

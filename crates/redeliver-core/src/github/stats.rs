@@ -166,4 +166,27 @@ mod tests {
         s.learn_date(Some("Fri, 31 Dec 9999 23:59:59 GMT"), local, local);
         assert!(s.github_time(DateTime::<Utc>::MAX_UTC) <= DateTime::<Utc>::MAX_UTC, "no overflow");
     }
+    #[test]
+    fn a_github_clock_running_600_times_faster_is_followed_answer_by_answer() {
+        // The simulator's compressed time (issue 11): GitHub's clock gains 599 s on ours every
+        // second. The kept offset is ruled out as soon as the drift leaves an answer's range, so
+        // after every answer GitHub's time is read within the range's width: one second of
+        // `Date` truncation plus the latency as GitHub's fast clock counts it.
+        let scale = 600;
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
+        let github_at = |local: DateTime<Utc>| start + (local - start) * scale;
+        let latency = TimeDelta::milliseconds(3);
+        let mut s = RequestStats::default();
+        for k in 0..2_000 {
+            let sent = start + TimeDelta::milliseconds(7 * k);
+            let received = sent + latency;
+            // GitHub writes `Date` halfway, truncated to the second.
+            let written = github_at(sent + latency / 2);
+            let date = (written - TimeDelta::nanoseconds(i64::from(written.timestamp_subsec_nanos()))).to_rfc2822();
+            s.learn_date(Some(&date), sent, received);
+            let error = (github_at(received) - s.github_time(received)).abs();
+            assert!(error <= TimeDelta::seconds(1) + latency * (scale + 1), "answer {k}: off by {error}");
+        }
+        assert!(s.clock_skew.unwrap() > TimeDelta::seconds(8_000), "{:?}", s.clock_skew);
+    }
 }

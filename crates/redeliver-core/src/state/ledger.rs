@@ -458,6 +458,7 @@ impl Ledger {
         let reason = match reason {
             GiveUpReason::Cap => "cap",
             GiveUpReason::Horizon => "horizon",
+            GiveUpReason::Outage => "outage",
         };
         self.sql(|c| {
             c.prepare_cached("INSERT INTO events (target, guid, event, first_seen_ms, given_up_ms, given_up_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)

@@ -112,7 +112,16 @@ impl World {
     /// of new attempts, the `Date` header, JWT time checks, retention and rate-limit resets all
     /// follow it.
     pub fn set_clock_skew(&self, skew: chrono::Duration) {
-        self.lock().clock_skew = skew;
+        self.lock().clock.skew = skew;
+    }
+
+    /// Makes GitHub's clock run `factor` times faster than this machine's from now on (1: real
+    /// time again; below 1 is taken as 1), continuing from the time it shows, so tests can play
+    /// days in seconds. Everything that follows the skew follows the scale too: the `Date`
+    /// header, `delivered_at` of new attempts, JWT time checks, retention and rate-limit
+    /// resets. Durations of attempts and the secondary limits stay in real time.
+    pub fn set_time_scale(&self, factor: u32) {
+        self.lock().clock.set_scale(factor);
     }
 
     /// GitHub's clock, as the simulator keeps it.

@@ -1,6 +1,7 @@
 //! The simulated world: apps, hooks, delivery history, credentials, variables and knobs, behind
 //! one cheap-to-clone handle that tests and the HTTP layer share.
 
+mod clock;
 mod credentials;
 mod history;
 mod hooks;
@@ -20,6 +21,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use history::{DeliveryRecord, NewAttempt};
+
+pub(crate) use clock::Clock;
 
 pub use credentials::Credential;
 pub(crate) use credentials::{Holder, Installation, TokenGrant};
@@ -72,8 +75,8 @@ pub(crate) struct State {
     /// Overrides of the flavor's retention and receiver timeout.
     pub retention: Option<chrono::Duration>,
     pub receiver_timeout: Option<Duration>,
-    /// How far GitHub's clock is ahead of this machine's (negative: behind).
-    pub clock_skew: chrono::Duration,
+    /// GitHub's clock: this machine's, skewed and possibly compressed.
+    pub clock: Clock,
     pub per_page_max: usize,
     /// Outcomes (status codes) forced on the next redeliveries of a GUID.
     pub scripted: HashMap<String, VecDeque<i64>>,
@@ -88,9 +91,9 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// GitHub's clock: this machine's, moved by the configured skew.
+    /// GitHub's clock: this machine's, moved by the configured skew and time scale.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.clock_skew
+        self.clock.now()
     }
 
     /// The flavor a request sees: the world's, or by its base URL (`/api/v3` is GHES).
@@ -141,7 +144,7 @@ impl World {
             flavor: None,
             retention: None,
             receiver_timeout: None,
-            clock_skew: chrono::Duration::zero(),
+            clock: Clock::default(),
             per_page_max: DEFAULT_PER_PAGE_MAX,
             scripted: HashMap::new(),
             repo_ids: HashMap::new(),

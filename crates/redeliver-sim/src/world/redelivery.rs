@@ -1,7 +1,7 @@
 //! Sending deliveries: new events delivered now, and redeliveries that GitHub queues after
 //! answering 202 and records once the receiver has answered (or not).
 
-use super::{DeliveryRecord, HookId, State, StoredAttempt, World, status_text};
+use super::{Clock, DeliveryRecord, HookId, State, StoredAttempt, World, status_text};
 use crate::flavor::Flavor;
 use crate::hookshot::{self, Outbound, Outcome};
 use crate::ids;
@@ -39,8 +39,8 @@ impl Drop for InFlight {
 }
 
 impl State {
-    /// The POST for `event` as `flavor` sends it, its timeout, and GitHub's clock skew.
-    fn outbound(&self, event: &Event, flavor: Flavor) -> (Outbound, Duration, chrono::Duration) {
+    /// The POST for `event` as `flavor` sends it, its timeout, and GitHub's clock.
+    fn outbound(&self, event: &Event, flavor: Flavor) -> (Outbound, Duration, Clock) {
         let hook = &self.hooks[&event.hook];
         let body = serde_json::to_vec(&event.payload).unwrap_or_default();
         let out = Outbound {
@@ -53,7 +53,7 @@ impl State {
             body,
             enterprise_host: (flavor == Flavor::Ghes).then(|| self.host.clone()),
         };
-        (out, self.receiver_timeout(flavor), self.clock_skew)
+        (out, self.receiver_timeout(flavor), self.clock)
     }
 
     fn store_outcome(&mut self, event: Event, redelivery: bool, url: String, outcome: Outcome) -> DeliveryRecord {
@@ -112,8 +112,8 @@ impl World {
     }
 
     async fn send_and_record(&self, event: Event, redelivery: bool, flavor: Flavor) -> DeliveryRecord {
-        let (out, timeout, skew) = self.lock().outbound(&event, flavor);
-        let outcome = hookshot::send(&self.shared.hookshot, &out, timeout, skew).await;
+        let (out, timeout, clock) = self.lock().outbound(&event, flavor);
+        let outcome = hookshot::send(&self.shared.hookshot, &out, timeout, clock).await;
         self.lock().store_outcome(event, redelivery, out.url, outcome)
     }
 

@@ -16,4 +16,5 @@ mod redelivery;
 mod secondary_limits;
 mod seeding;
 mod support;
+mod time_scale;
 mod variables;

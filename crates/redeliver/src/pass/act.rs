@@ -168,6 +168,8 @@ fn event_report(v: &Verdict) -> EventReport {
         Decision::GiveUp { reason } => (Outcome::GivenUp, None, Some(reason)),
         Decision::AlreadyGivenUp => (Outcome::AlreadyGivenUp, None, None),
         Decision::Filtered => (Outcome::Filtered, None, None),
+        Decision::Probe { .. } => (Outcome::Probed, None, None),
+        Decision::Held => (Outcome::Held, None, None),
     };
     EventReport {
         guid: v.history.guid.clone(),

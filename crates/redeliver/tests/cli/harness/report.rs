@@ -75,6 +75,8 @@ pub struct Counts {
     pub refused: u64,
     pub ambiguous: u64,
     pub filtered: u64,
+    pub held: u64,
+    pub probed: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +109,8 @@ pub enum Outcome {
     GivenUp,
     AlreadyGivenUp,
     Filtered,
+    Held,
+    Probed,
 }
 
 /// Why an event was given up.
@@ -115,6 +119,7 @@ pub enum Outcome {
 pub enum Reason {
     Cap,
     Horizon,
+    Outage,
 }
 
 #[derive(Debug, Deserialize)]
