@@ -56,6 +56,8 @@ pub enum Command {
     Check(Box<RunArgs>),
     /// Show the redeliveries recorded in the state file.
     History(HistoryArgs),
+    /// Print the archived records of failed events (docs/archive.md) as NDJSON, one event a line.
+    Export(ExportArgs),
     /// Run the GitHub simulator on 127.0.0.1 with a demo App, for trying the tool by hand.
     Sim(SimArgs),
     /// Watch failed webhooks being recovered, against the built-in simulator (no GitHub needed).
@@ -97,6 +99,11 @@ pub struct RunArgs {
     /// the config file]
     #[arg(long, value_parser = duration)]
     pub keep_history: Option<Duration>,
+    /// Do not archive the delivery records of failed events in the state file (they are kept
+    /// by default, for `export` and `replay`; see docs/archive.md). [or `archive = false` in the
+    /// config file]
+    #[arg(long)]
+    pub no_archive: bool,
     /// Keep the last-run time in this repository Actions variable, in the docs script's format
     /// (needs TOKEN). [env: LAST_REDELIVERY_VARIABLE_NAME]
     #[arg(long)]
@@ -184,6 +191,13 @@ pub struct HistoryArgs {
     /// Print JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -91,6 +91,8 @@ pub struct Counts {
     pub refused: u64,
     pub ambiguous: u64,
     pub filtered: u64,
+    /// Failed events whose delivery record this pass archived (one GET each, once per event).
+    pub archived: u64,
 }
 
 impl Counts {
@@ -378,7 +380,8 @@ mod tests {
     "given_up": 1,
     "refused": 0,
     "ambiguous": 0,
-    "filtered": 0
+    "filtered": 0,
+    "archived": 0
   },
   "events": [
     {

@@ -25,6 +25,8 @@ pub enum StateError {
     TooNew { path: PathBuf, found: i64, known: i64 },
     #[error("state file {path}: {source}")]
     Sql { path: PathBuf, source: rusqlite::Error },
+    #[error("state file {path}: cannot compress an archived payload: {source}")]
+    Compress { path: PathBuf, source: std::io::Error },
 }
 
 /// Where a redelivery request recorded in the ledger stands: `sending` until GitHub's answer
@@ -83,7 +85,7 @@ pub struct RedeliveryRecord {
     pub detail: Option<String>,
 }
 
-const SCHEMA: i64 = 2;
+const SCHEMA: i64 = super::archive::SCHEMA;
 
 pub struct Ledger {
     conn: Connection,
@@ -144,7 +146,12 @@ impl Ledger {
         &self.path
     }
 
-    fn sql<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
+    /// The schema this file has (see [`Ledger::open_read_only`]).
+    pub(super) fn version(&self) -> i64 {
+        self.version
+    }
+
+    pub(super) fn sql<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
         f(&self.conn).map_err(|source| StateError::Sql { path: self.path.clone(), source })
     }
 
@@ -204,6 +211,9 @@ impl Ledger {
                      COMMIT;",
                 )
             })?;
+        }
+        if version < super::archive::SCHEMA {
+            self.sql(|c| c.execute_batch(super::archive::MIGRATION))?;
         }
         Ok(())
     }

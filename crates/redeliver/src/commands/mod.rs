@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod export;
 mod history;
 pub mod run;
 mod sim;
@@ -16,6 +17,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Command::Watch(args) => watch::run(*args).await,
         Command::Check(args) => check::run(*args).await,
         Command::History(args) => history::run(args),
+        Command::Export(args) => export::run(args),
         Command::Sim(args) => sim::run(args).await,
         Command::Demo(args) => demo::run(args).await,
     }

@@ -75,6 +75,7 @@ pub struct Counts {
     pub refused: u64,
     pub ambiguous: u64,
     pub filtered: u64,
+    pub archived: u64,
 }
 
 #[derive(Debug, Deserialize)]

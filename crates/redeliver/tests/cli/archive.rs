@@ -1,0 +1,129 @@
+//! The archive (issue 12): a failed event's delivery record is fetched once, while GitHub holds
+//! it, and kept in the SQLite state with the hook's configuration; `--no-archive` turns it off,
+//! and the Actions-variable store has none.
+
+use crate::harness::{APP_ID, App};
+use chrono::{Duration, Utc};
+use redeliver_core::state::Ledger;
+use redeliver_sim::NewAttempt;
+
+const VARIABLE_ENV: [(&str, &str); 4] = [
+    ("LAST_REDELIVERY_VARIABLE_NAME", "LAST_REDELIVERY"),
+    ("TOKEN", "ghp_workflowtoken"),
+    ("WORKFLOW_REPO_OWNER", "octo"),
+    ("WORKFLOW_REPO", "ops"),
+];
+
+fn key(app: &App) -> String {
+    format!("app:{APP_ID}@{}", app.sim.base_url())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_failed_event_is_archived_once_with_its_payload_headers_and_hook_config() {
+    let app = App::start().await;
+    let at = Utc::now() - Duration::minutes(30);
+    let push = app.record(NewAttempt::new("push", 500, at));
+    let issue = app.record(NewAttempt::new("issues", 502, at + Duration::minutes(1)).action("opened"));
+    app.record(NewAttempt::new("ping", 200, at + Duration::minutes(2)));
+
+    let out = app.run().json().await;
+    out.assert_code(0);
+    let first = out.report();
+    assert_eq!(first.counts.archived, 2, "{first:?}");
+    assert_eq!(app.count_requests("GET", &format!("/deliveries/{}", push.id)), 1);
+    assert_eq!(app.count_requests("GET", &format!("/deliveries/{}", issue.id)), 1);
+    assert_eq!(app.count_requests("GET", "/app/hook/config"), 1, "the configuration once per pass");
+
+    let ledger = Ledger::open_read_only(&app.state_path()).unwrap().expect("a state file");
+    let records = ledger.archived(None).unwrap();
+    assert_eq!(records.len(), 2, "{records:?}");
+    for delivery in [&push, &issue] {
+        let record = records.iter().find(|r| r.guid == delivery.guid).expect("archived");
+        assert_eq!(record.guid, delivery.guid);
+        assert_eq!(record.delivery_id, delivery.id);
+        assert_eq!(record.target, key(&app));
+        assert_eq!(
+            Some(&record.payload),
+            app.world().payload(&delivery.guid).as_ref(),
+            "the payload as GitHub held it"
+        );
+        assert_eq!(record.headers.get("X-GitHub-Delivery"), Some(&delivery.guid), "{:?}", record.headers);
+        assert_eq!(record.headers.get("X-GitHub-Event").map(String::as_str), Some(record.event.as_str()));
+        assert_eq!(record.hook_url.as_deref(), Some(app.receiver.url().as_str()));
+        assert_eq!(record.content_type.as_deref(), Some("json"));
+    }
+    assert_eq!(records.iter().find(|r| r.guid == issue.guid).and_then(|r| r.action.as_deref()), Some("opened"));
+    drop(ledger);
+
+    // The next pass sees the same failed events (and the redeliveries it made): nothing new.
+    let again = app.run().json().args(["--overlap", "2h"]).await;
+    again.assert_code(0);
+    assert_eq!(again.report().counts.archived, 0);
+    assert_eq!(app.count_requests("GET", &format!("/deliveries/{}", push.id)), 1, "never fetched twice");
+    assert_eq!(app.count_requests("GET", "/app/hook/config"), 1, "no pass that archives, no read");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_archive_fetches_nothing_and_keeps_nothing() {
+    let app = App::start().await;
+    let failed = app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(5)));
+    let out = app.run().json().arg("--no-archive").await;
+    out.assert_code(0);
+    assert_eq!(out.report().counts.archived, 0);
+    assert_eq!(app.count_requests("GET", &format!("/deliveries/{}", failed.id)), 0);
+    assert_eq!(app.count_requests("GET", "/config"), 0);
+    let ledger = Ledger::open_read_only(&app.state_path()).unwrap().expect("a state file");
+    assert!(ledger.archived(None).unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_actions_variable_store_has_no_archive_and_says_so() {
+    let app = App::start().await;
+    app.world().add_token("ghp_workflowtoken");
+    let failed = app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(5)));
+    let out = app.run().envs(&VARIABLE_ENV).await;
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout.matches("no archive with the Actions variable store").count(),
+        1,
+        "said once: {}",
+        out.stdout
+    );
+    assert_eq!(app.count_requests("GET", &format!("/deliveries/{}", failed.id)), 0);
+}
+
+/// `export` prints one NDJSON object per archived event, with everything a replay needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_prints_each_archived_event_as_one_json_line() {
+    let app = App::start().await;
+    let at = Utc::now() - Duration::minutes(20);
+    let failed = [
+        app.record(NewAttempt::new("push", 500, at)),
+        app.record(NewAttempt::new("issues", 503, at + Duration::minutes(1)).action("closed")),
+    ];
+    app.run().json().await.assert_code(0);
+
+    let out = app.command(["export"]).await;
+    out.assert_code(0);
+    let lines: Vec<serde_json::Value> =
+        out.stdout.lines().map(|l| serde_json::from_str(l).expect("each line is one JSON object")).collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    for delivery in &failed {
+        let line = lines.iter().find(|l| l["guid"] == delivery.guid.as_str()).expect("exported");
+        assert_eq!(line["delivery_id"], delivery.id);
+        assert_eq!(line["event"], delivery.event.as_str());
+        assert_eq!(line["target"], key(&app).as_str());
+        assert_eq!(line["hook_url"], app.receiver.url().as_str());
+        assert_eq!(line["content_type"], "json");
+        assert_eq!(line["headers"]["X-GitHub-Delivery"], delivery.guid.as_str());
+        assert_eq!(Some(&line["payload"]), app.world().payload(&delivery.guid).as_ref());
+        assert!(line["archived_at"].as_str().is_some_and(|t| t.parse::<chrono::DateTime<Utc>>().is_ok()), "{line}");
+    }
+
+    // No state file yet: nothing to print, and a note on stderr.
+    let empty = App::start().await;
+    let none = empty.command(["export"]).await;
+    none.assert_code(0);
+    assert_eq!(none.stdout, "");
+    assert!(none.stderr.contains("nothing is archived"), "{}", none.stderr);
+}
