@@ -58,6 +58,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Print the archived records of failed events (docs/archive.md) as NDJSON, one event a line.
     Export(ExportArgs),
+    /// POST archived events straight to a receiver, as GitHub would (docs/archive.md).
+    Replay(ReplayArgs),
     /// Run the GitHub simulator on 127.0.0.1 with a demo App, for trying the tool by hand.
     Sim(SimArgs),
     /// Watch failed webhooks being recovered, against the built-in simulator (no GitHub needed).
@@ -198,6 +200,39 @@ pub struct ExportArgs {
     /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long)]
     pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Only these events (GUIDs); every archived event when none is given.
+    pub guids: Vec<String>,
+    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Read the events from this file (`redeliver export`'s NDJSON) instead of the archive.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Post here instead of the hook's URL.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Sign with the secret in this environment variable.
+    #[arg(long, value_name = "NAME", conflicts_with = "secret_file")]
+    pub secret_env: Option<String>,
+    /// Sign with the secret in this file (its first line).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// Only these events (`push`) or event actions (`issues.opened`); repeatable.
+    #[arg(long)]
+    pub event: Vec<String>,
+    /// At most this many requests a second.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Print what would be sent; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
@@ -59,7 +59,7 @@ impl Default for ArchiveLimits {
 }
 
 /// One archived event, as `redeliver export` prints it (one NDJSON line).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArchivedRecord {
     pub guid: String,
     pub event: String,
@@ -195,6 +195,27 @@ impl Ledger {
         let total: i64 =
             self.sql(|c| c.query_row("SELECT COALESCE(SUM(length(payload)), 0) FROM archive", [], |r| r.get(0)))?;
         Ok(total.max(0) as u64)
+    }
+
+    /// Writes a replay (`redeliver replay`) down before it is posted to the receiver, as
+    /// redeliveries are; completed with [`Ledger::complete`] as `replayed`. Unlike a redelivery
+    /// it costs no rung: GitHub never saw it.
+    pub fn begin_replay(
+        &self,
+        key: &str,
+        guid: &str,
+        event: &str,
+        delivery_id: u64,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StateError> {
+        self.sql(|c| {
+            c.prepare_cached(
+                "INSERT INTO redeliveries (target, guid, delivery_id, event, at_ms, answer)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'sending')",
+            )?
+            .execute(params![key, guid, delivery_id as i64, event, at.timestamp_millis()])?;
+            Ok(c.last_insert_rowid())
+        })
     }
 
     /// Remembers a target's hook configuration, replacing what was known.

@@ -44,6 +44,9 @@ pub enum RedeliveryState {
     /// The request never reached GitHub, or GitHub said it did not act on it (rate limited,
     /// authentication refused, connection refused): it does not count against the cap.
     NotSent,
+    /// Posted straight to the receiver by `redeliver replay`, not through GitHub; the detail
+    /// holds the receiver's status code and the time it took.
+    Replayed,
 }
 
 impl RedeliveryState {
@@ -55,6 +58,7 @@ impl RedeliveryState {
             Self::Refused => "refused",
             Self::Ambiguous => "ambiguous",
             Self::NotSent => "not_sent",
+            Self::Replayed => "replayed",
         }
     }
 
@@ -64,6 +68,7 @@ impl RedeliveryState {
             "refused" => Self::Refused,
             "ambiguous" => Self::Ambiguous,
             "not_sent" => Self::NotSent,
+            "replayed" => Self::Replayed,
             _ => Self::Sending,
         }
     }

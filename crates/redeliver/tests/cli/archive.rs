@@ -127,3 +127,118 @@ async fn export_prints_each_archived_event_as_one_json_line() {
     assert_eq!(none.stdout, "");
     assert!(none.stderr.contains("nothing is archived"), "{}", none.stderr);
 }
+
+/// The hook's secret in the harness (the receiver checks `X-Hub-Signature-256` with it).
+const HOOK_SECRET: &str = "test-hook-secret";
+
+/// Two failed events archived, none redelivered yet (the ladder's first rung is a day away).
+async fn archived_failures(app: &App) -> [redeliver_sim::DeliveryRecord; 2] {
+    let at = Utc::now() - Duration::minutes(20);
+    let failed = [
+        app.record(NewAttempt::new("push", 500, at)),
+        app.record(NewAttempt::new("issues", 503, at + Duration::minutes(1)).action("opened")),
+    ];
+    let out = app.run().json().args(["--ladder", "1d"]).await;
+    out.assert_code(0);
+    assert_eq!(out.report().counts.archived, 2);
+    assert!(app.receiver.received().is_empty(), "nothing sent by the pass");
+    failed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_posts_each_event_as_github_would_signed_over_the_raw_body() {
+    let app = App::start().await;
+    let failed = archived_failures(&app).await;
+
+    let dry = app.command(["replay", "--dry-run", "--secret-env", "HOOK_SECRET"]).env("HOOK_SECRET", HOOK_SECRET).await;
+    dry.assert_code(0);
+    assert_eq!(dry.stdout.matches("would_send").count(), 2, "{}", dry.stdout);
+    assert!(app.receiver.received().is_empty(), "a dry run sends nothing");
+
+    let out = app.command(["replay", "--json", "--secret-env", "HOOK_SECRET"]).env("HOOK_SECRET", HOOK_SECRET).await;
+    out.assert_code(0);
+    let results: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert!(results.iter().all(|r| r["outcome"] == "delivered" && r["status"] == 200), "{results:?}");
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 2, "{received:?}");
+    for delivery in &failed {
+        let got = received.iter().find(|r| r.guid == delivery.guid).expect("the same GUID");
+        assert_eq!(got.signature_valid, Some(true), "HMAC-SHA256 over the raw body with the hook's secret");
+        assert_eq!(got.event, delivery.event);
+        assert_eq!(got.hook_id, Some(app.hook));
+        assert!(got.target_type.is_some() && got.target_id.is_some(), "{got:?}");
+        assert!(got.user_agent.starts_with("GitHub-Hookshot/"), "{}", got.user_agent);
+        assert_eq!(got.content_type, "application/json");
+        assert_eq!(Some(&got.payload), app.world().payload(&delivery.guid).as_ref());
+    }
+    let history = app.command(["history", "--json"]).await.history();
+    assert_eq!(history.iter().filter(|h| h.answer == crate::harness::report::Answer::Replayed).count(), 2);
+    assert!(history.iter().all(|h| h.detail.as_deref().is_some_and(|d| d.starts_with("HTTP 200 in "))), "{history:?}");
+
+    // Delivered: GitHub's side redelivers them no more, even with every rung due.
+    let after = app.run().json().args(["--ladder", "0s"]).await;
+    after.assert_code(0);
+    assert_eq!(after.report().counts.redelivered, 0, "{:?}", after.report());
+    assert_eq!(app.count_requests("POST", "/attempts"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_or_none_fails_the_receivers_check() {
+    let app = App::start().await;
+    archived_failures(&app).await;
+    let out = app.command(["replay", "--secret-env", "WRONG"]).env("WRONG", "not-the-secret").await;
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 2);
+    assert!(received.iter().all(|r| r.signature_valid == Some(false)), "{received:?}");
+    assert!(!out.stdout.contains("not-the-secret") && !out.stderr.contains("not-the-secret"), "never printed");
+    app.receiver.clear();
+    let unsigned = app.command(["replay"]).await;
+    assert!(unsigned.stderr.contains("no signature headers"), "{}", unsigned.stderr);
+    assert!(app.receiver.received().iter().all(|r| r.signature_valid == Some(false)));
+}
+
+/// `export` then `replay --from` sends the same payloads; a `form` hook gets
+/// `payload=<urlencoded JSON>`, signed over those bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_then_replay_from_round_trips_for_json_and_form_hooks() {
+    let app = App::start().await;
+    let failed = archived_failures(&app).await;
+    let export = app.command(["export"]).await;
+    export.assert_code(0);
+    let file = app.dir.path().join("export.ndjson");
+    std::fs::write(&file, &export.stdout).unwrap();
+    let from = file.display().to_string();
+    let out = app
+        .command(["replay", "--from", &from, "--secret-env", "HOOK_SECRET", "--rate", "50"])
+        .env("HOOK_SECRET", HOOK_SECRET)
+        .await;
+    out.assert_code(0);
+    for delivery in &failed {
+        let got = app.receiver.received().into_iter().find(|r| r.guid == delivery.guid).expect("replayed");
+        assert_eq!(Some(&got.payload), app.world().payload(&delivery.guid).as_ref(), "the same payload");
+        assert_eq!(got.signature_valid, Some(true));
+    }
+
+    app.receiver.clear();
+    let form: String = export
+        .stdout
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["content_type"] = "form".into();
+            format!("{v}\n")
+        })
+        .collect();
+    std::fs::write(&file, form).unwrap();
+    let push = failed[0].guid.as_str();
+    let out = app
+        .command(["replay", push, "--from", &from, "--secret-env", "HOOK_SECRET"])
+        .env("HOOK_SECRET", HOOK_SECRET)
+        .await;
+    out.assert_code(0);
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 1, "only the GUID asked for");
+    assert_eq!(received[0].guid, push);
+    assert_eq!(received[0].content_type, "application/x-www-form-urlencoded");
+    assert_eq!(received[0].signature_valid, Some(true), "signed over the form body");
+}

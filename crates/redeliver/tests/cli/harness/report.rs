@@ -201,4 +201,6 @@ pub enum Answer {
     Sending,
     /// Taken back: GitHub never acted on it (not sent, rate limited, unauthorized).
     NotSent,
+    /// Posted straight to the receiver by `redeliver replay`.
+    Replayed,
 }
