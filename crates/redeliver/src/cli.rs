@@ -202,6 +202,14 @@ pub struct ExportArgs {
     pub state: Option<PathBuf>,
 }
 
+/// `replay --state-filter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayState {
+    Failed,
+    GivenUp,
+    All,
+}
+
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// Only these events (GUIDs); every archived event when none is given.
@@ -224,6 +232,15 @@ pub struct ReplayArgs {
     /// Only these events (`push`) or event actions (`issues.opened`); repeatable.
     #[arg(long)]
     pub event: Vec<String>,
+    /// Only events that first failed at or after this time (RFC 3339, or an age such as 6h).
+    #[arg(long)]
+    pub since: Option<When>,
+    /// Only events that first failed at or before this time (RFC 3339, or an age).
+    #[arg(long)]
+    pub until: Option<When>,
+    /// Which archived events: `failed` (not delivered since, given up or not), `given-up`, or `all`.
+    #[arg(long, value_enum, default_value_t = ReplayState::Failed)]
+    pub state_filter: ReplayState,
     /// At most this many requests a second.
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,

@@ -32,6 +32,7 @@ pub(super) const MIGRATION: &str = "BEGIN;
          headers TEXT NOT NULL,
          payload BLOB NOT NULL,
          archived_ms INTEGER NOT NULL,
+         delivered_ms INTEGER,
          PRIMARY KEY (target, guid));
      CREATE TABLE IF NOT EXISTS hook_configs (
          target TEXT PRIMARY KEY,
@@ -75,6 +76,9 @@ pub struct ArchivedRecord {
     pub headers: BTreeMap<String, String>,
     pub payload: serde_json::Value,
     pub archived_at: DateTime<Utc>,
+    /// When the event first failed (its first attempt GitHub listed), for `replay --since/--until`.
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// A hook's configuration as GitHub reports it (the secret is masked there and never kept).
@@ -137,8 +141,8 @@ impl Ledger {
         let headers = serde_json::to_string(&record.headers).unwrap_or_else(|_| "{}".into());
         self.sql(|c| {
             c.prepare_cached(
-                "INSERT INTO archive (target, guid, event, action, delivery_id, hook_url, headers, payload, archived_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO archive (target, guid, event, action, delivery_id, hook_url, headers, payload, archived_ms, delivered_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (target, guid) DO NOTHING",
             )?
             .execute(params![
@@ -150,7 +154,8 @@ impl Ledger {
                 record.hook_url,
                 headers,
                 blob,
-                now.timestamp_millis()
+                now.timestamp_millis(),
+                record.delivered_at.map(|t| t.timestamp_millis())
             ])
         })?;
         self.prune_archive(limits.max_total)?;
@@ -238,11 +243,23 @@ impl Ledger {
             return Ok(Vec::new());
         }
         let limit = max_payload.unwrap_or(ArchiveLimits::default().max_payload).max(1);
-        type Row = (String, String, String, Option<String>, i64, Option<String>, Option<String>, String, Vec<u8>, i64);
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            Option<String>,
+            Option<String>,
+            String,
+            Vec<u8>,
+            i64,
+            Option<i64>,
+        );
         let rows: Vec<Row> = self.sql(|c| {
             let mut stmt = c.prepare(
                 "SELECT a.target, a.guid, a.event, a.action, a.delivery_id, COALESCE(a.hook_url, h.url),
-                        h.content_type, a.headers, a.payload, a.archived_ms
+                        h.content_type, a.headers, a.payload, a.archived_ms, a.delivered_ms
                  FROM archive a LEFT JOIN hook_configs h ON h.target = a.target
                  ORDER BY a.archived_ms, a.rowid",
             )?;
@@ -258,12 +275,13 @@ impl Ledger {
                     r.get(7)?,
                     r.get(8)?,
                     r.get(9)?,
+                    r.get(10)?,
                 ))
             })?;
             rows.collect()
         })?;
         let mut out = Vec::with_capacity(rows.len());
-        for (target, guid, event, action, id, hook_url, content_type, headers, blob, ms) in rows {
+        for (target, guid, event, action, id, hook_url, content_type, headers, blob, ms, delivered) in rows {
             // A record that no longer reads back (damaged, or past the cap) is skipped, not fatal.
             let Some(payload) = decompress(&blob, limit.saturating_add(1))
                 .ok()
@@ -284,6 +302,7 @@ impl Ledger {
                 headers: serde_json::from_str(&headers).unwrap_or_default(),
                 payload,
                 archived_at: DateTime::from_timestamp_millis(ms).unwrap_or_default(),
+                delivered_at: delivered.and_then(DateTime::from_timestamp_millis),
             });
         }
         Ok(out)
@@ -313,6 +332,7 @@ mod tests {
             headers: BTreeMap::from([("X-GitHub-Delivery".to_string(), guid.to_string())]),
             payload: serde_json::json!({ "ref": "refs/heads/main", "noise": noise }),
             archived_at: at(0),
+            delivered_at: Some(at(0)),
         }
     }
 
@@ -355,6 +375,7 @@ mod tests {
         assert_eq!(back[0].hook_url, kept.hook_url, "the delivery's own URL wins over the configuration's");
         assert_eq!(back[0].content_type.as_deref(), Some("form"));
         assert_eq!(back[0].archived_at, at(1));
+        assert_eq!(back[0].delivered_at, Some(at(0)));
     }
 
     #[test]

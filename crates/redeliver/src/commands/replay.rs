@@ -5,11 +5,11 @@
 //! bytes sent. Each replay is written down before it is posted, under the state's lock, and a
 //! 2xx resolves the event, so GitHub's side redelivers it no more.
 
-use crate::cli::ReplayArgs;
+use crate::cli::{ReplayArgs, ReplayState};
 use crate::config::Env;
 use crate::exit::{Exit, Failure};
 use crate::output;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use redeliver_core::secret::Secret;
 use redeliver_core::state::{ArchivedRecord, Ledger, RedeliveryState, StateLock};
@@ -51,14 +51,32 @@ pub async fn run(args: ReplayArgs) -> Result<Exit, Failure> {
     if secret.is_none() {
         output::note("warning: no --secret-env or --secret-file: the replays carry no signature headers");
     }
-    let records: Vec<ArchivedRecord> = match &args.from {
-        Some(file) => read_ndjson(file)?,
-        None => match Ledger::open_read_only(&path)? {
-            Some(ledger) => ledger.archived(Some(u64::MAX))?,
-            None => Vec::new(),
-        },
+    let reader = Ledger::open_read_only(&path)?;
+    let records: Vec<ArchivedRecord> = match (&args.from, &reader) {
+        (Some(file), _) => read_ndjson(file)?,
+        (None, Some(ledger)) => ledger.archived(Some(u64::MAX))?,
+        (None, None) => Vec::new(),
     };
-    let chosen: Vec<&ArchivedRecord> = records.iter().filter(|r| wanted(r, &args)).collect();
+    let now = Utc::now();
+    let (since, until) = (args.since.map(|w| w.at(now)), args.until.map(|w| w.at(now)));
+    let mut chosen: Vec<&ArchivedRecord> = Vec::with_capacity(records.len());
+    for r in records.iter().filter(|r| wanted(r, &args) && in_window(r, since, until)) {
+        // What the ledger knows of the event: delivered since (resolved), given up.
+        let memory = match &reader {
+            Some(l) => l.memory(&r.target, [r.guid.as_str()])?.remove(&r.guid),
+            None => None,
+        };
+        let (resolved, given_up) = memory.map_or((false, false), |m| (m.resolved, m.given_up));
+        let keep = match args.state_filter {
+            ReplayState::Failed => !resolved,
+            ReplayState::GivenUp => given_up && !resolved,
+            ReplayState::All => true,
+        };
+        if keep {
+            chosen.push(r);
+        }
+    }
+    drop(reader);
     // Write-before-send, under the lock, as redeliveries: never two replays of one event at once.
     let (_lock, ledger) =
         if args.dry_run { (None, None) } else { (Some(StateLock::acquire(&path)?), Some(Ledger::open(&path)?)) };
@@ -161,6 +179,15 @@ fn describe(e: &reqwest::Error) -> String {
         "could not connect".into()
     } else {
         "the request failed".into()
+    }
+}
+
+/// Whether the event first failed inside `--since`/`--until` (an event of unknown time only
+/// when neither is given).
+fn in_window(r: &ArchivedRecord, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> bool {
+    match r.delivered_at {
+        Some(at) => since.is_none_or(|s| at >= s) && until.is_none_or(|u| at <= u),
+        None => since.is_none() && until.is_none(),
     }
 }
 

@@ -64,6 +64,7 @@ pub async fn archive(
             headers: record.headers,
             payload: record.payload,
             archived_at: now,
+            delivered_at: Some(v.first_attempt_at),
         };
         match ledger.archive(&key, &record, o.archive_limits, now)? {
             Archived::Stored => archived += 1,

@@ -145,6 +145,13 @@ async fn archived_failures(app: &App) -> [redeliver_sim::DeliveryRecord; 2] {
     failed
 }
 
+/// How many events `replay --dry-run ARGS` would send.
+async fn would_send(app: &App, args: &[&str]) -> usize {
+    let out = app.command(["replay", "--dry-run"]).args(args.iter().copied()).await;
+    out.assert_code(0);
+    out.stdout.matches("would_send").count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_posts_each_event_as_github_would_signed_over_the_raw_body() {
     let app = App::start().await;
@@ -175,6 +182,14 @@ async fn replay_posts_each_event_as_github_would_signed_over_the_raw_body() {
     assert_eq!(history.iter().filter(|h| h.answer == crate::harness::report::Answer::Replayed).count(), 2);
     assert!(history.iter().all(|h| h.detail.as_deref().is_some_and(|d| d.starts_with("HTTP 200 in "))), "{history:?}");
 
+    // Delivered: `failed` (the default) no longer selects them; `all` does, within the window.
+    assert_eq!(would_send(&app, &[]).await, 0);
+    assert_eq!(would_send(&app, &["--state-filter", "all"]).await, 2);
+    assert_eq!(would_send(&app, &["--state-filter", "all", "--since", "1h"]).await, 2);
+    assert_eq!(would_send(&app, &["--state-filter", "all", "--until", "1h"]).await, 0, "they failed 20 minutes ago");
+    assert_eq!(would_send(&app, &["--state-filter", "all", "--event", "issues.opened"]).await, 1);
+    assert_eq!(would_send(&app, &["--state-filter", "given-up"]).await, 0);
+
     // Delivered: GitHub's side redelivers them no more, even with every rung due.
     let after = app.run().json().args(["--ladder", "0s"]).await;
     after.assert_code(0);
@@ -192,9 +207,13 @@ async fn a_wrong_secret_or_none_fails_the_receivers_check() {
     assert!(received.iter().all(|r| r.signature_valid == Some(false)), "{received:?}");
     assert!(!out.stdout.contains("not-the-secret") && !out.stderr.contains("not-the-secret"), "never printed");
     app.receiver.clear();
-    let unsigned = app.command(["replay"]).await;
+    // The receiver took them (it only records the check), so they count as delivered: only
+    // `--state-filter all` sends them again.
+    let unsigned = app.command(["replay", "--state-filter", "all"]).await;
     assert!(unsigned.stderr.contains("no signature headers"), "{}", unsigned.stderr);
-    assert!(app.receiver.received().iter().all(|r| r.signature_valid == Some(false)));
+    let received = app.receiver.received();
+    assert_eq!(received.len(), 2);
+    assert!(received.iter().all(|r| r.signature_valid == Some(false)), "{received:?}");
 }
 
 /// `export` then `replay --from` sends the same payloads; a `form` hook gets
@@ -232,7 +251,7 @@ async fn export_then_replay_from_round_trips_for_json_and_form_hooks() {
     std::fs::write(&file, form).unwrap();
     let push = failed[0].guid.as_str();
     let out = app
-        .command(["replay", push, "--from", &from, "--secret-env", "HOOK_SECRET"])
+        .command(["replay", push, "--from", &from, "--state-filter", "all", "--secret-env", "HOOK_SECRET"])
         .env("HOOK_SECRET", HOOK_SECRET)
         .await;
     out.assert_code(0);
