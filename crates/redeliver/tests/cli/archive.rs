@@ -198,22 +198,27 @@ async fn replay_posts_each_event_as_github_would_signed_over_the_raw_body() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_secret_or_none_fails_the_receivers_check() {
+async fn a_wrong_secret_or_none_is_refused_by_a_checking_receiver_and_reported() {
     let app = App::start().await;
     archived_failures(&app).await;
-    let out = app.command(["replay", "--secret-env", "WRONG"]).env("WRONG", "not-the-secret").await;
+    app.receiver.refuse_bad_signatures();
+    let out = app.command(["replay", "--json", "--secret-env", "WRONG"]).env("WRONG", "not-the-secret").await;
+    out.assert_code(1);
+    let results: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| r["outcome"] == "refused" && r["status"] == 401), "reported: {results:?}");
     let received = app.receiver.received();
     assert_eq!(received.len(), 2);
-    assert!(received.iter().all(|r| r.signature_valid == Some(false)), "{received:?}");
+    assert!(received.iter().all(|r| r.signature_valid == Some(false) && r.status == 401), "{received:?}");
     assert!(!out.stdout.contains("not-the-secret") && !out.stderr.contains("not-the-secret"), "never printed");
     app.receiver.clear();
-    // The receiver took them (it only records the check), so they count as delivered: only
-    // `--state-filter all` sends them again.
-    let unsigned = app.command(["replay", "--state-filter", "all"]).await;
+    // Refused, so still failed: the default filter sends them again, here unsigned.
+    let unsigned = app.command(["replay"]).await;
+    unsigned.assert_code(1);
     assert!(unsigned.stderr.contains("no signature headers"), "{}", unsigned.stderr);
     let received = app.receiver.received();
     assert_eq!(received.len(), 2);
-    assert!(received.iter().all(|r| r.signature_valid == Some(false)), "{received:?}");
+    assert!(received.iter().all(|r| r.signature_valid == Some(false) && r.status == 401), "{received:?}");
 }
 
 /// `export` then `replay --from` sends the same payloads; a `form` hook gets
