@@ -57,6 +57,8 @@ pub struct ReceivedEvent {
 
 struct Shared {
     secret: Option<String>,
+    /// Answer 401 to a request whose signature does not match, as a real receiver does.
+    strict: std::sync::atomic::AtomicBool,
     mode: Mutex<ReceiverMode>,
     received: Mutex<Vec<ReceivedEvent>>,
 }
@@ -85,6 +87,7 @@ impl Receiver {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             secret: secret.map(str::to_string),
+            strict: std::sync::atomic::AtomicBool::new(false),
             mode: Mutex::new(ReceiverMode::Up),
             received: Mutex::new(Vec::new()),
         });
@@ -109,6 +112,12 @@ impl Receiver {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// From now on, refuse (401) a request whose `X-Hub-Signature-256` does not match, as a
+    /// receiver checking signatures does; by default the check is only recorded.
+    pub fn refuse_bad_signatures(&self) {
+        self.shared.strict.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Changes how the following requests are treated.
@@ -187,7 +196,9 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     // Recorded on arrival, so a request whose answer never gets out still shows up.
     let (guid, at) = (event.guid.clone(), event.at);
     lock(&shared.received).push(event);
+    let refused = signature_valid == Some(false) && shared.strict.load(std::sync::atomic::Ordering::SeqCst);
     let status = match shared.mode() {
+        _ if refused => 401,
         ReceiverMode::Up => 200,
         ReceiverMode::Status(code) => code,
         // Only a connection accepted before the switch gets here; it cannot be dropped now.

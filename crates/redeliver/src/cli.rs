@@ -56,6 +56,10 @@ pub enum Command {
     Check(Box<RunArgs>),
     /// Show the redeliveries recorded in the state file.
     History(HistoryArgs),
+    /// Print the archived records of failed events (docs/archive.md) as NDJSON, one event a line.
+    Export(ExportArgs),
+    /// POST archived events straight to a receiver, as GitHub would (docs/archive.md).
+    Replay(ReplayArgs),
     /// Run the GitHub simulator on 127.0.0.1 with a demo App, for trying the tool by hand.
     Sim(SimArgs),
     /// Watch failed webhooks being recovered, against the built-in simulator (no GitHub needed).
@@ -107,6 +111,11 @@ pub struct RunArgs {
     /// Longest time one pass may spend listing, rate-limit waits included. [default: 30m]
     #[arg(long, value_parser = positive_duration)]
     pub list_deadline: Option<Duration>,
+    /// Do not archive the delivery records of failed events in the state file (they are kept
+    /// by default, for `export` and `replay`; see docs/archive.md). [or `archive = false` in the
+    /// config file]
+    #[arg(long)]
+    pub no_archive: bool,
     /// Keep the last-run time in this repository Actions variable, in the docs script's format
     /// (needs TOKEN). [env: LAST_REDELIVERY_VARIABLE_NAME]
     #[arg(long)]
@@ -196,6 +205,63 @@ pub struct HistoryArgs {
     /// At most this many entries, newest first.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+}
+
+/// `replay --state-filter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayState {
+    Failed,
+    GivenUp,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Only these events (GUIDs); every archived event when none is given.
+    pub guids: Vec<String>,
+    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Read the events from this file (`redeliver export`'s NDJSON) instead of the archive.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Post here instead of the hook's URL.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Sign with the secret in this environment variable.
+    #[arg(long, value_name = "NAME", conflicts_with = "secret_file")]
+    pub secret_env: Option<String>,
+    /// Sign with the secret in this file (its first line).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// Only these events (`push`) or event actions (`issues.opened`); repeatable.
+    #[arg(long)]
+    pub event: Vec<String>,
+    /// Only events that first failed at or after this time (RFC 3339, or an age such as 6h).
+    #[arg(long)]
+    pub since: Option<When>,
+    /// Only events that first failed at or before this time (RFC 3339, or an age).
+    #[arg(long)]
+    pub until: Option<When>,
+    /// Which archived events: `failed` (not delivered since, given up or not), `given-up`, or `all`.
+    #[arg(long, value_enum, default_value_t = ReplayState::Failed)]
+    pub state_filter: ReplayState,
+    /// At most this many requests a second.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Print what would be sent; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print JSON on stdout.
     #[arg(long)]
     pub json: bool,

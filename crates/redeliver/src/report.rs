@@ -95,6 +95,8 @@ pub struct Counts {
     pub held: u64,
     /// Redelivered as the canary of a receiver that is down (issue 11).
     pub probed: u64,
+    /// Failed events whose delivery record this pass archived (one GET each, once per event).
+    pub archived: u64,
 }
 
 impl Counts {
@@ -394,7 +396,8 @@ mod tests {
     "ambiguous": 0,
     "filtered": 0,
     "held": 0,
-    "probed": 0
+    "probed": 0,
+    "archived": 0
   },
   "events": [
     {

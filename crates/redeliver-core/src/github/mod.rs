@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod deliveries;
 pub mod error;
 pub mod link;
 pub mod pace;
@@ -25,6 +26,7 @@ pub mod variables;
 pub use auth::{AppKey, Claims, Credentials, Issuer, KeyError, jwt_claims, jwt_needs_renewal};
 pub use client::{DeliveryPage, GitHubClient, ListedPage};
 pub use config::{API_VERSION, CaBundle, ClientConfig, MAX_BODY};
+pub use deliveries::{DeliveryRecord, HookConfig};
 pub use error::ApiError;
 pub use link::{LinkValue, next_link, parse_link_header};
 pub use pace::{Pace, PaceSignal, Pacer};

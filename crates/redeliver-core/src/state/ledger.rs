@@ -25,6 +25,8 @@ pub enum StateError {
     TooNew { path: PathBuf, found: i64, known: i64 },
     #[error("state file {path}: {source}")]
     Sql { path: PathBuf, source: rusqlite::Error },
+    #[error("state file {path}: cannot compress an archived payload: {source}")]
+    Compress { path: PathBuf, source: std::io::Error },
 }
 
 /// Where a redelivery request recorded in the ledger stands: `sending` until GitHub's answer
@@ -42,6 +44,9 @@ pub enum RedeliveryState {
     /// The request never reached GitHub, or GitHub said it did not act on it (rate limited,
     /// authentication refused, connection refused): it does not count against the cap.
     NotSent,
+    /// Posted straight to the receiver by `redeliver replay`, not through GitHub; the detail
+    /// holds the receiver's status code and the time it took.
+    Replayed,
 }
 
 impl RedeliveryState {
@@ -53,6 +58,7 @@ impl RedeliveryState {
             Self::Refused => "refused",
             Self::Ambiguous => "ambiguous",
             Self::NotSent => "not_sent",
+            Self::Replayed => "replayed",
         }
     }
 
@@ -62,6 +68,7 @@ impl RedeliveryState {
             "refused" => Self::Refused,
             "ambiguous" => Self::Ambiguous,
             "not_sent" => Self::NotSent,
+            "replayed" => Self::Replayed,
             _ => Self::Sending,
         }
     }
@@ -83,7 +90,7 @@ pub struct RedeliveryRecord {
     pub detail: Option<String>,
 }
 
-const SCHEMA: i64 = 2;
+const SCHEMA: i64 = super::archive::SCHEMA;
 
 pub struct Ledger {
     conn: Connection,
@@ -144,7 +151,12 @@ impl Ledger {
         &self.path
     }
 
-    fn sql<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
+    /// The schema this file has (see [`Ledger::open_read_only`]).
+    pub(super) fn version(&self) -> i64 {
+        self.version
+    }
+
+    pub(super) fn sql<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StateError> {
         f(&self.conn).map_err(|source| StateError::Sql { path: self.path.clone(), source })
     }
 
@@ -204,6 +216,9 @@ impl Ledger {
                      COMMIT;",
                 )
             })?;
+        }
+        if version < super::archive::SCHEMA {
+            self.sql(|c| c.execute_batch(super::archive::MIGRATION))?;
         }
         Ok(())
     }

@@ -96,6 +96,7 @@ fn a_record_keeps_its_json_names() {
         RedeliveryState::Refused,
         RedeliveryState::Ambiguous,
         RedeliveryState::NotSent,
+        RedeliveryState::Replayed,
     ] {
         assert_eq!(RedeliveryState::parse(state.as_str()), state);
         assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());

@@ -3,10 +3,12 @@
 //! Actions runs ([`carry`]). The Actions variables themselves, the docs script's watermark and
 //! the carried ledger, are read and written by [`crate::github::variables`], a GitHub API.
 
+mod archive;
 pub mod carry;
 mod ledger;
 mod lock;
 
+pub use archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};
 pub use ledger::{Ledger, RedeliveryRecord, RedeliveryState, StateError};
 pub use lock::{LockError, StateLock};
 

@@ -1,5 +1,6 @@
 //! The deliveries endpoints of app, repository and organization hooks: list (newest first, with
-//! cursor pages), get one, and redeliver one (202 now, the attempt later).
+//! cursor pages), get one, and redeliver one (202 now, the attempt later); and the hook's
+//! configuration (its URL; the simulator's hooks all post JSON; the secret is masked as GitHub does).
 
 use super::Ctx;
 use super::auth::{Principal, check_account};
@@ -17,6 +18,7 @@ pub(crate) fn handle(ctx: &Ctx<'_>, scope: &Scope, op: Op, principal: &Principal
         Op::List => list(ctx, scope, principal),
         Op::Get(id) => get(ctx, scope, principal, id),
         Op::Redeliver(id) => redeliver(ctx, scope, principal, id),
+        Op::Config => config(ctx, scope, principal),
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }
@@ -94,6 +96,17 @@ fn get(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal, id: u64) -> Result<R
         .filter(|a| a.record.hook == hook && a.record.delivered_at >= horizon)
         .map(|a| json_response(StatusCode::OK, &json::detail(a)))
         .ok_or_else(|| ApiError::not_found(ctx.docs))
+}
+
+fn config(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal) -> Result<Response, ApiError> {
+    let state = ctx.world.lock();
+    let id = hook_for(&state, scope, principal, ctx.docs)?;
+    let hook = state.hooks.get(&id).ok_or_else(|| ApiError::not_found(ctx.docs))?;
+    let mut body = json!({ "url": hook.url, "content_type": "json", "insecure_ssl": "0" });
+    if hook.secret.is_some() {
+        body["secret"] = json!("********");
+    }
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 fn redeliver(ctx: &Ctx<'_>, scope: &Scope, principal: &Principal, id: u64) -> Result<Response, ApiError> {

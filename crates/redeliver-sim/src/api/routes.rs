@@ -25,6 +25,8 @@ pub(crate) enum Op {
     List,
     Get(u64),
     Redeliver(u64),
+    /// The hook's configuration (`GET …/config`).
+    Config,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +64,15 @@ impl Route {
     /// The endpoint's page in GitHub's REST docs, for `documentation_url`.
     pub(crate) fn documentation_url(&self) -> &'static str {
         match self {
+            Route::Deliveries(Scope::App, Op::Config) => {
+                "https://docs.github.com/rest/apps/webhooks#get-a-webhook-configuration-for-an-app"
+            }
+            Route::Deliveries(Scope::Repo { .. }, Op::Config) => {
+                "https://docs.github.com/rest/repos/webhooks#get-a-webhook-configuration-for-a-repository"
+            }
+            Route::Deliveries(Scope::Org { .. }, Op::Config) => {
+                "https://docs.github.com/rest/orgs/webhooks#get-a-webhook-configuration-for-an-organization"
+            }
             Route::Deliveries(Scope::App, Op::List) => {
                 "https://docs.github.com/rest/apps/webhooks#list-deliveries-for-an-app-webhook"
             }
@@ -155,6 +166,7 @@ fn op(method: &str, rest: &[&str]) -> Option<Op> {
         ("GET", ["deliveries"]) => Some(Op::List),
         ("GET", ["deliveries", id]) => Some(Op::Get(id.parse().ok()?)),
         ("POST", ["deliveries", id, "attempts"]) => Some(Op::Redeliver(id.parse().ok()?)),
+        ("GET", ["config"]) => Some(Op::Config),
         _ => None,
     }
 }
@@ -176,6 +188,8 @@ mod tests {
             parse(&get, "/orgs/acme/hooks/7/deliveries/9"),
             Some(Route::Deliveries(Scope::Org { org: "acme".into(), hook: 7 }, Op::Get(9)))
         );
+        assert_eq!(parse(&get, "/app/hook/config"), Some(Route::Deliveries(Scope::App, Op::Config)));
+        assert_eq!(parse(&post, "/app/hook/config"), None);
         assert_eq!(parse(&get, "/app/hook/deliveries/abc"), None);
         assert_eq!(parse(&post, "/app/hook/deliveries"), None);
         assert_eq!(parse(&get, "/repos/a/b/hooks/x/deliveries"), None);

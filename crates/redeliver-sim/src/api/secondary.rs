@@ -17,6 +17,7 @@ pub(crate) fn cost(route: &Route) -> Cost {
     let (endpoint, points, content) = match route {
         Route::Deliveries(_, Op::List) => ("GET deliveries", 1, false),
         Route::Deliveries(_, Op::Get(_)) => ("GET delivery", 1, false),
+        Route::Deliveries(_, Op::Config) => ("GET hook config", 1, false),
         Route::Deliveries(_, Op::Redeliver(_)) => ("POST attempts", 5, true),
         Route::GetVariable { .. } => ("GET variable", 1, false),
         Route::CreateVariable { .. } => ("POST variables", 5, true),

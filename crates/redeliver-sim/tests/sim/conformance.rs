@@ -226,12 +226,18 @@ async fn modelled_the_seeded_world_of_redeliver_sim_conforms() {
     }
 }
 
-/// GitHub serves `GET /app/hook/config` (and the repository and organization hook configs);
-/// the simulator does not model hook configuration and answers 404.
+/// `GET /app/hook/config` answers GitHub's `webhook-config` shape: `url`, `content_type`
+/// (`json`: the simulator's hooks all post JSON), `insecure_ssl` as the string `"0"`, and the
+/// secret masked. That schema is not vendored here, so the fields are checked one by one.
 #[tokio::test]
-async fn not_modelled_hook_configuration_endpoints() {
+async fn modelled_hook_configuration_endpoint() {
     let app = AppWorld::start().await;
-    assert_eq!(app.get("/app/hook/config").await.status(), 404);
+    let config = json_of(app.get("/app/hook/config").await, 200).await;
+    assert_eq!(config["url"], app.receiver.url().as_str(), "{config}");
+    assert_eq!(config["content_type"], "json");
+    assert_eq!(config["insecure_ssl"], "0");
+    assert_eq!(config["secret"], "********", "the hook has a secret, shown masked");
+    assert_eq!(app.post("/app/hook/config").await.status(), 404, "only GET is served");
 }
 
 /// GitHub's description lists deliveries newest first only by convention (its own example is

@@ -28,6 +28,12 @@ pub struct ConfigFile {
     /// How long the state keeps its audit rows of redeliveries (`redeliver history`).
     #[serde(default, deserialize_with = "duration")]
     pub keep_history: Option<Duration>,
+    /// Whether failed events' delivery records are archived in the state (default true).
+    pub archive: Option<bool>,
+    /// The largest payload archived, in bytes (default 1 MiB).
+    pub archive_max_payload: Option<u64>,
+    /// The archive's total size, compressed, in bytes (default 256 MiB).
+    pub archive_max_total: Option<u64>,
     #[serde(default, deserialize_with = "duration")]
     pub interval: Option<Duration>,
     pub listen: Option<String>,

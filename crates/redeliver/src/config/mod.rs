@@ -30,6 +30,7 @@ use redeliver_core::github::{AppKey, CaBundle, HookTarget, Pace, PageLimits, Var
 use redeliver_core::plan::EventFilter;
 use redeliver_core::policy::{Ladder, Policy};
 use redeliver_core::secret::Secret;
+use redeliver_core::state::ArchiveLimits;
 use std::path::PathBuf;
 use url::Url;
 
@@ -141,6 +142,10 @@ pub struct RunOptions {
     pub keep_history: Option<Duration>,
     pub dry_run: bool,
     pub json: bool,
+    /// Archive failed events' delivery records (`--no-archive`, `archive = false`); the
+    /// SQLite store only. `None` is the default, on.
+    pub archive: Option<bool>,
+    pub archive_limits: ArchiveLimits,
 }
 
 /// How long the ledger keeps audit rows of redeliveries by default.
@@ -150,6 +155,11 @@ impl RunOptions {
     /// How long the ledger keeps audit rows of redeliveries.
     pub fn keep_history(&self) -> Duration {
         self.keep_history.unwrap_or(DEFAULT_KEEP_HISTORY)
+    }
+
+    /// Whether passes archive failed events' delivery records (on unless turned off).
+    pub fn archive(&self) -> bool {
+        self.archive.unwrap_or(true)
     }
 }
 

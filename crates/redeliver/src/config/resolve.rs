@@ -6,6 +6,7 @@
 //! |---|---|---|---|---|
 //! | state file | `--state` | `REDELIVER_STATE` | `state` | XDG state dir |
 //! | audit history kept | `--keep-history` | — | `keep_history` | `30d` |
+//! | archive of failed events | `--no-archive` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
 //! | policy knobs (`--ladder` …) | yes | — | the target's table, then `[defaults]` | [`Policy`] |
 //! | interval, listen, notify | `watch`'s flags | — | top-level keys | `1m`, `127.0.0.1:9187`, none |
 //! | one target's hook, host, credentials | yes | the docs scripts' variables | a `[[target]]` | the App hook, github.com |
@@ -27,6 +28,7 @@ use redeliver_core::github::{AppKey, CaBundle, HookTarget, Pace, PageLimits, Var
 use redeliver_core::plan::EventFilter;
 use redeliver_core::policy::{Policy, to_chrono};
 use redeliver_core::secret::Secret;
+use redeliver_core::state::ArchiveLimits;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -100,10 +102,21 @@ pub(super) fn run_settings(
             keep_history: args.keep_history.or(file.and_then(|f| f.keep_history)).map(to_chrono),
             dry_run: args.dry_run,
             json: args.json,
+            archive: if args.no_archive { Some(false) } else { file.and_then(|f| f.archive) },
+            archive_limits: archive_limits(file),
         },
         actions,
         notify,
     })
+}
+
+/// The archive's caps: the config file's, else the defaults.
+fn archive_limits(file: Option<&ConfigFile>) -> ArchiveLimits {
+    let d = ArchiveLimits::default();
+    ArchiveLimits {
+        max_payload: file.and_then(|f| f.archive_max_payload).unwrap_or(d.max_payload),
+        max_total: file.and_then(|f| f.archive_max_total).unwrap_or(d.max_total),
+    }
 }
 
 pub(super) fn watch_settings(

@@ -64,6 +64,21 @@ fn the_audit_history_kept_flag_then_file_then_thirty_days() {
 }
 
 #[test]
+fn the_archive_is_on_unless_the_flag_or_the_file_turns_it_off_and_its_caps_come_from_the_file() {
+    let off = config("archive = false\narchive_max_payload = 2048\narchive_max_total = 65536", "", "");
+    let on = config("archive = true", "", "");
+    let no_archive = RunArgs { no_archive: true, ..app_args() };
+    assert!(run(&app_args(), &env(&[]), None).options.archive());
+    assert!(run(&app_args(), &env(&[]), Some(&on)).options.archive());
+    assert!(!run(&app_args(), &env(&[]), Some(&off)).options.archive());
+    assert!(!run(&no_archive, &env(&[]), Some(&on)).options.archive(), "the flag wins");
+    let limits = run(&app_args(), &env(&[]), Some(&off)).options.archive_limits;
+    assert_eq!((limits.max_payload, limits.max_total), (2048, 65536));
+    let defaults = run(&app_args(), &env(&[]), None).options.archive_limits;
+    assert_eq!((defaults.max_payload, defaults.max_total), (1 << 20, 256 << 20));
+}
+
+#[test]
 fn policy_knobs_flag_then_target_then_defaults_then_built_in() {
     let both = config("", "ladder = \"1m\"\nlookback = \"2h\"\npace = \"auto\"", "ladder = \"2m\"");
     let flag = RunArgs { ladder: Some("3m".parse().unwrap()), ..app_args() };

@@ -81,6 +81,18 @@ pub fn json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
     line(&text)
 }
 
+/// NDJSON: each value as one line of compact JSON on stdout.
+pub fn ndjson<T: serde::Serialize>(values: &[T]) -> Result<(), Failure> {
+    let mut text = String::new();
+    for value in values {
+        let one = serde_json::to_string(value)
+            .map_err(|e| Failure::internal(anyhow::Error::new(e).context("cannot format JSON")))?;
+        text.push_str(&one);
+        text.push('\n');
+    }
+    data(&text)
+}
+
 /// `line` to stdout, or to stderr when stdout carries `--json` (so that the JSON stays parseable).
 pub fn line_beside_json(json: bool, text: &str) -> Result<(), Failure> {
     if json {

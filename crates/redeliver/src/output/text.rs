@@ -84,8 +84,14 @@ pub fn summary(r: &Report) -> String {
         (Some(n), _) => format!("; {n} event(s) carried for the next run"),
         _ => String::new(),
     };
+    // The archive is kept in the SQLite state only (docs/archive.md).
+    let archived = match (r.state.carried, r.counts.archived) {
+        (Some(_), _) => "; no archive with the Actions variable store".to_string(),
+        (None, 0) => String::new(),
+        (None, n) => format!("; {n} failed event(s) archived"),
+    };
     let budget = r.requests.rate_limit_remaining.map(|n| format!(", {n} left in the rate limit")).unwrap_or_default();
-    let _ = writeln!(out, "  state: {saved}{carried}; {} API request(s){budget}", r.requests.total);
+    let _ = writeln!(out, "  state: {saved}{carried}{archived}; {} API request(s){budget}", r.requests.total);
     out
 }
 

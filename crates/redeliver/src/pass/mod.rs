@@ -3,6 +3,7 @@
 //! before it is sent), and save state ([`save`]). What it did comes back as a [`Report`].
 
 mod act;
+mod archive;
 mod carry;
 mod client;
 mod read;
@@ -96,6 +97,10 @@ impl Session {
         acted.counts.deliveries_in_window = scan.deliveries_in_window;
         acted.counts.succeeded_events = scan.succeeded_guids();
         acted.counts.failed_events = plan.verdicts.len() as u64;
+        // The archive lives in the SQLite state only: a runner's ledger dies with its job.
+        if read.variable.is_none() {
+            acted.counts.archived = archive::archive(hc, t, o, &plan, ledger.as_ref(), now).await?;
+        }
 
         let store = match &read.variable {
             Some(v) => v.describe(),

@@ -1,6 +1,7 @@
 //! The `redeliver` binary as users and operators run it, against the simulator: one test binary
 //! (one link) for the crate, as ripgrep and just have.
 
+mod archive;
 mod golden;
 mod harness;
 mod hostile_client;

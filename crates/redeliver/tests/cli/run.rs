@@ -45,7 +45,7 @@ async fn a_window_over_several_pages_finds_every_failure_and_reads_no_page_too_m
     failed.sort();
     assert_eq!(redelivered, failed);
     // 250 in the window: pages 1-3 hold them, page 3 also reaches older ones, so 3 pages, not 4.
-    assert_eq!(app.count_requests("GET", "/app/hook/deliveries"), 3);
+    assert_eq!(app.count_list_pages(), 3);
     assert_eq!(j.counts.pages, 3);
     assert_eq!(app.count_requests("POST", "/attempts"), 10);
 }
@@ -58,13 +58,13 @@ async fn a_stored_time_stops_the_listing_on_the_first_page() {
         app.record(NewAttempt::new("push", 200, now - Duration::minutes(10 + 3 * i)));
     }
     app.run().json().await.assert_code(0);
-    assert_eq!(app.count_requests("GET", "/app/hook/deliveries"), 3);
+    assert_eq!(app.count_list_pages(), 3);
     app.world().clear_requests();
     for _ in 0..5 {
         app.record(NewAttempt::new("push", 503, Utc::now()));
     }
     let j = app.run().json().await.report();
-    assert_eq!(app.count_requests("GET", "/app/hook/deliveries"), 1, "{j:?}");
+    assert_eq!(app.count_list_pages(), 1, "{j:?}");
     assert_eq!(j.counts.failed_events, 5);
     assert_eq!(j.counts.waiting, 5, "failures seconds old wait for the first rung");
 }
@@ -115,7 +115,7 @@ async fn a_502_on_a_page_is_retried() {
     let out = app.run().json().await;
     out.assert_code(0);
     assert_eq!(out.report().counts.redelivered, 1);
-    assert_eq!(app.count_requests("GET", "/app/hook/deliveries"), 2);
+    assert_eq!(app.count_list_pages(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

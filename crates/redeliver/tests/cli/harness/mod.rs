@@ -75,6 +75,11 @@ impl App {
         self.requests_matching(method, needle).len()
     }
 
+    /// Pages of the App hook's delivery list read (not the single-delivery reads of the archive).
+    pub fn count_list_pages(&self) -> usize {
+        self.requests_matching("GET", "/app/hook/deliveries").iter().filter(|p| p.ends_with("/deliveries")).count()
+    }
+
     /// `redeliver run` against this App: `--pace 0s`, the simulator's API URL, the key file and
     /// `APP_ID`; add flags, environment and `--json` to it, then `.await` it or `.spawn()` it.
     pub fn run(&self) -> Invocation<'_> {

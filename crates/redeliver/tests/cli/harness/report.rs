@@ -77,6 +77,7 @@ pub struct Counts {
     pub filtered: u64,
     pub held: u64,
     pub probed: u64,
+    pub archived: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,4 +206,6 @@ pub enum Answer {
     Sending,
     /// Taken back: GitHub never acted on it (not sent, rate limited, unauthorized).
     NotSent,
+    /// Posted straight to the receiver by `redeliver replay`.
+    Replayed,
 }
