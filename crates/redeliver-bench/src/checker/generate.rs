@@ -2,7 +2,8 @@
 //!
 //! The mix leans towards what breaks promises: failures arriving while passes run, a receiver
 //! that goes down and comes back, filtered and incident passes, overlapping processes, a daemon
-//! killed mid-poll, and GitHub answering 5xx, rate limits and 422.
+//! killed mid-poll (also in the pause between two redeliveries), GitHub answering 5xx, rate
+//! limits and 422, lists with empty pages or repeated items, and GitHub's clock ahead or behind.
 
 use super::history::{FaultKind, FaultOn, Filter, History, Kind, Receiver, Setup, Step, Store, Window};
 
@@ -12,8 +13,29 @@ pub fn generate(seed: u64) -> History {
     let store = if rng.u8(0..10) < 6 { Store::Sqlite } else { Store::Variable };
     let mut ladder: Vec<u32> = (0..rng.u32(1..=3)).map(|_| rng.u32(1..=3)).collect();
     ladder.sort_unstable();
-    let setup =
-        Setup { store, max_attempts: rng.u32(3..=5), ladder, overlap: 2, per_page: [3, 5, 10, 100][rng.usize(0..4)] };
+    let overlap: i32 = 2;
+    let per_page = [3, 5, 10, 100][rng.usize(0..4)];
+    // GitHub's clock off by several overlaps, either way, in half the histories: a tool that
+    // mixed the machine's clock with GitHub's times would skip or repeat events (defect 4).
+    let skew_s = match rng.u8(0..8) {
+        0 => -300 * overlap,
+        1 => -5 * overlap,
+        2 => 5 * overlap,
+        3 => 300 * overlap,
+        _ => 0,
+    };
+    // A pause between redeliveries in a quarter of them, so a SIGKILL can land in it (defect 9);
+    // short, since every pass pays it per redelivery.
+    let pace_ms = if rng.u8(0..4) == 0 { 300 } else { 0 };
+    let setup = Setup {
+        store,
+        max_attempts: rng.u32(3..=5),
+        ladder,
+        overlap: overlap.unsigned_abs(),
+        per_page,
+        skew_s,
+        pace_ms,
+    };
     // A backlog of failures before the first pass.
     let mut steps =
         vec![Step::Events { count: rng.u32(1..=4), kind: kind(&mut rng), failed: true, age_ms: rng.u32(0..1500) }];
@@ -73,11 +95,12 @@ fn run(rng: &mut fastrand::Rng, store: Store) -> Step {
 
 fn fault(rng: &mut fastrand::Rng) -> Step {
     let on = if rng.bool() { FaultOn::List } else { FaultOn::Post };
-    let kind = match (on, rng.u8(0..3)) {
+    let kind = match (on, rng.u8(0..4)) {
         (_, 0) => FaultKind::ServerError,
         (_, 1) => FaultKind::SecondaryLimit([1, 3][rng.usize(0..2)]),
         (FaultOn::Post, _) => FaultKind::Refused,
-        (FaultOn::List, _) => FaultKind::ServerError,
+        (FaultOn::List, 2) => FaultKind::EmptyPageWithNext,
+        (FaultOn::List, _) => FaultKind::RepeatItems(rng.usize(1..=2)),
     };
     Step::Fault { on, kind, times: rng.u32(1..=2) }
 }
@@ -104,5 +127,23 @@ mod tests {
                 assert!(!h.steps.iter().any(|s| matches!(s, Step::Run { background: true, .. })), "{h}");
             }
         }
+    }
+
+    #[test]
+    fn skew_both_ways_pacing_and_the_list_faults_all_occur() {
+        let histories: Vec<History> = (0..200).map(generate).collect();
+        assert!(histories.iter().any(|h| h.setup.skew_s > 0) && histories.iter().any(|h| h.setup.skew_s < 0));
+        assert!(histories.iter().any(|h| h.setup.skew_s.unsigned_abs() > 10 * h.setup.overlap));
+        assert!(histories.iter().any(|h| h.setup.pace_ms > 0 && h.steps.contains(&Step::WatchKill)));
+        let faults: Vec<FaultKind> = histories
+            .iter()
+            .flat_map(|h| &h.steps)
+            .filter_map(|s| match s {
+                Step::Fault { on: FaultOn::List, kind, .. } => Some(*kind),
+                _ => None,
+            })
+            .collect();
+        assert!(faults.contains(&FaultKind::EmptyPageWithNext), "{faults:?}");
+        assert!(faults.iter().any(|k| matches!(k, FaultKind::RepeatItems(_))), "{faults:?}");
     }
 }

@@ -26,6 +26,12 @@ pub struct Setup {
     pub overlap: u32,
     /// The simulator's largest `per_page`: small pages make every pass page.
     pub per_page: usize,
+    /// GitHub's clock ahead of the machine's by this many seconds (negative: behind), set once
+    /// for the whole history (defect 4).
+    pub skew_s: i32,
+    /// `--pace` in milliseconds: the pause between two redeliveries, where a SIGKILL can land
+    /// (defect 9).
+    pub pace_ms: u32,
 }
 
 impl Setup {
@@ -107,6 +113,10 @@ pub enum FaultKind {
     SecondaryLimit(u64),
     /// 422, as GitHub answers a redelivery it will not make (it leaves no trace in the record).
     Refused,
+    /// An empty list page whose `next` link still asks for the items (lists only).
+    EmptyPageWithNext,
+    /// A list page whose `next` link starts this many items back, so ids repeat (lists only).
+    RepeatItems(usize),
 }
 
 /// One thing that happens in a history.
@@ -198,13 +208,16 @@ impl fmt::Display for History {
         let s = &self.setup;
         writeln!(
             f,
-            "seed {}: store {:?}, --max-attempts {}, --ladder {}, --overlap {}s, per_page {}",
+            "seed {}: store {:?}, --max-attempts {}, --ladder {}, --overlap {}s, --pace {}ms, per_page {}, \
+             GitHub's clock {:+}s",
             self.seed,
             s.store,
             s.max_attempts,
             s.ladder_flag(),
             s.overlap,
-            s.per_page
+            s.pace_ms,
+            s.per_page,
+            s.skew_s
         )?;
         for (i, step) in self.steps.iter().enumerate() {
             writeln!(f, "  {i:>2}. {step}")?;

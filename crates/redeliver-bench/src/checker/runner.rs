@@ -109,9 +109,9 @@ pub async fn play(exe: &Path, history: &History) -> anyhow::Result<Played> {
     let hook = world.add_app(APP_ID, "Iv23checker", keys::TEST_APP_PUBLIC_KEY, &receiver.url(), None);
     world.add_token(TOKEN);
     world.set_per_page_max(history.setup.per_page);
-    // Hook for defect 4 (a clock ahead of or behind GitHub's): the simulator cannot skew its
-    // clock yet. Once it can, a `Setup` field (or a step) sets the skew here, both directions;
-    // the invariants need no change, since they compare the stored time with GitHub's times.
+    // Defect 4: GitHub's clock ahead of or behind the machine's. The invariants need no change,
+    // since they compare the stored time with GitHub's times, never with this machine's.
+    world.set_clock_skew(TimeDelta::seconds(i64::from(history.setup.skew_s)));
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("key.pem"), keys::TEST_APP_KEY_PKCS1)?;
     let mut ctx = Ctx {
@@ -153,7 +153,8 @@ impl Ctx<'_> {
     async fn step(&mut self, i: usize, step: &Step) -> anyhow::Result<()> {
         match *step {
             Step::Events { count, kind, failed, age_ms } => {
-                let at = Utc::now() - TimeDelta::milliseconds(i64::from(age_ms));
+                // GitHub's time, not the machine's: the record is GitHub's (skewed) clock.
+                let at = self.world.now() - TimeDelta::milliseconds(i64::from(age_ms));
                 for n in 0..count {
                     let attempt = match (failed, n % 2) {
                         (true, 0) => NewAttempt::new(kind.name(), 503, at),
@@ -165,7 +166,7 @@ impl Ctx<'_> {
                 }
             }
             Step::ManualFailedRedelivery { kind, age_s } => {
-                let now = Utc::now();
+                let now = self.world.now();
                 let original = NewAttempt::new(kind.name(), 200, now - TimeDelta::seconds(i64::from(age_s)));
                 let record = self.world.record_attempt(self.hook, original.action("opened"));
                 let manual = NewAttempt::new(kind.name(), 502, now).guid(&record.guid).redelivery(true);
@@ -203,6 +204,8 @@ impl Ctx<'_> {
                         Fault::SecondaryRateLimit { retry_after: Some(after) }
                     }
                     FaultKind::Refused => Fault::Status(422),
+                    FaultKind::EmptyPageWithNext => Fault::EmptyPageWithNext,
+                    FaultKind::RepeatItems(overlap) => Fault::RepeatItems { overlap },
                 };
                 let rule = FaultRule::new(path, fault).times(times as usize);
                 self.world.inject(match on {
@@ -260,7 +263,7 @@ impl Ctx<'_> {
             .args(["--app-id", &APP_ID.to_string()])
             .arg("--private-key-file")
             .arg(self.dir.path().join("key.pem"))
-            .args(["--pace", "0s", "--lookback", "10m", "--horizon", "1h"])
+            .args(["--pace", &format!("{}ms", s.pace_ms), "--lookback", "10m", "--horizon", "1h"])
             .args(["--overlap", &format!("{}s", s.overlap), "--ladder", &s.ladder_flag()])
             .args(["--max-attempts", &s.max_attempts.to_string(), "--max-wait", &format!("{MAX_WAIT_SECS}s")])
             .env_clear()
