@@ -23,9 +23,11 @@ use std::sync::OnceLock;
 /// cover both stores, the daemon killed and restarted (also with `--pace 300ms`, so the kill can
 /// land between two redeliveries), overlapping runs, filters, incident windows, faults on lists
 /// and POSTs, empty pages with a `next` link (307, 329), repeated items (301), and GitHub's clock
-/// ahead (301: +10 s, 319: +600 s) and behind (316: -10 s, 309: -600 s). Add the seeds that start
-/// passing as defects get fixed.
-const PASSING_SEEDS: [u64; 6] = [301, 307, 309, 316, 319, 329];
+/// ahead (301: +10 s, 319: +600 s) and behind (316: -10 s, 309: -600 s). 2008 (Actions variable,
+/// GitHub 600 s behind, an event failed just before the first pass) broke `lost` and
+/// `stored_time_passed` until a first pass listed again from the start GitHub's clock gives.
+/// Add the seeds that start passing as defects get fixed.
+const PASSING_SEEDS: [u64; 7] = [301, 307, 309, 316, 319, 329, 2008];
 
 /// The `redeliver` binary of this build: `cargo test --workspace` builds it (the CLI's own tests
 /// need it); with `-p redeliver-bench` alone, run `cargo build -p redeliver` first.

@@ -66,15 +66,27 @@ impl Session {
     async fn pass_with(&mut self, hc: &mut HookClient, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
         // Every time a pass computes is on GitHub's clock, which `delivered_at` is on: the
         // client learns it from the `Date` of every answer (issue 8, case 4). A first pass knows
-        // nothing yet and starts its window on this machine's clock (a look-back of hours, far
-        // more than any skew); the time it stores is corrected by what the listing taught.
+        // nothing yet and starts its window on this machine's clock; once the listing has
+        // taught GitHub's, a window that should have started earlier (GitHub's clock behind
+        // this machine's) is listed again from there, so the first pass misses nothing either.
         let started_here = Utc::now();
         let requests_before = hc.client.stats().total();
+        let knew_the_clock = hc.client.stats().clock_skew.is_some();
 
         // Reading only: a failure here (auth, network, bad answer) leaves no trace.
         let mut read = read::read(&self.state_path, t, o, hc.client.stats().github_time(started_here)).await?;
-        let (scan, pages) = read::list(hc, t, &read).await?;
+        let (mut scan, mut pages) = read::list(hc, t, &read).await?;
         let started = hc.client.stats().github_time(started_here);
+        if !knew_the_clock {
+            let (start, source) = read::choose_start(t, o, read.previous, started);
+            if start < read.window.start {
+                read.window.start = start;
+                read.source = source;
+                let (again, more) = read::list(hc, t, &read).await?;
+                scan = again;
+                pages += more;
+            }
+        }
 
         let (_lock, ledger) = self.open_for_acting(read.reader.take(), o.dry_run)?;
         // The Actions variable's carried ledger: merged into the runner's ledger (in memory only

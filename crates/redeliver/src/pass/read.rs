@@ -47,7 +47,19 @@ pub async fn read(state: &Path, t: &Target, o: &RunOptions, started: DateTime<Ut
         Some(v) => Some(CarriedLedger::read(t, v).await?),
         None => None,
     };
-    let (mut start, mut source) = match (o.since, previous) {
+    let (start, source) = choose_start(t, o, previous, started);
+    Ok(Read { reader, variable, carried, previous, window: Window { start, until: o.until }, source })
+}
+
+/// Where the window starts at `started` (on GitHub's clock), and why: `--since`, else the
+/// stored time, else the look-back; never before the horizon's floor.
+pub fn choose_start(
+    t: &Target,
+    o: &RunOptions,
+    previous: Option<DateTime<Utc>>,
+    started: DateTime<Utc>,
+) -> (DateTime<Utc>, &'static str) {
+    let (start, source) = match (o.since, previous) {
         (Some(since), _) => (since, "since"),
         (None, Some(stored)) => (stored, "stored"),
         (None, None) => (started - t.lookback, "lookback"),
@@ -55,11 +67,7 @@ pub async fn read(state: &Path, t: &Target, o: &RunOptions, started: DateTime<Ut
     // GitHub cannot redeliver past the horizon, so listing further back costs requests for
     // nothing; a day beyond it is still read, so events that just crossed it are reported.
     let floor = started - t.policy.horizon - chrono::Duration::days(1);
-    if start < floor {
-        start = floor;
-        source = "horizon";
-    }
-    Ok(Read { reader, variable, carried, previous, window: Window { start, until: o.until }, source })
+    if start < floor { (floor, "horizon") } else { (start, source) }
 }
 
 /// Lists the deliveries back to the window's start, folded into per-event histories; returns
