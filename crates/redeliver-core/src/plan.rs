@@ -99,11 +99,6 @@ impl Scan {
         }
     }
 
-    /// Remembered events that this listing shows succeeded (a redelivery got through).
-    pub fn resolved(&self) -> impl Iterator<Item = &str> {
-        self.remembered.keys().filter(|g| self.histories.get(*g).is_some_and(|h| h.succeeded)).map(String::as_str)
-    }
-
     /// The newest success and the most recent failed attempts listed, for the health model.
     pub fn health(&self) -> &crate::health::Observed {
         &self.health
