@@ -94,7 +94,14 @@ fn a_redelivery_not_yet_listed_is_counted_from_the_ledger() {
     let s = scan(-60, vec![attempt(1, "a", 0, 500, false)]);
     let memory = HashMap::from([(
         "a".to_string(),
-        Memory { sent: 1, last_sent_at: Some(at(1)), first_seen_at: Some(at(0)), given_up: false, resolved: false },
+        Memory {
+            sent: 1,
+            last_sent_at: Some(at(1)),
+            first_seen_at: Some(at(0)),
+            given_up: false,
+            resolved: false,
+            uncharged: 0,
+        },
     )]);
     let p = decide_at(&s, &memory, 2);
     let v = only(&p);
