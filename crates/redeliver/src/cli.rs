@@ -168,6 +168,31 @@ pub struct RunArgs {
     /// Print the result as JSON on stdout (schema in the README).
     #[arg(long)]
     pub json: bool,
+
+    // Outage-aware recovery (issue 11); docs/design.md, "Outages".
+    /// While the hook's receiver is down, send one canary redelivery per this interval, doubling
+    /// up to --max-probe-interval while the outage lasts. [default: 1m, or `probe_interval`]
+    #[arg(long, value_parser = positive_duration)]
+    pub probe_interval: Option<Duration>,
+    /// The longest wait between two canaries of one outage. [default: 15m, or `max_probe_interval`]
+    #[arg(long, value_parser = positive_duration)]
+    pub max_probe_interval: Option<Duration>,
+    /// Distinct events whose newest attempts all got no answer, a timeout or a gateway error
+    /// (502, 503, 504, 520-524) before the receiver counts as down. [default: 3, or `down_after`]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub down_after: Option<u32>,
+    /// When a backlog drains, these events go first: `event` or `event.action`; repeat or
+    /// comma-separate. [default: none, or `priority`]
+    #[arg(long, value_delimiter = ',')]
+    pub priority: Vec<String>,
+    /// At most this many redelivery requests a second to the target, such as 5/s (a receiver
+    /// back from an outage takes its backlog at this rate). [default: no limit beyond --pace]
+    #[arg(long, value_name = "N/s")]
+    pub drain_rate: Option<crate::config::DrainRate>,
+    /// Treat every failure as the event's own, as before outage awareness: no canaries, the
+    /// ladder runs on while the receiver is down. [or `outage_awareness = false`]
+    #[arg(long)]
+    pub no_outage_awareness: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -14,6 +14,7 @@ mod file_error;
 mod file_props;
 #[cfg(test)]
 mod file_tests;
+mod outage;
 mod resolve;
 #[cfg(test)]
 mod resolve_tests;
@@ -22,6 +23,7 @@ mod values;
 pub use env::Env;
 #[allow(unused_imports)] // for commands that read one variable or parse one value
 pub use env::names;
+pub use outage::{DrainRate, OutageSettings};
 pub use resolve::{resolve_run, resolve_watch};
 pub use values::When;
 
@@ -67,6 +69,13 @@ pub struct Knobs {
     pub max_wait: Option<std::time::Duration>,
     pub events: Vec<String>,
     pub exclude_events: Vec<String>,
+    // Outage-aware recovery (issue 11).
+    pub outage_awareness: Option<bool>,
+    pub probe_interval: Option<std::time::Duration>,
+    pub max_probe_interval: Option<std::time::Duration>,
+    pub down_after: Option<u32>,
+    pub priority: Vec<String>,
+    pub drain_rate: Option<DrainRate>,
 }
 
 impl Knobs {
@@ -83,6 +92,13 @@ impl Knobs {
             max_wait: over.max_wait.or(self.max_wait),
             events: list(&over.events, &self.events),
             exclude_events: list(&over.exclude_events, &self.exclude_events),
+            // Outage-aware recovery (issue 11).
+            outage_awareness: over.outage_awareness.or(self.outage_awareness),
+            probe_interval: over.probe_interval.or(self.probe_interval),
+            max_probe_interval: over.max_probe_interval.or(self.max_probe_interval),
+            down_after: over.down_after.or(self.down_after),
+            priority: list(&over.priority, &self.priority),
+            drain_rate: over.drain_rate.or(self.drain_rate),
         }
     }
 }
@@ -110,6 +126,8 @@ pub struct Target {
     pub ca: Option<CaBundle>,
     /// How far one listing may go (`--max-pages`, `--list-deadline`).
     pub paging: PageLimits,
+    /// What the target does while its receiver is down (issue 11).
+    pub outage: OutageSettings,
 }
 
 impl Target {

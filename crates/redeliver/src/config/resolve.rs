@@ -179,6 +179,13 @@ fn flag_knobs(args: &RunArgs) -> Knobs {
         max_wait: args.max_wait,
         events: args.event.clone(),
         exclude_events: args.exclude_event.clone(),
+        // Outage-aware recovery (issue 11).
+        outage_awareness: args.no_outage_awareness.then_some(false),
+        probe_interval: args.probe_interval,
+        max_probe_interval: args.max_probe_interval,
+        down_after: args.down_after,
+        priority: args.priority.clone(),
+        drain_rate: args.drain_rate,
     }
 }
 
@@ -221,6 +228,7 @@ fn target(
         variable: None,
         ca: None,
         paging: PageLimits::default(),
+        outage: super::outage::settings(knobs)?,
     })
 }
 
