@@ -70,11 +70,12 @@ impl Receiver {
         (Receiver { health, drain }, change)
     }
 
-    /// Whether the drain is over at `now`: no event older than the outage's end is still owed
+    /// Whether the drain is over at `now`: no event from the outage (first attempt at or before
+    /// its end) is still owed
     /// (`oldest_owed` is the first attempt of the oldest owed event), or the notice limit passed.
     pub fn drain_over(&self, oldest_owed: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<Drain> {
         let d = self.drain?;
-        (oldest_owed.is_none_or(|o| o >= d.ended) || now >= d.ended + DRAIN_NOTICE_LIMIT).then_some(d)
+        (oldest_owed.is_none_or(|o| o > d.ended) || now >= d.ended + DRAIN_NOTICE_LIMIT).then_some(d)
     }
 }
 

@@ -201,7 +201,8 @@ impl Ledger {
     }
 
     /// Events of `key` that a listing showed succeed, and events given up, since `since`
-    /// among those first seen before `before`: what an outage's drain recovered and lost.
+    /// among those first seen by `before` (GitHub lists times to the second: an event that
+    /// failed in the second the outage ended belongs to it): what its drain recovered and lost.
     pub fn outage_tally(
         &self,
         key: &str,
@@ -211,7 +212,7 @@ impl Ledger {
         self.sql(|c| {
             c.prepare_cached(
                 "SELECT coalesce(sum(resolved_ms >= ?2), 0), coalesce(sum(given_up_ms >= ?2), 0)
-                 FROM events WHERE target = ?1 AND first_seen_ms < ?3",
+                 FROM events WHERE target = ?1 AND first_seen_ms <= ?3",
             )?
             .query_row(params![key, since.timestamp_millis(), before.timestamp_millis()], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))

@@ -114,7 +114,7 @@ pub fn finish(
             ("down", Some(since), waiting as u64, r.health.probes)
         }
         (Health::Up, Some(d)) => {
-            ("draining", Some(d.since), owed().filter(|v| v.first_attempt_at < d.ended).count() as u64, 0)
+            ("draining", Some(d.since), owed().filter(|v| v.first_attempt_at <= d.ended).count() as u64, 0)
         }
         (Health::Up, None) => ("up", None, 0, 0),
     };
