@@ -310,7 +310,7 @@ pub struct TargetError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const ALL: [Outcome; 9] = [
@@ -329,7 +329,7 @@ mod tests {
         DateTime::from_timestamp(1_760_000_000 + secs, 0).unwrap()
     }
 
-    fn sample() -> Report {
+    pub(crate) fn sample() -> Report {
         Report {
             schema: RUN_SCHEMA,
             name: "app".into(),

@@ -104,3 +104,43 @@ pub fn annotations(reports: &[Report]) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{OutageEnd, ReceiverReport};
+
+    fn report(receiver: ReceiverReport) -> Report {
+        Report { receiver: Some(receiver), ..crate::report::tests::sample() }
+    }
+
+    #[test]
+    fn one_note_per_outage_start_and_end_not_per_event() {
+        let t = |s: i64| DateTime::from_timestamp(1_767_225_600 + s, 0).unwrap();
+        let started = ReceiverReport {
+            state: "down",
+            since: Some(t(0)),
+            events_waiting: 40,
+            canaries: 1,
+            canaries_sent: 1,
+            outage_started: Some(t(0)),
+            outages_ended: Vec::new(),
+        };
+        let still_down = ReceiverReport { outage_started: None, ..started.clone() };
+        let end = OutageEnd { since: t(0), ended: t(7200), seconds: 7200, recovered: 40, given_up: 0 };
+        let over = ReceiverReport { state: "up", since: None, outages_ended: vec![end], ..still_down.clone() };
+        let reports = [report(started), report(still_down), report(over)];
+        let notes = messages(&reports);
+        let kinds: Vec<_> = notes.iter().map(|n| n.notification).collect();
+        assert_eq!(kinds, ["outage_started", "outage_ended"]);
+        assert!(notes[0].text.contains("down since 2026-01-01T00:00:00Z; 40 events waiting"), "{}", notes[0].text);
+        assert!(notes[1].text.contains("an outage of 2h 0m"), "{}", notes[1].text);
+        assert!(notes[1].text.contains("40 events recovered, 0 given up"));
+        let note = Note::from(&notes[1]);
+        assert!(note.env.contains(&("REDELIVER_NOTIFICATION", "outage_ended".to_string())));
+        let annotations = annotations(&reports);
+        assert_eq!(annotations.len(), 2);
+        assert!(annotations[0].starts_with("::warning title=Webhook receiver down::"));
+        assert!(annotations[1].starts_with("::notice title=Webhook receiver back::"));
+    }
+}
