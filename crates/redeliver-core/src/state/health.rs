@@ -200,8 +200,8 @@ impl Ledger {
         })
     }
 
-    /// Events of `key` that a listing showed succeed, and events given up, since `since`
-    /// among those first seen by `before` (GitHub lists times to the second: an event that
+    /// Events of `key` that a listing showed succeed since `before` (the outage's end: nothing
+    /// succeeds during one), and events given up since `since`, among those first seen by `before` (GitHub lists times to the second: an event that
     /// failed in the second the outage ended belongs to it): what its drain recovered and lost.
     pub fn outage_tally(
         &self,
@@ -211,7 +211,7 @@ impl Ledger {
     ) -> Result<(u64, u64), StateError> {
         self.sql(|c| {
             c.prepare_cached(
-                "SELECT coalesce(sum(resolved_ms >= ?2), 0), coalesce(sum(given_up_ms >= ?2), 0)
+                "SELECT coalesce(sum(resolved_ms >= ?3), 0), coalesce(sum(given_up_ms >= ?2), 0)
                  FROM events WHERE target = ?1 AND first_seen_ms <= ?3",
             )?
             .query_row(params![key, since.timestamp_millis(), before.timestamp_millis()], |r| {
@@ -277,7 +277,9 @@ mod tests {
     fn the_tally_counts_what_resolved_and_what_was_given_up_since_the_outage() {
         let (_d, l) = ledger();
         l.begin_probe("k", "a", "push", 1, at(0), at(10)).unwrap();
-        l.resolve("k", "a", at(50)).unwrap();
+        l.resolve("k", "a", at(95)).unwrap();
+        l.begin_probe("k", "early", "push", 1, at(0), at(10)).unwrap();
+        l.resolve("k", "early", at(30)).unwrap(); // resolved during the outage: not its drain's
         l.give_up("k", "b", "push", GiveUpReason::Outage, at(1), at(60)).unwrap();
         l.give_up("k", "c", "push", GiveUpReason::Cap, at(1), at(5)).unwrap();
         l.give_up("k", "late", "push", GiveUpReason::Cap, at(100), at(110)).unwrap();
