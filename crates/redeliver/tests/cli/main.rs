@@ -3,6 +3,7 @@
 
 mod archive;
 mod golden;
+mod habits;
 mod harness;
 mod hostile_client;
 mod never_lose_list;
