@@ -35,11 +35,11 @@ pub enum ApiError {
 
     /// A state-changing request whose outcome is unknown (server error, timeout or dropped
     /// connection after it was sent). It was not re-sent, because GitHub may have acted on it.
-    #[error("It is unknown whether GitHub carried out the request: {detail}")]
+    #[error("it is unknown whether GitHub carried out the request: {detail}")]
     Ambiguous { detail: String },
 
     /// No HTTP answer at all after retries (connection refused, DNS, TLS, timeout).
-    #[error("Could not reach GitHub: {detail}")]
+    #[error("could not reach GitHub: {detail}")]
     Transport { detail: String },
 
     /// GitHub answered, but not with the JSON this endpoint should return.
@@ -58,11 +58,11 @@ pub enum ApiError {
 
     /// A listing that would not end: a `next` link back to a page already read, more pages than
     /// one pass may read, or a pass past its deadline. Nothing of the pass is written.
-    #[error("The delivery list did not end: {detail}")]
+    #[error("the delivery list did not end: {detail}")]
     Paging { detail: String },
 
     /// The client was set up wrongly (base URL, credentials for the wrong kind of hook ...).
-    #[error("The GitHub client is misconfigured: {detail}")]
+    #[error("the GitHub client is misconfigured: {detail}")]
     Config { detail: String },
 
     /// Shutdown came while the client was waiting (or reading); nothing more was sent.

@@ -164,7 +164,11 @@ async fn check(t: &Target, skew: &mut Option<i64>) -> Result<Vec<String>, (Strin
         let vc = client(t, Credentials::Token(v.token.clone()))?;
         let mut var = ActionsVariable::new(vc, v.owner.clone(), v.repo.clone(), v.name.clone());
         match var.read().await {
-            Ok(Some(at)) => lines.push(format!("{}: last run {}", var.describe(), at.to_rfc3339())),
+            Ok(Some(at)) => lines.push(format!(
+                "{}: last run {}",
+                var.describe(),
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )),
             Ok(None) => lines.push(format!(
                 "{}: not there yet; the first run creates it (the token needs \"Variables\" write)",
                 var.describe()

@@ -23,7 +23,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
                 output::target_failure(&target.name, &failure);
                 errors.push(TargetError {
                     name: target.name.clone(),
-                    error: format!("{:#}", failure.error),
+                    error: failure.one_line(),
                     exit: failure.code(),
                     hint: failure.hint,
                 });

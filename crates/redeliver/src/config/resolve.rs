@@ -68,7 +68,8 @@ pub(super) fn run_settings(
     if let (Some(s), Some(u)) = (since, until)
         && u < s
     {
-        return Err(Failure::config(format!("--until ({u}) is before --since ({s})")));
+        let second = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return Err(Failure::config(format!("--until ({}) is before --since ({})", second(u), second(s))));
     }
     let flags = flag_knobs(args);
     let mut targets = match file {
