@@ -175,13 +175,13 @@ fn unauthorized_hint(message: &str) -> String {
     if is_clock_skew_message(message) {
         "this machine's clock is off from GitHub's: synchronise it (NTP) and run again".to_owned()
     } else if m.contains("json web token") || m.contains("jwt") || m.contains("integration") {
-        "check APP_ID is this App's id (or client id) and PRIVATE_KEY is a current key of the same \
-         App; also check this machine's clock"
+        "check that the App id (APP_ID, --app-id or app_id) is this App's id (or client id) and \
+         the private key is a current key of the same App; also check this machine's clock"
             .to_owned()
     } else if m.contains("bad credentials") {
         "the token is wrong, expired or revoked: create a new one and update TOKEN".to_owned()
     } else {
-        "check the credentials: for an App, APP_ID and PRIVATE_KEY must belong to the same App and \
+        "check the credentials: for an App, the App id and the private key must belong to the same App and \
          this machine's clock must be right; for a token, it must be current and not revoked"
             .to_owned()
     }

@@ -115,7 +115,11 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
     let server = tokio::spawn(http::serve(listener, daemon.status.clone(), allowed, async {
         let _ = stopped.await;
     }));
-    output::line(&format!("   Status page, live while the demo runs: {page}\n"))?;
+    // A link that is dead by the time anyone clicks it is worse than none: say how long it lives.
+    output::line(&format!(
+        "   Status page: {page} ({})\n",
+        if args.serve { "served until Ctrl-C" } else { "only while the demo runs; --serve keeps it up afterwards" }
+    ))?;
     for (i, (title, mode)) in steps.into_iter().enumerate() {
         if let Some(mode) = mode {
             receiver.set_mode(mode);
@@ -159,6 +163,10 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
     if args.serve {
         output::line(&format!("   Serving the status page at {page} until Ctrl-C."))?;
         let _ = tokio::signal::ctrl_c().await;
+    } else {
+        output::line(
+            "   The status page has stopped with the demo; `redeliver demo --serve` keeps it up until Ctrl-C.",
+        )?;
     }
     let _ = stop.send(());
     let _ = server.await;

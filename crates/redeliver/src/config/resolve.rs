@@ -264,10 +264,13 @@ fn token_auth(env: &Env) -> Result<Auth, Failure> {
 }
 
 fn private_key(file: Option<&Path>, env: &Env) -> Result<AppKey, Failure> {
-    let from_file = file.map(Path::to_path_buf).or_else(|| env.get(names::PRIVATE_KEY_PATH).map(PathBuf::from));
+    // Each error names the setting the key came from, not the one it might have.
+    let from_file = file
+        .map(|f| (f.to_path_buf(), "--private-key-file"))
+        .or_else(|| env.get(names::PRIVATE_KEY_PATH).map(|p| (PathBuf::from(p), names::PRIVATE_KEY_PATH)));
     match (from_file, env.get(names::PRIVATE_KEY)) {
-        (Some(path), _) => key_from_file(&path, "--private-key-file (or PRIVATE_KEY_PATH)"),
-        (None, Some(text)) => key_from_text(text, "PRIVATE_KEY"),
+        (Some((path, setting)), _) => key_from_file(&path, setting),
+        (None, Some(text)) => key_from_text(text, names::PRIVATE_KEY),
         (None, None) => Err(Failure::config(
             "no private key: set PRIVATE_KEY to the PEM text, or --private-key-file / PRIVATE_KEY_PATH to the .pem file, of a key generated on the App's settings page",
         )),
@@ -379,13 +382,13 @@ fn file_target(t: &FileTarget, path: &Path, place: &str, env: &Env, knobs: &Knob
 fn file_auth(t: &FileTarget, hook: &HookTarget, path: &Path, place: &str, env: &Env) -> Result<Auth, Failure> {
     let in_place = |f: Failure| fail(path, format!("{place}: {}", f.error));
     let key = match (&t.private_key_file, &t.private_key_env, &t.private_key) {
-        (Some(file), _, _) => Some(key_from_file(file, &format!("{place}'s private_key_file")).map_err(in_place)?),
+        (Some(file), _, _) => Some(key_from_file(file, "private_key_file").map_err(in_place)?),
         (None, Some(var), _) => {
             refuse_a_secret(var, "private_key_env", path, place)?;
             let text = env.get(var).ok_or_else(|| {
                 fail(path, format!("{place}: private_key_env names {var}, which is not set in the environment"))
             })?;
-            Some(key_from_text(text, &format!("{place}: the environment variable {var}"))?)
+            Some(key_from_text(text, &format!("{place}: the environment variable {var} (private_key_env)"))?)
         }
         (None, None, Some(text)) => Some(key_from_text(text.expose(), &format!("{place}: private_key"))?),
         (None, None, None) => None,

@@ -100,18 +100,22 @@ pub fn app_id(value: Option<&str>) -> Result<String, Failure> {
     }
 }
 
+/// The key in the file at `path`, which `setting` (`--private-key-file`, `PRIVATE_KEY_PATH`, a
+/// config file's `private_key_file`) named: every error names the file and the setting.
 pub fn key_from_file(path: &Path, setting: &str) -> Result<AppKey, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::config(format!(
-            "cannot read the private key file {}: {e}; point {setting} at the .pem file downloaded from the App's settings page",
+            "cannot read the private key file {} ({setting}): {e}; point {setting} at the .pem file downloaded from the App's settings page",
             path.display()
         ))
     })?;
-    key_from_text(&text, &format!("the private key file {}", path.display()))
+    key_from_text(&text, &format!("the private key file {} ({setting})", path.display()))
 }
 
+/// The key in `text`; `source` names where it came from (`PRIVATE_KEY`, a file, a config key)
+/// and is the subject of every error.
 pub fn key_from_text(text: &str, source: &str) -> Result<AppKey, Failure> {
-    AppKey::from_pem(text).map_err(|e| Failure::config(format!("{source}: {e}")))
+    AppKey::from_pem(text).map_err(|e| Failure::config(e.about(source)))
 }
 
 pub fn split_repo(full: &str, source: &str) -> Result<(String, String), Failure> {

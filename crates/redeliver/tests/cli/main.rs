@@ -10,6 +10,7 @@ mod never_lose_list;
 mod never_lose_state;
 mod ops;
 mod pipe;
+mod rough_edges;
 mod run;
 mod secret_sweep;
 mod targets;
