@@ -85,7 +85,8 @@ pub enum Command {
 // The resolver (config/resolve.rs) takes a `RunArgs`; `watch` and `check` hand it theirs with
 // [`WatchArgs::run_args`] and [`CheckArgs::run_args`].
 
-/// Which hook, on which host, with which credentials.
+/// Which hook, on which host, with which credentials: the one target of the flags, or the
+/// targets of `--config`, each a whole identity (so the one-target flags conflict with it).
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Target and credentials")]
 pub struct TargetArgs {
@@ -101,18 +102,18 @@ pub struct TargetArgs {
     #[arg(long, conflicts_with = "config")]
     pub org: Option<String>,
     /// The repository or organization hook's id. [env: HOOK_ID]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     pub hook_id: Option<u64>,
     /// The GitHub App's id (numeric) or client id. [env: APP_ID]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     pub app_id: Option<String>,
     /// File holding the App's private key (PEM). The key text itself can come in
     /// PRIVATE_KEY instead. [env: PRIVATE_KEY_PATH]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
     pub private_key_file: Option<PathBuf>,
     /// REST API root, e.g. https://api.github.com or https://ghe.example.com/api/v3. Wins over
     /// HOSTNAME and GITHUB_API_URL.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "config")]
     pub api_url: Option<String>,
     /// PEM file of CA certificates to trust besides the system's store (which SSL_CERT_FILE
     /// replaces): a private CA of GitHub Enterprise Server.
@@ -127,10 +128,10 @@ pub struct TargetArgs {
 pub struct VariableArgs {
     /// Keep the last-run time in this repository Actions variable, in the docs script's format
     /// (needs TOKEN). [env: LAST_REDELIVERY_VARIABLE_NAME]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "config")]
     pub variable: Option<String>,
     /// Repository holding the variable, OWNER/REPO. [env: WORKFLOW_REPO_OWNER + WORKFLOW_REPO, or GITHUB_REPOSITORY]
-    #[arg(long, value_name = "OWNER/REPO")]
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with = "config")]
     pub variable_repo: Option<String>,
 }
 
@@ -169,7 +170,7 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "WAITS")]
     pub ladder: Option<Ladder>,
     /// Attempts per event, GitHub's original included, before it is given up. [default: 8]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_attempts: Option<u32>,
     /// Age past which an event is given up. [default: 3d; 7d for GHES (an API URL ending in /api/v3)]
     #[arg(long, value_parser = duration, value_name = "DURATION")]

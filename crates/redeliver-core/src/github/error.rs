@@ -97,6 +97,12 @@ impl ApiError {
                  organization owner"
                     .to_owned(),
             ),
+            // What GitHub answers a JWT whose `iss` is no App: the id is wrong, not a hook.
+            ApiError::NotFound { message, .. } if message.eq_ignore_ascii_case("Integration not found") => Some(
+                "no GitHub App has this App id: copy the App ID (or client ID) from the App's settings page into \
+                 APP_ID, --app-id or the config file's app_id"
+                    .to_owned(),
+            ),
             ApiError::NotFound { .. } => Some(
                 "check the owner, repository, organization and hook id; GitHub also answers 404 \
                  when the credentials may not see the resource"
@@ -215,6 +221,14 @@ mod tests {
         assert!(clock.hint().unwrap().contains("clock"));
         let token = ApiError::Unauthorized { message: "Bad credentials".into(), request_id: None };
         assert!(token.hint().unwrap().contains("TOKEN"));
+    }
+
+    #[test]
+    fn a_404_for_an_unknown_app_blames_the_app_id_not_the_hook() {
+        let app = ApiError::NotFound { message: "Integration not found".into(), request_id: None };
+        assert!(app.hint().unwrap().starts_with("no GitHub App has this App id"), "{:?}", app.hint());
+        let hook = ApiError::NotFound { message: "Not Found".into(), request_id: None };
+        assert!(hook.hint().unwrap().contains("hook id"), "{:?}", hook.hint());
     }
 
     #[test]

@@ -245,7 +245,11 @@ fn flag_target(args: &RunArgs, env: &Env, knobs: &Knobs) -> Result<Target, Failu
         }
         (None, Some(org)) => ("org", HookTarget::Org { org, hook_id: hook_id()? }, token_auth(env)?),
         (None, None) => {
-            let app_id = app_id(args.target.app_id.as_deref().or(env.get(names::APP_ID)))?;
+            let app_id = match (args.target.app_id.as_deref(), env.get(names::APP_ID)) {
+                (Some(flag), _) => app_id(Some(flag), "--app-id")?,
+                (None, Some(var)) => app_id(Some(var), names::APP_ID)?,
+                (None, None) => app_id(None, "APP_ID or --app-id")?,
+            };
             let key = private_key(args.target.private_key_file.as_deref(), env)?;
             ("app", HookTarget::App, Auth::App { app_id, key })
         }
@@ -407,7 +411,7 @@ fn file_auth(t: &FileTarget, hook: &HookTarget, path: &Path, place: &str, env: &
         (None, None, Some(text)) => Some(Secret::new(text.expose().trim())),
         (None, None, None) => None,
     };
-    let app = || app_id(t.app_id.as_deref()).map_err(in_place);
+    let app = || app_id(t.app_id.as_deref(), "app_id").map_err(in_place);
     match (hook, key, token) {
         (HookTarget::App, Some(key), _) => Ok(Auth::App { app_id: app()?, key }),
         (HookTarget::App, None, _) => Err(fail(

@@ -166,6 +166,29 @@ fn a_flag_another_command_takes_is_a_usage_error() {
     }
 }
 
+/// A config file's target is a whole identity: a one-target flag beside `--config` would be
+/// ignored, so it is refused.
+#[test]
+fn a_one_target_flag_beside_config_is_a_usage_error() {
+    for command in ["run", "watch", "check"] {
+        for flag in [
+            &["--app-id", "1"][..],
+            &["--hook-id", "5"],
+            &["--private-key-file", "k.pem"],
+            &["--api-url", "http://127.0.0.1:1"],
+            &["--variable", "LAST_RUN"],
+            &["--variable-repo", "o/r"],
+            &["--repo", "o/r"],
+            &["--org", "o"],
+        ] {
+            let out = redeliver(&[&[command, "--config", "redeliver.toml"], flag].concat());
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{command} --config {flag:?}: {err}");
+            assert!(err.contains("cannot be used with"), "{command} --config {flag:?}: {err}");
+        }
+    }
+}
+
 #[test]
 fn each_commands_help_lists_only_the_flags_it_takes() {
     let help = |command: &str| {

@@ -177,3 +177,30 @@ async fn the_demos_status_page_link_says_how_long_it_lives_and_serve_keeps_it_up
     served.signal("INT");
     assert_eq!(served.exit_code(30).await, 0);
 }
+
+/// What else a new user met in ten minutes with the binary: each said about what they gave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_users_other_mistakes_are_named_as_they_were_made() {
+    let app = App::start().await;
+    // An App id that is not one, from the flag: the flag is named, not APP_ID.
+    let out = app.run().args(["--app-id", "my-app"]).await;
+    out.assert_code(2);
+    assert!(out.stderr.starts_with("error: --app-id is neither a numeric App ID"), "{}", out.stderr);
+
+    // An App id GitHub does not know: GitHub's 404 is about the App, not a hook.
+    let out = app.run().env("APP_ID", "999").await;
+    out.assert_code(3);
+    assert!(out.stderr.contains("hint: no GitHub App has this App id"), "{}", out.stderr);
+
+    // Zero attempts is no policy: refused by the parser, as every other bad value.
+    let out = app.run().args(["--max-attempts", "0"]).await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("invalid value '0' for '--max-attempts <N>'"), "{}", out.stderr);
+
+    // `sim --port` on a port in use is the user's to change (exit 2), not an internal error (70).
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = app.command(["sim", "--port", &port]).await;
+    out.assert_code(2);
+    assert!(out.stderr.contains(&format!("127.0.0.1:{port} is already in use; pick another port")), "{}", out.stderr);
+}
