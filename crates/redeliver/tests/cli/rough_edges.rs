@@ -117,7 +117,7 @@ async fn a_bad_key_is_named_by_where_it_came_from() {
     }
 
     let config = app.dir.path().join("k.toml");
-    std::fs::write(&config, format!("[[target]]\nname = \"app\"\napp_id = 1\nprivate_key_env = \"MY_KEY\"\n")).unwrap();
+    std::fs::write(&config, "[[target]]\nname = \"app\"\napp_id = 1\nprivate_key_env = \"MY_KEY\"\n").unwrap();
     let out = app.command(["run", "--config", config.to_str().unwrap()]).env("MY_KEY", "nope").await;
     out.assert_code(2);
     assert!(out.stderr.contains("the environment variable MY_KEY (private_key_env) does not hold"), "{}", out.stderr);
