@@ -260,3 +260,40 @@ async fn a_backlog_drains_priority_first_oldest_first_at_the_drain_rate() {
     let seen: HashSet<&String> = order.iter().map(|(g, _)| g).collect();
     assert_eq!(seen.len(), 8, "each once");
 }
+
+/// `watch` tells an outage twice: once when it starts and once when it is over, through
+/// `--notify-command`, however many events it held and however many polls it lasted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_notifies_once_when_an_outage_starts_and_once_when_it_is_over() {
+    let o = Outage::start().await;
+    let mut guids = Vec::new();
+    for _ in 0..6 {
+        guids.push(o.fire("push").await);
+    }
+    let log = o.app.dir.path().join("notifications.log");
+    let command = format!("echo \"$REDELIVER_NOTIFICATION\" >> '{}'", log.display());
+    let flags =
+        ["--interval", "200ms", "--listen", "off", "--pace", "0s", "--ladder", "1s", "--notify-command", &command];
+    let mut daemon = o.app.watch().args(flags).spawn();
+    let notes = || std::fs::read_to_string(&log).unwrap_or_default();
+    let polls = || o.app.count_list_pages();
+    crate::harness::wait_until(secs(30), "the outage-started notification", || notes().contains("outage_started"))
+        .await;
+    // Several more polls while down: still one notification.
+    let seen = polls();
+    crate::harness::wait_until(secs(30), "five more polls", || polls() >= seen + 5).await;
+    o.app.receiver.set_mode(ReceiverMode::Up);
+    guids.push(o.fire("push").await);
+    crate::harness::wait_until(secs(60), "the outage-ended notification", || notes().contains("outage_ended")).await;
+    let seen = polls();
+    crate::harness::wait_until(secs(30), "five more polls", || polls() >= seen + 5).await;
+    daemon.signal("TERM");
+    assert_eq!(daemon.exit_code(20).await, 0, "{}", daemon.seen.join("\n"));
+    let lines: Vec<String> = notes().lines().map(str::to_owned).collect();
+    assert_eq!(lines, ["outage_started", "outage_ended"], "one each, not one per event or poll");
+    assert!(guids.iter().all(|g| o.app.receiver.successes_for(g) > 0), "every event recovered");
+}
+
+fn secs(n: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(n)
+}
