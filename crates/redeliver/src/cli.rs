@@ -287,10 +287,12 @@ pub struct WatchArgs {
     /// repeatable. Other `Host` headers get 421. [default: `allow_hosts` in the config file]
     #[arg(long = "allow-host", value_name = "NAME", help_heading = "Watch")]
     pub allow_hosts: Vec<String>,
-    /// POST a JSON message (Slack-compatible `text`) here for every event given up.
+    /// POST a JSON message (Slack-compatible `text`) here for every event given up, and when a
+    /// receiver's outage starts and when it is over.
     #[arg(long, help_heading = "Watch", value_name = "URL")]
     pub notify_url: Option<String>,
-    /// Run this shell command for every event given up (details in REDELIVER_* variables and JSON on stdin).
+    /// Run this shell command for every event given up, and when a receiver's outage starts and
+    /// when it is over (details in REDELIVER_* variables and JSON on stdin).
     #[arg(long, help_heading = "Watch", value_name = "COMMAND")]
     pub notify_command: Option<String>,
 }
