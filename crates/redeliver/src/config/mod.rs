@@ -17,12 +17,14 @@ mod file_tests;
 mod resolve;
 #[cfg(test)]
 mod resolve_tests;
+mod size;
 mod values;
 
 pub use env::Env;
 #[allow(unused_imports)] // for commands that read one variable or parse one value
 pub use env::names;
 pub use resolve::{resolve_run, resolve_watch};
+pub use size::parse_size;
 pub use values::When;
 
 use chrono::{DateTime, Duration, Utc};

@@ -6,7 +6,7 @@
 //! |---|---|---|---|---|
 //! | state file | `--state` | `REDELIVER_STATE` | `state` | XDG state dir |
 //! | audit history kept | `--keep-history` | — | `keep_history` | `30d` |
-//! | archive of failed events | `--no-archive` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
+//! | archive of failed events | `--no-archive`, `--archive-max-payload`, `--archive-max-total` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
 //! | policy knobs (`--ladder` …) | yes | — | the target's table, then `[defaults]` | [`Policy`] |
 //! | interval, listen, notify | `watch`'s flags | — | top-level keys | `1m`, `127.0.0.1:9187`, none |
 //! | one target's hook, host, credentials | yes | the docs scripts' variables | a `[[target]]` | the App hook, github.com |
@@ -103,19 +103,19 @@ pub(super) fn run_settings(
             dry_run: args.dry_run,
             json: args.json,
             archive: if args.no_archive { Some(false) } else { file.and_then(|f| f.archive) },
-            archive_limits: archive_limits(file),
+            archive_limits: archive_limits(args, file),
         },
         actions,
         notify,
     })
 }
 
-/// The archive's caps: the config file's, else the defaults.
-fn archive_limits(file: Option<&ConfigFile>) -> ArchiveLimits {
+/// The archive's caps: the flags', else the config file's, else the defaults.
+fn archive_limits(args: &RunArgs, file: Option<&ConfigFile>) -> ArchiveLimits {
     let d = ArchiveLimits::default();
     ArchiveLimits {
-        max_payload: file.and_then(|f| f.archive_max_payload).unwrap_or(d.max_payload),
-        max_total: file.and_then(|f| f.archive_max_total).unwrap_or(d.max_total),
+        max_payload: args.archive_max_payload.or(file.and_then(|f| f.archive_max_payload)).unwrap_or(d.max_payload),
+        max_total: args.archive_max_total.or(file.and_then(|f| f.archive_max_total)).unwrap_or(d.max_total),
     }
 }
 

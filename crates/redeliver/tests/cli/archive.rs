@@ -266,3 +266,33 @@ async fn export_then_replay_from_round_trips_for_json_and_form_hooks() {
     assert_eq!(received[0].content_type, "application/x-www-form-urlencoded");
     assert_eq!(received[0].signature_valid, Some(true), "signed over the form body");
 }
+
+/// A `--to` URL with a user name and password reaches the receiver, and the password is never
+/// printed: not in the text, not in `--json`, not in `history`, not in an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_to_is_never_printed() {
+    let app = App::start().await;
+    archived_failures(&app).await;
+    let to = app.receiver.url().replace("http://", "http://ops:hunter2@");
+    let out = app
+        .command(["replay", "--json", "--rate", "20/s", "--to", &to, "--secret-env", "HOOK_SECRET"])
+        .env("HOOK_SECRET", HOOK_SECRET)
+        .await;
+    out.assert_code(0);
+    assert_eq!(app.receiver.received().len(), 2);
+    let results: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert!(results.iter().all(|r| r["url"].as_str().is_some_and(|u| u.contains("ops:***@"))), "{results:?}");
+
+    // Unreachable, in text: the error names no URL at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = format!("http://ops:hunter2@127.0.0.1:{closed}/hook");
+    let failed = app.command(["replay", "--state-filter", "all", "--to", &down]).await;
+    failed.assert_code(1);
+    assert_eq!(failed.stdout.matches("unreachable").count(), 2, "{}", failed.stdout);
+    let bad = app.command(["replay", "--to", "http://ops:hunter2@[::1"]).await;
+    bad.assert_code(2);
+    let history = app.command(["history", "--json"]).await;
+    for text in [&out.stdout, &out.stderr, &failed.stdout, &failed.stderr, &bad.stdout, &bad.stderr, &history.stdout] {
+        assert!(!text.contains("hunter2"), "the password was printed: {text}");
+    }
+}
