@@ -245,9 +245,14 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    /// Every event GitHub lists in the window (--since, default what GitHub still holds;
+    /// --until, default now), not only the archive: one GET of its delivery record each, paced
+    /// as redeliveries are (--pace). Needs the target's flags or --config; writes no state.
     #[arg(long)]
-    pub state: Option<PathBuf>,
+    pub all: bool,
+    /// The target and state flags, as `run` takes them (only --state without --all).
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `replay --state-filter`.
