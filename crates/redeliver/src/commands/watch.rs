@@ -16,6 +16,8 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
     daemon::guard::raise_file_limit();
     let mut session = Session::new(run.state_path.clone());
     session.hold_lock()?;
+    // Targets with `replay_past_horizon` or `deliver_to` get their events delivered directly.
+    session.direct = true;
     on_shutdown_signal(session.cancel.clone())?;
     let mut daemon = Daemon::new(session, run.targets, run.options, run.notify, interval);
     // The HTTP side stops with the daemon's own token, after the polling loop has returned.

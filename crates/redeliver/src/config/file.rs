@@ -156,6 +156,16 @@ pub struct FileTarget {
     events: Vec<String>,
     #[serde(default)]
     exclude_events: Vec<String>,
+    // --- Direct delivery (issue 12; docs/archive.md) ---
+    /// `watch` replays an event still failed at GitHub's horizon straight from the archive.
+    pub replay_past_horizon: Option<bool>,
+    /// Pull mode: `watch` delivers each event to this URL itself (GitHub's may fail).
+    pub deliver_to: Option<String>,
+    /// The hook's secret, to sign direct deliveries: the name of an environment variable...
+    pub secret_env: Option<String>,
+    /// ... or a file holding it (its first line).
+    pub secret_file: Option<PathBuf>,
+    // --- end of direct delivery ---
 }
 
 impl FileTarget {

@@ -97,7 +97,8 @@ pub async fn deliver(
             let status = response.status().as_u16();
             ledger.complete(row, RedeliveryState::Replayed, Some(&format!("HTTP {status} in {ms} ms")))?;
             if response.status().is_success() {
-                ledger.resolve(&record.target, &record.guid, now)?;
+                let first_seen = record.delivered_at.unwrap_or(now);
+                ledger.resolve_delivered(&record.target, &record.guid, &record.event, first_seen, now)?;
                 Posted { answer: Answer::Delivered, status: Some(status), duration_ms: ms, detail: None }
             } else {
                 Posted { answer: Answer::Refused, status: Some(status), duration_ms: ms, detail: None }

@@ -321,7 +321,7 @@ async fn export_all_then_replay_from_sends_githubs_bytes_again() {
     export.assert_code(0);
     assert_eq!(export.stdout.lines().count(), 6, "{}\n{}", export.stdout, export.stderr);
     for d in &delivered {
-        assert_eq!(app.count_requests("GET", &format!("/deliveries/{}", d.id)), 1, "one GET per event");
+        assert_eq!(crate::direct::gets(&app, d.id), 1, "one GET per event");
     }
     assert!(!app.state_path().exists(), "export --all writes no state");
     let file = app.dir.path().join("all.ndjson");
