@@ -343,3 +343,45 @@ async fn export_all_then_replay_from_sends_githubs_bytes_again() {
         assert_eq!((&again.event, &again.hook_id), (&first.event, &first.hook_id));
     }
 }
+
+/// A flood of failures under small caps from the flags: the archive never passes its total
+/// cap (which records go first is the ledger's test), and a payload over the per-payload cap
+/// is not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_failures_keeps_the_archive_within_the_caps_given_on_the_command_line() {
+    let app = App::start().await;
+    let world = app.world();
+    app.receiver.set_mode(redeliver_sim::ReceiverMode::Status(500));
+    // Text deflate cannot shrink much (a fixed pseudo-random sequence), about 1.5 KB compressed each.
+    let mut seed: u64 = 12345;
+    let mut noise = |len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                char::from(b'a' + (seed >> 59) as u8 % 26)
+            })
+            .collect()
+    };
+    let big = world.deliver(app.hook, "push", None, serde_json::json!({ "noise": noise(10_000) })).await;
+    let mut flood = Vec::new();
+    for i in 0..120 {
+        flood.push(world.deliver(app.hook, "push", None, serde_json::json!({ "i": i, "noise": noise(2_000) })).await);
+    }
+    let out = app
+        .run()
+        .json()
+        .args(["--ladder", "1d", "--archive-max-payload", "4KiB", "--archive-max-total", "16KiB"])
+        .await;
+    out.assert_code(0);
+    assert_eq!(out.report().counts.archived, 120, "each one stored in turn; the big one never");
+    let ledger = Ledger::open_read_only(&app.state_path()).unwrap().expect("a state file");
+    let size = ledger.archive_size().unwrap();
+    assert!(size <= 16 * 1024, "{size} bytes archived, over the cap");
+    let kept = ledger.archived(None).unwrap();
+    assert!((5..120).contains(&kept.len()), "{} records kept", kept.len());
+    assert!(!kept.iter().any(|r| r.guid == big.guid), "over the per-payload cap: not kept");
+    for r in &kept {
+        assert!(flood.iter().any(|d| d.guid == r.guid), "{}", r.guid);
+        assert_eq!(Some(&r.payload), world.payload(&r.guid).as_ref(), "what is kept reads back whole");
+    }
+}
