@@ -159,3 +159,85 @@ async fn an_event_past_the_horizon_is_replayed_once_the_receiver_answers_again()
     dry.assert_code(0);
     assert!(!dry.stdout.contains("would_send"), "{}", dry.stdout);
 }
+
+/// A ten-day receiver outage on a github.com-style hook, GitHub's clock running 50,000 times
+/// faster: every event reaches the receiver exactly once, by GitHub's redelivery while GitHub
+/// still holds it (three days), by a replay from the archive after. Token auth: a JWT made on
+/// this machine's clock would be expired on GitHub's.
+///
+/// `max_attempts = 1000` keeps the ladder from giving an event up for its cap before the
+/// horizon; with the outage awareness of issue 11 (redeliveries held while the receiver is
+/// down, events given up for `outage` at the horizon) that line can go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_day_outage_loses_nothing_and_delivers_nothing_twice() {
+    let app = App::start().await;
+    let world = app.world();
+    world.add_token("ghp_outage_token");
+    let receiver = Receiver::start(Some(HOOK_SECRET)).await.unwrap();
+    receiver.refuse_bad_signatures();
+    let hook = world.add_repo_hook("octo", "shop", &receiver.url(), Some(HOOK_SECRET));
+    let config = app.dir.path().join("outage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[target]]\nname = \"shop\"\nkind = \"repo\"\nrepo = \"octo/shop\"\nhook_id = {hook}\napi_url = \"{}\"\n\
+             token_env = \"SHOP_TOKEN\"\nsecret_env = \"HOOK_SECRET\"\nreplay_past_horizon = true\nmax_attempts = 1000\n",
+            app.sim.base_url()
+        ),
+    )
+    .unwrap();
+
+    receiver.set_mode(ReceiverMode::Down);
+    world.set_time_scale(50_000);
+    let start = world.now();
+    let mut daemon =
+        app.command(watch_args(&config)).env("HOOK_SECRET", HOOK_SECRET).env("SHOP_TOKEN", "ghp_outage_token").spawn();
+    daemon.status_url().await;
+    // An event every 20 hours of GitHub's time, for nine days, while the receiver is down.
+    let mut guids = Vec::new();
+    for k in 0..12 {
+        let at = start + chrono::Duration::hours(20 * k);
+        wait_until(Duration::from_secs(30), "GitHub's clock to move on", || world.now() >= at).await;
+        guids.push(world.deliver(hook, "push", None, serde_json::json!({ "k": k })).await.guid);
+    }
+    let back = start + chrono::Duration::days(10);
+    wait_until(Duration::from_secs(30), "ten days of GitHub's time", || world.now() >= back).await;
+    receiver.set_mode(ReceiverMode::Up);
+    let all_in = || {
+        let got = successes(&receiver);
+        guids.iter().all(|g| got.contains_key(g))
+    };
+    if !crate::harness::poll_until(Duration::from_secs(60), all_in).await {
+        daemon.signal("TERM");
+        let _ = daemon.exit_code(20).await;
+        let got = successes(&receiver);
+        let missing: Vec<_> = guids.iter().filter(|g| !got.contains_key(*g)).collect();
+        panic!("never arrived: {missing:?}\nstderr:\n{}", daemon.seen.join("\n"));
+    }
+    // A day more of GitHub's time: nothing arrives twice.
+    let later = world.now() + chrono::Duration::days(1);
+    wait_until(Duration::from_secs(30), "a day more", || world.now() >= later).await;
+    daemon.signal("TERM");
+    assert_eq!(daemon.exit_code(20).await, 0, "{}", daemon.seen.join("\n"));
+    world.settle().await;
+
+    let got = successes(&receiver);
+    for g in &guids {
+        assert_eq!(got.get(g), Some(&1), "{g}: exactly once");
+    }
+    assert!(receiver.received().iter().all(|r| r.signature_valid == Some(true)), "GitHub's and ours, all signed");
+    // Both ways were needed: the oldest events only a replay could bring, the newest GitHub did.
+    let by_github = |g: &String| world.attempts_for(g).iter().any(|a| a.redelivery && a.status_code == 200);
+    assert!(!by_github(&guids[0]), "nine days old at the end of the outage: past GitHub's horizon");
+    assert!(by_github(&guids[11]), "a day old: GitHub redelivered it");
+    let history = app.command(["history", "--json", "--limit", "100000"]).await.history();
+    let replayed_ok: Vec<_> = history
+        .iter()
+        .filter(|h| h.answer == Answer::Replayed && h.detail.as_deref().is_some_and(|d| d.starts_with("HTTP 200")))
+        .map(|h| h.guid.clone())
+        .collect();
+    assert!(replayed_ok.contains(&guids[0]), "{history:?}");
+    for g in &guids {
+        assert!(by_github(g) != replayed_ok.contains(g), "{g}: delivered one way, not both");
+    }
+}
