@@ -80,7 +80,7 @@ pub enum Command {
     /// Show the redeliveries recorded in the state file.
     History(HistoryArgs),
     /// Print the archived records of failed events (docs/archive.md) as NDJSON, one event a line.
-    Export(ExportArgs),
+    Export(Box<ExportArgs>),
     /// POST archived events straight to a receiver, as GitHub would (docs/archive.md).
     Replay(ReplayArgs),
     /// Run the GitHub simulator on 127.0.0.1 with a demo App, for trying the tool by hand.

@@ -106,6 +106,7 @@ pub fn owe_given_up(
 
 /// Posts the owed events that are due, oldest first, until one fails (the receiver is down:
 /// the rest wait for a later poll) or the pass's share is sent.
+#[allow(clippy::too_many_arguments)] // the pass's pieces, each used; a struct would only carry them
 pub async fn deliver_due(
     http: &reqwest::Client,
     hc: &mut crate::pass::HookClient,
