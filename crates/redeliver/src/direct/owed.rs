@@ -17,9 +17,9 @@ use crate::config::{RunOptions, Target};
 use crate::exit::Failure;
 use chrono::{DateTime, Utc};
 use redeliver_core::github::ApiError;
-use redeliver_core::plan::{Decision, GiveUpReason, GuidHistory, Plan};
-use redeliver_core::state::{ArchivedRecord, HookConfigRecord, Ledger, OwedCounts};
-use std::collections::HashSet;
+use redeliver_core::plan::{Decision, GiveUpReason, GuidHistory, Memory, Plan};
+use redeliver_core::state::{ArchivedRecord, HookConfigRecord, Ledger, Owed, OwedCounts};
+use std::collections::{HashMap, HashSet};
 
 /// Owed events posted by one pass at most: a backlog drains over several polls, and a pass
 /// stays short.
@@ -71,12 +71,17 @@ pub fn owe_listed<'a>(
     ledger: &Ledger,
     t: &Target,
     failed: impl IntoIterator<Item = &'a GuidHistory>,
+    memory: &HashMap<String, Memory>,
     now: DateTime<Utc>,
     report: &mut DirectReport,
 ) -> Result<HashSet<String>, Failure> {
     let key = t.key();
     let mut ours = HashSet::new();
     for h in failed {
+        // Delivered already (by GitHub or a replay): nothing is owed.
+        if memory.get(&h.guid).is_some_and(|m| m.resolved) {
+            continue;
+        }
         if ledger.owe(&key, &h.guid, &h.event, h.newest_id, "pull", now)? {
             report.newly_owed += 1;
         }
@@ -124,7 +129,7 @@ pub async fn deliver_due(
         }
         let record = match ledger.archived_one(&key, &owed.guid)? {
             Some(record) => record,
-            None => match fetch(hc, ledger, t, o, &owed.guid, owed.delivery_id, now).await {
+            None => match fetch(hc, ledger, t, o, &owed, now).await {
                 Ok(record) => record,
                 Err(ApiError::NotFound { .. }) => {
                     // Neither archived nor held by GitHub any more: nothing to send it from.
@@ -183,10 +188,10 @@ async fn fetch(
     ledger: &Ledger,
     t: &Target,
     o: &RunOptions,
-    guid: &str,
-    delivery_id: u64,
+    owed: &Owed,
     now: DateTime<Utc>,
 ) -> Result<ArchivedRecord, ApiError> {
+    let (guid, delivery_id) = (owed.guid.as_str(), owed.delivery_id);
     let key = t.key();
     let state = |e: redeliver_core::state::StateError| ApiError::Config { detail: e.to_string() };
     if !ledger.has_hook_config(&key).map_err(state)? {
@@ -204,7 +209,7 @@ async fn fetch(
     let fetched = hc.client.delivery_record(&t.hook, delivery_id).await?;
     let record = ArchivedRecord {
         guid: guid.to_string(),
-        event: fetched.headers.get("X-GitHub-Event").cloned().unwrap_or_default(),
+        event: owed.event.clone(),
         action: fetched.payload.get("action").and_then(|a| a.as_str()).map(str::to_string),
         delivery_id,
         target: key.clone(),

@@ -121,7 +121,7 @@ impl Session {
         let direct = self.direct && t.direct.is_on() && !o.dry_run && read.variable.is_none();
         let mut direct_report = DirectReport::default();
         let ours = match (&ledger, direct && t.direct.deliver_to.is_some()) {
-            (Some(l), true) => owed::owe_listed(l, t, scan.failed(), now, &mut direct_report)?,
+            (Some(l), true) => owed::owe_listed(l, t, scan.failed(), &memory, now, &mut direct_report)?,
             _ => HashSet::new(),
         };
         let failed = scan.failed().filter(|h| !ours.contains(&h.guid));
