@@ -99,6 +99,18 @@ impl Ledger {
         Ok(())
     }
 
+    /// Why the event was given up (`cap`, `horizon`, `outage`, `carried`), if it was.
+    pub fn given_up_reason(&self, key: &str, guid: &str) -> Result<Option<String>, StateError> {
+        self.sql(|c| {
+            c.prepare_cached(
+                "SELECT given_up_reason FROM events WHERE target = ?1 AND guid = ?2 AND given_up_ms IS NOT NULL",
+            )?
+            .query_row(params![key, guid], |r| r.get::<_, Option<String>>(0))
+            .optional()
+            .map(Option::flatten)
+        })
+    }
+
     /// Whether the event has a row here, in any state.
     pub fn is_owed(&self, key: &str, guid: &str) -> Result<bool, StateError> {
         if self.version() < SCHEMA {

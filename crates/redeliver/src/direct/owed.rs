@@ -90,7 +90,9 @@ pub fn owe_listed<'a>(
     Ok(ours)
 }
 
-/// `replay_past_horizon`: the events this pass gave up at GitHub's horizon become owed.
+/// `replay_past_horizon`: the events this pass gave up at GitHub's horizon become owed; so do
+/// those an earlier pass gave up there without making them owed (it was killed in between, or
+/// ran before the setting was on).
 pub fn owe_given_up(
     ledger: &Ledger,
     t: &Target,
@@ -100,8 +102,17 @@ pub fn owe_given_up(
 ) -> Result<(), Failure> {
     let key = t.key();
     for v in &plan.verdicts {
-        if let Decision::GiveUp { reason: reason @ (GiveUpReason::Horizon | GiveUpReason::Outage) } = v.decision
-            && ledger.owe(&key, &v.history.guid, &v.history.event, v.history.newest_id, reason.as_str(), now)?
+        let reason = match v.decision {
+            Decision::GiveUp { reason: reason @ (GiveUpReason::Horizon | GiveUpReason::Outage) } => {
+                Some(reason.as_str().to_string())
+            }
+            Decision::AlreadyGivenUp if !ledger.is_owed(&key, &v.history.guid)? => ledger
+                .given_up_reason(&key, &v.history.guid)?
+                .filter(|r| r == GiveUpReason::Horizon.as_str() || r == GiveUpReason::Outage.as_str()),
+            _ => None,
+        };
+        if let Some(reason) = reason
+            && ledger.owe(&key, &v.history.guid, &v.history.event, v.history.newest_id, &reason, now)?
         {
             report.newly_owed += 1;
         }
