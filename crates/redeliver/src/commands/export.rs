@@ -24,7 +24,7 @@ pub async fn run(args: ExportArgs) -> Result<Exit, Failure> {
     if args.all {
         return export_all(&args).await;
     }
-    let path = Env::from_process().state_path(args.run.state.as_deref());
+    let path = Env::from_process().state_path(args.state.as_deref());
     let records = match Ledger::open_read_only(&path)? {
         // Any payload kept was within the cap it was archived under; read back whatever is there.
         Some(ledger) => ledger.archived(Some(u64::MAX))?,
@@ -39,7 +39,7 @@ pub async fn run(args: ExportArgs) -> Result<Exit, Failure> {
 
 async fn export_all(args: &ExportArgs) -> Result<Exit, Failure> {
     let now = Utc::now();
-    let settings = resolve_run(&args.run, &Env::from_process(), now)?;
+    let settings = resolve_run(&args.run_args(), &Env::from_process(), now)?;
     let cancel = tokio_util::sync::CancellationToken::new();
     let mut exported = 0;
     for t in &settings.targets {

@@ -4,12 +4,14 @@
 mod archive;
 mod direct;
 mod golden;
+mod habits;
 mod harness;
 mod hostile_client;
 mod never_lose_list;
 mod never_lose_state;
 mod ops;
 mod pipe;
+mod rough_edges;
 mod run;
 mod secret_sweep;
 mod targets;
