@@ -71,6 +71,10 @@ pub struct Report {
     pub exit_code: u8,
     /// The hook's receiver (issue 11); `null` with `--no-outage-awareness`.
     pub receiver: Option<ReceiverReport>,
+    /// What `watch`'s direct delivery did (docs/archive.md); not part of `--json` (`run` does
+    /// no direct delivery): the status page and `/metrics` show it.
+    #[serde(skip)]
+    pub direct: Option<crate::direct::owed::DirectReport>,
 }
 
 /// The stretch of the delivery log the pass read.
@@ -380,6 +384,7 @@ pub(crate) mod tests {
                 outage_started: None,
                 outages_ended: Vec::new(),
             }),
+            direct: None,
         }
     }
 

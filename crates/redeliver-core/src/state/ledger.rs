@@ -115,8 +115,9 @@ pub struct RedeliveryRecord {
     pub detail: Option<String>,
 }
 
-/// The newest schema: the receiver's health (schema 4, [`super::health`]) is the last step.
-const SCHEMA: i64 = super::health::SCHEMA;
+/// The newest schema: what direct delivery owes (schema 5, [`super::owed`]), after the
+/// receiver's health (schema 4, [`super::health`]).
+const SCHEMA: i64 = super::owed::SCHEMA;
 
 pub struct Ledger {
     conn: Connection,
@@ -259,6 +260,9 @@ impl Ledger {
         }
         if version < super::health::SCHEMA {
             self.sql(super::health::migrate)?;
+        }
+        if version < super::owed::SCHEMA {
+            self.sql(|c| c.execute_batch(super::owed::MIGRATION))?;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ mod outage;
 mod resolve;
 #[cfg(test)]
 mod resolve_tests;
+mod size;
 mod values;
 
 pub use env::Env;
@@ -25,6 +26,7 @@ pub use env::Env;
 pub use env::names;
 pub use outage::{DrainRate, OutageSettings};
 pub use resolve::{resolve_run, resolve_watch};
+pub use size::parse_size;
 pub use values::When;
 
 use chrono::{DateTime, Duration, Utc};
@@ -128,6 +130,26 @@ pub struct Target {
     pub paging: PageLimits,
     /// What the target does while its receiver is down (issue 11).
     pub outage: OutageSettings,
+    /// `watch`'s direct delivery to the receiver (issue 12): off unless the config file asks.
+    pub direct: DirectSettings,
+}
+
+/// A target's direct delivery (docs/archive.md): `replay_past_horizon`, `deliver_to` and the
+/// secret that signs them (`secret_env`, `secret_file`).
+#[derive(Debug, Clone, Default)]
+pub struct DirectSettings {
+    /// Replay an event still failed at GitHub's horizon from the archive, once the receiver answers.
+    pub replay_past_horizon: bool,
+    /// Pull mode: deliver each event here, from its delivery record, within a poll of its arrival.
+    pub deliver_to: Option<String>,
+    pub secret: Option<Secret>,
+}
+
+impl DirectSettings {
+    /// Whether `watch` delivers anything of this target itself.
+    pub fn is_on(&self) -> bool {
+        self.replay_past_horizon || self.deliver_to.is_some()
+    }
 }
 
 impl Target {
