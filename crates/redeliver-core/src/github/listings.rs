@@ -1,0 +1,132 @@
+//! The listings discovery reads (the I/O half; which hooks to keep is [`crate::discover`]):
+//! an organization's repositories, an installation's, and a repository's or organization's
+//! hooks, each followed through `Link: rel="next"` within the client's page limits.
+//!
+//! - <https://docs.github.com/rest/repos/repos#list-organization-repositories>
+//! - <https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-app-installation>
+//! - <https://docs.github.com/rest/repos/webhooks#list-repository-webhooks>
+//! - <https://docs.github.com/rest/orgs/webhooks#list-organization-webhooks>
+
+use super::client::{Call, GitHubClient};
+use super::error::ApiError;
+use super::link::next_link;
+use super::paging::PageGuard;
+use super::step::RequestKind;
+use super::target::escape_segment;
+use crate::discover::{ListedHook, ListedRepo};
+use reqwest::Method;
+use reqwest::header;
+use serde_json::Value;
+
+impl GitHubClient {
+    /// The repositories of organization `org` (`GET /orgs/{org}/repos`), archived ones included.
+    pub async fn org_repos(&mut self, org: &str) -> Result<Vec<ListedRepo>, ApiError> {
+        let path = format!("/orgs/{}/repos", escape_segment(org));
+        let items = self.get_all(&path, "org_repos", None).await?;
+        Ok(items.iter().filter_map(repo).collect())
+    }
+
+    /// The repositories an installation token reaches (`GET /installation/repositories`).
+    pub async fn installation_repos(&mut self) -> Result<Vec<ListedRepo>, ApiError> {
+        let items = self.get_all("/installation/repositories", "installation_repos", Some("repositories")).await?;
+        Ok(items.iter().filter_map(repo).collect())
+    }
+
+    /// The hooks of repository `owner/repo`, or of organization `owner` when `repo` is `None`.
+    /// `None` when the repository (or organization) is gone or out of reach (404): deleted
+    /// between the repositories' listing and this one, which is no error.
+    pub async fn hooks(&mut self, owner: &str, repo: Option<&str>) -> Result<Option<Vec<ListedHook>>, ApiError> {
+        let path = match repo {
+            Some(repo) => format!("/repos/{}/{}/hooks", escape_segment(owner), escape_segment(repo)),
+            None => format!("/orgs/{}/hooks", escape_segment(owner)),
+        };
+        match self.get_all(&path, "hooks", None).await {
+            Ok(items) => Ok(Some(items.iter().filter_map(hook).collect())),
+            Err(ApiError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every item of a listing, page by page (`per_page=100`), each page within the guard that
+    /// bounds delivery listings (no page twice, a page cap, a deadline).
+    async fn get_all(
+        &mut self,
+        path: &str,
+        endpoint: &'static str,
+        items_key: Option<&str>,
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut guard = PageGuard::start(self.config().paging, tokio::time::Instant::now());
+        let mut url = self.endpoint(path, Some("per_page=100"));
+        let mut out = Vec::new();
+        loop {
+            guard.follow(&url, tokio::time::Instant::now())?;
+            let call = Call {
+                method: Method::GET,
+                url: url.clone(),
+                endpoint,
+                body: None,
+                kind: RequestKind::Read,
+                if_none_match: None,
+            };
+            let answer = self.call(&call).await?;
+            if !answer.is_success() {
+                return Err(self.error_for(&answer, true));
+            }
+            guard.read(&url);
+            let body: Value = serde_json::from_slice(&answer.body).map_err(|e| ApiError::Malformed {
+                detail: format!("{path} did not answer JSON ({e})"),
+                request_id: answer.request_id.clone(),
+            })?;
+            let page = match items_key {
+                Some(key) => body.get(key).cloned().unwrap_or(Value::Null),
+                None => body,
+            };
+            let Value::Array(items) = page else {
+                return Err(ApiError::Malformed {
+                    detail: format!("{path} did not answer a JSON array"),
+                    request_id: answer.request_id.clone(),
+                });
+            };
+            out.extend(items);
+            let links = answer.headers.get_all(header::LINK).iter().filter_map(|v| v.to_str().ok());
+            let next = next_link(links, &answer.url)
+                .map_err(|detail| ApiError::Malformed { detail, request_id: answer.request_id.clone() })?;
+            match next {
+                Some(next) if next.origin() == self.config().base_url.origin() => url = next,
+                Some(next) => {
+                    return Err(ApiError::Malformed {
+                        detail: format!(
+                            "{path}'s next page is on {}, not on the API base URL; the credentials are not sent there",
+                            next.origin().ascii_serialization()
+                        ),
+                        request_id: answer.request_id.clone(),
+                    });
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+/// A repository item (`minimal-repository`): its owner's login, its name, whether archived.
+fn repo(v: &Value) -> Option<ListedRepo> {
+    Some(ListedRepo {
+        owner: v.pointer("/owner/login")?.as_str()?.to_owned(),
+        name: v.get("name")?.as_str()?.to_owned(),
+        archived: v.get("archived").and_then(Value::as_bool).unwrap_or(false),
+    })
+}
+
+/// A hook item (`hook`): id, receiver URL, events, whether active.
+fn hook(v: &Value) -> Option<ListedHook> {
+    Some(ListedHook {
+        id: v.get("id")?.as_u64()?,
+        url: v.pointer("/config/url").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        events: v
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default(),
+        active: v.get("active").and_then(Value::as_bool).unwrap_or(true),
+    })
+}
