@@ -68,7 +68,9 @@ impl HookClient {
             c
         };
         Ok(match sign_in(&t.auth) {
-            SignIn::Direct(credentials) => HookClient { client: cancellable(client(t, credentials)?), minter: None, etag: None, fresh_etag: None },
+            SignIn::Direct(credentials) => {
+                HookClient { client: cancellable(client(t, credentials)?), minter: None, etag: None, fresh_etag: None }
+            }
             SignIn::Installation(app) => {
                 let mut app = cancellable(client(t, app)?);
                 let token = app.installation_token(&t.hook).await?;

@@ -8,6 +8,7 @@ mod hostile_client;
 mod never_lose_list;
 mod never_lose_state;
 mod ops;
+mod org_fleet;
 mod pipe;
 mod run;
 mod secret_sweep;
