@@ -152,3 +152,44 @@ async fn an_organizations_matching_hooks_are_discovered_and_every_failure_is_red
     });
     assert!(!chat_listed, "hooks the config does not want are never polled");
 }
+
+/// A 304 ends the listing with nothing new, and the redelivery the state owes is still sent
+/// when its rung comes due: here the first redelivery fails, every later poll is a free 304,
+/// and the second redelivery goes out on time from the ledger alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_listing_is_a_free_304_and_owed_redeliveries_still_go_out() {
+    let app = App::start().await;
+    let world = app.world();
+    world.add_token(TOKEN);
+    let hook = world.add_repo_hook("acme", "site", &app.receiver.url(), None);
+    let guid = world.record_attempt(hook, NewAttempt::new("push", 502, Utc::now())).guid;
+    app.receiver.set_mode(redeliver_sim::ReceiverMode::Status(500));
+    let path = app.dir.path().join("repo.toml");
+    let text = format!(
+        "interval = \"200ms\"\n[[target]]\nname = \"site\"\nkind = \"repo\"\nrepo = \"acme/site\"\nhook_id = {hook}\n\
+         api_url = \"{}\"\ntoken_env = \"ORG_TOKEN\"\npace = \"0s\"\nladder = \"1s,4s\"\n",
+        app.sim.base_url()
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut daemon =
+        app.command(["watch", "--config", path.to_str().unwrap(), "--listen", "off"]).env("ORG_TOKEN", TOKEN).spawn();
+    let redeliveries = || world.attempts_for(&guid).iter().filter(|a| a.redelivery).count();
+    wait_until(Duration::from_secs(30), "the first redelivery (refused by the receiver)", || redeliveries() == 1).await;
+    app.receiver.set_mode(redeliver_sim::ReceiverMode::Up);
+    wait_until(Duration::from_secs(30), "the second redelivery, owed by the ledger", || {
+        app.receiver.successes_for(&guid) == 1
+    })
+    .await;
+    daemon.signal("TERM");
+    assert_eq!(daemon.exit_code(20).await, 0);
+
+    let list = format!("/repos/acme/site/hooks/{hook}/deliveries");
+    let requests = world.requests();
+    let posts: Vec<usize> = requests.iter().enumerate().filter(|(_, r)| r.method == "POST").map(|(i, _)| i).collect();
+    assert_eq!(posts.len(), 2, "two redeliveries, no more");
+    let between = &requests[posts[0]..posts[1]];
+    let free = between.iter().filter(|r| r.path == list && r.status == 304).count();
+    assert!(free >= 3, "the polls between the two redeliveries were 304s: {free}");
+    let last_listing = between.iter().rev().find(|r| r.path == list).unwrap();
+    assert_eq!(last_listing.status, 304, "the second redelivery was planned on a 304, from the ledger");
+}
