@@ -68,7 +68,7 @@ pub struct GitHubClient {
     /// GitHub's clock minus ours, learnt from a 401 that blamed the JWT's times.
     clock_skew: TimeDelta,
     pacer: Pacer,
-    stats: RequestStats,
+    pub(crate) stats: RequestStats,
     /// Shutdown: every wait ends at once with [`ApiError::Cancelled`], and a read in flight is
     /// abandoned (a write in flight finishes, bounded by the timeout).
     cancel: Option<tokio_util::sync::CancellationToken>,

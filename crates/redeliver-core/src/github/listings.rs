@@ -36,13 +36,30 @@ impl GitHubClient {
     /// `None` when the repository (or organization) is gone or out of reach (404): deleted
     /// between the repositories' listing and this one, which is no error.
     pub async fn hooks(&mut self, owner: &str, repo: Option<&str>) -> Result<Option<Vec<ListedHook>>, ApiError> {
+        match self.hooks_if(owner, repo, None).await? {
+            HookListing::Listed { hooks, .. } => Ok(Some(hooks)),
+            HookListing::Unchanged | HookListing::Gone => Ok(None),
+        }
+    }
+
+    /// Like [`GitHubClient::hooks`], asking with `If-None-Match: etag` (the `ETag` of the last
+    /// listing): a refresh of a thousand repositories whose hooks did not change costs no
+    /// primary rate limit. Only a one-page listing is asked this way (a `next` page would have
+    /// to be compared too).
+    pub async fn hooks_if(
+        &mut self,
+        owner: &str,
+        repo: Option<&str>,
+        etag: Option<&str>,
+    ) -> Result<HookListing, ApiError> {
         let path = match repo {
             Some(repo) => format!("/repos/{}/{}/hooks", escape_segment(owner), escape_segment(repo)),
             None => format!("/orgs/{}/hooks", escape_segment(owner)),
         };
-        match self.get_all(&path, "hooks", None).await {
-            Ok(items) => Ok(Some(items.iter().filter_map(hook).collect())),
-            Err(ApiError::NotFound { .. }) => Ok(None),
+        match self.get_all_if(&path, "hooks", None, etag).await {
+            Ok(Some((items, etag))) => Ok(HookListing::Listed { hooks: items.iter().filter_map(hook).collect(), etag }),
+            Ok(None) => Ok(HookListing::Unchanged),
+            Err(ApiError::NotFound { .. }) => Ok(HookListing::Gone),
             Err(e) => Err(e),
         }
     }
@@ -55,6 +72,20 @@ impl GitHubClient {
         endpoint: &'static str,
         items_key: Option<&str>,
     ) -> Result<Vec<Value>, ApiError> {
+        Ok(self.get_all_if(path, endpoint, items_key, None).await?.map(|(items, _)| items).unwrap_or_default())
+    }
+
+    /// [`Self::get_all`] with the first page asked with `If-None-Match`: `None` when it is
+    /// unchanged (304); else the items and, for a one-page listing, its `ETag`.
+    async fn get_all_if(
+        &mut self,
+        path: &str,
+        endpoint: &'static str,
+        items_key: Option<&str>,
+        if_none_match: Option<&str>,
+    ) -> Result<Option<(Vec<Value>, Option<String>)>, ApiError> {
+        let mut first_etag: Option<String>;
+        let mut first = true;
         let mut guard = PageGuard::start(self.config().paging, tokio::time::Instant::now());
         let mut url = self.endpoint(path, Some("per_page=100"));
         let mut out = Vec::new();
@@ -66,9 +97,19 @@ impl GitHubClient {
                 endpoint,
                 body: None,
                 kind: RequestKind::Read,
-                if_none_match: None,
+                if_none_match: if first { if_none_match.map(str::to_owned) } else { None },
             };
             let answer = self.call(&call).await?;
+            if answer.status == 304 && call.if_none_match.is_some() {
+                self.stats.not_modified += 1;
+                return Ok(None);
+            }
+            if first {
+                first_etag = answer.headers.get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                first = false;
+            } else {
+                first_etag = None;
+            }
             if !answer.is_success() {
                 return Err(self.error_for(&answer, true));
             }
@@ -102,10 +143,21 @@ impl GitHubClient {
                         request_id: answer.request_id.clone(),
                     });
                 }
-                None => return Ok(out),
+                None => return Ok(Some((out, first_etag))),
             }
         }
     }
+}
+
+/// A hooks listing asked conditionally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookListing {
+    /// Unchanged since the listing that carried the `ETag` (a 304: no primary rate limit spent).
+    Unchanged,
+    /// The hooks, with the `ETag` to ask with next time (a one-page listing only).
+    Listed { hooks: Vec<ListedHook>, etag: Option<String> },
+    /// The repository or organization is gone (404).
+    Gone,
 }
 
 /// A repository item (`minimal-repository`): its owner's login, its name, whether archived.

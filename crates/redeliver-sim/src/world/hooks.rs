@@ -51,6 +51,8 @@ pub(crate) struct Hook {
     pub secret: Option<String>,
     /// The events it subscribes to (GitHub's default for a new repository hook is `push`).
     pub events: Vec<String>,
+    /// When it was created (GitHub's clock), as its listing shows.
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl State {
@@ -58,7 +60,9 @@ impl State {
         let id = self.next_hook_id;
         self.next_hook_id += 1;
         let events = vec!["push".to_string()];
-        self.hooks.insert(id, Hook { id, target, url: url.to_string(), secret: secret.map(str::to_string), events });
+        let created_at = self.now();
+        let secret = secret.map(str::to_string);
+        self.hooks.insert(id, Hook { id, target, url: url.to_string(), secret, events, created_at });
         id
     }
 

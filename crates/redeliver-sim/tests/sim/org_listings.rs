@@ -90,6 +90,12 @@ async fn org_hooks_installation_repositories_and_every_organization() {
     let logins: Vec<&str> = orgs.iter().map(|o| o["login"].as_str().unwrap()).collect();
     assert_eq!(logins, ["acme", "globex"]);
 
+    // An unchanged hooks listing is a free 304, as discovery's refreshes ask it.
+    let url = app.url("/repos/acme/site/hooks");
+    let listed = app.http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
+    let etag = header(&listed, "etag").unwrap();
+    let again = app.http.get(&url).bearer_auth(TOKEN).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
     app.world.delete_hook(hook);
     assert!(all(&app, "/repos/acme/site/hooks", TOKEN).await.is_empty());
 }

@@ -11,8 +11,9 @@ use crate::config::{Auth, Discovery, FleetSettings, Target};
 use crate::exit::Failure;
 use crate::pass::HookClient;
 use chrono::{DateTime, Utc};
-use redeliver_core::discover::ListedRepo;
+use redeliver_core::discover::{ListedHook, ListedRepo};
 use redeliver_core::github::HookTarget;
+use redeliver_core::github::listings::HookListing;
 use redeliver_core::schedule::{self, Budget, HookView, Settings};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -53,6 +54,9 @@ pub struct Source {
     /// Repositories listed and kept at the last refresh.
     pub repos_listed: usize,
     pub repos_kept: usize,
+    /// Each kept repository's hooks and their listing's `ETag`: a refresh asks again with
+    /// `If-None-Match`, and an unchanged listing is a free 304 (by `owner/name`).
+    hooks_seen: HashMap<String, (Option<String>, Vec<ListedHook>)>,
 }
 
 /// A discovered hook's activity, for the scheduler and the status.
@@ -122,6 +126,7 @@ impl Fleet {
                 reset: None,
                 repos_listed: 0,
                 repos_kept: 0,
+                hooks_seen: HashMap::new(),
             })
             .collect();
         Fleet { fixed, sources, members: Vec::new(), settings, min_interval }
@@ -274,7 +279,7 @@ impl Daemon {
         let Some(fleet) = self.fleet.as_mut() else { return };
         let source = &mut fleet.sources[s];
         let now = Utc::now();
-        let found = discover(&source.discovery, &self.session.cancel).await;
+        let found = discover(&source.discovery, &mut source.hooks_seen, &self.session.cancel).await;
         let d = &source.discovery;
         match found {
             Ok(found) => {
@@ -398,7 +403,11 @@ struct Found {
 /// Lists the organization's repositories (or the installation's), each kept repository's
 /// hooks and, when asked, the organization's own, and keeps the hooks the selector wants. A
 /// repository deleted between the two listings is skipped.
-async fn discover(d: &Discovery, cancel: &tokio_util::sync::CancellationToken) -> Result<Found, Failure> {
+async fn discover(
+    d: &Discovery,
+    seen: &mut HashMap<String, (Option<String>, Vec<ListedHook>)>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<Found, Failure> {
     let t = &d.template;
     let installation = matches!(t.auth, Auth::Installation { .. });
     let mut hc = HookClient::connect(t, cancel).await?;
@@ -411,14 +420,26 @@ async fn discover(d: &Discovery, cancel: &tokio_util::sync::CancellationToken) -
     let listed = repos.len();
     let kept: Vec<&ListedRepo> = repos.iter().filter(|r| d.selector.wants_repo(r)).collect();
     let mut hooks = Vec::new();
+    let mut still = HashMap::new();
     for r in &kept {
-        let Some(found) = c.hooks(&r.owner, Some(&r.name)).await? else { continue };
-        hooks.extend(found.into_iter().filter(|h| d.selector.wants_hook(h)).map(|h| HookTarget::Repo {
+        let key = format!("{}/{}", r.owner, r.name).to_lowercase();
+        let known = seen.remove(&key);
+        let etag = known.as_ref().and_then(|(etag, _)| etag.as_deref());
+        let found = match c.hooks_if(&r.owner, Some(&r.name), etag).await? {
+            HookListing::Unchanged => known.unwrap_or_default(),
+            HookListing::Listed { hooks, etag } => (etag, hooks),
+            // Deleted since the repositories were listed: no error, no hooks.
+            HookListing::Gone => continue,
+        };
+        hooks.extend(found.1.iter().filter(|h| d.selector.wants_hook(h)).map(|h| HookTarget::Repo {
             owner: r.owner.clone(),
             repo: r.name.clone(),
             hook_id: h.id,
         }));
+        still.insert(key, found);
     }
+    // Repositories no longer kept are forgotten.
+    *seen = still;
     if d.org_hooks
         && let Some(found) = c.hooks(&d.org, None).await?
     {

@@ -145,6 +145,8 @@ async fn an_organizations_matching_hooks_are_discovered_and_every_failure_is_red
     assert!(!requests.iter().any(|r| r.path.contains("/hooks/") && r.path.contains("archived-")));
     let not_modified = requests.iter().filter(|r| r.status == 304).count();
     assert!(not_modified > 50, "unchanged first pages come back 304: {not_modified}");
+    let free_refreshes = requests.iter().filter(|r| r.path.ends_with("/hooks") && r.status == 304).count();
+    assert!(free_refreshes >= 200, "a refresh asks each repository's hooks conditionally: {free_refreshes}");
     let chat_listed = requests.iter().any(|r| {
         r.path.ends_with("/deliveries")
             && !hooks.iter().any(|(_, h)| r.path.contains(&format!("/hooks/{h}/")))
