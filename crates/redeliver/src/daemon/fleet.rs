@@ -304,7 +304,7 @@ impl Daemon {
                 self.replace_members(s, targets);
             }
             Err(failure) => {
-                let error = format!("{:#}", failure.error);
+                let error = failure.one_line();
                 tracing::error!(target = %d.name, "discovery failed: {error}");
                 source.refresh_error = Some(error);
                 let retry = RETRY_REFRESH.min(d.refresh);
