@@ -11,7 +11,7 @@
 #![allow(clippy::print_stdout)]
 
 use chrono::{DateTime, Utc};
-use redeliver_core::schedule::{self, Budget, HookView, Settings};
+use redeliver_core::schedule::{self, Budget, HookView, Observed, Settings};
 use std::time::Duration;
 
 /// The token: 5,000 points an hour, of which the tool may use half.
@@ -30,9 +30,11 @@ const MEASURED_HOURS: f64 = 24.0;
 /// How often the schedule is computed again, and the clock's step.
 const REPLAN: f64 = 60.0;
 const TICK: f64 = 5.0;
-/// Discovery lists the organization again every hour: its repository pages (100 a page) and,
-/// without conditional requests, every repository's hooks.
+/// Discovery lists the organization again every hour: its repository pages (100 a page) and
+/// the hooks of repositories that changed (none here). Without conditional requests every
+/// repository's hooks cost a point, so the organization is listed once a day instead.
 const REFRESH: f64 = 3600.0;
+const REFRESH_UNCONDITIONAL: f64 = 24.0 * 3600.0;
 
 struct Hook {
     /// Event times, seconds from the start, ascending; `failed[i]` for each.
@@ -41,7 +43,7 @@ struct Hook {
     cursor: usize,
     last_poll: Option<f64>,
     last_traffic: Option<f64>,
-    change_rate: f64,
+    observed: Observed,
     /// Failures seen and not yet redelivered (their times).
     owed: Vec<f64>,
     /// A redelivery made an attempt since the last poll.
@@ -85,7 +87,7 @@ fn hooks(n: usize, end: f64, rng: &mut fastrand::Rng) -> Vec<Hook> {
                 cursor: 0,
                 last_poll: None,
                 last_traffic: None,
-                change_rate: 0.0,
+                observed: Observed::default(),
                 owed: Vec::new(),
                 attempt_since_poll: false,
                 next: 0.0,
@@ -122,7 +124,8 @@ fn run(n: usize, conditional: bool, seed: u64) -> Outcome {
         Duration::from_secs(3 * 24 * 3600),
     );
     let refresh_cost = (n as f64 / 100.0).ceil() + if conditional { 0.0 } else { n as f64 };
-    let budget = Budget { limit_per_hour: LIMIT, share: SHARE, reserved_per_hour: refresh_cost * 3600.0 / REFRESH };
+    let refresh = if conditional { REFRESH } else { REFRESH_UNCONDITIONAL };
+    let budget = Budget { limit_per_hour: LIMIT, share: SHARE, reserved_per_hour: refresh_cost * 3600.0 / refresh };
     let (mut spent_window, mut window) = (0.0, 0u64);
     let (mut points, mut listings, mut not_modified) = (0.0, 0u64, 0u64);
     let (mut latencies, mut latencies_idle) = (Vec::new(), Vec::new());
@@ -140,7 +143,7 @@ fn run(n: usize, conditional: bool, seed: u64) -> Outcome {
             if measuring(t) {
                 points += refresh_cost;
             }
-            next_refresh += REFRESH;
+            next_refresh += refresh;
         }
         if t >= next_plan {
             let views: Vec<HookView> = hooks
@@ -151,7 +154,7 @@ fn run(n: usize, conditional: bool, seed: u64) -> Outcome {
                     last_traffic: h.last_traffic.map(|p| at(base, p)),
                     failing: !h.owed.is_empty(),
                     owed_due: h.owed.iter().copied().reduce(f64::min).map(|f| at(base, f + FIRST_RUNG)),
-                    change_rate: h.change_rate,
+                    change_rate: h.observed.change_rate(),
                     conditional,
                 })
                 .collect();
@@ -208,8 +211,10 @@ fn run(n: usize, conditional: bool, seed: u64) -> Outcome {
                 worst_gap = worst_gap.max(gap);
                 over_max += usize::from(gap > (MAX_INTERVAL as f64) + TICK);
             }
-            let hours = h.last_poll.map_or(1.0, |p| ((t - p) / 3600.0).max(1e-3));
-            h.change_rate = 0.3 * if new_events { 1.0 / hours } else { 0.0 } + 0.7 * h.change_rate;
+            if let Some(p) = h.last_poll {
+                // As the daemon does: a redelivery's own attempt is a change too.
+                h.observed = h.observed.after(changed, ((t - p) / 3600.0).max(1e-4));
+            }
             if new_events {
                 h.last_traffic = Some(t);
             }

@@ -61,10 +61,47 @@ pub struct Budget {
     pub reserved_per_hour: f64,
 }
 
+/// The part of a budget the plan leaves unplanned: redelivery requests (one point each, not
+/// priced per poll) and the estimates' error come out of it, before the gate has to stop polls.
+pub const MARGIN: f64 = 0.1;
+
 impl Budget {
     /// Points an hour the polls may plan to spend.
     pub fn for_polls(&self) -> f64 {
-        (self.limit_per_hour * self.share - self.reserved_per_hour).max(0.0)
+        ((self.limit_per_hour * self.share - self.reserved_per_hour) * (1.0 - MARGIN)).max(0.0)
+    }
+}
+
+/// What a hook's polls have shown, to estimate its change rate: the share of polls that found
+/// something new and the mean gap between polls, both moving averages.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Observed {
+    pub changed_share: f64,
+    pub mean_gap_hours: f64,
+}
+
+/// How fast the averages follow the latest poll.
+const OBSERVED_WEIGHT: f64 = 0.3;
+
+impl Observed {
+    /// After a poll `gap_hours` after the previous one that found something new (`changed`) or not.
+    pub fn after(self, changed: bool, gap_hours: f64) -> Observed {
+        let w = OBSERVED_WEIGHT;
+        let gap = if self.mean_gap_hours > 0.0 { w * gap_hours + (1.0 - w) * self.mean_gap_hours } else { gap_hours };
+        Observed {
+            changed_share: w * f64::from(u8::from(changed)) + (1.0 - w) * self.changed_share,
+            mean_gap_hours: gap,
+        }
+    }
+
+    /// The change rate `λ` (an hour) that makes a poll every `mean_gap_hours` find something
+    /// new with probability `changed_share`: `−ln(1 − p) / T`. Counting changed polls an hour
+    /// instead would underestimate a busy hook (a poll that finds five new attempts is one change).
+    pub fn change_rate(self) -> f64 {
+        if self.mean_gap_hours <= 0.0 {
+            return 0.0;
+        }
+        -(1.0 - self.changed_share.clamp(0.0, 0.99)).ln() / self.mean_gap_hours
     }
 }
 

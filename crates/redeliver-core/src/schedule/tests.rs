@@ -74,7 +74,22 @@ fn owed_redeliveries_bring_the_next_poll_forward_and_never_polled_hooks_go_first
 #[test]
 fn discovery_takes_its_share_before_the_polls() {
     let b = Budget { limit_per_hour: 5000.0, share: 0.5, reserved_per_hour: 500.0 };
-    assert_eq!(b.for_polls(), 2000.0);
+    assert!((b.for_polls() - 2000.0 * (1.0 - MARGIN)).abs() < 1e-9);
+}
+
+#[test]
+fn a_busy_hooks_change_rate_is_estimated_from_the_share_of_polls_that_changed() {
+    // Attempts at 20 an hour, polled every 15 minutes: almost every poll finds something new.
+    let mut o = Observed::default();
+    for _ in 0..30 {
+        o = o.after(true, 0.25);
+    }
+    assert!(o.change_rate() > 15.0, "{}", o.change_rate());
+    // An idle hook's estimate decays towards zero.
+    for _ in 0..30 {
+        o = o.after(false, 0.25);
+    }
+    assert!(o.change_rate() < 0.01, "{}", o.change_rate());
 }
 
 fn hook_strategy(credentials: usize) -> impl Strategy<Value = HookView> {

@@ -22,8 +22,6 @@ use std::time::Duration;
 const MAX_NAP: Duration = Duration::from_secs(30);
 /// A refresh that failed is tried again this soon (or at its own period, if shorter).
 const RETRY_REFRESH: Duration = Duration::from_secs(300);
-/// How fast a hook's estimated change rate follows what the latest polls saw.
-const RATE_WEIGHT: f64 = 0.3;
 /// Limit assumed for a credential before its first answer told the real one (GitHub's
 /// installation-token floor).
 const ASSUMED_LIMIT: f64 = 5000.0;
@@ -70,7 +68,7 @@ pub struct Member {
     pub last_traffic: Option<DateTime<Utc>>,
     pub failing: bool,
     pub owed_due: Option<DateTime<Utc>>,
-    pub change_rate: f64,
+    pub observed: schedule::Observed,
     pub conditional: bool,
     pub requests: u64,
     pub not_modified: u64,
@@ -89,7 +87,7 @@ impl Member {
             last_traffic: None,
             failing: false,
             owed_due: None,
-            change_rate: 0.0,
+            observed: schedule::Observed::default(),
             conditional: false,
             requests: 0,
             not_modified: 0,
@@ -104,7 +102,7 @@ impl Member {
             last_traffic: self.last_traffic,
             failing: self.failing,
             owed_due: self.owed_due,
-            change_rate: self.change_rate,
+            change_rate: self.observed.change_rate(),
             conditional: self.conditional,
         }
     }
@@ -252,9 +250,10 @@ impl Daemon {
                 if changed {
                     member.last_traffic = Some(now);
                 }
-                let hours = previous.map_or(1.0, |p| ((now - p).num_milliseconds() as f64 / 3.6e6).max(1e-3));
-                let seen = if changed { 1.0 / hours } else { 0.0 };
-                member.change_rate = RATE_WEIGHT * seen + (1.0 - RATE_WEIGHT) * member.change_rate;
+                if let Some(p) = previous {
+                    let hours = ((now - p).num_milliseconds() as f64 / 3.6e6).max(1e-4);
+                    member.observed = member.observed.after(changed, hours);
+                }
                 let pending = report.events.iter().filter(|e| e.outcome.is_pending());
                 member.owed_due = pending.clone().filter_map(|e| e.due_at).min();
                 member.failing = pending.count() > 0;
