@@ -125,7 +125,9 @@ fn run(n: usize, conditional: bool, seed: u64) -> Outcome {
     );
     let refresh_cost = (n as f64 / 100.0).ceil() + if conditional { 0.0 } else { n as f64 };
     let refresh = if conditional { REFRESH } else { REFRESH_UNCONDITIONAL };
-    let budget = Budget { limit_per_hour: LIMIT, share: SHARE, reserved_per_hour: refresh_cost * 3600.0 / refresh };
+    let refresh_per_hour = refresh_cost * 3600.0 / refresh;
+    // Redelivery requests of the last hour, reserved as the daemon reserves them.
+    let mut posts: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
     let (mut spent_window, mut window) = (0.0, 0u64);
     let (mut points, mut listings, mut not_modified) = (0.0, 0u64, 0u64);
     let (mut latencies, mut latencies_idle) = (Vec::new(), Vec::new());
@@ -158,6 +160,11 @@ fn run(n: usize, conditional: bool, seed: u64) -> Outcome {
                     conditional,
                 })
                 .collect();
+            while posts.front().is_some_and(|p| *p < t - 3600.0) {
+                posts.pop_front();
+            }
+            let reserved_per_hour = refresh_per_hour + posts.len() as f64;
+            let budget = Budget { limit_per_hour: LIMIT, share: SHARE, reserved_per_hour };
             let plan = schedule::schedule(&views, &[budget], &settings, at(base, t));
             for (h, (next, interval)) in hooks.iter_mut().zip(plan.next.iter().zip(&plan.intervals)) {
                 h.next = (*next - base).num_milliseconds() as f64 / 1000.0;
@@ -192,6 +199,7 @@ fn run(n: usize, conditional: bool, seed: u64) -> Outcome {
             for f in h.owed.drain(..) {
                 if f + FIRST_RUNG <= t {
                     cost += 1.0;
+                    posts.push_back(t);
                     h.attempt_since_poll = true;
                     if measuring(f) {
                         latencies.push(t - f);

@@ -61,9 +61,10 @@ pub struct Budget {
     pub reserved_per_hour: f64,
 }
 
-/// The part of a budget the plan leaves unplanned: redelivery requests (one point each, not
-/// priced per poll) and the estimates' error come out of it, before the gate has to stop polls.
-pub const MARGIN: f64 = 0.1;
+/// The part of a budget the plan leaves unplanned: the change-rate estimates' error comes out of
+/// it before the gate has to stop polls (the fleet benchmark, docs/benchmarks.md, hit the gate
+/// every hour with a tenth, and rarely with a quarter).
+pub const MARGIN: f64 = 0.25;
 
 impl Budget {
     /// Points an hour the polls may plan to spend.

@@ -49,6 +49,9 @@ pub struct Source {
     pub remaining: Option<u64>,
     pub limit: Option<u64>,
     pub reset: Option<DateTime<Utc>>,
+    /// When its redelivery requests of the last hour were sent: reserved in the budget, since
+    /// the plan prices polls only.
+    pub posts: std::collections::VecDeque<DateTime<Utc>>,
     /// Repositories listed and kept at the last refresh.
     pub repos_listed: usize,
     pub repos_kept: usize,
@@ -125,6 +128,7 @@ impl Fleet {
                 repos_listed: 0,
                 repos_kept: 0,
                 hooks_seen: HashMap::new(),
+                posts: Default::default(),
             })
             .collect();
         Fleet { fixed, sources, members: Vec::new(), settings, min_interval }
@@ -137,13 +141,20 @@ impl Fleet {
             .map(|s| Budget {
                 limit_per_hour: s.limit.map_or(ASSUMED_LIMIT, |l| l as f64),
                 share: self.settings.budget_share,
-                reserved_per_hour: s.refresh_points as f64 * 3600.0 / s.discovery.refresh.as_secs_f64().max(1.0),
+                reserved_per_hour: s.refresh_points as f64 * 3600.0 / s.discovery.refresh.as_secs_f64().max(1.0)
+                    + s.posts.len() as f64,
             })
             .collect()
     }
 
     /// The schedule now, written into the members' `next_poll` and `interval`.
     pub fn plan(&mut self, now: DateTime<Utc>) -> schedule::Schedule {
+        let hour_ago = now - chrono::Duration::hours(1);
+        for s in &mut self.sources {
+            while s.posts.front().is_some_and(|at| *at < hour_ago) {
+                s.posts.pop_front();
+            }
+        }
         let horizon = self
             .sources
             .iter()
@@ -258,6 +269,10 @@ impl Daemon {
                 member.owed_due = pending.clone().filter_map(|e| e.due_at).min();
                 member.failing = pending.count() > 0;
                 let source = &mut fleet.sources[member.source];
+                let c = &report.counts;
+                for _ in 0..(c.redelivered + c.refused + c.ambiguous) {
+                    source.posts.push_back(now);
+                }
                 source.remaining = r.rate_limit_remaining.or(source.remaining);
                 source.limit = r.rate_limit_limit.or(source.limit);
                 source.reset = r.rate_limit_reset.or(source.reset);
