@@ -23,7 +23,16 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
     if !dry_run {
         session.hold_lock()?;
     }
+    // Targets with `replay_past_horizon` or `deliver_to` get their events delivered directly
+    // (a dry run's passes never post: the pass checks it).
+    session.direct = true;
     on_shutdown_signal(session.cancel.clone())?;
+    for t in run.targets.iter().filter(|t| t.direct.is_on() && t.direct.secret.is_none()) {
+        crate::output::note(&format!(
+            "warning: target {}: no secret_env or secret_file: what watch posts itself carries no signature headers",
+            t.name
+        ));
+    }
     let fixed = run.targets.len();
     let mut daemon = Daemon::new(session, run.targets, run.options, run.notify, interval);
     // Organizations whose hooks are discovered (issue 14): polled on the budget-aware schedule.

@@ -9,6 +9,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod page;
+mod page_replays;
 mod poll;
 pub mod status;
 

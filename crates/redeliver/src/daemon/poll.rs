@@ -3,7 +3,7 @@
 //! SIGINT/SIGTERM (the session's cancellation token) finishing the request in flight, saving
 //! state and returning: every wait, here and in the client, ends with the token.
 
-use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, SharedStatus, Status, TargetStatus};
+use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, RecentReplay, SharedStatus, Status, TargetStatus};
 use crate::config::{NotifySettings, RunOptions, Target};
 use crate::exit::Failure;
 use crate::pass::Session;
@@ -249,6 +249,22 @@ fn record(ts: &mut TargetStatus, r: &Report) {
             next_due_at: e.due_at,
         })
         .collect();
+    if let Some(direct) = &r.direct {
+        ts.replays_owed = direct.counts.owed;
+        ts.replays_uncertain = direct.counts.sending;
+        for p in &direct.posts {
+            ts.push_replay(RecentReplay {
+                // This machine's time, as every other time on the page.
+                at: now,
+                guid: p.guid.clone(),
+                event: p.event.clone(),
+                reason: p.reason.clone(),
+                answer: p.answer.into(),
+                status: p.status,
+                detail: p.detail.clone(),
+            });
+        }
+    }
     for e in &r.events {
         if e.outcome == Outcome::GivenUp {
             ts.push_given_up(GivenUpEvent {
