@@ -135,6 +135,9 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
     let help = "Given-up notifications dropped because the notification queue was full.";
     x.family("redeliver_notifications_dropped_total", "counter", help);
     let _ = writeln!(x.out, "redeliver_notifications_dropped_total {}", status.notifications_dropped);
+    if let Some(fleet) = &status.fleet {
+        super::fleet_status::metrics(fleet, &mut x.out);
+    }
     x.out
 }
 

@@ -2,6 +2,8 @@
 //! that shows it (`http`: the routes; `health`: /healthz; `metrics`: /metrics; `page`: the
 //! status page).
 
+mod fleet;
+pub mod fleet_status;
 pub mod guard;
 pub mod health;
 pub mod http;
@@ -11,4 +13,5 @@ mod page_replays;
 mod poll;
 pub mod status;
 
+pub use fleet::Fleet;
 pub use poll::{Daemon, on_shutdown_signal};

@@ -44,6 +44,9 @@ pub struct Status {
     /// Which page of pending events this is (from 1; 0 before [`page_of`]), of how many per page.
     pub page: usize,
     pub per_page: usize,
+    /// Discovered hooks and their schedule (issue 14), when a target discovers them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<super::fleet_status::FleetStatus>,
 }
 
 /// `status` with each target's pending events cut to page `page` (from 1) of [`PER_PAGE`], and
@@ -86,6 +89,10 @@ pub struct TargetStatus {
     pub rate_limit_reset: Option<DateTime<Utc>>,
     /// GitHub's clock minus this machine's, in seconds, as of the last poll (issue 8, case 4).
     pub clock_skew_seconds: Option<i64>,
+    /// A discovered hook's longest interval (issue 14): `/healthz` allows three of them
+    /// instead of three poll intervals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_interval_seconds: Option<u64>,
     /// Events still owed a redelivery, as of the last poll (one page of them in a [`page_of`]).
     pub pending: Vec<PendingEvent>,
     /// How many events are owed in all (set by [`page_of`]).
