@@ -171,9 +171,9 @@ async fn an_event_past_the_horizon_is_replayed_once_the_receiver_answers_again()
 /// still holds it (three days), by a replay from the archive after. Token auth: a JWT made on
 /// this machine's clock would be expired on GitHub's.
 ///
-/// `max_attempts = 1000` keeps the ladder from giving an event up for its cap before the
-/// horizon; with the outage awareness of issue 11 (redeliveries held while the receiver is
-/// down, events given up for `outage` at the horizon) that line can go.
+/// The default policy: outage awareness holds the ladder while the receiver is down (one canary
+/// per probe interval, charged to no rung), so no event reaches its cap; the events that reach
+/// GitHub's horizon are given up for `outage`, owed a replay, and replayed once it answers.
 ///
 /// `overlap = "2d"`: a pass dates its start by GitHub's clock as learned from the listing's
 /// answers, late by the time the listing took; at 50,000× a listing that takes a second on a
@@ -192,7 +192,7 @@ async fn a_ten_day_outage_loses_nothing_and_delivers_nothing_twice() {
         &config,
         format!(
             "[[target]]\nname = \"shop\"\nkind = \"repo\"\nrepo = \"octo/shop\"\nhook_id = {hook}\napi_url = \"{}\"\n\
-             token_env = \"SHOP_TOKEN\"\nsecret_env = \"HOOK_SECRET\"\nreplay_past_horizon = true\nmax_attempts = 1000\n\
+             token_env = \"SHOP_TOKEN\"\nsecret_env = \"HOOK_SECRET\"\nreplay_past_horizon = true\n\
              overlap = \"2d\"\n",
             app.sim.base_url()
         ),
