@@ -64,6 +64,10 @@ pub enum Command {
     Sim(SimArgs),
     /// Watch failed webhooks being recovered, against the built-in simulator (no GitHub needed).
     Demo(DemoArgs),
+    // -- shipping (issue 15): the container's HEALTHCHECK, which has no shell or curl.
+    /// Probe a running `watch`'s /healthz: exit 0 when it answers 2xx, 1 otherwise (for a
+    /// container HEALTHCHECK).
+    Healthcheck(HealthcheckArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -289,6 +293,17 @@ pub struct DemoArgs {
     /// Keep serving the status page after the demo, until Ctrl-C.
     #[arg(long)]
     pub serve: bool,
+}
+
+// -- shipping (issue 15): `redeliver healthcheck`.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// The /healthz URL of the `watch` to probe.
+    #[arg(default_value = "http://127.0.0.1:9187/healthz")]
+    pub url: String,
+    /// How long to wait for the answer.
+    #[arg(long, value_parser = positive_duration, default_value = "5s")]
+    pub timeout: Duration,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod export;
+mod healthcheck;
 mod history;
 mod replay;
 pub mod run;
@@ -22,5 +23,6 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Command::Replay(args) => replay::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Healthcheck(args) => healthcheck::run(args).await,
     }
 }

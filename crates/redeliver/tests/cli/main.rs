@@ -4,6 +4,7 @@
 mod archive;
 mod golden;
 mod harness;
+mod healthcheck;
 mod hostile_client;
 mod never_lose_list;
 mod never_lose_state;
