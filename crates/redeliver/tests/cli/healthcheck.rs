@@ -19,9 +19,8 @@ async fn a_running_watch_is_healthy() {
 #[tokio::test]
 async fn a_503_or_no_listener_is_unhealthy_with_status_1() {
     let app = App::start().await;
-    let behind = RawServer::start(|_, _| RawReply::new(503, &[], "target app: no successful poll for 3m"))
-        .await
-        .unwrap();
+    let behind =
+        RawServer::start(|_, _| RawReply::new(503, &[], "target app: no successful poll for 3m")).await.unwrap();
     let probe = app.command(["healthcheck", &format!("{}/healthz", behind.url())]).await;
     probe.assert_code(1);
     assert!(probe.stderr.contains("503") && probe.stderr.contains("no successful poll"), "{}", probe.stderr);
