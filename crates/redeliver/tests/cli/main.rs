@@ -3,6 +3,7 @@
 
 mod archive;
 mod golden;
+mod habits;
 mod harness;
 mod healthcheck;
 mod hostile_client;
@@ -10,6 +11,7 @@ mod never_lose_list;
 mod never_lose_state;
 mod ops;
 mod pipe;
+mod rough_edges;
 mod run;
 mod secret_sweep;
 mod targets;
