@@ -115,7 +115,7 @@ pub struct RedeliveryRecord {
     pub detail: Option<String>,
 }
 
-const SCHEMA: i64 = super::archive::SCHEMA;
+const SCHEMA: i64 = super::owed::SCHEMA;
 
 pub struct Ledger {
     conn: Connection,
@@ -255,6 +255,9 @@ impl Ledger {
         }
         if version < super::archive::SCHEMA {
             self.sql(|c| c.execute_batch(super::archive::MIGRATION))?;
+        }
+        if version < super::owed::SCHEMA {
+            self.sql(|c| c.execute_batch(super::owed::MIGRATION))?;
         }
         Ok(())
     }

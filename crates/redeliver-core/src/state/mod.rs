@@ -7,11 +7,13 @@ mod archive;
 pub mod carry;
 mod ledger;
 mod lock;
+mod owed;
 mod path_problem;
 
 pub use archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};
 pub use ledger::{Ledger, RedeliveryRecord, RedeliveryState, StateError};
 pub use lock::{LockError, StateLock};
+pub use owed::{Owed, OwedCounts};
 pub use path_problem::{PathProblem, diagnose};
 
 use std::path::{Path, PathBuf};

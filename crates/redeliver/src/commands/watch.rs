@@ -11,7 +11,8 @@ use redeliver_core::policy::format_duration;
 
 pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
     let settings = resolve_watch(&args, &Env::from_process(), chrono::Utc::now())?;
-    let (run, interval) = (settings.run, settings.interval);
+    let (mut run, interval) = (settings.run, settings.interval);
+    let discovery = std::mem::take(&mut run.discovery);
 
     // The status port and the polls share one descriptor table: make it as large as allowed.
     daemon::guard::raise_file_limit();
@@ -22,8 +23,22 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
     if !dry_run {
         session.hold_lock()?;
     }
+    // Targets with `replay_past_horizon` or `deliver_to` get their events delivered directly
+    // (a dry run's passes never post: the pass checks it).
+    session.direct = true;
     on_shutdown_signal(session.cancel.clone())?;
+    for t in run.targets.iter().filter(|t| t.direct.is_on() && t.direct.secret.is_none()) {
+        crate::output::note(&format!(
+            "warning: target {}: no secret_env or secret_file: what watch posts itself carries no signature headers",
+            t.name
+        ));
+    }
+    let fixed = run.targets.len();
     let mut daemon = Daemon::new(session, run.targets, run.options, run.notify, interval);
+    // Organizations whose hooks are discovered (issue 14): polled on the budget-aware schedule.
+    if !discovery.is_empty() {
+        daemon.fleet = Some(daemon::Fleet::new(fixed, discovery, settings.fleet, interval));
+    }
     // The HTTP side stops with the daemon's own token, after the polling loop has returned.
     let stop_http = tokio_util::sync::CancellationToken::new();
     let server = match &settings.listen {

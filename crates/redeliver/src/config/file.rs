@@ -30,9 +30,11 @@ pub struct ConfigFile {
     pub keep_history: Option<Duration>,
     /// Whether failed events' delivery records are archived in the state (default true).
     pub archive: Option<bool>,
-    /// The largest payload archived, in bytes (default 1 MiB).
+    /// The largest payload archived, in bytes or with a unit (`"512KiB"`; default 1 MiB).
+    #[serde(default, deserialize_with = "size")]
     pub archive_max_payload: Option<u64>,
-    /// The archive's total size, compressed, in bytes (default 256 MiB).
+    /// The archive's total size, compressed, in bytes or with a unit (`"1GiB"`; default 256 MiB).
+    #[serde(default, deserialize_with = "size")]
     pub archive_max_total: Option<u64>,
     #[serde(default, deserialize_with = "duration")]
     pub interval: Option<Duration>,
@@ -51,6 +53,13 @@ pub struct ConfigFile {
     pub defaults: FileKnobs,
     #[serde(default)]
     pub target: Vec<FileTarget>,
+    // --- Organization discovery and the budget-aware schedule (issue 14) ---
+    /// The share of each credential's hourly rate limit `watch` may spend (default 0.5).
+    #[serde(default, deserialize_with = "share")]
+    pub budget_share: Option<f64>,
+    /// The longest a discovered hook may go unpolled (default 15m).
+    #[serde(default, deserialize_with = "duration")]
+    pub max_interval: Option<Duration>,
 }
 
 /// The `[defaults]` table: the knobs every target starts from.
@@ -100,6 +109,8 @@ pub enum Kind {
     App,
     Repo,
     Org,
+    /// Every matching hook of an organization's repositories (and its own), discovered.
+    OrgRepoHooks,
 }
 
 impl Kind {
@@ -108,6 +119,7 @@ impl Kind {
             Kind::App => "app",
             Kind::Repo => "repo",
             Kind::Org => "org",
+            Kind::OrgRepoHooks => "org-repo-hooks",
         }
     }
 }
@@ -136,6 +148,23 @@ pub struct FileTarget {
     pub org: Option<String>,
     #[serde(default, deserialize_with = "hook_id")]
     pub hook_id: Option<u64>,
+    // --- kind = "org-repo-hooks" (issue 14) ---
+    /// Repository name patterns (`*`, `?`, `!` excludes); default every repository.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    /// A pattern the hook's receiver URL must match.
+    pub hook_url: Option<String>,
+    /// Keep hooks subscribed to one of these events (default any).
+    #[serde(default)]
+    pub hook_events: Vec<String>,
+    /// Include archived repositories (default false).
+    pub archived: Option<bool>,
+    /// Include the organization's own hooks (default false).
+    pub org_hooks: Option<bool>,
+    /// How often the repositories and hooks are listed again (default 1h).
+    #[serde(default, deserialize_with = "duration")]
+    pub refresh: Option<Duration>,
+    // --- end of org-repo-hooks ---
     #[serde(default, deserialize_with = "duration")]
     lookback: Option<Duration>,
     #[serde(default, deserialize_with = "duration")]
@@ -154,6 +183,16 @@ pub struct FileTarget {
     events: Vec<String>,
     #[serde(default)]
     exclude_events: Vec<String>,
+    // --- Direct delivery (issue 12; docs/archive.md) ---
+    /// `watch` replays an event still failed at GitHub's horizon straight from the archive.
+    pub replay_past_horizon: Option<bool>,
+    /// Pull mode: `watch` delivers each event to this URL itself (GitHub's may fail).
+    pub deliver_to: Option<String>,
+    /// The hook's secret, to sign direct deliveries: the name of an environment variable...
+    pub secret_env: Option<String>,
+    /// ... or a file holding it (its first line).
+    pub secret_file: Option<PathBuf>,
+    // --- end of direct delivery ---
 }
 
 impl FileTarget {
@@ -198,6 +237,21 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Erro
     Option::<String>::deserialize(d)?.map(|text| parse_duration(&text).map_err(de::Error::custom)).transpose()
 }
 
+/// A size: a number of bytes, or a string with a unit (`"512KiB"`, `"1GiB"`).
+fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(i64),
+        Text(String),
+    }
+    match Option::<Size>::deserialize(d)? {
+        Some(Size::Bytes(n)) => u64::try_from(n).map(Some).map_err(|_| de::Error::custom("must not be negative")),
+        Some(Size::Text(text)) => super::size::parse_size(&text).map(Some).map_err(de::Error::custom),
+        None => Ok(None),
+    }
+}
+
 fn ladder<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ladder>, D::Error> {
     Option::<String>::deserialize(d)?.map(|text| parse_ladder(&text).map(Ladder).map_err(de::Error::custom)).transpose()
 }
@@ -216,7 +270,17 @@ fn kind<'de, D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
         "app" => Ok(Kind::App),
         "repo" => Ok(Kind::Repo),
         "org" => Ok(Kind::Org),
-        _ => Err(de::Error::custom("is not one of app, repo, org")),
+        "org-repo-hooks" => Ok(Kind::OrgRepoHooks),
+        _ => Err(de::Error::custom("is not one of app, repo, org, org-repo-hooks")),
+    }
+}
+
+/// A share of a rate limit: more than 0, at most 1.
+fn share<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        Some(x) if x > 0.0 && x <= 1.0 => Ok(Some(x)),
+        Some(_) => Err(de::Error::custom("must be a number more than 0 and at most 1 (0.5 is half)")),
+        None => Ok(None),
     }
 }
 

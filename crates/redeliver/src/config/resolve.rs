@@ -6,7 +6,7 @@
 //! |---|---|---|---|---|
 //! | state file | `--state` | `REDELIVER_STATE` | `state` | XDG state dir |
 //! | audit history kept | `--keep-history` | — | `keep_history` | `30d` |
-//! | archive of failed events | `--no-archive` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
+//! | archive of failed events | `--no-archive`, `--archive-max-payload`, `--archive-max-total` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
 //! | policy knobs (`--ladder` …) | yes | — | the target's table, then `[defaults]` | [`Policy`] |
 //! | interval, listen, notify | `watch`'s flags | — | top-level keys | `1m`, `127.0.0.1:9187`, none |
 //! | one target's hook, host, credentials | yes | the docs scripts' variables | a `[[target]]` | the App hook, github.com |
@@ -19,7 +19,8 @@ use super::env::{Env, names};
 use super::file::{self, ConfigFile, FileTarget, Kind};
 use super::values::{api_url, app_id, key_from_file, key_from_text, parse_api_url, patterns, split_repo};
 use super::{
-    ActionsEnv, Auth, Knobs, Listen, NotifySettings, RunOptions, RunSettings, Target, VariableSettings, WatchSettings,
+    ActionsEnv, Auth, DirectSettings, Discovery, FleetSettings, Knobs, Listen, NotifySettings, RunOptions, RunSettings,
+    Target, VariableSettings, WatchSettings,
 };
 use crate::cli::{RunArgs, WatchArgs};
 use crate::exit::Failure;
@@ -42,13 +43,24 @@ pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// `watch`'s time between polls.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+/// The share of each credential's rate limit `watch` spends on discovered hooks.
+pub const DEFAULT_BUDGET_SHARE: f64 = 0.5;
+/// How often an organization's repositories and hooks are listed again.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(3600);
 /// Where `watch` serves its status page.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9187";
 
 /// `run`'s and `check`'s settings (the config file, if any, read from `--config`).
 pub fn resolve_run(args: &RunArgs, env: &Env, now: DateTime<Utc>) -> Result<RunSettings, Failure> {
     let file = args.target.config.as_deref().map(file::load).transpose()?;
-    run_settings(args, env, file.as_ref(), now)
+    let settings = run_settings(args, env, file.as_ref(), now)?;
+    if let Some(d) = settings.discovery.first() {
+        return Err(Failure::config(format!(
+            "target \"{}\" is kind = \"org-repo-hooks\": its hooks are discovered and polled by `redeliver watch`",
+            d.name
+        )));
+    }
+    Ok(settings)
 }
 
 /// `watch`'s settings: `run`'s, plus the interval, the listen address and notifications.
@@ -72,12 +84,12 @@ pub(super) fn run_settings(
         return Err(Failure::config(format!("--until ({}) is before --since ({})", second(u), second(s))));
     }
     let flags = flag_knobs(args);
-    let mut targets = match file {
+    let (mut targets, mut discovery) = match file {
         Some(file) => file_targets(file, env, &flags)?,
-        None => vec![flag_target(args, env, &flags)?],
+        None => (vec![flag_target(args, env, &flags)?], Vec::new()),
     };
     let (ca, paging) = transport(args, file)?;
-    for t in &mut targets {
+    for t in targets.iter_mut().chain(discovery.iter_mut().map(|d| &mut d.template)) {
         t.ca = ca.clone();
         t.paging = paging;
     }
@@ -95,6 +107,7 @@ pub(super) fn run_settings(
     };
     Ok(RunSettings {
         targets,
+        discovery,
         state_path,
         options: RunOptions {
             since,
@@ -104,19 +117,23 @@ pub(super) fn run_settings(
             dry_run: args.dry_run,
             json: args.json,
             archive: if args.state.no_archive { Some(false) } else { file.and_then(|f| f.archive) },
-            archive_limits: archive_limits(file),
+            archive_limits: archive_limits(args, file),
         },
         actions,
         notify,
     })
 }
 
-/// The archive's caps: the config file's, else the defaults.
-fn archive_limits(file: Option<&ConfigFile>) -> ArchiveLimits {
+/// The archive's caps: the flags', else the config file's, else the defaults.
+fn archive_limits(args: &RunArgs, file: Option<&ConfigFile>) -> ArchiveLimits {
     let d = ArchiveLimits::default();
     ArchiveLimits {
-        max_payload: file.and_then(|f| f.archive_max_payload).unwrap_or(d.max_payload),
-        max_total: file.and_then(|f| f.archive_max_total).unwrap_or(d.max_total),
+        max_payload: args
+            .state
+            .archive_max_payload
+            .or(file.and_then(|f| f.archive_max_payload))
+            .unwrap_or(d.max_payload),
+        max_total: args.state.archive_max_total.or(file.and_then(|f| f.archive_max_total)).unwrap_or(d.max_total),
     }
 }
 
@@ -144,7 +161,14 @@ pub(super) fn watch_settings(
     } else {
         args.allow_hosts.clone()
     };
-    Ok(WatchSettings { run, interval, listen, allow_hosts })
+    let fleet = FleetSettings {
+        budget_share: file.and_then(|f| f.budget_share).unwrap_or(DEFAULT_BUDGET_SHARE),
+        max_interval: file
+            .and_then(|f| f.max_interval)
+            .unwrap_or(redeliver_core::schedule::DEFAULT_MAX_INTERVAL)
+            .max(interval),
+    };
+    Ok(WatchSettings { run, interval, listen, allow_hosts, fleet })
 }
 
 /// What every target's connection shares: extra CA certificates (read and checked here, so a bad
@@ -217,6 +241,7 @@ fn target(
         variable: None,
         ca: None,
         paging: PageLimits::default(),
+        direct: Default::default(),
     })
 }
 
@@ -329,11 +354,13 @@ fn fail(path: &Path, what: impl std::fmt::Display) -> Failure {
     Failure::config(format!("{}: {what}", path.display()))
 }
 
-/// Every target of a config file: credentials read, knobs stacked, duplicates refused.
-fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<Vec<Target>, Failure> {
+/// Every target of a config file: credentials read, knobs stacked, duplicates refused; the
+/// discovery targets apart.
+fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<(Vec<Target>, Vec<Discovery>), Failure> {
     let mut names = HashSet::new();
     let mut hooks = HashSet::new();
     let mut out = Vec::new();
+    let mut discovery = Vec::new();
     for t in &file.target {
         let place = format!("target \"{}\"", t.name);
         if !names.insert(t.name.clone()) {
@@ -341,6 +368,10 @@ fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<Vec<Targe
         }
         let knobs = file.defaults.knobs().overlaid(&t.knobs()).overlaid(flags);
         let target = file_target(t, &file.path, &place, env, &knobs)?;
+        if t.kind == Kind::OrgRepoHooks {
+            discovery.push(discovery_of(t, target));
+            continue;
+        }
         if !hooks.insert(target.key()) {
             return Err(fail(
                 &file.path,
@@ -349,7 +380,28 @@ fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<Vec<Targe
         }
         out.push(target);
     }
-    Ok(out)
+    Ok((out, discovery))
+}
+
+/// A `kind = "org-repo-hooks"` table as a [`Discovery`] (issue 14).
+fn discovery_of(t: &FileTarget, template: Target) -> Discovery {
+    let org = match &template.hook {
+        HookTarget::Org { org, .. } => org.clone(),
+        _ => String::new(),
+    };
+    Discovery {
+        name: t.name.clone(),
+        org,
+        selector: redeliver_core::discover::Selector {
+            repos: t.repos.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            archived: t.archived.unwrap_or(false),
+            hook_url: t.hook_url.clone(),
+            hook_events: t.hook_events.clone(),
+        },
+        org_hooks: t.org_hooks.unwrap_or(false),
+        refresh: t.refresh.unwrap_or(DEFAULT_REFRESH),
+        template,
+    }
 }
 
 fn file_target(t: &FileTarget, path: &Path, place: &str, env: &Env, knobs: &Knobs) -> Result<Target, Failure> {
@@ -378,9 +430,50 @@ fn file_target(t: &FileTarget, path: &Path, place: &str, env: &Env, knobs: &Knob
             let org = t.org.clone().ok_or_else(|| fail(path, format!("{place}: an org target needs org = \"ORG\"")))?;
             HookTarget::Org { org, hook_id: hook_id()? }
         }
+        // The organization stands in for the hooks found in it (hook 0 is never polled).
+        Kind::OrgRepoHooks => {
+            let org = t
+                .org
+                .clone()
+                .ok_or_else(|| fail(path, format!("{place}: an org-repo-hooks target needs org = \"ORG\"")))?;
+            HookTarget::Org { org, hook_id: 0 }
+        }
     };
     let auth = file_auth(t, &hook, path, place, env)?;
-    target(t.name.clone(), hook, api, auth, knobs).map_err(in_place)
+    let mut target = target(t.name.clone(), hook, api, auth, knobs).map_err(in_place)?;
+    target.direct = direct(t, path, place, env)?;
+    Ok(target)
+}
+
+/// A target's direct delivery: `deliver_to` must be an http(s) URL (never quoted: it may carry
+/// a password), and the secret comes from `secret_env` or `secret_file`, never the file itself.
+fn direct(t: &FileTarget, path: &Path, place: &str, env: &Env) -> Result<DirectSettings, Failure> {
+    if let Some(to) = &t.deliver_to {
+        let url = Url::parse(to).map_err(|e| fail(path, format!("{place}: deliver_to is not a URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(fail(path, format!("{place}: deliver_to must be an http:// or https:// URL")));
+        }
+    }
+    let secret = match (&t.secret_env, &t.secret_file) {
+        (Some(_), Some(_)) => return Err(fail(path, format!("{place}: give secret_env or secret_file, not both"))),
+        (Some(var), None) => {
+            refuse_a_secret(var, "secret_env", path, place)?;
+            Some(Secret::new(env.get(var).ok_or_else(|| {
+                fail(path, format!("{place}: secret_env names {var}, which is not set in the environment"))
+            })?))
+        }
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| fail(path, format!("{place}: cannot read secret_file {}: {e}", file.display())))?;
+            Some(Secret::new(text.lines().next().unwrap_or_default()))
+        }
+        (None, None) => None,
+    };
+    Ok(DirectSettings {
+        replay_past_horizon: t.replay_past_horizon.unwrap_or(false),
+        deliver_to: t.deliver_to.clone(),
+        secret,
+    })
 }
 
 fn file_auth(t: &FileTarget, hook: &HookTarget, path: &Path, place: &str, env: &Env) -> Result<Auth, Failure> {

@@ -92,6 +92,15 @@ fn the_archive_is_on_unless_the_flag_or_the_file_turns_it_off_and_its_caps_come_
     assert_eq!((limits.max_payload, limits.max_total), (2048, 65536));
     let defaults = run(&app_args(), &env(&[]), None).options.archive_limits;
     assert_eq!((defaults.max_payload, defaults.max_total), (1 << 20, 256 << 20));
+    // Units in the file, and the flags over the file.
+    let units = config("archive_max_payload = \"4KiB\"\narchive_max_total = \"1MB\"", "", "");
+    let limits = run(&app_args(), &env(&[]), Some(&units)).options.archive_limits;
+    assert_eq!((limits.max_payload, limits.max_total), (4096, 1_000_000));
+    let mut flags = app_args();
+    flags.state.archive_max_payload = Some(10);
+    flags.state.archive_max_total = Some(20);
+    let limits = run(&flags, &env(&[]), Some(&units)).options.archive_limits;
+    assert_eq!((limits.max_payload, limits.max_total), (10, 20), "the flags win");
 }
 
 #[test]
@@ -246,4 +255,29 @@ fn the_variable_needs_a_valid_name_a_repository_and_a_token() {
 #[test]
 fn the_demo_ladder_type_round_trips() {
     assert_eq!("2s,2s".parse::<Ladder>().unwrap().0, vec![Duration::seconds(2); 2]);
+}
+
+#[test]
+fn an_org_repo_hooks_target_is_a_discovery_with_its_selector_and_the_fleet_knobs() {
+    let text = "budget_share = 0.3\nmax_interval = \"10m\"\n[[target]]\nname = \"acme-ci\"\nkind = \"org-repo-hooks\"\n\
+                org = \"acme\"\ntoken_env = \"ORG_TOKEN\"\nrepos = [\"*\", \"!archived-*\"]\nhook_url = \"*jenkins*\"\n\
+                hook_events = [\"push\"]\norg_hooks = true\nrefresh = \"30m\"\nladder = \"2m\"\n";
+    let file = parse(text, Path::new("test.toml")).unwrap_or_else(|f| panic!("{:#}", f.error));
+    let settings = watch_settings(&WatchArgs::default(), &env(&[("ORG_TOKEN", "ghp_x")]), Some(&file), now())
+        .unwrap_or_else(|f| panic!("{:#}", f.error));
+    assert!(settings.run.targets.is_empty(), "the organization is not itself polled");
+    let d = &settings.run.discovery[0];
+    assert_eq!((d.name.as_str(), d.org.as_str(), d.org_hooks), ("acme-ci", "acme", true));
+    assert_eq!(d.selector.repos, ["*", "!archived-*"]);
+    assert_eq!(d.selector.hook_url.as_deref(), Some("*jenkins*"));
+    assert_eq!(d.refresh, std::time::Duration::from_secs(1800));
+    assert_eq!(d.template.policy.ladder, vec![Duration::minutes(2)], "policy keys reach every discovered hook");
+    assert_eq!(settings.fleet.budget_share, 0.3);
+    assert_eq!(settings.fleet.max_interval, std::time::Duration::from_secs(600));
+
+    let defaults = watch(&watch_app(), None).fleet;
+    assert_eq!((defaults.budget_share, defaults.max_interval), (0.5, std::time::Duration::from_secs(900)));
+    let bad = "budget_share = 1.5\n[[target]]\nname = \"a\"\napp_id = \"1\"\nprivate_key_env = \"PRIVATE_KEY\"\n";
+    let err = parse(bad, Path::new("t.toml")).err().map(|f| format!("{:#}", f.error)).unwrap_or_default();
+    assert!(err.contains("budget_share") && err.contains("at most 1"), "{err}");
 }

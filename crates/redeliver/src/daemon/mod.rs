@@ -2,12 +2,16 @@
 //! that shows it (`http`: the routes; `health`: /healthz; `metrics`: /metrics; `page`: the
 //! status page).
 
+mod fleet;
+pub mod fleet_status;
 pub mod guard;
 pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod page;
+mod page_replays;
 mod poll;
 pub mod status;
 
+pub use fleet::Fleet;
 pub use poll::{Daemon, on_shutdown_signal};

@@ -3,7 +3,7 @@
 //! SIGINT/SIGTERM (the session's cancellation token) finishing the request in flight, saving
 //! state and returning: every wait, here and in the client, ends with the token.
 
-use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, SharedStatus, Status, TargetStatus};
+use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, RecentReplay, SharedStatus, Status, TargetStatus};
 use crate::config::{NotifySettings, RunOptions, Target};
 use crate::exit::Failure;
 use crate::pass::Session;
@@ -26,6 +26,18 @@ pub struct Daemon {
     pub verbose_passes: bool,
     /// Failed events seen, to count each once.
     seen: Seen,
+    /// Discovered hooks and their budget-aware schedule (issue 14), when any target is
+    /// `kind = "org-repo-hooks"`.
+    pub fleet: Option<super::fleet::Fleet>,
+}
+
+/// What one poll of a target came to.
+pub(super) enum Polled {
+    Done(Box<Report>),
+    Failed,
+    /// A discovered hook that GitHub no longer has (404).
+    Gone,
+    Cancelled,
 }
 
 /// Failed events already counted, by GUID, with their first attempt: kept only while a pass
@@ -85,10 +97,21 @@ impl Daemon {
             notifications_dropped: 0,
             page: 0,
             per_page: 0,
+            fleet: None,
         });
         let wanted = notify.url.is_some() || notify.command.is_some();
         let notify = wanted.then(|| notify::Queue::start(notify, notify::QUEUE_CAPACITY, status.clone()));
-        Self { session, targets, options, notify, status, interval, verbose_passes: true, seen: Default::default() }
+        Self {
+            session,
+            targets,
+            options,
+            notify,
+            status,
+            interval,
+            verbose_passes: true,
+            seen: Default::default(),
+            fleet: None,
+        }
     }
 
     /// The shutdown token: cancelled by a signal (or by a test).
@@ -96,47 +119,13 @@ impl Daemon {
         self.session.cancel.clone()
     }
 
-    /// One pass over every target, in order; a failing target does not stop the others.
+    /// One pass over every configured target, in order; a failing target does not stop the
+    /// others. Discovered hooks (after them in `targets`) keep their own schedule (`fleet`).
     pub async fn poll_once(&mut self) {
-        for (i, t) in self.targets.iter().enumerate() {
-            if self.session.cancel.is_cancelled() {
+        let fixed = self.fleet.as_ref().map_or(self.targets.len(), |f| f.fixed);
+        for i in 0..fixed {
+            if matches!(self.poll_target(i).await, Polled::Cancelled) {
                 return;
-            }
-            self.status.update(|s| s.targets[i].last_poll_started_at = Some(Utc::now()));
-            match self.session.pass(t, &self.options).await {
-                Ok(report) => {
-                    let new =
-                        report.events.iter().filter(|e| self.seen.insert(&e.guid, e.first_attempt_at)).count() as u64;
-                    self.status.update(|s| {
-                        s.targets[i].failed_events_seen += new;
-                        record(&mut s.targets[i], &report);
-                    });
-                    let c = &report.counts;
-                    // A dry run's plan is all it has to show: printed every pass.
-                    let acted = c.redelivered + c.given_up + c.refused + c.ambiguous > 0;
-                    if self.verbose_passes && (acted || self.options.dry_run) {
-                        // A daemon keeps working when no one reads its summaries.
-                        if output::data(&output::summary(&report)).is_err() {
-                            tracing::debug!("stdout is closed; pass summaries are no longer printed");
-                        }
-                    }
-                    if !self.options.dry_run
-                        && let Some(queue) = &self.notify
-                    {
-                        queue.push(notify::notes(std::slice::from_ref(&report)));
-                    }
-                }
-                // Stopped while waiting or reading: not the target's fault, and nothing to save.
-                Err(_) if self.session.cancel.is_cancelled() => return,
-                Err(failure) => {
-                    let error = failure.one_line();
-                    tracing::error!(target = %t.name, "poll failed: {error}");
-                    self.status.update(|s| {
-                        let ts = &mut s.targets[i];
-                        ts.polls += 1;
-                        ts.last_error = Some(error);
-                    });
-                }
             }
         }
         let horizon = self.targets.iter().map(|t| t.policy.horizon).max().unwrap_or_default();
@@ -144,10 +133,67 @@ impl Daemon {
         tracing::trace!(seen = self.seen.len(), "failed events remembered for counting");
     }
 
+    /// One pass over `targets[i]`, folded into its status.
+    pub(super) async fn poll_target(&mut self, i: usize) -> Polled {
+        let t = &self.targets[i];
+        if self.session.cancel.is_cancelled() {
+            return Polled::Cancelled;
+        }
+        self.status.update(|s| s.targets[i].last_poll_started_at = Some(Utc::now()));
+        match self.session.pass(t, &self.options).await {
+            Ok(report) => {
+                let new = report.events.iter().filter(|e| self.seen.insert(&e.guid, e.first_attempt_at)).count() as u64;
+                self.status.update(|s| {
+                    s.targets[i].failed_events_seen += new;
+                    record(&mut s.targets[i], &report);
+                });
+                let c = &report.counts;
+                // A dry run's plan is all it has to show: printed every pass.
+                let acted = c.redelivered + c.given_up + c.refused + c.ambiguous > 0;
+                if self.verbose_passes && (acted || self.options.dry_run) {
+                    // A daemon keeps working when no one reads its summaries.
+                    if output::data(&output::summary(&report)).is_err() {
+                        tracing::debug!("stdout is closed; pass summaries are no longer printed");
+                    }
+                }
+                if !self.options.dry_run
+                    && let Some(queue) = &self.notify
+                {
+                    queue.push(notify::notes(std::slice::from_ref(&report)));
+                }
+                Polled::Done(Box::new(report))
+            }
+            // Stopped while waiting or reading: not the target's fault, and nothing to save.
+            Err(_) if self.session.cancel.is_cancelled() => Polled::Cancelled,
+            Err(failure) => {
+                let error = failure.one_line();
+                let gone = matches!(
+                    failure.error.downcast_ref::<redeliver_core::github::ApiError>(),
+                    Some(redeliver_core::github::ApiError::NotFound { .. })
+                );
+                // A discovered hook deleted since the last refresh is no error: it is dropped.
+                if gone && i >= self.fleet.as_ref().map_or(usize::MAX, |f| f.fixed) {
+                    tracing::info!(target = %t.name, "the hook is gone; dropped until the next discovery finds it");
+                    return Polled::Gone;
+                }
+                tracing::error!(target = %t.name, "poll failed: {error}");
+                self.status.update(|s| {
+                    let ts = &mut s.targets[i];
+                    ts.polls += 1;
+                    ts.last_error = Some(error);
+                });
+                Polled::Failed
+            }
+        }
+    }
+
     /// Polls until the session's token is cancelled (by a signal), `interval` ± 10 % apart, then
     /// gives queued notifications a short grace to go out.
     pub async fn run(&mut self) {
         let cancel = self.cancel();
+        if self.fleet.is_some() {
+            self.run_fleet().await;
+        }
         while !cancel.is_cancelled() {
             self.poll_once().await;
             // ±10 % so that many daemons do not poll in lockstep.
@@ -165,7 +211,7 @@ impl Daemon {
 
 /// The API URL as the status page may show it: never a user name, password or query (a token
 /// someone put there), even though the config refuses a URL with them.
-fn shown_url(url: &url::Url) -> String {
+pub(super) fn shown_url(url: &url::Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
@@ -203,6 +249,22 @@ fn record(ts: &mut TargetStatus, r: &Report) {
             next_due_at: e.due_at,
         })
         .collect();
+    if let Some(direct) = &r.direct {
+        ts.replays_owed = direct.counts.owed;
+        ts.replays_uncertain = direct.counts.sending;
+        for p in &direct.posts {
+            ts.push_replay(RecentReplay {
+                // This machine's time, as every other time on the page.
+                at: now,
+                guid: p.guid.clone(),
+                event: p.event.clone(),
+                reason: p.reason.clone(),
+                answer: p.answer.into(),
+                status: p.status,
+                detail: p.detail.clone(),
+            });
+        }
+    }
     for e in &r.events {
         if e.outcome == Outcome::GivenUp {
             ts.push_given_up(GivenUpEvent {

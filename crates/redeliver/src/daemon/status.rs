@@ -43,6 +43,9 @@ pub struct Status {
     /// Which page of pending events this is (from 1; 0 before [`page_of`]), of how many per page.
     pub page: usize,
     pub per_page: usize,
+    /// Discovered hooks and their schedule (issue 14), when a target discovers them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<super::fleet_status::FleetStatus>,
 }
 
 /// `status` with each target's pending events cut to page `page` (from 1) of [`PER_PAGE`], and
@@ -85,12 +88,41 @@ pub struct TargetStatus {
     pub rate_limit_reset: Option<DateTime<Utc>>,
     /// GitHub's clock minus this machine's, in seconds, as of the last poll (issue 8, case 4).
     pub clock_skew_seconds: Option<i64>,
+    /// A discovered hook's longest interval (issue 14): `/healthz` allows three of them
+    /// instead of three poll intervals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_interval_seconds: Option<u64>,
     /// Events still owed a redelivery, as of the last poll (one page of them in a [`page_of`]).
     pub pending: Vec<PendingEvent>,
     /// How many events are owed in all (set by [`page_of`]).
     pub pending_total: usize,
     pub recent_redeliveries: VecDeque<RecentRedelivery>,
     pub given_up: VecDeque<GivenUpEvent>,
+    // --- Direct delivery (issue 12): posts straight to the receiver, `replayed` in history ---
+    /// Posts since the daemon started, by the receiver's answer: `delivered`, `refused`, `unreachable`.
+    pub replays: BTreeMap<String, u64>,
+    /// Events owed a direct delivery as of the last poll, still to be delivered.
+    pub replays_owed: u64,
+    /// Posts written down and never completed (a killed process): not sent again by themselves.
+    pub replays_uncertain: u64,
+    pub last_replay_at: Option<DateTime<Utc>>,
+    /// The last post the receiver refused or did not answer.
+    pub last_replay_failure: Option<RecentReplay>,
+    pub recent_replays: VecDeque<RecentReplay>,
+}
+
+/// One post straight to the receiver.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentReplay {
+    pub at: DateTime<Utc>,
+    pub guid: String,
+    pub event: String,
+    /// Why it was owed: `horizon`, `outage` or `pull`.
+    pub reason: String,
+    /// `delivered`, `refused` or `unreachable`.
+    pub answer: String,
+    pub status: Option<u16>,
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,6 +163,16 @@ impl TargetStatus {
         *self.redeliveries.entry(r.answer.clone()).or_default() += 1;
         self.recent_redeliveries.push_front(r);
         self.recent_redeliveries.truncate(RECENT);
+    }
+
+    pub fn push_replay(&mut self, r: RecentReplay) {
+        *self.replays.entry(r.answer.clone()).or_default() += 1;
+        self.last_replay_at = Some(r.at);
+        if r.answer != "delivered" {
+            self.last_replay_failure = Some(r.clone());
+        }
+        self.recent_replays.push_front(r);
+        self.recent_replays.truncate(RECENT);
     }
 
     pub fn push_given_up(&mut self, g: GivenUpEvent) {

@@ -12,13 +12,15 @@ mod save;
 pub use client::{HookClient, SignIn, client, sign_in};
 
 use crate::config::{RunOptions, Target};
+use crate::direct::owed::{self, DirectReport};
+use crate::direct::send;
 use crate::exit::{Exit, Failure};
 use crate::report::{RUN_SCHEMA, Report, RequestReport, StateReport, WindowReport};
 use chrono::Utc;
 use redeliver_core::github::{Pace, RequestStats};
 use redeliver_core::plan::plan;
 use redeliver_core::state::{Ledger, StateLock};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -34,11 +36,23 @@ pub struct Session {
     last_post: HashMap<String, (Instant, Duration)>,
     /// Shutdown: cancelled by a signal; every client wait and the pacing end with it.
     pub cancel: tokio_util::sync::CancellationToken,
+    /// Whether passes deliver straight to receivers where a target asks (`watch` only;
+    /// docs/archive.md), and the HTTP client they post with.
+    pub direct: bool,
+    http: Option<reqwest::Client>,
 }
 
 impl Session {
     pub fn new(state_path: PathBuf) -> Self {
-        Self { state_path, held: None, clients: HashMap::new(), last_post: HashMap::new(), cancel: Default::default() }
+        Self {
+            state_path,
+            held: None,
+            clients: HashMap::new(),
+            last_post: HashMap::new(),
+            cancel: Default::default(),
+            direct: false,
+            http: None,
+        }
     }
 
     /// Takes the state's lock for the whole session (the daemon), instead of once per pass.
@@ -102,7 +116,16 @@ impl Session {
         if let Some(c) = read.carried.as_ref().filter(|_| o.dry_run) {
             c.overlay(&mut memory, scan.failed().map(|h| h.guid.as_str()));
         }
-        let plan = plan(scan.failed(), &memory, &t.policy, &t.filter, o.max_redeliveries, now);
+        // Direct delivery (issue 12): in pull mode every failed event is the direct step's, and
+        // the planner leaves it alone (GitHub is never asked to redeliver it).
+        let direct = self.direct && t.direct.is_on() && !o.dry_run && read.variable.is_none();
+        let mut direct_report = DirectReport::default();
+        let ours = match (&ledger, direct && t.direct.deliver_to.is_some()) {
+            (Some(l), true) => owed::owe_listed(l, t, scan.failed(), &memory, now, &mut direct_report)?,
+            _ => HashSet::new(),
+        };
+        let failed = scan.failed().filter(|h| !ours.contains(&h.guid));
+        let plan = plan(failed, &memory, &t.policy, &t.filter, o.max_redeliveries, now);
         let mut acted = self.act(hc, t, o, &plan, ledger.as_ref(), now).await?;
         acted.counts.pages = pages;
         acted.counts.deliveries_read = scan.deliveries_read;
@@ -113,6 +136,16 @@ impl Session {
         if read.variable.is_none() {
             acted.counts.archived = archive::archive(hc, t, o, &plan, ledger.as_ref(), now).await?;
         }
+        if let (true, Some(l)) = (direct, &ledger) {
+            if t.direct.replay_past_horizon {
+                owed::owe_given_up(l, t, &plan, now, &mut direct_report)?;
+            }
+            let http = match &self.http {
+                Some(http) => http.clone(),
+                None => self.http.insert(send::http_client().map_err(|e| Failure::internal(e.into()))?).clone(),
+            };
+            owed::deliver_due(&http, hc, l, t, o, &self.cancel, now, &mut direct_report).await?;
+        }
 
         let store = match &read.variable {
             Some(v) => v.describe(),
@@ -122,6 +155,11 @@ impl Session {
         save::prune(t, o, ledger.as_ref(), now)?;
         let carried = save::carry(t, o, read.carried.as_mut(), ledger.as_ref()).await?;
         let written = save::watermark(t, o, &plan, ledger.as_ref(), read.variable.as_mut(), started).await?;
+        if o.dry_run {
+            hc.unsaved()
+        } else {
+            hc.saved()
+        }
         let attention = acted.counts.need_attention() || acted.stop.is_some();
         Ok(Report {
             schema: RUN_SCHEMA,
@@ -143,6 +181,7 @@ impl Session {
             process: crate::usage::Usage::of_this_process(),
             requests: requests(hc.client.stats(), requests_before),
             exit_code: if attention { Exit::Attention as u8 } else { Exit::Success as u8 },
+            direct: direct.then_some(direct_report),
         })
     }
 

@@ -2,6 +2,7 @@
 //! (one link) for the crate, as ripgrep and just have.
 
 mod archive;
+mod direct;
 mod golden;
 mod habits;
 mod harness;
@@ -10,6 +11,7 @@ mod hostile_client;
 mod never_lose_list;
 mod never_lose_state;
 mod ops;
+mod org_fleet;
 mod pipe;
 mod rough_edges;
 mod run;
