@@ -25,13 +25,16 @@ pub fn outage_aware(mut plan: Plan, health: &HookHealth, priority: &EventFilter,
     }
     let owed =
         |d: &Decision| matches!(d, Decision::Redeliver { .. } | Decision::Deferred { .. } | Decision::Waiting { .. });
+    // The canary is the oldest *due* event: one still waiting for its rung (its last request,
+    // perhaps refused, was moments ago) is not sent early because the hook is down.
+    let due = |d: &Decision| matches!(d, Decision::Redeliver { .. } | Decision::Deferred { .. });
     let canary = health
         .probe_due(now)
         .then(|| {
             plan.verdicts
                 .iter()
                 .enumerate()
-                .filter(|(_, v)| owed(&v.decision))
+                .filter(|(_, v)| due(&v.decision))
                 .min_by_key(|(_, v)| (v.first_attempt_at, &v.history.guid))
                 .map(|(i, _)| i)
         })

@@ -129,11 +129,12 @@ impl Ledger {
         self.sql(|c| {
             let tx = c.unchecked_transaction()?;
             tx.prepare_cached(
-                "INSERT INTO events (target, guid, event, first_seen_ms, uncharged) VALUES (?1, ?2, ?3, ?4, 1)
+                "INSERT INTO events (target, guid, event, first_seen_ms, uncharged, last_sent_ms) VALUES (?1, ?2, ?3, ?4, 1, ?5)
                  ON CONFLICT (target, guid) DO UPDATE SET uncharged = uncharged + 1,
-                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms)",
+                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+                     last_sent_ms = max(coalesce(last_sent_ms, 0), excluded.last_sent_ms)",
             )?
-            .execute(params![key, guid, event, first_seen.timestamp_millis()])?;
+            .execute(params![key, guid, event, first_seen.timestamp_millis(), at.timestamp_millis()])?;
             tx.prepare_cached(
                 "INSERT INTO redeliveries (target, guid, delivery_id, event, at_ms, answer, kind)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'sending', 'canary')",
@@ -163,8 +164,13 @@ impl Ledger {
                     "UPDATE redeliveries SET answer = ?2, detail = ?3 WHERE id = ?1",
                     params![row, answer, detail],
                 )?;
+                // The canary's request time stays the event's last request (its rung is
+                // counted from it) unless it was never sent at all.
                 tx.execute(
-                    "UPDATE events SET uncharged = max(uncharged - 1, 0) WHERE target = ?1 AND guid = ?2",
+                    "UPDATE events SET uncharged = max(uncharged - 1, 0),
+                         last_sent_ms = (SELECT max(at_ms) FROM redeliveries
+                                         WHERE target = ?1 AND guid = ?2 AND answer != 'not_sent')
+                     WHERE target = ?1 AND guid = ?2",
                     params![target, guid],
                 )?;
             }
