@@ -27,6 +27,9 @@ pub enum StateError {
     Sql { path: PathBuf, source: rusqlite::Error },
     #[error("state file {path}: cannot compress an archived payload: {source}")]
     Compress { path: PathBuf, source: std::io::Error },
+    // PostgreSQL state (issue 13).
+    #[error(transparent)]
+    Postgres(#[from] super::postgres::PgError),
 }
 
 /// Where a redelivery request recorded in the ledger stands: `sending` until GitHub's answer
@@ -62,7 +65,7 @@ impl RedeliveryState {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "accepted" => Self::Accepted,
             "refused" => Self::Refused,
@@ -92,13 +95,17 @@ pub struct RedeliveryRecord {
 
 const SCHEMA: i64 = super::archive::SCHEMA;
 
-pub struct Ledger {
+/// The SQLite backend of the [`Ledger`](super::Ledger) front. Inside the SQLite modules it keeps
+/// the name `Ledger` (the alias below), so their statements read as they did before the front.
+pub struct SqliteLedger {
     conn: Connection,
     path: PathBuf,
     /// The schema this file has: [`SCHEMA`] once opened for writing (migrated); an older one
     /// when opened read-only, where queries fall back to what that schema holds.
     version: i64,
 }
+
+pub(super) type Ledger = SqliteLedger;
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,15 +1,52 @@
-//! The ledger's tests: what survives reopening, migrations, pruning and the carried form.
+//! The ledger's tests: what survives reopening, migrations, pruning and the carried form. The
+//! semantics are one suite run on both backends (`on_both!`: each case gets a `sqlite` and a
+//! `postgres` test, the latter on the test server, docs/design.md); SQLite's file and schema
+//! history have cases of their own.
 
 use super::*;
+use crate::state::postgres::testing;
+use crate::state::{Ledger, StateLocation};
+
+/// Each case is a function of a factory of fresh, empty state locations.
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[test]
+            fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let n = std::cell::Cell::new(0);
+                super::$case(&|| {
+                    n.set(n.get() + 1);
+                    super::StateLocation::File(dir.path().join(format!("deep/state{}.db", n.get())))
+                });
+            }
+
+            #[test]
+            fn postgres() {
+                super::$case(&|| super::StateLocation::Postgres(super::testing::fresh()));
+            }
+        }
+    )*};
+}
+
+on_both!(
+    remembers_watermarks_redeliveries_and_give_ups_across_opens,
+    pending_events_round_trip_until_resolved_or_given_up,
+    a_redelivery_github_never_acted_on_costs_no_rung,
+    resolved_events_are_remembered_and_old_rows_pruned,
+    a_carried_ledger_round_trips_through_a_fresh_runner,
+    an_archived_record_round_trips_and_the_archive_stays_capped,
+    an_empty_state_reads_as_none,
+);
+
+type Fresh<'a> = &'a dyn Fn() -> StateLocation;
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-#[test]
-fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("deep/state.db");
+fn remembers_watermarks_redeliveries_and_give_ups_across_opens(fresh: Fresh) {
+    let path = fresh();
     {
         let l = Ledger::open(&path).unwrap();
         assert_eq!(l.watermark("app").unwrap(), None);
@@ -40,10 +77,8 @@ fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
     assert!(l.set_watermark("app", t("2026-01-02T00:00:00Z"), t("2026-01-02T00:00:00Z")).is_err(), "read-only");
 }
 
-#[test]
-fn pending_events_round_trip_until_resolved_or_given_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+fn pending_events_round_trip_until_resolved_or_given_up(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
     let h = |guid: &str, attempts| GuidHistory {
         guid: guid.into(),
         event: "push".into(),
@@ -119,10 +154,8 @@ fn history(guid: &str) -> GuidHistory {
     }
 }
 
-#[test]
-fn a_redelivery_github_never_acted_on_costs_no_rung() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+fn a_redelivery_github_never_acted_on_costs_no_rung(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
     let first = t("2026-01-01T00:00:00Z");
     let row = l.begin_redelivery("app", "g", "push", 5, first, t("2026-01-01T00:01:00Z")).unwrap();
     l.complete(row, RedeliveryState::Accepted, None).unwrap();
@@ -138,10 +171,8 @@ fn a_redelivery_github_never_acted_on_costs_no_rung() {
     assert_eq!(l.memory("app", ["g"]).unwrap()["g"].sent, 1);
 }
 
-#[test]
-fn resolved_events_are_remembered_and_old_rows_pruned() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+fn resolved_events_are_remembered_and_old_rows_pruned(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
     let day = chrono::Duration::days(1);
     let mut recent = history("pending");
     recent.oldest_at = t("2026-01-05T00:00:00Z");
@@ -201,13 +232,11 @@ fn a_schema_1_file_keeps_its_stored_time_when_read_and_when_migrated() {
     assert_eq!(l.pending("app").unwrap().len(), 1);
 }
 
-#[test]
-fn a_carried_ledger_round_trips_through_a_fresh_runner() {
-    let dir = tempfile::tempdir().unwrap();
+fn a_carried_ledger_round_trips_through_a_fresh_runner(fresh: Fresh) {
     let first = t("2026-01-01T00:00:00Z");
     let carried = {
         // The job before: a refused redelivery, a give-up and a success.
-        let l = Ledger::open(&dir.path().join("job1.db")).unwrap();
+        let l = Ledger::open(&fresh()).unwrap();
         let row = l.begin_redelivery("app", "refused", "push", 5, first, t("2026-01-01T00:01:00Z")).unwrap();
         l.complete(row, RedeliveryState::Refused, Some("422")).unwrap();
         l.give_up("app", "capped", "push", GiveUpReason::Cap, first, t("2026-01-01T02:00:00Z")).unwrap();
@@ -218,7 +247,7 @@ fn a_carried_ledger_round_trips_through_a_fresh_runner() {
     assert_eq!(carried.events.len(), 3, "only this target's events");
     let (text, _) = carried.encode(crate::state::carry::VARIABLE_LIMIT);
     // The next job starts with an empty ledger on a new runner.
-    let l = Ledger::open(&dir.path().join("job2.db")).unwrap();
+    let l = Ledger::open(&fresh()).unwrap();
     l.import_carried("app", &Carried::parse(&text).unwrap()).unwrap();
     let m = l.memory("app", ["refused", "capped", "ok"]).unwrap();
     assert_eq!((m["refused"].sent, m["refused"].last_sent_at), (1, Some(t("2026-01-01T00:01:00Z"))));
@@ -259,4 +288,71 @@ fn the_state_folder_and_files_are_private() {
     for file in ["state.db", "state.db-wal", "state.db.lock"] {
         assert_eq!(mode(&dir.path().join("new").join(file)), 0o600, "{file}");
     }
+}
+
+fn an_archived_record_round_trips_and_the_archive_stays_capped(fresh: Fresh) {
+    use crate::state::{ArchiveLimits, Archived, ArchivedRecord};
+    let l = Ledger::open(&fresh()).unwrap();
+    let mut rng = fastrand::Rng::with_seed(5);
+    let record = |guid: &str, rng: &mut fastrand::Rng| ArchivedRecord {
+        guid: guid.into(),
+        event: "push".into(),
+        action: None,
+        delivery_id: 7,
+        target: "app".into(),
+        hook_url: None,
+        content_type: None,
+        headers: [("X-GitHub-Delivery".to_string(), guid.to_string())].into(),
+        payload: serde_json::json!({ "noise": (0..1000).map(|_| rng.alphanumeric()).collect::<String>() }),
+        archived_at: t("2026-01-01T00:00:00Z"),
+        delivered_at: Some(t("2026-01-01T00:00:00Z")),
+    };
+    let limits = ArchiveLimits { max_payload: 4096, max_total: 4 * 1024 };
+    let first = record("first", &mut rng);
+    assert_eq!(l.archive("app", &first, limits, t("2026-01-01T00:01:00Z")).unwrap(), Archived::Stored);
+    let config = crate::state::HookConfigRecord {
+        url: Some("https://hooks.example/in".into()),
+        content_type: Some("form".into()),
+        insecure_ssl: None,
+    };
+    l.set_hook_config("app", &config, t("2026-01-01T00:01:00Z")).unwrap();
+    let back = l.archived(None).unwrap();
+    assert_eq!((back[0].payload.clone(), back[0].headers.clone()), (first.payload, first.headers));
+    assert_eq!(back[0].hook_url.as_deref(), Some("https://hooks.example/in"), "the configuration's URL fills in");
+    assert!(l.is_archived("app", "first").unwrap() && !l.is_archived("other", "first").unwrap());
+    for i in 0..20 {
+        let r = record(&format!("g{i}"), &mut rng);
+        l.archive("app", &r, limits, t("2026-01-01T00:02:00Z") + chrono::Duration::minutes(i)).unwrap();
+        assert!(l.archive_size().unwrap() <= limits.max_total);
+    }
+    assert!(l.is_archived("app", "g19").unwrap() && !l.is_archived("app", "first").unwrap(), "oldest first");
+    let row = l.begin_replay("app", "g19", "push", 7, t("2026-01-02T00:00:00Z")).unwrap();
+    l.complete(row, RedeliveryState::Replayed, Some("HTTP 200 in 3 ms")).unwrap();
+    assert_eq!(l.history(None, Some("g19"), 5).unwrap()[0].answer, RedeliveryState::Replayed);
+    assert_eq!(l.memory("app", ["g19"]).unwrap().get("g19").map(|m| m.sent), None, "a replay costs no rung");
+}
+
+fn an_empty_state_reads_as_none(fresh: Fresh) {
+    let at = fresh();
+    assert!(Ledger::open_read_only(&at).unwrap().is_none(), "nothing written yet: no state");
+    Ledger::open(&at).unwrap().set_watermark("app", t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z")).unwrap();
+    assert!(Ledger::open_read_only(&at).unwrap().is_some());
+}
+
+/// A database written by a newer build is refused, as a newer file is, and a migration is
+/// applied once however many replicas open the database together.
+#[test]
+fn postgres_migrates_once_and_refuses_a_newer_schema() {
+    let at = StateLocation::Postgres(testing::fresh());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| Ledger::open(&at).unwrap());
+        }
+    });
+    let l = Ledger::open(&at).unwrap();
+    let pg = l.postgres().unwrap();
+    pg.run(|c, _| Ok(c.execute("INSERT INTO redeliver_schema VALUES (99)", &[]).unwrap())).unwrap();
+    let err = Ledger::open(&at).unwrap_err();
+    assert!(err.to_string().contains("newer redeliver"), "{err}");
+    assert!(!err.to_string().contains("password"), "{err}");
 }

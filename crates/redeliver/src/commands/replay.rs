@@ -46,7 +46,7 @@ struct Replayed {
 }
 
 pub async fn run(args: ReplayArgs) -> Result<Exit, Failure> {
-    let path = Env::from_process().state_path(args.state.as_deref());
+    let path = Env::from_process().state_location(args.state.as_deref())?;
     let secret = read_secret(&args)?;
     if secret.is_none() {
         output::note("warning: no --secret-env or --secret-file: the replays carry no signature headers");
@@ -78,8 +78,12 @@ pub async fn run(args: ReplayArgs) -> Result<Exit, Failure> {
     }
     drop(reader);
     // Write-before-send, under the lock, as redeliveries: never two replays of one event at once.
-    let (_lock, ledger) =
-        if args.dry_run { (None, None) } else { (Some(StateLock::acquire(&path)?), Some(Ledger::open(&path)?)) };
+    // (A PostgreSQL state has no file to lock; its replays are written down all the same.)
+    let (_lock, ledger) = match path.file() {
+        _ if args.dry_run => (None, None),
+        Some(file) => (Some(StateLock::acquire(file)?), Some(Ledger::open(file)?)),
+        None => (None, Some(Ledger::open(&path)?)),
+    };
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -14,8 +14,10 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
 
     // The status port and the polls share one descriptor table: make it as large as allowed.
     daemon::guard::raise_file_limit();
-    let mut session = Session::new(run.state_path.clone());
+    let mut session = Session::new(run.state.clone());
     session.hold_lock()?;
+    // PostgreSQL state: a replica in the fleet, acting on the targets whose leases it holds.
+    session.use_leases(run.lease, true);
     on_shutdown_signal(session.cancel.clone())?;
     let mut daemon = Daemon::new(session, run.targets, run.options, run.notify, interval);
     // The HTTP side stops with the daemon's own token, after the polling loop has returned.
@@ -40,7 +42,7 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
         "redeliver: watching {} target(s) every {}; state {}",
         daemon.targets.len(),
         format_duration(interval),
-        daemon.session.state_path().display()
+        daemon.session.state().describe()
     ));
     daemon.run().await;
     stop_http.cancel();

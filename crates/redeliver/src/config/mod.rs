@@ -22,7 +22,7 @@ mod values;
 pub use env::Env;
 #[allow(unused_imports)] // for commands that read one variable or parse one value
 pub use env::names;
-pub use resolve::{resolve_run, resolve_watch};
+pub use resolve::{DEFAULT_LEASE, resolve_run, resolve_watch};
 pub use values::When;
 
 use chrono::{DateTime, Duration, Utc};
@@ -176,7 +176,12 @@ pub struct NotifySettings {
 #[derive(Debug)]
 pub struct RunSettings {
     pub targets: Vec<Target>,
-    pub state_path: PathBuf,
+    // PostgreSQL state (issue 13).
+    /// Where the state lives: a file, or the database a `postgres://` URL names (its password
+    /// resolved; never shown).
+    pub state: redeliver_core::state::StateLocation,
+    /// How long a lease on a target lasts unless renewed (PostgreSQL state).
+    pub lease: std::time::Duration,
     pub options: RunOptions,
     /// `$GITHUB_STEP_SUMMARY` when running under GitHub Actions.
     pub actions: Option<ActionsEnv>,

@@ -86,6 +86,10 @@ pub(super) fn run_settings(
         (None, None, Some(from_file)) => from_file.clone(),
         (None, None, None) => env.state_path(None),
     };
+    // PostgreSQL state (issue 13).
+    let password = env.state_password(file.and_then(|f| f.state_password_file.as_deref()))?;
+    let state = redeliver_core::state::StateLocation::parse(&state_path, password.as_ref())?;
+    let lease = file.and_then(|f| f.lease).unwrap_or(DEFAULT_LEASE);
     let actions = (env.get(names::GITHUB_ACTIONS) == Some("true"))
         .then(|| ActionsEnv { step_summary: env.get(names::GITHUB_STEP_SUMMARY).map(PathBuf::from) });
     let notify = NotifySettings {
@@ -94,7 +98,8 @@ pub(super) fn run_settings(
     };
     Ok(RunSettings {
         targets,
-        state_path,
+        state,
+        lease,
         options: RunOptions {
             since,
             until,
@@ -111,6 +116,10 @@ pub(super) fn run_settings(
 }
 
 /// The archive's caps: the config file's, else the defaults.
+/// How long a lease lasts unless renewed: a replica that stops renewing (killed, frozen, cut
+/// off) hands its targets over after at most this much (plus one interval).
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn archive_limits(file: Option<&ConfigFile>) -> ArchiveLimits {
     let d = ArchiveLimits::default();
     ArchiveLimits {

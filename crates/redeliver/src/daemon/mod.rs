@@ -2,11 +2,13 @@
 //! that shows it (`http`: the routes; `health`: /healthz; `metrics`: /metrics; `page`: the
 //! status page).
 
+pub mod fleet;
 pub mod guard;
 pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod page;
+mod page_fleet;
 mod poll;
 pub mod status;
 

@@ -45,6 +45,9 @@ fn write_page(out: &mut String, status: &Status, now: DateTime<Utc>) -> fmt::Res
     if status.targets.len() > 1 {
         write_overview(out, status, &health, now)?;
     }
+    if let Some(fleet) = &status.fleet {
+        super::page_fleet::write_fleet(out, fleet)?;
+    }
     out.push_str("</header>\n");
     for (i, (t, h)) in status.targets.iter().zip(&health).enumerate() {
         write_target(out, i, t, *h, status.page.max(1), now)?;
@@ -83,7 +86,7 @@ fn shorten(s: &str, max: usize) -> String {
 /// Worst first in the headline: a stale target is what `/healthz` pages about.
 fn severity(h: Health) -> u8 {
     match h {
-        Health::Healthy => 0,
+        Health::Healthy | Health::Elsewhere => 0,
         Health::Starting => 1,
         Health::Failing => 2,
         Health::Stale => 3,
@@ -95,7 +98,7 @@ fn summary(health: &[Health]) -> String {
         return "no targets configured".to_owned();
     }
     let mut parts = Vec::new();
-    for h in [Health::Stale, Health::Failing, Health::Starting, Health::Healthy] {
+    for h in [Health::Stale, Health::Failing, Health::Starting, Health::Healthy, Health::Elsewhere] {
         let n = health.iter().filter(|x| **x == h).count();
         if n > 0 {
             parts.push(format!("{n} {}", h.label()));
@@ -146,6 +149,7 @@ fn headline(t: &TargetStatus, h: Health, now: DateTime<Utc>) -> String {
         Health::Starting => "Waiting for the first poll to finish.".to_owned(),
         Health::Failing => format!("The last poll failed; last successful poll {last}."),
         Health::Stale => format!("No recent successful poll (/healthz fails): last success {last}."),
+        Health::Elsewhere => "Another replica holds this target's lease and polls it.".to_owned(),
     }
 }
 
@@ -367,7 +371,7 @@ fn thousands(n: u64) -> String {
 }
 
 /// HTML-escapes a string from the status as it is written.
-struct Esc<'a>(&'a str);
+pub(super) struct Esc<'a>(pub(super) &'a str);
 
 impl fmt::Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

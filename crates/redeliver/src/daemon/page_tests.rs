@@ -135,6 +135,7 @@ pub(crate) fn sample(now: DateTime<Utc>) -> Status {
         notifications_dropped: 0,
         page: 0,
         per_page: 0,
+        fleet: None,
     }
 }
 

@@ -2,7 +2,12 @@
 //! state's lock for its whole life, queueing a notification when an event is given up, and on
 //! SIGINT/SIGTERM (the session's cancellation token) finishing the request in flight, saving
 //! state and returning: every wait, here and in the client, ends with the token.
+//!
+//! On a PostgreSQL state the daemon is one replica of a fleet ([`fleet`]): each round it claims
+//! its share of the targets' leases and polls only those; while the database cannot be reached
+//! it polls nothing, says so on `/healthz`, and retries with a growing backoff.
 
+use super::fleet;
 use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, SharedStatus, Status, TargetStatus};
 use crate::config::{NotifySettings, RunOptions, Target};
 use crate::exit::Failure;
@@ -26,6 +31,8 @@ pub struct Daemon {
     pub verbose_passes: bool,
     /// Failed events seen, to count each once.
     seen: Seen,
+    /// PostgreSQL state: how long to wait before trying the database again (zero while it answers).
+    pub(super) db_backoff: Duration,
 }
 
 /// Failed events already counted, by GUID, with their first attempt: kept only while a pass
@@ -85,10 +92,21 @@ impl Daemon {
             notifications_dropped: 0,
             page: 0,
             per_page: 0,
+            fleet: None,
         });
         let wanted = notify.url.is_some() || notify.command.is_some();
         let notify = wanted.then(|| notify::Queue::start(notify, notify::QUEUE_CAPACITY, status.clone()));
-        Self { session, targets, options, notify, status, interval, verbose_passes: true, seen: Default::default() }
+        Self {
+            session,
+            targets,
+            options,
+            notify,
+            status,
+            interval,
+            verbose_passes: true,
+            seen: Default::default(),
+            db_backoff: Duration::ZERO,
+        }
     }
 
     /// The shutdown token: cancelled by a signal (or by a test).
@@ -98,9 +116,14 @@ impl Daemon {
 
     /// One pass over every target, in order; a failing target does not stop the others.
     pub async fn poll_once(&mut self) {
+        // PostgreSQL state: the targets whose leases this replica holds (all of them on a file).
+        let Some(owned) = self.claim() else { return };
         for (i, t) in self.targets.iter().enumerate() {
             if self.session.cancel.is_cancelled() {
                 return;
+            }
+            if !owned.contains(&t.key()) {
+                continue;
             }
             self.status.update(|s| s.targets[i].last_poll_started_at = Some(Utc::now()));
             match self.session.pass(t, &self.options).await {
@@ -129,6 +152,10 @@ impl Daemon {
                 Err(failure) => {
                     let error = format!("{:#}", failure.error);
                     tracing::error!(target = %t.name, "poll failed: {error}");
+                    if fleet::database_unreachable(&failure) {
+                        self.db_backoff = fleet::backoff(self.db_backoff, self.interval);
+                        fleet::database_down(&self.status, &error);
+                    }
                     self.status.update(|s| {
                         let ts = &mut s.targets[i];
                         ts.polls += 1;
@@ -137,6 +164,7 @@ impl Daemon {
                 }
             }
         }
+        self.show_fleet(&owned);
         let horizon = self.targets.iter().map(|t| t.policy.horizon).max().unwrap_or_default();
         self.seen.forget_before(seen_floor(horizon, Utc::now()));
         tracing::trace!(seen = self.seen.len(), "failed events remembered for counting");
@@ -148,13 +176,17 @@ impl Daemon {
         let cancel = self.cancel();
         while !cancel.is_cancelled() {
             self.poll_once().await;
-            // ±10 % so that many daemons do not poll in lockstep.
+            // ±10 % so that many daemons do not poll in lockstep; sooner while the database is
+            // away, so the replica is back as soon as it is.
             let wait = self.interval.mul_f64(0.9 + 0.2 * fastrand::f64());
+            let wait = if self.db_backoff.is_zero() { wait } else { wait.min(self.db_backoff) };
             tokio::select! {
                 () = cancel.cancelled() => break,
                 () = tokio::time::sleep(wait) => {}
             }
         }
+        // PostgreSQL state: hand the targets over now rather than when the leases expire.
+        self.session.release_all();
         if let Some(queue) = self.notify.take() {
             queue.close(NOTIFY_GRACE).await;
         }

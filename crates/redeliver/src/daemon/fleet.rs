@@ -1,0 +1,119 @@
+//! The daemon as one replica of a fleet on a PostgreSQL state (issue 13): the claim that opens
+//! each round, the fleet as the status page and `/metrics` show it, and the database's health
+//! (`/healthz` answers 503 naming it while it cannot be reached; the replica retries with a
+//! backoff that doubles from a second up to the interval).
+
+use super::poll::Daemon;
+use super::status::{Fleet, LeaseStatus, SharedStatus};
+use crate::exit::Failure;
+use redeliver_core::state::StateError;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// The first wait after the database went away.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The next wait: doubled, from [`FIRST_BACKOFF`], never past `interval`.
+pub fn backoff(previous: Duration, interval: Duration) -> Duration {
+    if previous.is_zero() { FIRST_BACKOFF.min(interval) } else { (previous * 2).min(interval) }
+}
+
+/// Whether a pass or a claim failed because the database could not be reached.
+pub fn database_unreachable(failure: &Failure) -> bool {
+    matches!(failure.error.downcast_ref::<StateError>(), Some(StateError::Postgres(e)) if e.is_unreachable())
+}
+
+/// Notes that the database cannot be reached, for `/healthz` and the page.
+pub fn database_down(status: &SharedStatus, error: &str) {
+    status.update(|s| {
+        if let Some(f) = &mut s.fleet {
+            f.database_error = Some(error.to_string());
+        }
+    });
+}
+
+impl Daemon {
+    /// Claims this round's leases; `None` (poll nothing) when the database cannot be reached.
+    pub(super) fn claim(&mut self) -> Option<BTreeSet<String>> {
+        let keys: Vec<String> = self.targets.iter().map(|t| t.key()).collect();
+        if let Some(replica) = self.session.replica() {
+            let (replica, database) = (replica.to_string(), self.session.state().shown());
+            self.status.update(|s| {
+                s.fleet.get_or_insert_with(|| Fleet { replica, database, ..Fleet::default() });
+            });
+        }
+        match self.session.claim(&keys) {
+            Ok(owned) => {
+                self.db_backoff = Duration::ZERO;
+                self.status.update(|s| {
+                    if let Some(f) = &mut s.fleet {
+                        f.database_error = None;
+                    }
+                });
+                Some(owned)
+            }
+            Err(failure) => {
+                let error = format!("{:#}", failure.error);
+                tracing::error!("cannot claim this replica's leases: {error}");
+                self.db_backoff = backoff(self.db_backoff, self.interval);
+                database_down(&self.status, &error);
+                None
+            }
+        }
+    }
+
+    /// Reads every target's lease for the status page and `/metrics` (nothing on a file state).
+    pub(super) fn show_fleet(&self, owned: &BTreeSet<String>) {
+        if self.session.replica().is_none() {
+            return;
+        }
+        let keys: Vec<String> = self.targets.iter().map(|t| t.key()).collect();
+        let leases = match self.session.fleet(&keys) {
+            Ok(leases) => leases,
+            Err(failure) => {
+                tracing::warn!("cannot read the fleet's leases: {:#}", failure.error);
+                return;
+            }
+        };
+        let rows: Vec<LeaseStatus> = self
+            .targets
+            .iter()
+            .map(|t| {
+                let key = t.key();
+                let lease = leases.iter().find(|l| l.target == key);
+                LeaseStatus {
+                    target: t.name.clone(),
+                    owner: lease.and_then(|l| l.owner.clone()),
+                    mine: owned.contains(&key),
+                    epoch: lease.map_or(0, |l| l.epoch),
+                    age_seconds: lease.map_or(0.0, |l| l.age_seconds),
+                    expires_in_seconds: lease.map_or(0.0, |l| l.expires_in_seconds),
+                    failovers: lease.map_or(0, |l| l.failovers),
+                }
+            })
+            .collect();
+        self.status.update(|s| {
+            if let Some(f) = &mut s.fleet {
+                f.leases = rows;
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_from_a_second_up_to_the_interval() {
+        let interval = Duration::from_secs(10);
+        let mut waits = Vec::new();
+        let mut wait = Duration::ZERO;
+        for _ in 0..6 {
+            wait = backoff(wait, interval);
+            waits.push(wait.as_secs());
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(backoff(Duration::ZERO, Duration::from_millis(300)), Duration::from_millis(300));
+    }
+}
