@@ -37,8 +37,9 @@ pub struct FleetLease {
     pub failovers: i64,
 }
 
-fn interval(d: Duration) -> String {
-    format!("{} milliseconds", d.as_millis().max(1))
+/// A duration as the milliseconds the statements multiply by `interval '1 millisecond'`.
+fn interval(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
 impl PgLedger {
@@ -50,7 +51,7 @@ impl PgLedger {
         self.run(|c, s| {
             let mut tx = c.transaction().at(s)?;
             tx.execute(
-                "INSERT INTO replicas (owner, seen_at, expires_at) VALUES ($1, now(), now() + $2::interval)
+                "INSERT INTO replicas (owner, seen_at, expires_at) VALUES ($1, now(), now() + $2::bigint * interval '1 millisecond')
                  ON CONFLICT (owner) DO UPDATE SET seen_at = now(), expires_at = excluded.expires_at",
                 &[&owner, &ttl],
             )
@@ -68,7 +69,7 @@ impl PgLedger {
             // Renew what is still ours (the epoch stays: nobody else took it, or owner would differ).
             let mut held: Vec<Lease> = tx
                 .query(
-                    "UPDATE leases SET expires_at = now() + $3::interval WHERE owner = $1 AND target = ANY($2)
+                    "UPDATE leases SET expires_at = now() + $3::bigint * interval '1 millisecond' WHERE owner = $1 AND target = ANY($2)
                      RETURNING target, epoch",
                     &[&owner, &targets, &ttl],
                 )
@@ -88,7 +89,7 @@ impl PgLedger {
                 let want = share - held.len() as i64;
                 let taken = tx
                     .query(
-                        "UPDATE leases l SET owner = $1, epoch = l.epoch + 1, expires_at = now() + $3::interval,
+                        "UPDATE leases l SET owner = $1, epoch = l.epoch + 1, expires_at = now() + $3::bigint * interval '1 millisecond',
                              acquired_at = now(),
                              failovers = l.failovers + CASE WHEN l.owner IS NOT NULL AND l.owner <> $1 THEN 1 ELSE 0 END
                          WHERE l.target IN (SELECT target FROM leases WHERE target = ANY($2)
@@ -127,7 +128,7 @@ impl PgLedger {
             }
             let epoch: i64 = tx
                 .query_one(
-                    "UPDATE leases SET owner = $1, epoch = epoch + 1, expires_at = now() + $3::interval, acquired_at = now()
+                    "UPDATE leases SET owner = $1, epoch = epoch + 1, expires_at = now() + $3::bigint * interval '1 millisecond', acquired_at = now()
                      WHERE target = $2 RETURNING epoch",
                     &[&owner, &target, &ttl],
                 )
@@ -144,7 +145,7 @@ impl PgLedger {
         self.run(|c, s| {
             let n = c
                 .execute(
-                    "UPDATE leases SET expires_at = now() + $4::interval
+                    "UPDATE leases SET expires_at = now() + $4::bigint * interval '1 millisecond'
                      WHERE target = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()",
                     &[&lease.target, &owner, &lease.epoch, &ttl],
                 )

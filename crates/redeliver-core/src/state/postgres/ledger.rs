@@ -85,7 +85,7 @@ impl PgLedger {
                 // Checked and renewed in one statement; the row stays locked until commit.
                 let held = tx
                     .execute(
-                        "UPDATE leases SET expires_at = GREATEST(expires_at, now() + $4::interval)
+                        "UPDATE leases SET expires_at = GREATEST(expires_at, now() + $4::bigint * interval '1 millisecond')
                          WHERE target = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()",
                         &[&key, owner, epoch, ttl],
                     )

@@ -15,6 +15,9 @@ mod schema;
 #[doc(hidden)]
 pub mod testing;
 
+#[cfg(test)]
+mod lease_tests;
+
 pub use location::PgLocation;
 
 use std::sync::Mutex;
@@ -82,7 +85,7 @@ pub struct PgLedger {
     at: PgLocation,
     /// Target → the epoch of the lease this process holds on it: [`PgLedger::begin_redelivery`]
     /// for that target commits only while that epoch is current.
-    fences: Mutex<std::collections::HashMap<String, (String, i64, String)>>,
+    fences: Mutex<std::collections::HashMap<String, (String, i64, i64)>>,
 }
 
 impl std::fmt::Debug for PgLedger {
@@ -157,11 +160,13 @@ impl PgLedger {
     /// write renews it for `ttl`.
     pub fn fence(&self, target: &str, owner: &str, epoch: i64, ttl: std::time::Duration) {
         let mut fences = self.fences.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        fences
-            .insert(target.to_string(), (owner.to_string(), epoch, format!("{} milliseconds", ttl.as_millis().max(1))));
+        fences.insert(
+            target.to_string(),
+            (owner.to_string(), epoch, i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1)),
+        );
     }
 
-    fn fence_of(&self, target: &str) -> Option<(String, i64, String)> {
+    fn fence_of(&self, target: &str) -> Option<(String, i64, i64)> {
         self.fences.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(target).cloned()
     }
 }
