@@ -9,6 +9,7 @@ mod never_lose_list;
 mod never_lose_state;
 mod ops;
 mod pipe;
+mod postgres;
 mod run;
 mod secret_sweep;
 mod targets;

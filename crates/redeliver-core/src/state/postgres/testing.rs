@@ -16,6 +16,20 @@ pub fn url() -> String {
 /// A schema of its own on the test server, so tests running at once never see each other's
 /// rows. Panics, saying how to start the server, when it cannot be reached.
 pub fn fresh() -> PgLocation {
+    let (url, schema) = fresh_schema();
+    let at = PgLocation::parse(&url, None).unwrap_or_else(|e| panic!("REDELIVER_TEST_POSTGRES: {e}"));
+    at.with_schema(&schema)
+}
+
+/// [`fresh`] as a URL for `--state` (the schema in its `options`).
+pub fn fresh_url() -> String {
+    let (url, schema) = fresh_schema();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// The test server's URL and a new, empty schema on it.
+fn fresh_schema() -> (String, String) {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let url = url();
     let at = PgLocation::parse(&url, None).unwrap_or_else(|e| panic!("REDELIVER_TEST_POSTGRES: {e}"));
@@ -31,5 +45,5 @@ pub fn fresh() -> PgLocation {
              or point REDELIVER_TEST_POSTGRES at one"
         );
     }
-    at.with_schema(&schema)
+    (url, schema)
 }
