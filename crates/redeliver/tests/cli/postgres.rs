@@ -236,3 +236,100 @@ async fn run_and_history_on_postgres_and_run_waits_for_a_replica_s_lease() {
     stop(&mut watch).await;
     app.run().args(["--state", &state]).await.assert_code(0);
 }
+
+/// A PostgreSQL server of this test's own (the shared one cannot be stopped under the others),
+/// started by the same script as the shared one, on a free loopback port.
+struct PrivateServer {
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl PrivateServer {
+    fn start() -> PrivateServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::path::PathBuf::from(format!("/tmp/redeliver-test-postgres-{port}-{}", std::process::id()));
+        let server = PrivateServer { port, dir };
+        server.up();
+        server
+    }
+
+    fn script(&self, args: &[&str]) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.ci/postgres-test-server");
+        let ok = std::process::Command::new("bash")
+            .arg(script)
+            .args(args)
+            .env("REDELIVER_TEST_POSTGRES_PORT", self.port.to_string())
+            .env("REDELIVER_TEST_POSTGRES_DIR", &self.dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "postgres-test-server {args:?} on port {}", self.port);
+    }
+
+    fn up(&self) {
+        self.script(&[]);
+    }
+
+    /// Stops it the hard way, as a crash or a failover of a managed database would.
+    fn down(&self) {
+        self.script(&["stop"]);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        self.down();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// PostgreSQL stopped in the middle of a drain and started again: while it is away the replica
+/// sends nothing (no POST without its row), `/healthz` answers 503 naming the database; once it
+/// is back the replica reconnects on its own and finishes, each event exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_and_restarted_mid_drain_loses_nothing_and_sends_nothing_while_away() {
+    let server = PrivateServer::start();
+    let mut f = fleet(App::start().await, 2, 6, "300ms", "3s");
+    f.state = server.url();
+    let mut a = f.replica();
+    let url = a.status_url().await;
+    let sent = || f.redeliveries().values().filter(|n| **n > 0).count();
+    wait_until(StdDuration::from_secs(30), "a is draining", || sent() >= 2).await;
+    server.down();
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(30);
+    let health = loop {
+        let r = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        if r.status() == 503 {
+            break r.text().await.unwrap();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no 503 while the database is away");
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    };
+    assert!(health.contains("database") && health.contains("127.0.0.1"), "{health}");
+    f.app.world().settle().await;
+    let while_away = f.redeliveries();
+    // Several failed attempts to reach it (the backoff), and nothing sent meanwhile.
+    a.wait_for_count("cannot claim this replica's leases", 3, 30).await;
+    assert_eq!(f.redeliveries(), while_away, "no POST without its row while the database is away");
+    server.up();
+    wait_until(StdDuration::from_secs(60), "every failed event redelivered after the restart", || f.all_redelivered())
+        .await;
+    // Healthy again once a poll succeeds on every target.
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(30);
+    loop {
+        let r = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        let body = r.text().await.unwrap();
+        assert!(tokio::time::Instant::now() < deadline, "still unhealthy after the restart: {body}");
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    stop(&mut a).await;
+    f.app.world().settle().await;
+    f.assert_exactly_once(&[&a]);
+}
