@@ -5,6 +5,8 @@
 //! | setting | flag | environment | config file | default |
 //! |---|---|---|---|---|
 //! | state file | `--state` | `REDELIVER_STATE` | `state` | XDG state dir |
+//! | PostgreSQL state's password | — | `PGPASSWORD`, `REDELIVER_STATE_PASSWORD_FILE` | `state_password_file` | none |
+//! | lease (PostgreSQL state) | — | — | `lease` | `30s` |
 //! | audit history kept | `--keep-history` | — | `keep_history` | `30d` |
 //! | archive of failed events | `--no-archive` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
 //! | policy knobs (`--ladder` …) | yes | — | the target's table, then `[defaults]` | [`Policy`] |
