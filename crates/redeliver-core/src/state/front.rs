@@ -81,7 +81,8 @@ impl Locate for StateLocation {
 
 enum Backend {
     Sqlite(SqliteLedger),
-    Postgres(PgLedger),
+    /// Boxed: a connection is large next to the SQLite handle.
+    Postgres(Box<PgLedger>),
 }
 
 /// The ledger (see the SQLite ledger's documentation for what each method keeps and why).
@@ -111,7 +112,7 @@ impl Ledger {
     pub fn open(at: &(impl Locate + ?Sized)) -> Result<Self, StateError> {
         Ok(Self(match at.locate()?.as_ref() {
             StateLocation::File(path) => Backend::Sqlite(SqliteLedger::open(path)?),
-            StateLocation::Postgres(at) => Backend::Postgres(PgLedger::open(at)?),
+            StateLocation::Postgres(at) => Backend::Postgres(Box::new(PgLedger::open(at)?)),
         }))
     }
 
@@ -119,7 +120,7 @@ impl Ledger {
     pub fn open_read_only(at: &(impl Locate + ?Sized)) -> Result<Option<Self>, StateError> {
         Ok(match at.locate()?.as_ref() {
             StateLocation::File(path) => SqliteLedger::open_read_only(path)?.map(|l| Self(Backend::Sqlite(l))),
-            StateLocation::Postgres(at) => PgLedger::open_read_only(at)?.map(|l| Self(Backend::Postgres(l))),
+            StateLocation::Postgres(at) => PgLedger::open_read_only(at)?.map(|l| Self(Backend::Postgres(Box::new(l)))),
         })
     }
 

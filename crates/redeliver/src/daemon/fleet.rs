@@ -103,6 +103,67 @@ impl Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::health::tests::{at, one};
+    use crate::daemon::health::{Health, assess, check};
+    use crate::daemon::{metrics, page};
+
+    /// One target, `app`, held by `owner` (this replica when `mine`), never polled here.
+    fn fleet_of(owner: &str, mine: bool, error: Option<&str>) -> crate::daemon::status::Status {
+        let mut status = one(None, None);
+        status.fleet = Some(Fleet {
+            replica: "pod-a:7:beef".into(),
+            database: "postgres://redeliver@db:5432/redeliver".into(),
+            database_error: error.map(str::to_string),
+            leases: vec![LeaseStatus {
+                target: "app".into(),
+                owner: Some(owner.into()),
+                mine,
+                epoch: 4,
+                age_seconds: 12.0,
+                expires_in_seconds: 18.0,
+                failovers: 2,
+            }],
+        });
+        status
+    }
+
+    #[test]
+    fn a_target_another_replica_holds_is_not_this_one_s_to_fail() {
+        let later = at(1000);
+        let elsewhere = fleet_of("pod-b:9:cafe", false, None);
+        assert_eq!(assess(&elsewhere, &elsewhere.targets[0], later), Health::Elsewhere);
+        assert!(check(&elsewhere, later).is_ok(), "polled by pod-b, not stale here");
+        let mine = fleet_of("pod-a:7:beef", true, None);
+        assert_eq!(assess(&mine, &mine.targets[0], later), Health::Stale, "its own target still goes stale");
+    }
+
+    #[test]
+    fn an_unreachable_database_fails_healthz_naming_it() {
+        let down = fleet_of("pod-a:7:beef", true, Some("cannot connect: connection refused"));
+        let report = check(&down, at(10)).unwrap_err();
+        assert!(
+            report.starts_with("database: the PostgreSQL state postgres://redeliver@db:5432/redeliver"),
+            "{report}"
+        );
+        assert!(report.contains("connection refused"), "{report}");
+    }
+
+    #[test]
+    fn the_page_and_metrics_show_the_fleet() {
+        let status = fleet_of("<pod-b>", false, None);
+        let html = page::render(&status, at(10));
+        assert!(html.contains("<h2>Fleet</h2>") && html.contains("&lt;pod-b&gt;"), "escaped owner: {html}");
+        assert!(html.contains("pod-a:7:beef") && !html.contains("<pod-b>"));
+        let text = metrics::exposition(&status, at(10));
+        for series in [
+            "redeliver_database_up{replica=\"pod-a:7:beef\"} 1",
+            "redeliver_lease_owned{target=\"app\",owner=\"<pod-b>\"} 0",
+            "redeliver_lease_epoch{target=\"app\"} 4",
+            "redeliver_lease_failovers_total{target=\"app\"} 2",
+        ] {
+            assert!(text.contains(series), "{series} in:\n{text}");
+        }
+    }
 
     #[test]
     fn the_backoff_doubles_from_a_second_up_to_the_interval() {

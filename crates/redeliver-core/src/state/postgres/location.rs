@@ -9,7 +9,8 @@ use std::time::Duration;
 /// A parsed `postgres://` (or `postgresql://`) state URL.
 #[derive(Clone)]
 pub struct PgLocation {
-    config: postgres::Config,
+    /// Boxed: the driver's config is large next to a path, and a location is moved about.
+    config: Box<postgres::Config>,
     shown: String,
 }
 
@@ -48,7 +49,7 @@ impl PgLocation {
         if config.get_hosts().is_empty() {
             return Err(PgError::Url { shown, reason: "it names no host".into() });
         }
-        Ok(Self { config, shown })
+        Ok(Self { config: Box::new(config), shown })
     }
 
     /// The URL without its password: `postgres://USER@HOST:PORT/DATABASE`.

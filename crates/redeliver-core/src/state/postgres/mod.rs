@@ -107,7 +107,7 @@ impl PgLedger {
     /// Connects and applies the migrations this database lacks.
     pub fn open(at: &PgLocation) -> Result<Self, PgError> {
         let ledger = Self::connect(at)?;
-        ledger.run(|c, shown| schema::migrate(c, shown))?;
+        ledger.run(schema::migrate)?;
         Ok(ledger)
     }
 
@@ -115,7 +115,7 @@ impl PgLedger {
     /// schema, which the next writable open migrates).
     pub fn open_read_only(at: &PgLocation) -> Result<Option<Self>, PgError> {
         let ledger = Self::connect(at)?;
-        let version = ledger.run(|c, shown| schema::version(c, shown))?;
+        let version = ledger.run(schema::version)?;
         if version > schema::VERSION {
             return Err(PgError::TooNew { at: at.shown().to_string(), found: version, known: schema::VERSION });
         }
