@@ -7,6 +7,7 @@
 mod args;
 mod child;
 mod drain;
+mod fleet;
 mod history;
 mod listing;
 mod table;
@@ -28,6 +29,9 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
     }
     if plan.drain {
         drain::run(&plan).await?;
+    }
+    if plan.fleet {
+        fleet::run(&child::redeliver_exe()?, plan.fleet_events).await?;
     }
     Ok(())
 }
