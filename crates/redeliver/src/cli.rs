@@ -53,7 +53,8 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Watch(Box<WatchArgs>),
     /// Verify each target's credentials and permissions against the API, and say what is wrong.
-    Check(Box<RunArgs>),
+    #[command(after_help = EXIT_CODES)]
+    Check(Box<CheckArgs>),
     /// Show the redeliveries recorded in the state file.
     History(HistoryArgs),
     /// Print the archived records of failed events (docs/archive.md) as NDJSON, one event a line.
@@ -64,10 +65,31 @@ pub enum Command {
     Sim(SimArgs),
     /// Watch failed webhooks being recovered, against the built-in simulator (no GitHub needed).
     Demo(DemoArgs),
+    /// Print a shell completion script: `source <(redeliver completions bash)`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout, or write one page per command into a directory.
+    Man(ManArgs),
 }
 
+// The flags of `run`, `watch` and `check` come in groups, each flattened into the commands that
+// use it, so that every command's --help lists only what it takes and refuses the rest:
+//
+// | group          | run | watch | check |
+// |----------------|-----|-------|-------|
+// | TargetArgs     |  x  |   x   |   x   |
+// | VariableArgs   |  x  |   x   |   x   |
+// | StateArgs      |  x  |   x   |       |
+// | PolicyArgs     |  x  |   x   |       |
+// | own flags      | --since --until --dry-run --json | --dry-run --interval --listen … | --json |
+//
+// The resolver (config/resolve.rs) takes a `RunArgs`; `watch` and `check` hand it theirs with
+// [`WatchArgs::run_args`] and [`CheckArgs::run_args`].
+
+/// Which hook, on which host, with which credentials: the one target of the flags, or the
+/// targets of `--config`, each a whole identity (so the one-target flags conflict with it).
 #[derive(Debug, Args, Clone, Default)]
-pub struct RunArgs {
+#[command(next_help_heading = "Target and credentials")]
+pub struct TargetArgs {
     /// A TOML file listing any number of targets (App, repository and organization hooks, on
     /// several hosts), each with its own credentials and policy. See docs/config.md.
     #[arg(long, value_name = "FILE")]
@@ -80,71 +102,85 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "config")]
     pub org: Option<String>,
     /// The repository or organization hook's id. [env: HOOK_ID]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     pub hook_id: Option<u64>,
     /// The GitHub App's id (numeric) or client id. [env: APP_ID]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     pub app_id: Option<String>,
     /// File holding the App's private key (PEM). The key text itself can come in
     /// PRIVATE_KEY instead. [env: PRIVATE_KEY_PATH]
-    #[arg(long)]
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
     pub private_key_file: Option<PathBuf>,
     /// REST API root, e.g. https://api.github.com or https://ghe.example.com/api/v3. Wins over
     /// HOSTNAME and GITHUB_API_URL.
-    #[arg(long)]
+    #[arg(long, value_name = "URL", conflicts_with = "config")]
     pub api_url: Option<String>,
-    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
-    #[arg(long)]
-    pub state: Option<PathBuf>,
-    /// How long the state file keeps the audit rows `redeliver history` shows; what the decisions
-    /// need is kept until the horizon whatever this says. [default: 30d, or `keep_history` in
-    /// the config file]
-    #[arg(long, value_parser = duration)]
-    pub keep_history: Option<Duration>,
     /// PEM file of CA certificates to trust besides the system's store (which SSL_CERT_FILE
     /// replaces): a private CA of GitHub Enterprise Server.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
-    /// Pages one pass may list before it stops (a `Link` header that never ends). [default: 20000]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_pages: Option<u32>,
-    /// Longest time one pass may spend listing, rate-limit waits included. [default: 30m]
-    #[arg(long, value_parser = positive_duration)]
-    pub list_deadline: Option<Duration>,
+}
+
+/// The docs script's Actions variable, which holds the last-run time (`run`, `watch`) and which
+/// `check` reads to prove the token can.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Actions variable")]
+pub struct VariableArgs {
+    /// Keep the last-run time in this repository Actions variable, in the docs script's format
+    /// (needs TOKEN). [env: LAST_REDELIVERY_VARIABLE_NAME]
+    #[arg(long, value_name = "NAME", conflicts_with = "config")]
+    pub variable: Option<String>,
+    /// Repository holding the variable, OWNER/REPO. [env: WORKFLOW_REPO_OWNER + WORKFLOW_REPO, or GITHUB_REPOSITORY]
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with = "config")]
+    pub variable_repo: Option<String>,
+}
+
+/// The local state file: what `run` and `watch` write.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "State")]
+pub struct StateArgs {
+    /// SQLite state file, or a postgres://USER@HOST/DB URL (docs/ha.md). [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// How long the state file keeps the audit rows `redeliver history` shows; what the decisions
+    /// need is kept until the horizon whatever this says. [default: 30d, or `keep_history` in
+    /// the config file]
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
+    pub keep_history: Option<Duration>,
     /// Do not archive the delivery records of failed events in the state file (they are kept
     /// by default, for `export` and `replay`; see docs/archive.md). [or `archive = false` in the
     /// config file]
     #[arg(long)]
     pub no_archive: bool,
-    /// Keep the last-run time in this repository Actions variable, in the docs script's format
-    /// (needs TOKEN). [env: LAST_REDELIVERY_VARIABLE_NAME]
-    #[arg(long)]
-    pub variable: Option<String>,
-    /// Repository holding the variable, OWNER/REPO. [env: WORKFLOW_REPO_OWNER + WORKFLOW_REPO, or GITHUB_REPOSITORY]
-    #[arg(long, value_name = "OWNER/REPO")]
-    pub variable_repo: Option<String>,
+}
+
+/// How a pass reads the deliveries and decides what to redeliver: the retry policy, filters and
+/// bounds (`run` and `watch`; the config file's `[defaults]` and targets set the same knobs).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Policy")]
+pub struct PolicyArgs {
     /// How far back the first run looks when nothing is stored. [default: 24h]
-    #[arg(long, value_parser = duration)]
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
     pub lookback: Option<Duration>,
     /// How far before the previous run's start the next run looks again, for attempts GitHub
     /// records late. [default: 5m]
-    #[arg(long, value_parser = duration)]
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
     pub overlap: Option<Duration>,
-    /// Waits between attempts of one event, comma-separated. [default: 1m,5m,30m,2h,5h,10h,10h]
-    #[arg(long)]
+    /// Waits between attempts of one event, comma-separated (`0s` for no wait). [default: 1m,5m,30m,2h,5h,10h,10h]
+    #[arg(long, value_name = "WAITS")]
     pub ladder: Option<Ladder>,
     /// Attempts per event, GitHub's original included, before it is given up. [default: 8]
-    #[arg(long)]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_attempts: Option<u32>,
     /// Age past which an event is given up. [default: 3d; 7d for GHES (an API URL ending in /api/v3)]
-    #[arg(long, value_parser = duration)]
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
     pub horizon: Option<Duration>,
     /// Minimum time between redelivery requests (e.g. 1s, 250ms), or `auto`: faster while GitHub
     /// accepts, backing off on a secondary rate limit. [default: 1s]
     #[arg(long)]
     pub pace: Option<Pace>,
     /// Longest wait accepted for a GitHub rate limit before the pass stops. [default: 15m]
-    #[arg(long, value_parser = duration)]
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
     pub max_wait: Option<Duration>,
     /// Only events of this kind: `event` or `event.action`; repeat or comma-separate.
     #[arg(long, value_delimiter = ',')]
@@ -152,51 +188,111 @@ pub struct RunArgs {
     /// Never events of this kind: `event` or `event.action`; repeat or comma-separate.
     #[arg(long, value_delimiter = ',')]
     pub exclude_event: Vec<String>,
-    /// Incident recovery: look back to this time (RFC 3339, or an age such as 6h) instead of the
-    /// stored one. The stored time is left unchanged.
-    #[arg(long)]
-    pub since: Option<When>,
-    /// Incident recovery: only events that first fired at or before this time (RFC 3339 or an age).
-    #[arg(long)]
-    pub until: Option<When>,
-    /// Redeliver at most N events in this pass, oldest first; the rest wait for the next pass.
+    /// Redeliver at most N events in a pass, oldest first; the rest wait for the next pass.
     #[arg(long, value_name = "N")]
     pub max_redeliveries: Option<usize>,
+    /// Pages one pass may list before it stops (a `Link` header that never ends). [default: 20000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_pages: Option<u32>,
+    /// Longest time one pass may spend listing, rate-limit waits included. [default: 30m]
+    #[arg(long, value_parser = positive_duration, value_name = "DURATION")]
+    pub list_deadline: Option<Duration>,
+}
+
+/// `redeliver run`'s flags; also what the resolver takes from every command that passes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub variable: VariableArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Incident recovery: look back to this time (RFC 3339, or an age such as 6h) instead of the
+    /// stored one. The stored time is left unchanged.
+    #[arg(long, help_heading = "Run", value_name = "TIME")]
+    pub since: Option<When>,
+    /// Incident recovery: only events that first fired at or before this time (RFC 3339 or an age).
+    #[arg(long, help_heading = "Run", value_name = "TIME")]
+    pub until: Option<When>,
     /// Read everything and print what would be done; send no redelivery and write no state.
-    #[arg(long)]
+    #[arg(long, help_heading = "Run")]
     pub dry_run: bool,
     /// Print the result as JSON on stdout (schema in the README).
-    #[arg(long)]
+    #[arg(long, help_heading = "Run")]
     pub json: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct WatchArgs {
     #[command(flatten)]
-    pub run: RunArgs,
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub variable: VariableArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Read everything and print each pass's plan; send no redelivery and write no state.
+    #[arg(long, help_heading = "Watch")]
+    pub dry_run: bool,
     /// Time between polls (±10 % jitter). [default: 1m, or `interval` in the config file]
-    #[arg(long, value_parser = positive_duration)]
+    #[arg(long, value_parser = positive_duration, help_heading = "Watch", value_name = "DURATION")]
     pub interval: Option<Duration>,
     /// Where to serve /healthz, /metrics and the status page; `off` to serve nothing.
     /// [default: 127.0.0.1:9187, or `listen` in the config file]
-    #[arg(long)]
+    #[arg(long, help_heading = "Watch", value_name = "ADDRESS")]
     pub listen: Option<String>,
     /// A host name (or name:port) the status page also answers to, besides its listen address
     /// and localhost (a reverse proxy's name, or the machine's name with --listen 0.0.0.0:PORT);
     /// repeatable. Other `Host` headers get 421. [default: `allow_hosts` in the config file]
-    #[arg(long = "allow-host", value_name = "NAME")]
+    #[arg(long = "allow-host", value_name = "NAME", help_heading = "Watch")]
     pub allow_hosts: Vec<String>,
     /// POST a JSON message (Slack-compatible `text`) here for every event given up.
-    #[arg(long)]
+    #[arg(long, help_heading = "Watch", value_name = "URL")]
     pub notify_url: Option<String>,
     /// Run this shell command for every event given up (details in REDELIVER_* variables and JSON on stdin).
-    #[arg(long)]
+    #[arg(long, help_heading = "Watch", value_name = "COMMAND")]
     pub notify_command: Option<String>,
+}
+
+impl WatchArgs {
+    /// The flags every pass of the daemon runs with, as the resolver takes them.
+    pub fn run_args(&self) -> RunArgs {
+        RunArgs {
+            target: self.target.clone(),
+            variable: self.variable.clone(),
+            state: self.state.clone(),
+            policy: self.policy.clone(),
+            dry_run: self.dry_run,
+            ..RunArgs::default()
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub variable: VariableArgs,
+    /// Print the result as JSON on stdout (schema `redeliver.check/v1`, in the README).
+    #[arg(long, help_heading = "Check")]
+    pub json: bool,
+}
+
+impl CheckArgs {
+    /// The targets to check, as the resolver takes them (no state, policy or window).
+    pub fn run_args(&self) -> RunArgs {
+        RunArgs { target: self.target.clone(), variable: self.variable.clone(), json: self.json, ..RunArgs::default() }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    /// SQLite state file, or a postgres://USER@HOST/DB URL (docs/ha.md). [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long)]
     pub state: Option<PathBuf>,
     /// Only this event (GUID).
@@ -212,7 +308,7 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    /// SQLite state file, or a postgres://USER@HOST/DB URL (docs/ha.md). [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long)]
     pub state: Option<PathBuf>,
 }
@@ -229,7 +325,7 @@ pub enum ReplayState {
 pub struct ReplayArgs {
     /// Only these events (GUIDs); every archived event when none is given.
     pub guids: Vec<String>,
-    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    /// SQLite state file, or a postgres://USER@HOST/DB URL (docs/ha.md). [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long)]
     pub state: Option<PathBuf>,
     /// Read the events from this file (`redeliver export`'s NDJSON) instead of the archive.
@@ -291,6 +387,23 @@ pub struct DemoArgs {
     pub serve: bool,
 }
 
+/// `redeliver completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `redeliver man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write redeliver.1 and a page per command (redeliver-run.1, …) into this directory instead
+    /// of printing redeliver.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,10 +425,10 @@ mod tests {
             }
         }
         let args = run(&["--lookback", "500ms", "--max-wait", "500ms", "--ladder", "0s,1s500ms"]).unwrap();
-        assert_eq!(args.lookback, Some(Duration::from_millis(500)), "--lookback 500ms was refused once");
-        assert_eq!(args.max_wait, Some(Duration::from_millis(500)));
-        assert_eq!(args.ladder.unwrap().0, [chrono::Duration::zero(), chrono::Duration::milliseconds(1500)]);
-        assert_eq!(run(&["--pace", "auto"]).unwrap().pace, Some(Pace::AUTO));
+        assert_eq!(args.policy.lookback, Some(Duration::from_millis(500)), "--lookback 500ms was refused once");
+        assert_eq!(args.policy.max_wait, Some(Duration::from_millis(500)));
+        assert_eq!(args.policy.ladder.unwrap().0, [chrono::Duration::zero(), chrono::Duration::milliseconds(1500)]);
+        assert_eq!(run(&["--pace", "auto"]).unwrap().policy.pace, Some(Pace::AUTO));
     }
 
     #[test]

@@ -79,6 +79,23 @@ impl Failure {
         self.code
     }
 
+    /// The error and its causes, each once: a cause whose words the error (or an earlier cause)
+    /// already quotes is left out, as errors that say "cannot open X: {source}" quote their source.
+    pub fn causes(&self) -> Vec<String> {
+        let mut said: Vec<String> = Vec::new();
+        for cause in self.error.chain().map(|c| c.to_string()) {
+            if !said.iter().any(|s| s.contains(&cause)) {
+                said.push(cause);
+            }
+        }
+        said
+    }
+
+    /// [`Self::causes`] on one line, joined by `: ` (a target's error among others', JSON).
+    pub fn one_line(&self) -> String {
+        self.causes().join(": ")
+    }
+
     /// Whether there is nothing to tell: the reader of stdout went away.
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -95,15 +112,16 @@ impl From<ApiError> for Failure {
 
 impl From<StateError> for Failure {
     fn from(e: StateError) -> Self {
-        Self::state(e)
+        let hint = e.hint();
+        Self::state(e).with_hint(hint)
     }
 }
 
-/// Another process holds the state.
+/// Another process holds the state (wait for it), or its path is unusable (fix the path).
 impl From<LockError> for Failure {
     fn from(e: LockError) -> Self {
-        Self::state(e)
-            .with_hint(Some("wait for the other process to finish, or give each schedule its own --state".into()))
+        let hint = e.hint();
+        Self::state(e).with_hint(hint)
     }
 }
 
@@ -122,6 +140,10 @@ mod tests {
         let busy = Failure::from(busy);
         assert_eq!((busy.code(), busy.hint.is_some()), (Exit::State, true));
         assert_eq!(Failure::internal(anyhow::anyhow!("no runtime")).code() as u8, 70);
+        let quoted = Failure::from(LockError::Io { path: "x.lock".into(), source: std::io::ErrorKind::Other.into() });
+        assert_eq!(quoted.causes(), ["cannot create the lock file x.lock: other error"], "the source once, not twice");
+        let wrapped = Failure::state(anyhow::anyhow!("disk I/O error").context("cannot save"));
+        assert_eq!(wrapped.one_line(), "cannot save: disk I/O error");
         let closed = Failure::closed();
         assert_eq!((closed.code(), closed.is_closed()), (Exit::Success, true));
     }

@@ -25,52 +25,74 @@ pub struct AppKey {
 }
 
 /// Why a private key could not be used. Messages say what was wrong and how to fix it, and never
-/// contain any of the key text.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// contain any of the key text. `Display` speaks of "the key"; [`KeyError::about`] names where
+/// the key came from instead (`PRIVATE_KEY`, the file it was read from, a config file's key).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyError {
-    #[error(
-        "PRIVATE_KEY is empty: paste the whole .pem file GitHub gave you, from \
-         '-----BEGIN RSA PRIVATE KEY-----' to '-----END RSA PRIVATE KEY-----'"
-    )]
     Empty,
-    #[error(
-        "PRIVATE_KEY does not hold a PEM private key: expected '-----BEGIN RSA PRIVATE KEY-----'. \
-         Paste the whole .pem file GitHub gave you{}",
-        if *.looks_like_path { " (it looks like a file path: pass the file's contents, not its name)" } else { "" }
-    )]
     NotPem { looks_like_path: bool },
-    #[error(
-        "PRIVATE_KEY starts a PEM block but never ends it: expected '-----END {label}-----'. \
-         The key was cut off; paste the whole .pem file GitHub gave you"
-    )]
     Truncated { label: String },
-    #[error(
-        "PRIVATE_KEY holds a public key, not the private key: use the .pem file downloaded from \
-         the App's settings page ('Generate a private key')"
-    )]
     PublicKey,
-    #[error(
-        "PRIVATE_KEY is encrypted with a passphrase: GitHub's App keys are not. Use the .pem file \
-         as GitHub gave it, or decrypt it first (openssl pkey -in key.pem -out plain.pem)"
-    )]
     Encrypted,
-    #[error(
-        "PRIVATE_KEY holds a '{label}' block, not an RSA private key: GitHub App keys begin with \
-         '-----BEGIN RSA PRIVATE KEY-----' (PKCS#1) or '-----BEGIN PRIVATE KEY-----' (PKCS#8)"
-    )]
     Unsupported { label: String },
-    #[error(
-        "PRIVATE_KEY is {kind} private key, but GitHub Apps sign their JWTs with RSA keys \
-         (RS256): use the .pem file generated on the App's settings page ('Generate a private \
-         key'), which begins with '-----BEGIN RSA PRIVATE KEY-----'"
-    )]
     NotRsa { kind: &'static str },
-    #[error(
-        "PRIVATE_KEY looks like PEM but is not a usable RSA private key (corrupted or cut off?): \
-         paste the whole .pem file GitHub gave you again"
-    )]
     Invalid,
 }
+
+impl KeyError {
+    /// The message with `source` as its subject: `PRIVATE_KEY is empty: …`,
+    /// `the private key file app.pem (--private-key-file) holds a public key …`.
+    pub fn about(&self, source: &str) -> String {
+        format!("{source} {}", self.predicate())
+    }
+
+    /// What is wrong, after the key's name.
+    fn predicate(&self) -> String {
+        const WHOLE: &str = "give the whole .pem file GitHub gave you";
+        match self {
+            KeyError::Empty => format!(
+                "is empty: {WHOLE}, from '-----BEGIN RSA PRIVATE KEY-----' to '-----END RSA PRIVATE KEY-----'"
+            ),
+            KeyError::NotPem { looks_like_path } => format!(
+                "does not hold a PEM private key (expected '-----BEGIN RSA PRIVATE KEY-----'): {WHOLE}{}",
+                if *looks_like_path {
+                    " (it looks like a file path: give the file's contents, or its path in PRIVATE_KEY_PATH)"
+                } else {
+                    ""
+                }
+            ),
+            KeyError::Truncated { label } => format!(
+                "starts a PEM block but never ends it (expected '-----END {label}-----'): the key was cut off; {WHOLE}"
+            ),
+            KeyError::PublicKey => "holds a public key, not the private key: use the .pem file downloaded from the \
+                                    App's settings page ('Generate a private key')"
+                .to_owned(),
+            KeyError::Encrypted => "is encrypted with a passphrase, and GitHub's App keys are not: use the .pem \
+                                    file as GitHub gave it, or decrypt it first (openssl pkey -in key.pem -out plain.pem)"
+                .to_owned(),
+            KeyError::Unsupported { label } => format!(
+                "holds a '{label}' block, not an RSA private key: GitHub App keys begin with \
+                 '-----BEGIN RSA PRIVATE KEY-----' (PKCS#1) or '-----BEGIN PRIVATE KEY-----' (PKCS#8)"
+            ),
+            KeyError::NotRsa { kind } => format!(
+                "is {kind} private key, but GitHub Apps sign their JWTs with RSA keys (RS256): use the .pem file \
+                 generated on the App's settings page ('Generate a private key'), which begins with \
+                 '-----BEGIN RSA PRIVATE KEY-----'"
+            ),
+            KeyError::Invalid => {
+                format!("looks like PEM but is not a usable RSA private key (corrupted or cut off?): {WHOLE} again")
+            }
+        }
+    }
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the key {}", self.predicate())
+    }
+}
+
+impl std::error::Error for KeyError {}
 
 impl AppKey {
     /// Parses PEM text: PKCS#1 (`BEGIN RSA PRIVATE KEY`, what GitHub hands out) or PKCS#8
@@ -463,7 +485,10 @@ MVrMU76jZRHE1CX9QZiU3ADzCvk8qcHiNOLWJb3rf4OJw4t21ttX/ISW
         for (text, expected) in cases {
             let err = AppKey::from_pem(&text).unwrap_err();
             assert!(expected(&err), "unexpected {err:?}");
-            assert!(err.to_string().contains("PRIVATE_KEY"), "{err}");
+            assert!(err.to_string().starts_with("the key "), "{err}");
+            let about = err.about("the private key file /k/app.pem (--private-key-file)");
+            assert!(about.starts_with("the private key file /k/app.pem (--private-key-file) "), "{about}");
+            assert!(!about.contains("PRIVATE_KEY ") && !about.contains(". "), "names only its source: {about}");
             assert_leaks_nothing(&err, &text);
         }
     }

@@ -35,11 +35,11 @@ pub enum ApiError {
 
     /// A state-changing request whose outcome is unknown (server error, timeout or dropped
     /// connection after it was sent). It was not re-sent, because GitHub may have acted on it.
-    #[error("It is unknown whether GitHub carried out the request: {detail}")]
+    #[error("it is unknown whether GitHub carried out the request: {detail}")]
     Ambiguous { detail: String },
 
     /// No HTTP answer at all after retries (connection refused, DNS, TLS, timeout).
-    #[error("Could not reach GitHub: {detail}")]
+    #[error("could not reach GitHub: {detail}")]
     Transport { detail: String },
 
     /// GitHub answered, but not with the JSON this endpoint should return.
@@ -58,11 +58,11 @@ pub enum ApiError {
 
     /// A listing that would not end: a `next` link back to a page already read, more pages than
     /// one pass may read, or a pass past its deadline. Nothing of the pass is written.
-    #[error("The delivery list did not end: {detail}")]
+    #[error("the delivery list did not end: {detail}")]
     Paging { detail: String },
 
     /// The client was set up wrongly (base URL, credentials for the wrong kind of hook ...).
-    #[error("The GitHub client is misconfigured: {detail}")]
+    #[error("the GitHub client is misconfigured: {detail}")]
     Config { detail: String },
 
     /// Shutdown came while the client was waiting (or reading); nothing more was sent.
@@ -95,6 +95,12 @@ impl ApiError {
                  repository that keeps the last-run time); a classic token needs `repo`, plus \
                  `admin:org_hook` for organization hooks; an organization hook also needs an \
                  organization owner"
+                    .to_owned(),
+            ),
+            // What GitHub answers a JWT whose `iss` is no App: the id is wrong, not a hook.
+            ApiError::NotFound { message, .. } if message.eq_ignore_ascii_case("Integration not found") => Some(
+                "no GitHub App has this App id: copy the App ID (or client ID) from the App's settings page into \
+                 APP_ID, --app-id or the config file's app_id"
                     .to_owned(),
             ),
             ApiError::NotFound { .. } => Some(
@@ -175,13 +181,13 @@ fn unauthorized_hint(message: &str) -> String {
     if is_clock_skew_message(message) {
         "this machine's clock is off from GitHub's: synchronise it (NTP) and run again".to_owned()
     } else if m.contains("json web token") || m.contains("jwt") || m.contains("integration") {
-        "check APP_ID is this App's id (or client id) and PRIVATE_KEY is a current key of the same \
-         App; also check this machine's clock"
+        "check that the App id (APP_ID, --app-id or app_id) is this App's id (or client id) and \
+         the private key is a current key of the same App; also check this machine's clock"
             .to_owned()
     } else if m.contains("bad credentials") {
         "the token is wrong, expired or revoked: create a new one and update TOKEN".to_owned()
     } else {
-        "check the credentials: for an App, APP_ID and PRIVATE_KEY must belong to the same App and \
+        "check the credentials: for an App, the App id and the private key must belong to the same App and \
          this machine's clock must be right; for a token, it must be current and not revoked"
             .to_owned()
     }
@@ -215,6 +221,14 @@ mod tests {
         assert!(clock.hint().unwrap().contains("clock"));
         let token = ApiError::Unauthorized { message: "Bad credentials".into(), request_id: None };
         assert!(token.hint().unwrap().contains("TOKEN"));
+    }
+
+    #[test]
+    fn a_404_for_an_unknown_app_blames_the_app_id_not_the_hook() {
+        let app = ApiError::NotFound { message: "Integration not found".into(), request_id: None };
+        assert!(app.hint().unwrap().starts_with("no GitHub App has this App id"), "{:?}", app.hint());
+        let hook = ApiError::NotFound { message: "Not Found".into(), request_id: None };
+        assert!(hook.hint().unwrap().contains("hook id"), "{:?}", hook.hint());
     }
 
     #[test]

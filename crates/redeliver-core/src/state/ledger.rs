@@ -6,6 +6,7 @@
 //! its POST and completed after it, so a process killed in between never sends it twice.
 
 use super::carry::{Carried, CarriedEvent, CarriedState};
+use super::path_problem::{PathProblem, diagnose};
 use crate::plan::{GiveUpReason, GuidHistory, Memory};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -27,9 +28,37 @@ pub enum StateError {
     Sql { path: PathBuf, source: rusqlite::Error },
     #[error("state file {path}: cannot compress an archived payload: {source}")]
     Compress { path: PathBuf, source: std::io::Error },
+    /// The path is unusable (a folder where the file should be, no permission …).
+    #[error("cannot use the state file {path}: {}", problem.what)]
+    Path { path: PathBuf, problem: PathProblem },
     // PostgreSQL state (issue 13).
     #[error(transparent)]
     Postgres(#[from] super::postgres::PgError),
+}
+
+impl StateError {
+    /// What to do about it, when something useful can be said.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StateError::Path { problem, .. } => Some(problem.fix.clone()),
+            StateError::TooNew { .. } => {
+                Some("run the newer redeliver that wrote it, or point --state at another file".into())
+            }
+            // PostgreSQL state (issue 13).
+            StateError::Postgres(super::postgres::PgError::TooNew { .. }) => {
+                Some("run the newer redeliver that migrated it, or point --state at another database".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// `error`, or what is wrong with the path when that explains it.
+    fn about_path(path: &Path, kind: Option<std::io::ErrorKind>, error: impl FnOnce() -> StateError) -> StateError {
+        match diagnose(path, kind) {
+            Some(problem) => StateError::Path { path: path.to_path_buf(), problem },
+            None => error(),
+        }
+    }
 }
 
 /// Where a redelivery request recorded in the ledger stands: `sending` until GitHub's answer
@@ -117,13 +146,23 @@ impl Ledger {
     /// Opens (creating and migrating) the state file for writing.
     pub fn open(path: &Path) -> Result<Self, StateError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            super::create_private_dir(dir).map_err(|source| StateError::Folder { path: path.to_path_buf(), source })?;
+            super::create_private_dir(dir).map_err(|source| {
+                StateError::about_path(path, Some(source.kind()), || StateError::Folder {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            })?;
         }
         // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
-        super::private_file_options()
-            .open(path)
-            .map_err(|source| StateError::Create { path: path.to_path_buf(), source })?;
-        let conn = Connection::open(path).map_err(|source| StateError::Open { path: path.to_path_buf(), source })?;
+        super::private_file_options().open(path).map_err(|source| {
+            StateError::about_path(path, Some(source.kind()), || StateError::Create {
+                path: path.to_path_buf(),
+                source,
+            })
+        })?;
+        let conn = Connection::open(path).map_err(|source| {
+            StateError::about_path(path, None, || StateError::Open { path: path.to_path_buf(), source })
+        })?;
         let mut ledger = Self { conn, path: path.to_path_buf(), version: 0 };
         ledger.sql(|c| {
             c.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -142,8 +181,9 @@ impl Ledger {
         if !path.exists() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|source| StateError::Open { path: path.to_path_buf(), source })?;
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|source| {
+            StateError::about_path(path, None, || StateError::Open { path: path.to_path_buf(), source })
+        })?;
         let mut ledger = Self { conn, path: path.to_path_buf(), version: 0 };
         let version: i64 = ledger.sql(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))?;
         if version > SCHEMA {

@@ -1,6 +1,7 @@
 //! One process at a time per state file: an advisory OS lock on `<state>.lock`, released by the
 //! kernel when the process exits, so a crash never leaves a stale lock behind.
 
+use super::path_problem::{PathProblem, diagnose};
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -11,8 +12,24 @@ pub enum LockError {
         "another redeliver process ({holder}) is acting on the state {path}; two at once could redeliver an event twice"
     )]
     Busy { path: PathBuf, holder: String },
+    /// The state's path is unusable (a file in the way, no permission …): said about the path.
+    #[error("cannot use the state file {state}: {}", problem.what)]
+    Path { state: PathBuf, problem: PathProblem },
     #[error("cannot create the lock file {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+impl LockError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LockError::Busy { .. } => {
+                Some("wait for the other process to finish, or give each schedule its own --state".into())
+            }
+            LockError::Path { problem, .. } => Some(problem.fix.clone()),
+            LockError::Io { .. } => None,
+        }
+    }
 }
 
 /// Held for as long as the value lives.
@@ -25,7 +42,10 @@ impl StateLock {
     /// Takes the lock for `state`, or says who holds it.
     pub fn acquire(state: &Path) -> Result<Self, LockError> {
         let path = lock_path(state);
-        let io = |source| LockError::Io { path: path.clone(), source };
+        let io = |source: std::io::Error| match diagnose(state, Some(source.kind())) {
+            Some(problem) => LockError::Path { state: state.to_path_buf(), problem },
+            None => LockError::Io { path: path.clone(), source },
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             super::create_private_dir(dir).map_err(io)?;
         }
@@ -69,5 +89,15 @@ mod tests {
         assert!(err.to_string().contains(&format!("pid {}", std::process::id())), "{err}");
         drop(first);
         StateLock::acquire(&state).unwrap();
+    }
+
+    #[test]
+    fn a_file_in_the_way_is_said_about_the_path_with_no_word_of_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("afile"), "").unwrap();
+        let err = StateLock::acquire(&dir.path().join("afile/state.db")).unwrap_err();
+        assert!(matches!(err, LockError::Path { .. }), "{err:?}");
+        assert!(err.to_string().contains("afile is a file, not a folder"), "{err}");
+        assert!(!err.hint().unwrap().contains("other process"), "{:?}", err.hint());
     }
 }

@@ -9,12 +9,14 @@ pub mod carry;
 mod front;
 mod ledger;
 mod lock;
+mod path_problem;
 pub mod postgres;
 
 pub use archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};
 pub use front::{Ledger, Locate, StateLocation};
 pub use ledger::{RedeliveryRecord, RedeliveryState, SqliteLedger, StateError};
 pub use lock::{LockError, StateLock};
+pub use path_problem::{PathProblem, diagnose};
 
 use std::path::{Path, PathBuf};
 

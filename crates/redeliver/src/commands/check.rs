@@ -4,7 +4,7 @@
 //! `redeliver.check/v1` document: per target `ok`, the `lines` above, `error` and `hint`, and
 //! `clock_skew_seconds` (GitHub's clock minus this machine's, from GitHub's `Date` header).
 
-use crate::cli::RunArgs;
+use crate::cli::CheckArgs;
 use crate::config::{Env, Target, resolve_run};
 use crate::exit::{Exit, Failure};
 use crate::output;
@@ -38,8 +38,8 @@ struct TargetCheck {
     clock_skew_seconds: Option<i64>,
 }
 
-pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
-    let settings = resolve_run(&args, &Env::from_process(), chrono::Utc::now())?;
+pub async fn run(args: CheckArgs) -> Result<Exit, Failure> {
+    let settings = resolve_run(&args.run_args(), &Env::from_process(), chrono::Utc::now())?;
     let mut worst = Exit::Success;
     let mut checks = Vec::new();
     for t in &settings.targets {
@@ -164,7 +164,11 @@ async fn check(t: &Target, skew: &mut Option<i64>) -> Result<Vec<String>, (Strin
         let vc = client(t, Credentials::Token(v.token.clone()))?;
         let mut var = ActionsVariable::new(vc, v.owner.clone(), v.repo.clone(), v.name.clone());
         match var.read().await {
-            Ok(Some(at)) => lines.push(format!("{}: last run {}", var.describe(), at.to_rfc3339())),
+            Ok(Some(at)) => lines.push(format!(
+                "{}: last run {}",
+                var.describe(),
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )),
             Ok(None) => lines.push(format!(
                 "{}: not there yet; the first run creates it (the token needs \"Variables\" write)",
                 var.describe()

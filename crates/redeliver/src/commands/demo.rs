@@ -2,7 +2,7 @@
 //! outage, events fail, `run` passes redeliver them on a (compressed) ladder, the receiver comes
 //! back, and every failed event is recovered except a poison one, which is given up at the cap.
 
-use crate::cli::{DemoArgs, RunArgs};
+use crate::cli::{DemoArgs, PolicyArgs, RunArgs, StateArgs, TargetArgs};
 use crate::config::{Env, resolve_run};
 use crate::daemon::{Daemon, http};
 use crate::exit::{Exit, Failure};
@@ -81,11 +81,17 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
     let settings = || {
         let env = Env::with(&[("PRIVATE_KEY", key.as_str())], None);
         let args = RunArgs {
-            app_id: Some(APP_ID.to_string()),
-            api_url: Some(sim.base_url()),
-            state: Some(state.join("state.db")),
-            ladder: Some(Ladder(vec![Duration::seconds(2); 2])),
-            pace: Some(Pace::Fixed(std::time::Duration::ZERO)),
+            target: TargetArgs {
+                app_id: Some(APP_ID.to_string()),
+                api_url: Some(sim.base_url()),
+                ..TargetArgs::default()
+            },
+            state: StateArgs { state: Some(state.join("state.db")), ..StateArgs::default() },
+            policy: PolicyArgs {
+                ladder: Some(Ladder(vec![Duration::seconds(2); 2])),
+                pace: Some(Pace::Fixed(std::time::Duration::ZERO)),
+                ..PolicyArgs::default()
+            },
             ..RunArgs::default()
         };
         resolve_run(&args, &env, Utc::now())
@@ -109,7 +115,11 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
     let server = tokio::spawn(http::serve(listener, daemon.status.clone(), allowed, async {
         let _ = stopped.await;
     }));
-    output::line(&format!("   Status page, live while the demo runs: {page}\n"))?;
+    // A link that is dead by the time anyone clicks it is worse than none: say how long it lives.
+    output::line(&format!(
+        "   Status page: {page} ({})\n",
+        if args.serve { "served until Ctrl-C" } else { "only while the demo runs; --serve keeps it up afterwards" }
+    ))?;
     for (i, (title, mode)) in steps.into_iter().enumerate() {
         if let Some(mode) = mode {
             receiver.set_mode(mode);
@@ -153,6 +163,10 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
     if args.serve {
         output::line(&format!("   Serving the status page at {page} until Ctrl-C."))?;
         let _ = tokio::signal::ctrl_c().await;
+    } else {
+        output::line(
+            "   The status page has stopped with the demo; `redeliver demo --serve` keeps it up until Ctrl-C.",
+        )?;
     }
     let _ = stop.send(());
     let _ = server.await;

@@ -1,6 +1,7 @@
 //! One file per subcommand; `dispatch` routes the parsed command line to it.
 
 mod check;
+mod completions;
 mod demo;
 mod export;
 mod history;
@@ -22,5 +23,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Command::Replay(args) => replay::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }

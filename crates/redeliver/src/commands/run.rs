@@ -12,7 +12,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
     let settings = resolve_run(&args, &env, chrono::Utc::now())?;
     let mut session = Session::new(settings.state.clone());
     session.use_leases(settings.lease, false);
-    let single = args.config.is_none();
+    let single = args.target.config.is_none();
     let mut reports = Vec::new();
     let mut errors = Vec::new();
     for target in &settings.targets {
@@ -24,7 +24,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
                 output::target_failure(&target.name, &failure);
                 errors.push(TargetError {
                     name: target.name.clone(),
-                    error: format!("{:#}", failure.error),
+                    error: failure.one_line(),
                     exit: failure.code(),
                     hint: failure.hint,
                 });

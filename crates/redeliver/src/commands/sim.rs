@@ -15,7 +15,20 @@ pub async fn run(args: SimArgs) -> Result<Exit, Failure> {
     if args.ghes {
         world.set_flavor(Flavor::Ghes);
     }
-    let sim = Sim::start_on(world, args.port).await.map_err(fail)?;
+    let sim = Sim::start_on(world, args.port).await.map_err(|e| {
+        // A port already taken is the user's choice to change, not an internal failure.
+        let in_use = e
+            .chain()
+            .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse));
+        if in_use {
+            Failure::config(format!(
+                "--port {}: 127.0.0.1:{} is already in use; pick another port, or 0 for a free one",
+                args.port, args.port
+            ))
+        } else {
+            fail(e)
+        }
+    })?;
     let receiver = Receiver::start(None).await.map_err(fail)?;
     let s = seed::seed(&sim.world(), &receiver.url(), args.failed, Utc::now(), fastrand::u64(..));
     // In a private directory of its own: a predictable /tmp path could be read or planted.

@@ -1,5 +1,6 @@
 //! `redeliver watch`: the daemon. Holds the state's lock for its life, so a second `watch` or a
-//! `run` on the same state refuses (exit 4) instead of redelivering alongside it.
+//! `run` on the same state refuses (exit 4) instead of redelivering alongside it; with
+//! `--dry-run` it takes no lock, writes nothing and prints each pass's plan.
 
 use crate::cli::WatchArgs;
 use crate::config::{Env, Listen, resolve_watch};
@@ -15,9 +16,14 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
     // The status port and the polls share one descriptor table: make it as large as allowed.
     daemon::guard::raise_file_limit();
     let mut session = Session::new(run.state.clone());
-    session.hold_lock()?;
-    // PostgreSQL state: a replica in the fleet, acting on the targets whose leases it holds.
-    session.use_leases(run.lease, true);
+    let dry_run = run.options.dry_run;
+    // A dry run writes nothing, so it takes no lock (as `run --dry-run`): it can watch beside
+    // the real daemon on the same state; nor does it take leases (PostgreSQL state).
+    if !dry_run {
+        session.hold_lock()?;
+        // PostgreSQL state: a replica in the fleet, acting on the targets whose leases it holds.
+        session.use_leases(run.lease, true);
+    }
     on_shutdown_signal(session.cancel.clone())?;
     let mut daemon = Daemon::new(session, run.targets, run.options, run.notify, interval);
     // The HTTP side stops with the daemon's own token, after the polling loop has returned.
@@ -39,16 +45,21 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
         }
     };
     crate::output::note(&format!(
-        "redeliver: watching {} target(s) every {}; state {}",
+        "redeliver: watching {} target(s) every {}; state {}{}",
         daemon.targets.len(),
         format_duration(interval),
-        daemon.session.state().describe()
+        daemon.session.state().describe(),
+        if dry_run { " (dry run: each pass's plan is printed; nothing is sent or written)" } else { "" }
     ));
     daemon.run().await;
     stop_http.cancel();
     if let Some(server) = server {
         let _ = server.await;
     }
-    crate::output::note("redeliver: stopped; state saved");
+    crate::output::note(if dry_run {
+        "redeliver: stopped; nothing was written (dry run)"
+    } else {
+        "redeliver: stopped; state saved"
+    });
     Ok(Exit::Success)
 }

@@ -49,13 +49,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9187";
 
 /// `run`'s and `check`'s settings (the config file, if any, read from `--config`).
 pub fn resolve_run(args: &RunArgs, env: &Env, now: DateTime<Utc>) -> Result<RunSettings, Failure> {
-    let file = args.config.as_deref().map(file::load).transpose()?;
+    let file = args.target.config.as_deref().map(file::load).transpose()?;
     run_settings(args, env, file.as_ref(), now)
 }
 
 /// `watch`'s settings: `run`'s, plus the interval, the listen address and notifications.
 pub fn resolve_watch(args: &WatchArgs, env: &Env, now: DateTime<Utc>) -> Result<WatchSettings, Failure> {
-    let file = args.run.config.as_deref().map(file::load).transpose()?;
+    let file = args.target.config.as_deref().map(file::load).transpose()?;
     watch_settings(args, env, file.as_ref(), now)
 }
 
@@ -70,7 +70,8 @@ pub(super) fn run_settings(
     if let (Some(s), Some(u)) = (since, until)
         && u < s
     {
-        return Err(Failure::config(format!("--until ({u}) is before --since ({s})")));
+        let second = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return Err(Failure::config(format!("--until ({}) is before --since ({})", second(u), second(s))));
     }
     let flags = flag_knobs(args);
     let mut targets = match file {
@@ -82,7 +83,7 @@ pub(super) fn run_settings(
         t.ca = ca.clone();
         t.paging = paging;
     }
-    let state_path = match (&args.state, env.get(names::REDELIVER_STATE), file.and_then(|f| f.state.as_ref())) {
+    let state_path = match (&args.state.state, env.get(names::REDELIVER_STATE), file.and_then(|f| f.state.as_ref())) {
         (Some(flag), _, _) => flag.clone(),
         (None, Some(var), _) => PathBuf::from(var),
         (None, None, Some(from_file)) => from_file.clone(),
@@ -105,11 +106,11 @@ pub(super) fn run_settings(
         options: RunOptions {
             since,
             until,
-            max_redeliveries: args.max_redeliveries,
-            keep_history: args.keep_history.or(file.and_then(|f| f.keep_history)).map(to_chrono),
+            max_redeliveries: args.policy.max_redeliveries,
+            keep_history: args.state.keep_history.or(file.and_then(|f| f.keep_history)).map(to_chrono),
             dry_run: args.dry_run,
             json: args.json,
-            archive: if args.no_archive { Some(false) } else { file.and_then(|f| f.archive) },
+            archive: if args.state.no_archive { Some(false) } else { file.and_then(|f| f.archive) },
             archive_limits: archive_limits(file),
         },
         actions,
@@ -136,12 +137,7 @@ pub(super) fn watch_settings(
     file: Option<&ConfigFile>,
     now: DateTime<Utc>,
 ) -> Result<WatchSettings, Failure> {
-    let mut run = run_settings(&args.run, env, file, now)?;
-    if run.options.since.is_some() || run.options.until.is_some() || run.options.json {
-        return Err(Failure::config(
-            "--since, --until and --json are for `redeliver run`; `watch` keeps going from the stored time",
-        ));
-    }
+    let mut run = run_settings(&args.run_args(), env, file, now)?;
     let interval = args.interval.or(file.and_then(|f| f.interval)).unwrap_or(DEFAULT_INTERVAL);
     if interval.is_zero() {
         return Err(Failure::config("the interval must be more than zero (`interval` in the config file)"));
@@ -165,31 +161,31 @@ pub(super) fn watch_settings(
 /// What every target's connection shares: extra CA certificates (read and checked here, so a bad
 /// file is a configuration error naming it) and the bounds of a listing.
 fn transport(args: &RunArgs, file: Option<&ConfigFile>) -> Result<(Option<CaBundle>, PageLimits), Failure> {
-    let ca = match (&args.ca_cert, file.and_then(|f| f.ca_cert.as_ref())) {
+    let ca = match (&args.target.ca_cert, file.and_then(|f| f.ca_cert.as_ref())) {
         (Some(path), _) => Some(CaBundle::load(path).map_err(|e| Failure::config(format!("--ca-cert: {e}")))?),
         (None, Some(path)) => Some(CaBundle::load(path).map_err(|e| Failure::config(format!("ca_cert: {e}")))?),
         (None, None) => None,
     };
     let defaults = PageLimits::default();
-    let deadline = args.list_deadline.or(file.and_then(|f| f.list_deadline)).unwrap_or(defaults.deadline);
+    let deadline = args.policy.list_deadline.or(file.and_then(|f| f.list_deadline)).unwrap_or(defaults.deadline);
     if deadline.is_zero() {
         return Err(Failure::config("the list deadline must be more than zero (`list_deadline` in the config file)"));
     }
-    let max_pages = args.max_pages.or(file.and_then(|f| f.max_pages)).unwrap_or(defaults.max_pages);
+    let max_pages = args.policy.max_pages.or(file.and_then(|f| f.max_pages)).unwrap_or(defaults.max_pages);
     Ok((ca, PageLimits { max_pages, deadline }))
 }
 
 fn flag_knobs(args: &RunArgs) -> Knobs {
     Knobs {
-        lookback: args.lookback,
-        overlap: args.overlap,
-        ladder: args.ladder.clone(),
-        max_attempts: args.max_attempts,
-        horizon: args.horizon,
-        pace: args.pace,
-        max_wait: args.max_wait,
-        events: args.event.clone(),
-        exclude_events: args.exclude_event.clone(),
+        lookback: args.policy.lookback,
+        overlap: args.policy.overlap,
+        ladder: args.policy.ladder.clone(),
+        max_attempts: args.policy.max_attempts,
+        horizon: args.policy.horizon,
+        pace: args.policy.pace,
+        max_wait: args.policy.max_wait,
+        events: args.policy.event.clone(),
+        exclude_events: args.policy.exclude_event.clone(),
     }
 }
 
@@ -239,17 +235,17 @@ fn target(
 /// `APP_ID`/`PRIVATE_KEY`), or a repository or organization hook (the repository and
 /// organization docs scripts' `REPO_OWNER`/`REPO_NAME`/`HOOK_ID` or `ORGANIZATION_NAME`/`HOOK_ID`, with `TOKEN`).
 fn flag_target(args: &RunArgs, env: &Env, knobs: &Knobs) -> Result<Target, Failure> {
-    let api = api_url(args.api_url.as_deref(), env)?;
+    let api = api_url(args.target.api_url.as_deref(), env)?;
     let hook_id = || -> Result<u64, Failure> {
-        let text = args.hook_id.map(|h| h.to_string()).or(env.get(names::HOOK_ID).map(str::to_string));
+        let text = args.target.hook_id.map(|h| h.to_string()).or(env.get(names::HOOK_ID).map(str::to_string));
         let text = text.ok_or_else(|| Failure::config("a repository or organization hook needs its id: --hook-id or HOOK_ID (the number in the hook's settings URL)"))?;
         text.trim().parse().map_err(|_| Failure::config(format!("HOOK_ID '{text}' is not a number")))
     };
-    let repo = args.repo.clone().or_else(|| match (env.get(names::REPO_OWNER), env.get(names::REPO_NAME)) {
+    let repo = args.target.repo.clone().or_else(|| match (env.get(names::REPO_OWNER), env.get(names::REPO_NAME)) {
         (Some(o), Some(r)) => Some(format!("{}/{}", o.trim(), r.trim())),
         _ => None,
     });
-    let org = args.org.clone().or(env.get(names::ORGANIZATION_NAME).map(|o| o.trim().to_string()));
+    let org = args.target.org.clone().or(env.get(names::ORGANIZATION_NAME).map(|o| o.trim().to_string()));
     let (name, hook, auth) = match (repo, org) {
         (Some(_), Some(_)) => {
             return Err(Failure::config("give either a repository (--repo) or an organization (--org), not both"));
@@ -260,8 +256,12 @@ fn flag_target(args: &RunArgs, env: &Env, knobs: &Knobs) -> Result<Target, Failu
         }
         (None, Some(org)) => ("org", HookTarget::Org { org, hook_id: hook_id()? }, token_auth(env)?),
         (None, None) => {
-            let app_id = app_id(args.app_id.as_deref().or(env.get(names::APP_ID)))?;
-            let key = private_key(args.private_key_file.as_deref(), env)?;
+            let app_id = match (args.target.app_id.as_deref(), env.get(names::APP_ID)) {
+                (Some(flag), _) => app_id(Some(flag), "--app-id")?,
+                (None, Some(var)) => app_id(Some(var), names::APP_ID)?,
+                (None, None) => app_id(None, "APP_ID or --app-id")?,
+            };
+            let key = private_key(args.target.private_key_file.as_deref(), env)?;
             ("app", HookTarget::App, Auth::App { app_id, key })
         }
     };
@@ -279,10 +279,13 @@ fn token_auth(env: &Env) -> Result<Auth, Failure> {
 }
 
 fn private_key(file: Option<&Path>, env: &Env) -> Result<AppKey, Failure> {
-    let from_file = file.map(Path::to_path_buf).or_else(|| env.get(names::PRIVATE_KEY_PATH).map(PathBuf::from));
+    // Each error names the setting the key came from, not the one it might have.
+    let from_file = file
+        .map(|f| (f.to_path_buf(), "--private-key-file"))
+        .or_else(|| env.get(names::PRIVATE_KEY_PATH).map(|p| (PathBuf::from(p), names::PRIVATE_KEY_PATH)));
     match (from_file, env.get(names::PRIVATE_KEY)) {
-        (Some(path), _) => key_from_file(&path, "--private-key-file (or PRIVATE_KEY_PATH)"),
-        (None, Some(text)) => key_from_text(text, "PRIVATE_KEY"),
+        (Some((path, setting)), _) => key_from_file(&path, setting),
+        (None, Some(text)) => key_from_text(text, names::PRIVATE_KEY),
         (None, None) => Err(Failure::config(
             "no private key: set PRIVATE_KEY to the PEM text, or --private-key-file / PRIVATE_KEY_PATH to the .pem file, of a key generated on the App's settings page",
         )),
@@ -290,12 +293,12 @@ fn private_key(file: Option<&Path>, env: &Env) -> Result<AppKey, Failure> {
 }
 
 fn variable(args: &RunArgs, env: &Env) -> Result<Option<VariableSettings>, Failure> {
-    let Some(name) = args.variable.as_deref().or(env.get(names::LAST_REDELIVERY_VARIABLE_NAME)) else {
+    let Some(name) = args.variable.variable.as_deref().or(env.get(names::LAST_REDELIVERY_VARIABLE_NAME)) else {
         return Ok(None);
     };
     let name: VariableName =
         name.trim().parse().map_err(|e| Failure::config(format!("LAST_REDELIVERY_VARIABLE_NAME: {e}")))?;
-    let (owner, repo) = match args.variable_repo.as_deref() {
+    let (owner, repo) = match args.variable.variable_repo.as_deref() {
         Some(full) => split_repo(full, "--variable-repo")?,
         None => match (
             env.get(names::WORKFLOW_REPO_OWNER),
@@ -394,13 +397,13 @@ fn file_target(t: &FileTarget, path: &Path, place: &str, env: &Env, knobs: &Knob
 fn file_auth(t: &FileTarget, hook: &HookTarget, path: &Path, place: &str, env: &Env) -> Result<Auth, Failure> {
     let in_place = |f: Failure| fail(path, format!("{place}: {}", f.error));
     let key = match (&t.private_key_file, &t.private_key_env, &t.private_key) {
-        (Some(file), _, _) => Some(key_from_file(file, &format!("{place}'s private_key_file")).map_err(in_place)?),
+        (Some(file), _, _) => Some(key_from_file(file, "private_key_file").map_err(in_place)?),
         (None, Some(var), _) => {
             refuse_a_secret(var, "private_key_env", path, place)?;
             let text = env.get(var).ok_or_else(|| {
                 fail(path, format!("{place}: private_key_env names {var}, which is not set in the environment"))
             })?;
-            Some(key_from_text(text, &format!("{place}: the environment variable {var}"))?)
+            Some(key_from_text(text, &format!("{place}: the environment variable {var} (private_key_env)"))?)
         }
         (None, None, Some(text)) => Some(key_from_text(text.expose(), &format!("{place}: private_key"))?),
         (None, None, None) => None,
@@ -419,7 +422,7 @@ fn file_auth(t: &FileTarget, hook: &HookTarget, path: &Path, place: &str, env: &
         (None, None, Some(text)) => Some(Secret::new(text.expose().trim())),
         (None, None, None) => None,
     };
-    let app = || app_id(t.app_id.as_deref()).map_err(in_place);
+    let app = || app_id(t.app_id.as_deref(), "app_id").map_err(in_place);
     match (hook, key, token) {
         (HookTarget::App, Some(key), _) => Ok(Auth::App { app_id: app()?, key }),
         (HookTarget::App, None, _) => Err(fail(

@@ -4,7 +4,7 @@
 use super::file::{ConfigFile, parse};
 use super::resolve::{DEFAULT_INTERVAL, DEFAULT_LISTEN, DEFAULT_LOOKBACK, run_settings, watch_settings};
 use super::{Env, Listen, NotifySettings, RunSettings, WatchSettings};
-use crate::cli::{RunArgs, WatchArgs};
+use crate::cli::{PolicyArgs, RunArgs, StateArgs, TargetArgs, VariableArgs, WatchArgs};
 use chrono::{DateTime, Duration, Utc};
 use redeliver_core::github::{HookTarget, Pace};
 use redeliver_core::policy::Ladder;
@@ -18,7 +18,22 @@ fn now() -> DateTime<Utc> {
 
 /// The App hook from flags and environment: the smallest valid command line.
 fn app_args() -> RunArgs {
-    RunArgs { app_id: Some("1".into()), ..RunArgs::default() }
+    RunArgs { target: TargetArgs { app_id: Some("1".into()), ..TargetArgs::default() }, ..RunArgs::default() }
+}
+
+/// `app_args` with these state flags.
+fn with_state(state: StateArgs) -> RunArgs {
+    RunArgs { state, ..app_args() }
+}
+
+/// `app_args` with these policy flags.
+fn with_policy(policy: PolicyArgs) -> RunArgs {
+    RunArgs { policy, ..app_args() }
+}
+
+/// `watch` with the App hook of `app_args` and nothing else.
+fn watch_app() -> WatchArgs {
+    WatchArgs { target: app_args().target, ..WatchArgs::default() }
 }
 
 fn env(pairs: &[(&str, &str)]) -> Env {
@@ -46,7 +61,7 @@ fn watch(args: &WatchArgs, file: Option<&ConfigFile>) -> WatchSettings {
 #[test]
 fn the_state_file_flag_then_environment_then_file_then_default() {
     let file = config("state = \"/from/file.db\"", "", "");
-    let flag = RunArgs { state: Some("/from/flag.db".into()), ..app_args() };
+    let flag = with_state(StateArgs { state: Some("/from/flag.db".into()), ..StateArgs::default() });
     let var = env(&[("REDELIVER_STATE", "/from/env.db")]);
     let file_of = |s: RunSettings| s.state.file().map(Path::to_path_buf);
     assert_eq!(file_of(run(&flag, &var, Some(&file))), Some(PathBuf::from("/from/flag.db")));
@@ -61,7 +76,8 @@ fn the_state_file_flag_then_environment_then_file_then_default() {
 #[test]
 fn the_audit_history_kept_flag_then_file_then_thirty_days() {
     let file = config("keep_history = \"7d\"", "", "");
-    let flag = RunArgs { keep_history: Some(std::time::Duration::from_secs(3600)), ..app_args() };
+    let flag =
+        with_state(StateArgs { keep_history: Some(std::time::Duration::from_secs(3600)), ..StateArgs::default() });
     assert_eq!(run(&flag, &env(&[]), Some(&file)).options.keep_history(), Duration::hours(1));
     assert_eq!(run(&app_args(), &env(&[]), Some(&file)).options.keep_history(), Duration::days(7));
     assert_eq!(run(&app_args(), &env(&[]), None).options.keep_history(), Duration::days(30));
@@ -71,7 +87,7 @@ fn the_audit_history_kept_flag_then_file_then_thirty_days() {
 fn the_archive_is_on_unless_the_flag_or_the_file_turns_it_off_and_its_caps_come_from_the_file() {
     let off = config("archive = false\narchive_max_payload = 2048\narchive_max_total = 65536", "", "");
     let on = config("archive = true", "", "");
-    let no_archive = RunArgs { no_archive: true, ..app_args() };
+    let no_archive = with_state(StateArgs { no_archive: true, ..StateArgs::default() });
     assert!(run(&app_args(), &env(&[]), None).options.archive());
     assert!(run(&app_args(), &env(&[]), Some(&on)).options.archive());
     assert!(!run(&app_args(), &env(&[]), Some(&off)).options.archive());
@@ -85,7 +101,7 @@ fn the_archive_is_on_unless_the_flag_or_the_file_turns_it_off_and_its_caps_come_
 #[test]
 fn policy_knobs_flag_then_target_then_defaults_then_built_in() {
     let both = config("", "ladder = \"1m\"\nlookback = \"2h\"\npace = \"auto\"", "ladder = \"2m\"");
-    let flag = RunArgs { ladder: Some("3m".parse().unwrap()), ..app_args() };
+    let flag = with_policy(PolicyArgs { ladder: Some("3m".parse().unwrap()), ..PolicyArgs::default() });
     let ladder = |s: &RunSettings| s.targets[0].policy.ladder.clone();
     assert_eq!(ladder(&run(&flag, &env(&[]), Some(&both))), [Duration::minutes(3)]);
     assert_eq!(ladder(&run(&app_args(), &env(&[]), Some(&both))), [Duration::minutes(2)]);
@@ -101,12 +117,12 @@ fn policy_knobs_flag_then_target_then_defaults_then_built_in() {
     let from_defaults = run(&app_args(), &env(&[]), Some(&both));
     assert_eq!(from_defaults.targets[0].lookback, Duration::hours(2));
     assert_eq!(from_defaults.targets[0].pace, Pace::AUTO);
-    let flags = RunArgs {
+    let flags = with_policy(PolicyArgs {
         lookback: Some(std::time::Duration::from_millis(500)),
         pace: Some(Pace::Fixed(std::time::Duration::ZERO)),
         max_wait: Some(std::time::Duration::from_secs(1)),
-        ..app_args()
-    };
+        ..PolicyArgs::default()
+    });
     let flagged = run(&flags, &env(&[]), Some(&both));
     assert_eq!(flagged.targets[0].lookback, Duration::milliseconds(500), "--lookback 500ms is accepted");
     assert_eq!(flagged.targets[0].pace, Pace::Fixed(std::time::Duration::ZERO));
@@ -121,12 +137,12 @@ fn watch_settings_flag_then_file_then_default() {
         "",
     );
     let flags = WatchArgs {
-        run: app_args(),
         interval: Some(std::time::Duration::from_millis(300)),
         listen: Some("127.0.0.1:0".into()),
         notify_url: Some("http://127.0.0.1:1/flag".into()),
         notify_command: None,
         allow_hosts: vec![],
+        ..watch_app()
     };
     let flagged = watch(&flags, Some(&file));
     assert_eq!(flagged.interval, std::time::Duration::from_millis(300));
@@ -136,11 +152,11 @@ fn watch_settings_flag_then_file_then_default() {
         NotifySettings { url: Some("http://127.0.0.1:1/flag".into()), command: Some("true".into()) },
         "each notification setting is resolved on its own"
     );
-    let from_file = watch(&WatchArgs { run: app_args(), ..WatchArgs::default() }, Some(&file));
+    let from_file = watch(&watch_app(), Some(&file));
     assert_eq!(from_file.interval, std::time::Duration::from_secs(120));
     assert_eq!(from_file.listen, Listen::Off);
     assert_eq!(from_file.run.notify.url.as_deref(), Some("http://127.0.0.1:1/file"));
-    let defaults = watch(&WatchArgs { run: app_args(), ..WatchArgs::default() }, None);
+    let defaults = watch(&watch_app(), None);
     assert_eq!(defaults.interval, DEFAULT_INTERVAL);
     assert_eq!(defaults.listen, Listen::At(DEFAULT_LISTEN.into()));
     assert_eq!(defaults.run.notify, NotifySettings::default());
@@ -149,19 +165,13 @@ fn watch_settings_flag_then_file_then_default() {
 }
 
 #[test]
-fn watch_refuses_a_zero_interval_and_run_only_flags() {
+fn watch_refuses_a_zero_interval_and_passes_its_dry_run_on() {
     let zero = config("interval = \"0s\"", "", "");
-    let err = watch_settings(&WatchArgs { run: app_args(), ..WatchArgs::default() }, &env(&[]), Some(&zero), now())
-        .unwrap_err();
+    let err = watch_settings(&watch_app(), &env(&[]), Some(&zero), now()).unwrap_err();
     assert!(err.error.to_string().contains("interval must be more than zero"), "{}", err.error);
-    let json = WatchArgs { run: RunArgs { json: true, ..app_args() }, ..WatchArgs::default() };
-    assert!(
-        watch_settings(&json, &env(&[]), None, now())
-            .unwrap_err()
-            .error
-            .to_string()
-            .contains("are for `redeliver run`")
-    );
+    // `--since`, `--until` and `--json` are not `watch`'s flags at all (clap refuses them).
+    let dry = watch(&WatchArgs { dry_run: true, ..watch_app() }, None);
+    assert!(dry.run.options.dry_run && !dry.run.options.json);
 }
 
 #[test]
@@ -169,7 +179,10 @@ fn the_hook_and_credentials_flag_then_environment() {
     let var = env(&[("APP_ID", "777"), ("REPO_OWNER", "o"), ("REPO_NAME", "r"), ("HOOK_ID", "5"), ("TOKEN", "t")]);
     let repo = run(&RunArgs::default(), &var, None);
     assert_eq!(repo.targets[0].hook, HookTarget::Repo { owner: "o".into(), repo: "r".into(), hook_id: 5 });
-    let flagged = RunArgs { repo: Some("f/g".into()), hook_id: Some(9), ..RunArgs::default() };
+    let flagged = RunArgs {
+        target: TargetArgs { repo: Some("f/g".into()), hook_id: Some(9), ..TargetArgs::default() },
+        ..RunArgs::default()
+    };
     assert_eq!(
         run(&flagged, &var, None).targets[0].hook,
         HookTarget::Repo { owner: "f".into(), repo: "g".into(), hook_id: 9 }
@@ -182,7 +195,10 @@ fn the_hook_and_credentials_flag_then_environment() {
 #[test]
 fn the_api_url_flag_then_environment_then_default_and_a_file_target_keeps_its_own() {
     let var = env(&[("GITHUB_API_URL", "https://ghe.env/api/v3")]);
-    let flag = RunArgs { api_url: Some("http://127.0.0.1:1".into()), ..app_args() };
+    let flag = RunArgs {
+        target: TargetArgs { api_url: Some("http://127.0.0.1:1".into()), ..app_args().target },
+        ..RunArgs::default()
+    };
     assert_eq!(run(&flag, &var, None).targets[0].api_url.as_str(), "http://127.0.0.1:1/");
     assert_eq!(run(&app_args(), &var, None).targets[0].api_url.as_str(), "https://ghe.env/api/v3");
     assert_eq!(run(&app_args(), &env(&[]), None).targets[0].api_url.as_str(), "https://api.github.com/");
@@ -213,7 +229,10 @@ fn the_variable_needs_a_valid_name_a_repository_and_a_token() {
     ];
     let v = settings(&app_args(), &ok).unwrap().targets.remove(0).variable.unwrap();
     assert_eq!((v.owner.as_str(), v.repo.as_str()), ("o", "r"));
-    let flagged = RunArgs { variable: Some("OTHER".into()), variable_repo: Some("f/g".into()), ..app_args() };
+    let flagged = RunArgs {
+        variable: VariableArgs { variable: Some("OTHER".into()), variable_repo: Some("f/g".into()) },
+        ..app_args()
+    };
     let v = settings(&flagged, &ok).unwrap().targets.remove(0).variable.unwrap();
     assert_eq!((v.name.to_string().as_str(), v.owner.as_str(), v.repo.as_str()), ("OTHER", "f", "g"), "flags win");
     let actions = [("LAST_REDELIVERY_VARIABLE_NAME", "LAST_RUN"), ("GITHUB_REPOSITORY", "org/tools"), ("TOKEN", "t")];

@@ -81,11 +81,13 @@ fn shown_url(text: &str) -> Option<String> {
     Some(format!("{}://{}{port}{}", url.scheme(), url.host_str().unwrap_or(""), url.path().trim_end_matches('/')))
 }
 
-pub fn app_id(value: Option<&str>) -> Result<String, Failure> {
+/// The App's id from `value`, which came from `source` (`--app-id`, `APP_ID`, a config file's
+/// `app_id`): errors name that source, and say where to set it when there is none.
+pub fn app_id(value: Option<&str>, source: &str) -> Result<String, Failure> {
     let Some(id) = value.map(str::trim) else {
-        return Err(Failure::config(
-            "no App id: set APP_ID or --app-id to the App ID (or client ID) shown on the GitHub App's settings page",
-        ));
+        return Err(Failure::config(format!(
+            "no App id: set {source} to the App ID (or client ID) shown on the GitHub App's settings page"
+        )));
     };
     let numeric = id.parse::<u64>().is_ok_and(|n| n > 0);
     let client_id = id.starts_with("Iv") && id.len() > 3 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
@@ -93,25 +95,29 @@ pub fn app_id(value: Option<&str>) -> Result<String, Failure> {
         Ok(id.to_string())
     } else {
         // Not quoted: a value in the wrong variable may be a token or a key.
-        Err(Failure::config(
-            "APP_ID is neither a numeric App ID nor a client ID (Iv1.… or Iv23…; the value is not shown, in case it is \
-             a secret): copy the App ID from the GitHub App's settings page",
-        ))
+        Err(Failure::config(format!(
+            "{source} is neither a numeric App ID nor a client ID (Iv1.… or Iv23…; the value is not shown, in case it \
+             is a secret): copy the App ID from the GitHub App's settings page"
+        )))
     }
 }
 
+/// The key in the file at `path`, which `setting` (`--private-key-file`, `PRIVATE_KEY_PATH`, a
+/// config file's `private_key_file`) named: every error names the file and the setting.
 pub fn key_from_file(path: &Path, setting: &str) -> Result<AppKey, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::config(format!(
-            "cannot read the private key file {}: {e}; point {setting} at the .pem file downloaded from the App's settings page",
+            "cannot read the private key file {} ({setting}): {e}; point {setting} at the .pem file downloaded from the App's settings page",
             path.display()
         ))
     })?;
-    key_from_text(&text, &format!("the private key file {}", path.display()))
+    key_from_text(&text, &format!("the private key file {} ({setting})", path.display()))
 }
 
+/// The key in `text`; `source` names where it came from (`PRIVATE_KEY`, a file, a config key)
+/// and is the subject of every error.
 pub fn key_from_text(text: &str, source: &str) -> Result<AppKey, Failure> {
-    AppKey::from_pem(text).map_err(|e| Failure::config(format!("{source}: {e}")))
+    AppKey::from_pem(text).map_err(|e| Failure::config(e.about(source)))
 }
 
 pub fn split_repo(full: &str, source: &str) -> Result<(String, String), Failure> {
@@ -219,13 +225,20 @@ mod tests {
 
     #[test]
     fn app_ids_are_numeric_or_client_ids() {
-        assert_eq!(app_id(Some(" 12345 ")).unwrap(), "12345");
-        assert_eq!(app_id(Some("Iv23liAbC")).unwrap(), "Iv23liAbC");
-        assert!(app_id(Some("my-app")).unwrap_err().error.to_string().contains("neither a numeric App ID"));
-        let err = app_id(Some("ghp_SECRET")).unwrap_err().error.to_string();
+        assert_eq!(app_id(Some(" 12345 "), "APP_ID").unwrap(), "12345");
+        assert_eq!(app_id(Some("Iv23liAbC"), "APP_ID").unwrap(), "Iv23liAbC");
+        let named = app_id(Some("my-app"), "--app-id").unwrap_err().error.to_string();
+        assert!(named.starts_with("--app-id is neither a numeric App ID"), "names its source: {named}");
+        let err = app_id(Some("ghp_SECRET"), "APP_ID").unwrap_err().error.to_string();
         assert!(!err.contains("SECRET"), "{err}");
-        assert!(app_id(None).unwrap_err().error.to_string().contains("no App id"));
-        assert!(app_id(Some("0")).is_err());
+        assert!(
+            app_id(None, "APP_ID or --app-id")
+                .unwrap_err()
+                .error
+                .to_string()
+                .contains("no App id: set APP_ID or --app-id")
+        );
+        assert!(app_id(Some("0"), "APP_ID").is_err());
     }
 
     #[test]

@@ -309,9 +309,15 @@ async fn chromium_renders_the_status_page() {
 }
 
 /// Runs Chromium with a fresh profile, killing it if it has not finished within a minute.
+/// Everything it writes stays in `profile` (a temp dir): `--user-data-dir` alone still leaves
+/// `~/.config/chromium/Crash Reports` and NSS's `~/.pki` behind, so its home is the profile too.
 async fn chromium(profile: PathBuf, args: Vec<String>) -> std::process::Output {
     let mut cmd = tokio::process::Command::new(CHROMIUM);
     cmd.args(FLAGS).arg(format!("--user-data-dir={}", profile.display())).args(args);
+    cmd.env("HOME", &profile)
+        .env("XDG_CONFIG_HOME", profile.join("config"))
+        .env("XDG_CACHE_HOME", profile.join("cache"))
+        .env("XDG_DATA_HOME", profile.join("data"));
     cmd.stdin(Stdio::null()).kill_on_drop(true);
     match tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output()).await {
         Ok(Ok(output)) => output,

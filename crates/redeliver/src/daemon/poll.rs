@@ -135,7 +135,9 @@ impl Daemon {
                         record(&mut s.targets[i], &report);
                     });
                     let c = &report.counts;
-                    if self.verbose_passes && c.redelivered + c.given_up + c.refused + c.ambiguous > 0 {
+                    // A dry run's plan is all it has to show: printed every pass.
+                    let acted = c.redelivered + c.given_up + c.refused + c.ambiguous > 0;
+                    if self.verbose_passes && (acted || self.options.dry_run) {
                         // A daemon keeps working when no one reads its summaries.
                         if output::data(&output::summary(&report)).is_err() {
                             tracing::debug!("stdout is closed; pass summaries are no longer printed");
@@ -150,7 +152,7 @@ impl Daemon {
                 // Stopped while waiting or reading: not the target's fault, and nothing to save.
                 Err(_) if self.session.cancel.is_cancelled() => return,
                 Err(failure) => {
-                    let error = format!("{:#}", failure.error);
+                    let error = failure.one_line();
                     tracing::error!(target = %t.name, "poll failed: {error}");
                     if fleet::database_unreachable(&failure) {
                         self.db_backoff = fleet::backoff(self.db_backoff, self.interval);

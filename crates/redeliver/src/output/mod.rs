@@ -27,8 +27,18 @@ pub fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(|| LogLine(std::io::stderr()))
         .with_ansi(std::io::stderr().is_terminal())
+        .with_timer(Seconds)
         .with_target(false)
         .try_init();
+}
+
+/// Log times to the second, in UTC, as every other time redeliver prints.
+struct Seconds;
+
+impl tracing_subscriber::fmt::time::FormatTime for Seconds {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        write!(w, "{}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"))
+    }
 }
 
 /// A log event on stderr: one line, whatever its fields hold. A server's words with a newline
@@ -127,11 +137,11 @@ pub fn failure(failure: &Failure) {
     if failure.is_closed() {
         return;
     }
-    let error = &failure.error;
+    let causes = failure.causes();
     // Our own sentences may span lines; a cause may quote a server, so it keeps to one.
-    let mut text = format!("error: {}\n", clean::lines(&error.to_string()));
-    for cause in error.chain().skip(1) {
-        text += &format!("  caused by: {}\n", clean::field(&cause.to_string()));
+    let mut text = format!("error: {}\n", clean::lines(&causes[0]));
+    for cause in &causes[1..] {
+        text += &format!("  caused by: {}\n", clean::field(cause));
     }
     if let Some(hint) = failure.hint.as_deref() {
         text += &format!("hint: {}\n", clean::lines(hint));
@@ -142,7 +152,7 @@ pub fn failure(failure: &Failure) {
 /// One target of several failed (`run` with a config file): its name, the error and its causes
 /// on one line, and the hint; the other targets go on.
 pub fn target_failure(name: &str, failure: &Failure) {
-    let error = format!("{:#}", failure.error);
+    let error = failure.one_line();
     let mut text = format!("error: target \"{}\": {}\n", clean::field(name), clean::field(&error));
     if let Some(hint) = failure.hint.as_deref() {
         text += &format!("hint: {}\n", clean::lines(hint));

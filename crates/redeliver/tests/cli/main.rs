@@ -3,6 +3,7 @@
 
 mod archive;
 mod golden;
+mod habits;
 mod harness;
 mod hostile_client;
 mod never_lose_list;
@@ -10,6 +11,7 @@ mod never_lose_state;
 mod ops;
 mod pipe;
 mod postgres;
+mod rough_edges;
 mod run;
 mod secret_sweep;
 mod targets;

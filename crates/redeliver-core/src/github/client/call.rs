@@ -57,6 +57,7 @@ impl GitHubClient {
     pub(crate) async fn call(&mut self, call: &Call) -> Result<Answer, ApiError> {
         let policy = self.config.retry_policy(self.is_app());
         let mut tried = Attempts::default();
+        let started = Instant::now();
         loop {
             if call.kind.is_write()
                 && let Some(at) = self.pacer.next_at()
@@ -74,8 +75,10 @@ impl GitHubClient {
             }
             match next_step(call.kind, &reply, tried, &policy, now, fastrand::f64()) {
                 // `Done` follows only an answer; after none, the error would be the transport's.
-                Step::Done => return sent.map_err(|none| ApiError::Transport { detail: none.detail }),
-                Step::Fail(failure) => return Err(give_up(failure, sent, call)),
+                Step::Done => {
+                    return sent.map_err(|none| ApiError::Transport { detail: tries(&none.detail, tried, started) });
+                }
+                Step::Fail(failure) => return Err(give_up(failure, sent, call, tried, started)),
                 Step::FixClockSkew(skew) => {
                     tracing::info!(
                         skew_seconds = skew.num_seconds(),
@@ -98,6 +101,24 @@ impl GitHubClient {
                     tried.rate_limit_waits += 1;
                 }
                 Step::Retry(wait) => {
+                    // Shown at `-v`: a retry is otherwise seconds of silence.
+                    let reason = match &sent {
+                        Ok(answer) => format!("answered {} ({})", answer.status, answer.message),
+                        Err(none) => none.detail.clone(),
+                    };
+                    tracing::info!(
+                        method = method_name(&call.method),
+                        path = call.url.path(),
+                        "{reason}; trying again in {} (retry {} of {})",
+                        // Whole seconds once it is that long: "1s460ms" says more than anyone reads.
+                        crate::policy::format_duration(if wait.as_secs() >= 1 {
+                            std::time::Duration::from_secs(wait.as_secs_f64().round() as u64)
+                        } else {
+                            wait
+                        }),
+                        tried.retries + 1,
+                        policy.max_retries
+                    );
                     self.stats.retries += 1;
                     self.sleep_or_cancel(wait).await?;
                     tried.retries += 1;
@@ -248,7 +269,13 @@ struct NoAnswer {
 
 /// Words a [`Failure`] for the user: what happened to `call`, with GitHub's message and request
 /// id when it answered.
-fn give_up(failure: Failure, sent: Result<Answer, NoAnswer>, call: &Call) -> ApiError {
+fn give_up(
+    failure: Failure,
+    sent: Result<Answer, NoAnswer>,
+    call: &Call,
+    tried: Attempts,
+    started: Instant,
+) -> ApiError {
     let (location, request_id) = match &sent {
         Ok(answer) => (redirect_target(answer), answer.request_id.clone()),
         Err(_) => (None, None),
@@ -271,7 +298,7 @@ fn give_up(failure: Failure, sent: Result<Answer, NoAnswer>, call: &Call) -> Api
         Failure::Ambiguous => ApiError::Ambiguous {
             detail: format!("{what}. The request was not re-sent, because GitHub may have acted on it"),
         },
-        Failure::Unreachable => ApiError::Transport { detail: what },
+        Failure::Unreachable => ApiError::Transport { detail: tries(&what, tried, started) },
         Failure::RateLimited { until } => ApiError::RateLimited { until, message },
         Failure::Redirected { status } => ApiError::Redirected {
             what: format!("{} {}", method_name(&call.method), call.url.path()),
@@ -280,6 +307,14 @@ fn give_up(failure: Failure, sent: Result<Answer, NoAnswer>, call: &Call) -> Api
             request_id,
         },
     }
+}
+
+/// `detail` with how many times the request was sent and for how long, for a request that never
+/// got an answer: "… (4 attempts in 7 s)".
+fn tries(detail: &str, tried: Attempts, started: Instant) -> String {
+    let attempts = tried.retries + 1;
+    let plural = if attempts == 1 { "" } else { "s" };
+    format!("{detail} ({attempts} attempt{plural} in {} s)", started.elapsed().as_secs())
 }
 
 /// Where a redirect pointed, resolved against the answered URL: origin and path only, since a
