@@ -50,6 +50,8 @@ pub struct ReceivedEvent {
     pub content_type: String,
     /// The body, parsed as JSON (`Null` if it was not JSON).
     pub payload: Value,
+    /// The body as it came, byte for byte (a replay must send GitHub's bytes again).
+    pub body: Vec<u8>,
     /// The status answered; 0 while the answer is still pending (e.g. in `Slow` mode).
     pub status: u16,
     pub at: DateTime<Utc>,
@@ -190,6 +192,7 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         user_agent: text("user-agent").unwrap_or_default(),
         content_type: text("content-type").unwrap_or_default(),
         payload: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body: body.to_vec(),
         status: 0,
         at: Utc::now(),
     };

@@ -14,6 +14,29 @@ fn duration(text: &str) -> Result<Duration, DurationError> {
     parse_duration(text)
 }
 
+/// A size in bytes, or with a unit (`--archive-max-payload 512KiB`).
+fn size(text: &str) -> Result<u64, String> {
+    crate::config::parse_size(text)
+}
+
+/// `replay --rate`: requests a second, as `N` or `N/s` (also `N/m`, `N/h`); more than zero.
+fn rate(text: &str) -> Result<f64, String> {
+    let (number, per) = match text.trim().split_once('/') {
+        Some((n, unit)) => (n.trim(), unit.trim()),
+        None => (text.trim(), "s"),
+    };
+    let seconds = match per {
+        "s" | "sec" | "second" => 1.0,
+        "m" | "min" | "minute" => 60.0,
+        "h" | "hour" => 3600.0,
+        _ => return Err(format!("not a rate unit: {per:?} (write N/s, N/m or N/h)")),
+    };
+    match number.parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok(n / seconds),
+        _ => Err("not a rate: write a number more than zero, e.g. 10 or 10/s or 30/m".into()),
+    }
+}
+
 /// A duration that must be more than zero (`--interval`).
 fn positive_duration(text: &str) -> Result<Duration, String> {
     match parse_duration(text) {
@@ -58,7 +81,7 @@ pub enum Command {
     /// Show the redeliveries recorded in the state file.
     History(HistoryArgs),
     /// Print the archived records of failed events (docs/archive.md) as NDJSON, one event a line.
-    Export(ExportArgs),
+    Export(Box<ExportArgs>),
     /// POST archived events straight to a receiver, as GitHub would (docs/archive.md).
     Replay(ReplayArgs),
     /// Run the GitHub simulator on 127.0.0.1 with a demo App, for trying the tool by hand.
@@ -152,6 +175,16 @@ pub struct StateArgs {
     /// config file]
     #[arg(long)]
     pub no_archive: bool,
+    // --- Archive caps (issue 12) ---
+    /// The largest payload archived, in bytes or with a unit (512KiB, 1MiB, 2GB).
+    /// [default: 1MiB, or `archive_max_payload` in the config file]
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub archive_max_payload: Option<u64>,
+    /// The archive's payloads together, compressed, past which the oldest go (resolved events
+    /// first). [default: 256MiB, or `archive_max_total` in the config file]
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub archive_max_total: Option<u64>,
+    // --- end of archive caps ---
 }
 
 /// How a pass reads the deliveries and decides what to redeliver: the retry policy, filters and
@@ -311,6 +344,38 @@ pub struct ExportArgs {
     /// SQLite state file, or a postgres://USER@HOST/DB URL (docs/ha.md). [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long)]
     pub state: Option<PathBuf>,
+    // --- export --all (issue 12) ---
+    /// Every event GitHub lists in the window (--since, default what GitHub still holds;
+    /// --until, default now), not only the archive: one GET of its delivery record each, paced
+    /// as redeliveries are (--pace). Needs the target's flags or --config; writes no state.
+    #[arg(long, help_heading = "Export --all")]
+    pub all: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// With --all: events with an attempt at or after this time (RFC 3339, or an age such as 6h).
+    #[arg(long, requires = "all", help_heading = "Export --all", value_name = "TIME")]
+    pub since: Option<When>,
+    /// With --all: events with an attempt at or before this time (RFC 3339, or an age).
+    #[arg(long, requires = "all", help_heading = "Export --all", value_name = "TIME")]
+    pub until: Option<When>,
+    /// With --all: time between two reads of a delivery record, as --pace of `run`. [default: 1s]
+    #[arg(long, requires = "all", help_heading = "Export --all")]
+    pub pace: Option<Pace>,
+    // --- end of export --all ---
+}
+
+impl ExportArgs {
+    /// The flags `export --all` resolves its targets with, as `run` would.
+    pub fn run_args(&self) -> RunArgs {
+        RunArgs {
+            target: self.target.clone(),
+            state: StateArgs { state: self.state.clone(), ..StateArgs::default() },
+            policy: PolicyArgs { pace: self.pace, ..PolicyArgs::default() },
+            since: self.since,
+            until: self.until,
+            ..RunArgs::default()
+        }
+    }
 }
 
 /// `replay --state-filter`.
@@ -352,8 +417,8 @@ pub struct ReplayArgs {
     /// Which archived events: `failed` (not delivered since, given up or not), `given-up`, or `all`.
     #[arg(long, value_enum, default_value_t = ReplayState::Failed)]
     pub state_filter: ReplayState,
-    /// At most this many requests a second.
-    #[arg(long, value_name = "N")]
+    /// At most this many requests a second: `N` or `N/s` (also `N/m`, `N/h`).
+    #[arg(long, value_name = "N/s", value_parser = rate)]
     pub rate: Option<f64>,
     /// Print what would be sent; send nothing.
     #[arg(long)]
@@ -450,5 +515,25 @@ mod tests {
         let zero = Cli::try_parse_from(["redeliver", "watch", "--interval", "0s"]).unwrap_err();
         assert!(zero.to_string().contains("must be more than zero"), "{zero}");
         assert!(Cli::try_parse_from(["redeliver", "watch", "--interval", "300ms"]).is_ok());
+    }
+
+    #[test]
+    fn a_rate_is_n_or_n_per_unit_and_sizes_take_units() {
+        let rate_of = |text: &str| match Cli::try_parse_from(["redeliver", "replay", "--rate", text]) {
+            Ok(Cli { command: Command::Replay(a), .. }) => a.rate,
+            Ok(other) => panic!("parsed as {other:?}"),
+            Err(e) => panic!("{text}: {e}"),
+        };
+        assert_eq!(rate_of("5"), Some(5.0));
+        assert_eq!(rate_of("5/s"), Some(5.0));
+        assert_eq!(rate_of("0.5/s"), Some(0.5));
+        assert_eq!(rate_of("30/m"), Some(0.5));
+        for bad in ["0", "-1", "fast", "5/d", "inf", "NaN/s"] {
+            let err = Cli::try_parse_from(["redeliver", "replay", "--rate", bad]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+        let args = run(&["--archive-max-payload", "512KiB", "--archive-max-total", "1GiB"]).unwrap();
+        assert_eq!((args.state.archive_max_payload, args.state.archive_max_total), (Some(512 << 10), Some(1 << 30)));
+        assert_eq!(run(&["--archive-max-total", "12 parsecs"]).unwrap_err().exit_code(), 2);
     }
 }

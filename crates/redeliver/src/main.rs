@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod config;
 mod daemon;
+mod direct;
 mod exit;
 mod notify;
 mod output;

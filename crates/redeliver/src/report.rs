@@ -62,6 +62,10 @@ pub struct Report {
     pub process: Option<crate::usage::Usage>,
     /// The status this target alone would exit with: 0, or 1 when something needs a person.
     pub exit_code: u8,
+    /// What `watch`'s direct delivery did (docs/archive.md); not part of `--json` (`run` does
+    /// no direct delivery): the status page and `/metrics` show it.
+    #[serde(skip)]
+    pub direct: Option<crate::direct::owed::DirectReport>,
 }
 
 /// The stretch of the delivery log the pass read.
@@ -362,6 +366,7 @@ mod tests {
             },
             process: None,
             exit_code: 1,
+            direct: None,
         }
     }
 

@@ -239,6 +239,15 @@ impl Ledger {
     /// Every archived record, oldest first, with its target's hook configuration; `None` as the
     /// limit reads payloads up to the default per-payload cap.
     pub fn archived(&self, max_payload: Option<u64>) -> Result<Vec<ArchivedRecord>, StateError> {
+        self.archived_where(None, max_payload)
+    }
+
+    /// [`Ledger::archived`], or only the record of `(target, guid)`.
+    pub(super) fn archived_where(
+        &self,
+        only: Option<(&str, &str)>,
+        max_payload: Option<u64>,
+    ) -> Result<Vec<ArchivedRecord>, StateError> {
         if self.version() < SCHEMA {
             return Ok(Vec::new());
         }
@@ -261,9 +270,11 @@ impl Ledger {
                 "SELECT a.target, a.guid, a.event, a.action, a.delivery_id, COALESCE(a.hook_url, h.url),
                         h.content_type, a.headers, a.payload, a.archived_ms, a.delivered_ms
                  FROM archive a LEFT JOIN hook_configs h ON h.target = a.target
+                 WHERE (?1 IS NULL OR (a.target = ?1 AND a.guid = ?2))
                  ORDER BY a.archived_ms, a.rowid",
             )?;
-            let rows = stmt.query_map([], |r| {
+            let (target, guid) = only.unzip();
+            let rows = stmt.query_map(params![target, guid], |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,

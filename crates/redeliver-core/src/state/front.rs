@@ -5,6 +5,7 @@
 use super::archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};
 use super::carry::Carried;
 use super::ledger::{RedeliveryRecord, RedeliveryState, SqliteLedger, StateError};
+use super::owed::{Owed, OwedCounts};
 use super::postgres::{PgLedger, PgLocation};
 use crate::plan::{GiveUpReason, GuidHistory, Memory};
 use crate::secret::Secret;
@@ -263,5 +264,70 @@ impl Ledger {
 
     pub fn archived(&self, max_payload: Option<u64>) -> Result<Vec<ArchivedRecord>, StateError> {
         both!(self, l => l.archived(max_payload))
+    }
+
+    // Events owed a direct delivery (issue 12: state/owed.rs).
+
+    pub fn owe(
+        &self,
+        key: &str,
+        guid: &str,
+        event: &str,
+        delivery_id: u64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StateError> {
+        both!(self, l => l.owe(key, guid, event, delivery_id, reason, now))
+    }
+
+    pub fn resolve_delivered(
+        &self,
+        key: &str,
+        guid: &str,
+        event: &str,
+        first_seen: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        both!(self, l => l.resolve_delivered(key, guid, event, first_seen, at))
+    }
+
+    pub fn given_up_reason(&self, key: &str, guid: &str) -> Result<Option<String>, StateError> {
+        both!(self, l => l.given_up_reason(key, guid))
+    }
+
+    pub fn is_owed(&self, key: &str, guid: &str) -> Result<bool, StateError> {
+        both!(self, l => l.is_owed(key, guid))
+    }
+
+    pub fn owed_due(&self, key: &str, now: DateTime<Utc>, limit: usize) -> Result<Vec<Owed>, StateError> {
+        both!(self, l => l.owed_due(key, now, limit))
+    }
+
+    pub fn owed_sending(&self, key: &str, guid: &str) -> Result<(), StateError> {
+        both!(self, l => l.owed_sending(key, guid))
+    }
+
+    pub fn owed_delivered(&self, key: &str, guid: &str, now: DateTime<Utc>) -> Result<(), StateError> {
+        both!(self, l => l.owed_delivered(key, guid, now))
+    }
+
+    pub fn owed_retry(&self, key: &str, guid: &str, next: DateTime<Utc>, error: &str) -> Result<(), StateError> {
+        both!(self, l => l.owed_retry(key, guid, next, error))
+    }
+
+    pub fn owed_counts(&self, key: &str) -> Result<OwedCounts, StateError> {
+        both!(self, l => l.owed_counts(key))
+    }
+
+    pub fn prune_owed(&self, key: &str, before: DateTime<Utc>) -> Result<usize, StateError> {
+        both!(self, l => l.prune_owed(key, before))
+    }
+
+    pub fn archived_one(&self, key: &str, guid: &str) -> Result<Option<ArchivedRecord>, StateError> {
+        both!(self, l => l.archived_one(key, guid))
+    }
+
+    pub fn has_hook_config(&self, key: &str) -> Result<bool, StateError> {
+        both!(self, l => l.has_hook_config(key))
     }
 }

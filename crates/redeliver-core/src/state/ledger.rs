@@ -122,7 +122,7 @@ pub struct RedeliveryRecord {
     pub detail: Option<String>,
 }
 
-const SCHEMA: i64 = super::archive::SCHEMA;
+const SCHEMA: i64 = super::owed::SCHEMA;
 
 /// The SQLite backend of the [`Ledger`](super::Ledger) front. Inside the SQLite modules it keeps
 /// the name `Ledger` (the alias below), so their statements read as they did before the front.
@@ -266,6 +266,9 @@ impl Ledger {
         }
         if version < super::archive::SCHEMA {
             self.sql(|c| c.execute_batch(super::archive::MIGRATION))?;
+        }
+        if version < super::owed::SCHEMA {
+            self.sql(|c| c.execute_batch(super::owed::MIGRATION))?;
         }
         Ok(())
     }

@@ -37,6 +37,7 @@ on_both!(
     a_carried_ledger_round_trips_through_a_fresh_runner,
     an_archived_record_round_trips_and_the_archive_stays_capped,
     an_empty_state_reads_as_none,
+    an_owed_event_is_due_sent_once_retried_and_delivered,
 );
 
 type Fresh<'a> = &'a dyn Fn() -> StateLocation;
@@ -355,4 +356,28 @@ fn postgres_migrates_once_and_refuses_a_newer_schema() {
     let err = Ledger::open(&at).unwrap_err();
     assert!(err.to_string().contains("newer redeliver"), "{err}");
     assert!(!err.to_string().contains("password"), "{err}");
+}
+
+fn an_owed_event_is_due_sent_once_retried_and_delivered(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
+    let at = |m: i64| t("2026-01-01T00:00:00Z") + chrono::Duration::minutes(m);
+    assert!(l.owe("app", "g1", "push", 7, "horizon", at(0)).unwrap());
+    assert!(!l.owe("app", "g1", "push", 7, "pull", at(1)).unwrap(), "owed once");
+    assert!(l.is_owed("app", "g1").unwrap() && !l.is_owed("app", "g2").unwrap());
+    let due = l.owed_due("app", at(0), 10).unwrap();
+    assert_eq!((due.len(), due[0].reason.as_str(), due[0].tries, due[0].delivery_id), (1, "horizon", 0, 7));
+    l.owed_sending("app", "g1").unwrap();
+    assert!(l.owed_due("app", at(100), 10).unwrap().is_empty(), "never sent twice at once");
+    l.owed_retry("app", "g1", at(10), "HTTP 503").unwrap();
+    assert!(l.owed_due("app", at(5), 10).unwrap().is_empty(), "not before its next try");
+    assert_eq!(l.owed_due("app", at(10), 10).unwrap()[0].tries, 1);
+    l.owed_delivered("app", "g1", at(11)).unwrap();
+    let counts = l.owed_counts("app").unwrap();
+    assert_eq!((counts.owed, counts.sending, counts.delivered), (0, 0, 1));
+    assert_eq!(l.prune_owed("app", at(12)).unwrap(), 1);
+    l.give_up("app", "g3", "push", GiveUpReason::Horizon, at(0), at(1)).unwrap();
+    assert_eq!(l.given_up_reason("app", "g3").unwrap().as_deref(), Some("horizon"));
+    l.resolve_delivered("app", "g3", "push", at(0), at(2)).unwrap();
+    assert!(l.memory("app", ["g3"]).unwrap()["g3"].resolved);
+    assert!(!l.has_hook_config("app").unwrap() && l.archived_one("app", "g3").unwrap().is_none());
 }

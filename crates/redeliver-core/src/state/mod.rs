@@ -9,6 +9,7 @@ pub mod carry;
 mod front;
 mod ledger;
 mod lock;
+mod owed;
 mod path_problem;
 pub mod postgres;
 
@@ -16,6 +17,7 @@ pub use archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};
 pub use front::{Ledger, Locate, StateLocation};
 pub use ledger::{RedeliveryRecord, RedeliveryState, SqliteLedger, StateError};
 pub use lock::{LockError, StateLock};
+pub use owed::{Owed, OwedCounts};
 pub use path_problem::{PathProblem, diagnose};
 
 use std::path::{Path, PathBuf};

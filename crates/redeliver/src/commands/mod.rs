@@ -19,7 +19,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Command::Watch(args) => watch::run(*args).await,
         Command::Check(args) => check::run(*args).await,
         Command::History(args) => history::run(args),
-        Command::Export(args) => export::run(args),
+        Command::Export(args) => export::run(*args).await,
         Command::Replay(args) => replay::run(args).await,
         Command::Sim(args) => sim::run(args).await,
         Command::Demo(args) => demo::run(args).await,

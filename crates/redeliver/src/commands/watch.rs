@@ -24,7 +24,16 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
         // PostgreSQL state: a replica in the fleet, acting on the targets whose leases it holds.
         session.use_leases(run.lease, true);
     }
+    // Targets with `replay_past_horizon` or `deliver_to` get their events delivered directly
+    // (a dry run's passes never post: the pass checks it).
+    session.direct = true;
     on_shutdown_signal(session.cancel.clone())?;
+    for t in run.targets.iter().filter(|t| t.direct.is_on() && t.direct.secret.is_none()) {
+        crate::output::note(&format!(
+            "warning: target {}: no secret_env or secret_file: what watch posts itself carries no signature headers",
+            t.name
+        ));
+    }
     let mut daemon = Daemon::new(session, run.targets, run.options, run.notify, interval);
     // The HTTP side stops with the daemon's own token, after the polling loop has returned.
     let stop_http = tokio_util::sync::CancellationToken::new();

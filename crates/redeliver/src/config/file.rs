@@ -36,9 +36,11 @@ pub struct ConfigFile {
     pub keep_history: Option<Duration>,
     /// Whether failed events' delivery records are archived in the state (default true).
     pub archive: Option<bool>,
-    /// The largest payload archived, in bytes (default 1 MiB).
+    /// The largest payload archived, in bytes or with a unit (`"512KiB"`; default 1 MiB).
+    #[serde(default, deserialize_with = "size")]
     pub archive_max_payload: Option<u64>,
-    /// The archive's total size, compressed, in bytes (default 256 MiB).
+    /// The archive's total size, compressed, in bytes or with a unit (`"1GiB"`; default 256 MiB).
+    #[serde(default, deserialize_with = "size")]
     pub archive_max_total: Option<u64>,
     #[serde(default, deserialize_with = "duration")]
     pub interval: Option<Duration>,
@@ -160,6 +162,16 @@ pub struct FileTarget {
     events: Vec<String>,
     #[serde(default)]
     exclude_events: Vec<String>,
+    // --- Direct delivery (issue 12; docs/archive.md) ---
+    /// `watch` replays an event still failed at GitHub's horizon straight from the archive.
+    pub replay_past_horizon: Option<bool>,
+    /// Pull mode: `watch` delivers each event to this URL itself (GitHub's may fail).
+    pub deliver_to: Option<String>,
+    /// The hook's secret, to sign direct deliveries: the name of an environment variable...
+    pub secret_env: Option<String>,
+    /// ... or a file holding it (its first line).
+    pub secret_file: Option<PathBuf>,
+    // --- end of direct delivery ---
 }
 
 impl FileTarget {
@@ -202,6 +214,21 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, Failure> {
 /// A duration in the flags' grammar. The error names no value (it may sit next to a secret).
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     Option::<String>::deserialize(d)?.map(|text| parse_duration(&text).map_err(de::Error::custom)).transpose()
+}
+
+/// A size: a number of bytes, or a string with a unit (`"512KiB"`, `"1GiB"`).
+fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(i64),
+        Text(String),
+    }
+    match Option::<Size>::deserialize(d)? {
+        Some(Size::Bytes(n)) => u64::try_from(n).map(Some).map_err(|_| de::Error::custom("must not be negative")),
+        Some(Size::Text(text)) => super::size::parse_size(&text).map(Some).map_err(de::Error::custom),
+        None => Ok(None),
+    }
 }
 
 fn ladder<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ladder>, D::Error> {

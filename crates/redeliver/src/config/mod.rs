@@ -17,12 +17,14 @@ mod file_tests;
 mod resolve;
 #[cfg(test)]
 mod resolve_tests;
+mod size;
 mod values;
 
 pub use env::Env;
 #[allow(unused_imports)] // for commands that read one variable or parse one value
 pub use env::names;
 pub use resolve::{DEFAULT_LEASE, resolve_run, resolve_watch};
+pub use size::parse_size;
 pub use values::When;
 
 use chrono::{DateTime, Duration, Utc};
@@ -110,6 +112,26 @@ pub struct Target {
     pub ca: Option<CaBundle>,
     /// How far one listing may go (`--max-pages`, `--list-deadline`).
     pub paging: PageLimits,
+    /// `watch`'s direct delivery to the receiver (issue 12): off unless the config file asks.
+    pub direct: DirectSettings,
+}
+
+/// A target's direct delivery (docs/archive.md): `replay_past_horizon`, `deliver_to` and the
+/// secret that signs them (`secret_env`, `secret_file`).
+#[derive(Debug, Clone, Default)]
+pub struct DirectSettings {
+    /// Replay an event still failed at GitHub's horizon from the archive, once the receiver answers.
+    pub replay_past_horizon: bool,
+    /// Pull mode: deliver each event here, from its delivery record, within a poll of its arrival.
+    pub deliver_to: Option<String>,
+    pub secret: Option<Secret>,
+}
+
+impl DirectSettings {
+    /// Whether `watch` delivers anything of this target itself.
+    pub fn is_on(&self) -> bool {
+        self.replay_past_horizon || self.deliver_to.is_some()
+    }
 }
 
 impl Target {

@@ -8,7 +8,7 @@
 //! | PostgreSQL state's password | — | `PGPASSWORD`, `REDELIVER_STATE_PASSWORD_FILE` | `state_password_file` | none |
 //! | lease (PostgreSQL state) | — | — | `lease` | `30s` |
 //! | audit history kept | `--keep-history` | — | `keep_history` | `30d` |
-//! | archive of failed events | `--no-archive` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
+//! | archive of failed events | `--no-archive`, `--archive-max-payload`, `--archive-max-total` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
 //! | policy knobs (`--ladder` …) | yes | — | the target's table, then `[defaults]` | [`Policy`] |
 //! | interval, listen, notify | `watch`'s flags | — | top-level keys | `1m`, `127.0.0.1:9187`, none |
 //! | one target's hook, host, credentials | yes | the docs scripts' variables | a `[[target]]` | the App hook, github.com |
@@ -21,7 +21,8 @@ use super::env::{Env, names};
 use super::file::{self, ConfigFile, FileTarget, Kind};
 use super::values::{api_url, app_id, key_from_file, key_from_text, parse_api_url, patterns, split_repo};
 use super::{
-    ActionsEnv, Auth, Knobs, Listen, NotifySettings, RunOptions, RunSettings, Target, VariableSettings, WatchSettings,
+    ActionsEnv, Auth, DirectSettings, Knobs, Listen, NotifySettings, RunOptions, RunSettings, Target, VariableSettings,
+    WatchSettings,
 };
 use crate::cli::{RunArgs, WatchArgs};
 use crate::exit::Failure;
@@ -111,23 +112,27 @@ pub(super) fn run_settings(
             dry_run: args.dry_run,
             json: args.json,
             archive: if args.state.no_archive { Some(false) } else { file.and_then(|f| f.archive) },
-            archive_limits: archive_limits(file),
+            archive_limits: archive_limits(args, file),
         },
         actions,
         notify,
     })
 }
 
-/// The archive's caps: the config file's, else the defaults.
 /// How long a lease lasts unless renewed: a replica that stops renewing (killed, frozen, cut
 /// off) hands its targets over after at most this much (plus one interval).
 pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
-fn archive_limits(file: Option<&ConfigFile>) -> ArchiveLimits {
+/// The archive's caps: the flags', else the config file's, else the defaults.
+fn archive_limits(args: &RunArgs, file: Option<&ConfigFile>) -> ArchiveLimits {
     let d = ArchiveLimits::default();
     ArchiveLimits {
-        max_payload: file.and_then(|f| f.archive_max_payload).unwrap_or(d.max_payload),
-        max_total: file.and_then(|f| f.archive_max_total).unwrap_or(d.max_total),
+        max_payload: args
+            .state
+            .archive_max_payload
+            .or(file.and_then(|f| f.archive_max_payload))
+            .unwrap_or(d.max_payload),
+        max_total: args.state.archive_max_total.or(file.and_then(|f| f.archive_max_total)).unwrap_or(d.max_total),
     }
 }
 
@@ -228,6 +233,7 @@ fn target(
         variable: None,
         ca: None,
         paging: PageLimits::default(),
+        direct: Default::default(),
     })
 }
 
@@ -391,7 +397,40 @@ fn file_target(t: &FileTarget, path: &Path, place: &str, env: &Env, knobs: &Knob
         }
     };
     let auth = file_auth(t, &hook, path, place, env)?;
-    target(t.name.clone(), hook, api, auth, knobs).map_err(in_place)
+    let mut target = target(t.name.clone(), hook, api, auth, knobs).map_err(in_place)?;
+    target.direct = direct(t, path, place, env)?;
+    Ok(target)
+}
+
+/// A target's direct delivery: `deliver_to` must be an http(s) URL (never quoted: it may carry
+/// a password), and the secret comes from `secret_env` or `secret_file`, never the file itself.
+fn direct(t: &FileTarget, path: &Path, place: &str, env: &Env) -> Result<DirectSettings, Failure> {
+    if let Some(to) = &t.deliver_to {
+        let url = Url::parse(to).map_err(|e| fail(path, format!("{place}: deliver_to is not a URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(fail(path, format!("{place}: deliver_to must be an http:// or https:// URL")));
+        }
+    }
+    let secret = match (&t.secret_env, &t.secret_file) {
+        (Some(_), Some(_)) => return Err(fail(path, format!("{place}: give secret_env or secret_file, not both"))),
+        (Some(var), None) => {
+            refuse_a_secret(var, "secret_env", path, place)?;
+            Some(Secret::new(env.get(var).ok_or_else(|| {
+                fail(path, format!("{place}: secret_env names {var}, which is not set in the environment"))
+            })?))
+        }
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| fail(path, format!("{place}: cannot read secret_file {}: {e}", file.display())))?;
+            Some(Secret::new(text.lines().next().unwrap_or_default()))
+        }
+        (None, None) => None,
+    };
+    Ok(DirectSettings {
+        replay_past_horizon: t.replay_past_horizon.unwrap_or(false),
+        deliver_to: t.deliver_to.clone(),
+        secret,
+    })
 }
 
 fn file_auth(t: &FileTarget, hook: &HookTarget, path: &Path, place: &str, env: &Env) -> Result<Auth, Failure> {

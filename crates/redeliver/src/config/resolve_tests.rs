@@ -96,6 +96,15 @@ fn the_archive_is_on_unless_the_flag_or_the_file_turns_it_off_and_its_caps_come_
     assert_eq!((limits.max_payload, limits.max_total), (2048, 65536));
     let defaults = run(&app_args(), &env(&[]), None).options.archive_limits;
     assert_eq!((defaults.max_payload, defaults.max_total), (1 << 20, 256 << 20));
+    // Units in the file, and the flags over the file.
+    let units = config("archive_max_payload = \"4KiB\"\narchive_max_total = \"1MB\"", "", "");
+    let limits = run(&app_args(), &env(&[]), Some(&units)).options.archive_limits;
+    assert_eq!((limits.max_payload, limits.max_total), (4096, 1_000_000));
+    let mut flags = app_args();
+    flags.state.archive_max_payload = Some(10);
+    flags.state.archive_max_total = Some(20);
+    let limits = run(&flags, &env(&[]), Some(&units)).options.archive_limits;
+    assert_eq!((limits.max_payload, limits.max_total), (10, 20), "the flags win");
 }
 
 #[test]

@@ -113,12 +113,47 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
         x.sample("redeliver_up", &[("target", &t.name)], u8::from(assess(status, t, now).is_up()));
     }
 
+    // --- Direct delivery (issue 12): posts straight to the receiver ---
+    x.family("redeliver_replays_total", "counter", "Events posted straight to the receiver, by its answer.");
+    for t in targets {
+        for answer in REPLAY_ANSWERS {
+            let n = t.replays.get(answer).copied().unwrap_or(0);
+            x.sample("redeliver_replays_total", &[("target", &t.name), ("answer", answer)], n);
+        }
+    }
+    x.family("redeliver_replays_owed", "gauge", "Events owed a direct delivery, as of the last poll.");
+    for t in targets {
+        x.sample("redeliver_replays_owed", &[("target", &t.name)], t.replays_owed);
+    }
+    let help = "Direct deliveries written down but never completed (a killed process); not sent again.";
+    x.family("redeliver_replays_uncertain", "gauge", help);
+    for t in targets {
+        x.sample("redeliver_replays_uncertain", &[("target", &t.name)], t.replays_uncertain);
+    }
+    x.family("redeliver_last_replay_timestamp_seconds", "gauge", "When the last direct delivery was posted.");
+    for t in targets {
+        if let Some(at) = t.last_replay_at {
+            x.sample("redeliver_last_replay_timestamp_seconds", &[("target", &t.name)], at.timestamp());
+        }
+    }
+    let help = "When the receiver last refused or missed a direct delivery.";
+    x.family("redeliver_last_replay_failure_timestamp_seconds", "gauge", help);
+    for t in targets {
+        if let Some(f) = &t.last_replay_failure {
+            x.sample("redeliver_last_replay_failure_timestamp_seconds", &[("target", &t.name)], f.at.timestamp());
+        }
+    }
+    // --- end of direct delivery ---
+
     // The daemon's own, not a target's: no labels.
     let help = "Given-up notifications dropped because the notification queue was full.";
     x.family("redeliver_notifications_dropped_total", "counter", help);
     let _ = writeln!(x.out, "redeliver_notifications_dropped_total {}", status.notifications_dropped);
     x.out
 }
+
+/// A receiver's answers to a direct delivery: each has a series from the start.
+const REPLAY_ANSWERS: [&str; 3] = ["delivered", "refused", "unreachable"];
 
 /// GitHub's answers to a redelivery request, by the names the ledger and the polling loop use.
 const ANSWERS: [RedeliveryState; 3] = [RedeliveryState::Accepted, RedeliveryState::Ambiguous, RedeliveryState::Refused];
@@ -260,7 +295,13 @@ pub(super) mod tests {
         assert_eq!(m.kind["redeliver_up"], "gauge");
         assert_eq!(m.kind["redeliver_redeliveries_total"], "counter");
         assert_eq!(m.get("redeliver_notifications_dropped_total", &[]), Some(0.0));
-        assert_eq!(m.kind.len(), 12, "every family, clock skew and dropped notifications included");
+        assert_eq!(m.kind.len(), 17, "every family, clock skew, direct delivery and dropped notifications included");
+        assert_eq!(m.get("redeliver_replays_total", &[("target", "acme-prod"), ("answer", "delivered")]), Some(3.0));
+        assert_eq!(m.get("redeliver_replays_total", &[("target", "acme-prod"), ("answer", "unreachable")]), Some(1.0));
+        assert_eq!(m.get("redeliver_replays_total", &[("target", "ghes-lab"), ("answer", "refused")]), Some(0.0));
+        assert_eq!(m.get("redeliver_replays_owed", &acme), Some(4.0));
+        assert!(m.get("redeliver_last_replay_failure_timestamp_seconds", &acme).is_some());
+        assert_eq!(m.get("redeliver_last_replay_timestamp_seconds", &[("target", "ghes-lab")]), None);
     }
 
     #[test]

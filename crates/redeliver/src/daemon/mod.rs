@@ -9,6 +9,7 @@ pub mod http;
 pub mod metrics;
 pub mod page;
 mod page_fleet;
+mod page_replays;
 mod poll;
 pub mod status;
 

@@ -133,6 +133,7 @@ fn write_target(
     write_pending(out, t, page, now)?;
     write_redeliveries(out, &t.recent_redeliveries, now)?;
     write_given_up(out, &t.given_up, now)?;
+    super::page_replays::write_replays(out, t, now)?;
     write_api(out, t)?;
     out.push_str("</section>\n");
     Ok(())
@@ -313,7 +314,7 @@ fn status_code(code: i64) -> String {
 }
 
 /// A table cell's time: relative first (what a reader wants), absolute UTC under it.
-fn when(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+pub(super) fn when(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     format!(
         "<time datetime=\"{}\">{}</time><small>{}</small>",
         at.format("%Y-%m-%dT%H:%M:%SZ"),

@@ -3,7 +3,9 @@
 
 use super::render;
 use crate::daemon::http::serve;
-use crate::daemon::status::{GivenUpEvent, PendingEvent, RecentRedelivery, SharedStatus, Status, TargetStatus};
+use crate::daemon::status::{
+    GivenUpEvent, PendingEvent, RecentRedelivery, RecentReplay, SharedStatus, Status, TargetStatus,
+};
 use chrono::{DateTime, Duration, Utc};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -74,6 +76,23 @@ pub(crate) fn sample(now: DateTime<Utc>) -> Status {
         answer: "accepted".into(),
         detail: None,
     });
+    // Direct delivery: three posts delivered, one unreachable, four events still owed.
+    for (i, (answer, status)) in
+        [("delivered", Some(200)), ("unreachable", None), ("delivered", Some(202)), ("delivered", Some(200))]
+            .into_iter()
+            .enumerate()
+    {
+        healthy.push_replay(RecentReplay {
+            at: ago(900 - 60 * i as i64),
+            guid: format!("d1e2f3a4-8f2{i}-11f0-8000-0a0b0c0d0e0f"),
+            event: "push".into(),
+            reason: "horizon".into(),
+            answer: answer.into(),
+            status,
+            detail: status.is_none().then(|| "no answer in 10000 ms: timed out".into()),
+        });
+    }
+    healthy.replays_owed = 4;
     healthy.push_given_up(GivenUpEvent {
         at: ago(1_800),
         guid: "5f2e9d00-8e70-11f0-8a11-6c0e4b7f2a90".into(),
@@ -159,6 +178,11 @@ fn page_shows_each_target_and_its_tables() {
         "no rate-limit headers seen yet",
         "12,345",
         "<dt>Clock skew</dt><dd>-600 s</dd>",
+        "<h3>Direct deliveries <span class=\"count\">4</span></h3>",
+        "3 delivered, 0 refused, 1 unreachable. Still owed: 4.",
+        "<strong>Last failure</strong>",
+        "no answer in 10000 ms: timed out",
+        "d1e2f3a4-8f23-11f0-8000-0a0b0c0d0e0f",
     ] {
         assert!(html.contains(needle), "missing {needle:?}");
     }

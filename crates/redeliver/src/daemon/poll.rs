@@ -8,7 +8,7 @@
 //! it polls nothing, says so on `/healthz`, and retries with a growing backoff.
 
 use super::fleet;
-use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, SharedStatus, Status, TargetStatus};
+use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, RecentReplay, SharedStatus, Status, TargetStatus};
 use crate::config::{NotifySettings, RunOptions, Target};
 use crate::exit::Failure;
 use crate::pass::Session;
@@ -235,6 +235,22 @@ fn record(ts: &mut TargetStatus, r: &Report) {
             next_due_at: e.due_at,
         })
         .collect();
+    if let Some(direct) = &r.direct {
+        ts.replays_owed = direct.counts.owed;
+        ts.replays_uncertain = direct.counts.sending;
+        for p in &direct.posts {
+            ts.push_replay(RecentReplay {
+                // This machine's time, as every other time on the page.
+                at: now,
+                guid: p.guid.clone(),
+                event: p.event.clone(),
+                reason: p.reason.clone(),
+                answer: p.answer.into(),
+                status: p.status,
+                detail: p.detail.clone(),
+            });
+        }
+    }
     for e in &r.events {
         if e.outcome == Outcome::GivenUp {
             ts.push_given_up(GivenUpEvent {

@@ -123,6 +123,31 @@ pub struct TargetStatus {
     pub pending_total: usize,
     pub recent_redeliveries: VecDeque<RecentRedelivery>,
     pub given_up: VecDeque<GivenUpEvent>,
+    // --- Direct delivery (issue 12): posts straight to the receiver, `replayed` in history ---
+    /// Posts since the daemon started, by the receiver's answer: `delivered`, `refused`, `unreachable`.
+    pub replays: BTreeMap<String, u64>,
+    /// Events owed a direct delivery as of the last poll, still to be delivered.
+    pub replays_owed: u64,
+    /// Posts written down and never completed (a killed process): not sent again by themselves.
+    pub replays_uncertain: u64,
+    pub last_replay_at: Option<DateTime<Utc>>,
+    /// The last post the receiver refused or did not answer.
+    pub last_replay_failure: Option<RecentReplay>,
+    pub recent_replays: VecDeque<RecentReplay>,
+}
+
+/// One post straight to the receiver.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentReplay {
+    pub at: DateTime<Utc>,
+    pub guid: String,
+    pub event: String,
+    /// Why it was owed: `horizon`, `outage` or `pull`.
+    pub reason: String,
+    /// `delivered`, `refused` or `unreachable`.
+    pub answer: String,
+    pub status: Option<u16>,
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -163,6 +188,16 @@ impl TargetStatus {
         *self.redeliveries.entry(r.answer.clone()).or_default() += 1;
         self.recent_redeliveries.push_front(r);
         self.recent_redeliveries.truncate(RECENT);
+    }
+
+    pub fn push_replay(&mut self, r: RecentReplay) {
+        *self.replays.entry(r.answer.clone()).or_default() += 1;
+        self.last_replay_at = Some(r.at);
+        if r.answer != "delivered" {
+            self.last_replay_failure = Some(r.clone());
+        }
+        self.recent_replays.push_front(r);
+        self.recent_replays.truncate(RECENT);
     }
 
     pub fn push_given_up(&mut self, g: GivenUpEvent) {

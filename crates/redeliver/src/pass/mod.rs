@@ -13,13 +13,15 @@ mod save;
 pub use client::{HookClient, SignIn, client, sign_in};
 
 use crate::config::{RunOptions, Target};
+use crate::direct::owed::{self, DirectReport};
+use crate::direct::send;
 use crate::exit::{Exit, Failure};
 use crate::report::{RUN_SCHEMA, Report, RequestReport, StateReport, WindowReport};
 use chrono::Utc;
 use redeliver_core::github::{Pace, RequestStats};
 use redeliver_core::plan::plan;
 use redeliver_core::state::{Ledger, StateLocation, StateLock};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// What lives across passes: the state (a file and, for the daemon, its lock held for life; or
@@ -37,6 +39,10 @@ pub struct Session {
     last_post: HashMap<String, (Instant, Duration)>,
     /// Shutdown: cancelled by a signal; every client wait and the pacing end with it.
     pub cancel: tokio_util::sync::CancellationToken,
+    /// Whether passes deliver straight to receivers where a target asks (`watch` only;
+    /// docs/archive.md), and the HTTP client they post with.
+    pub direct: bool,
+    http: Option<reqwest::Client>,
 }
 
 impl Session {
@@ -48,6 +54,8 @@ impl Session {
             clients: HashMap::new(),
             last_post: HashMap::new(),
             cancel: Default::default(),
+            direct: false,
+            http: None,
         }
     }
 
@@ -118,7 +126,16 @@ impl Session {
         if let Some(c) = read.carried.as_ref().filter(|_| o.dry_run) {
             c.overlay(&mut memory, scan.failed().map(|h| h.guid.as_str()));
         }
-        let plan = plan(scan.failed(), &memory, &t.policy, &t.filter, o.max_redeliveries, now);
+        // Direct delivery (issue 12): in pull mode every failed event is the direct step's, and
+        // the planner leaves it alone (GitHub is never asked to redeliver it).
+        let direct = self.direct && t.direct.is_on() && !o.dry_run && read.variable.is_none();
+        let mut direct_report = DirectReport::default();
+        let ours = match (&ledger, direct && t.direct.deliver_to.is_some()) {
+            (Some(l), true) => owed::owe_listed(l, t, scan.failed(), &memory, now, &mut direct_report)?,
+            _ => HashSet::new(),
+        };
+        let failed = scan.failed().filter(|h| !ours.contains(&h.guid));
+        let plan = plan(failed, &memory, &t.policy, &t.filter, o.max_redeliveries, now);
         let mut acted = self.act(hc, t, o, &plan, ledger.as_ref(), now).await?;
         acted.counts.pages = pages;
         acted.counts.deliveries_read = scan.deliveries_read;
@@ -128,6 +145,16 @@ impl Session {
         // The archive lives in the SQLite state only: a runner's ledger dies with its job.
         if read.variable.is_none() {
             acted.counts.archived = archive::archive(hc, t, o, &plan, ledger.as_ref(), now).await?;
+        }
+        if let (true, Some(l)) = (direct, &ledger) {
+            if t.direct.replay_past_horizon {
+                owed::owe_given_up(l, t, &plan, now, &mut direct_report)?;
+            }
+            let http = match &self.http {
+                Some(http) => http.clone(),
+                None => self.http.insert(send::http_client().map_err(|e| Failure::internal(e.into()))?).clone(),
+            };
+            owed::deliver_due(&http, hc, l, t, o, &self.cancel, now, &mut direct_report).await?;
         }
 
         let store = match &read.variable {
@@ -159,6 +186,7 @@ impl Session {
             process: crate::usage::Usage::of_this_process(),
             requests: requests(hc.client.stats(), requests_before),
             exit_code: if attention { Exit::Attention as u8 } else { Exit::Success as u8 },
+            direct: direct.then_some(direct_report),
         })
     }
 

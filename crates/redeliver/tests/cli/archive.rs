@@ -266,3 +266,122 @@ async fn export_then_replay_from_round_trips_for_json_and_form_hooks() {
     assert_eq!(received[0].content_type, "application/x-www-form-urlencoded");
     assert_eq!(received[0].signature_valid, Some(true), "signed over the form body");
 }
+
+/// A `--to` URL with a user name and password reaches the receiver, and the password is never
+/// printed: not in the text, not in `--json`, not in `history`, not in an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_to_is_never_printed() {
+    let app = App::start().await;
+    archived_failures(&app).await;
+    let to = app.receiver.url().replace("http://", "http://ops:hunter2@");
+    let out = app
+        .command(["replay", "--json", "--rate", "20/s", "--to", &to, "--secret-env", "HOOK_SECRET"])
+        .env("HOOK_SECRET", HOOK_SECRET)
+        .await;
+    out.assert_code(0);
+    assert_eq!(app.receiver.received().len(), 2);
+    let results: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert!(results.iter().all(|r| r["url"].as_str().is_some_and(|u| u.contains("ops:***@"))), "{results:?}");
+
+    // Unreachable, in text: the error names no URL at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = format!("http://ops:hunter2@127.0.0.1:{closed}/hook");
+    let failed = app.command(["replay", "--state-filter", "all", "--to", &down]).await;
+    failed.assert_code(1);
+    assert_eq!(failed.stdout.matches("unreachable").count(), 2, "{}", failed.stdout);
+    let bad = app.command(["replay", "--to", "http://ops:hunter2@[::1"]).await;
+    bad.assert_code(2);
+    let history = app.command(["history", "--json"]).await;
+    for text in [&out.stdout, &out.stderr, &failed.stdout, &failed.stderr, &bad.stdout, &bad.stderr, &history.stdout] {
+        assert!(!text.contains("hunter2"), "the password was printed: {text}");
+    }
+}
+
+/// `export --all` lists every event of a window (failed or not) and reads each one's record
+/// with one GET; `replay --from` sends each back to the verifying receiver byte for byte as
+/// GitHub sent it, signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_all_then_replay_from_sends_githubs_bytes_again() {
+    let app = App::start().await;
+    let world = app.world();
+    app.receiver.refuse_bad_signatures();
+    let mut delivered = Vec::new();
+    for i in 0..5 {
+        let payload = serde_json::json!({ "n": i, "text": "é \"quoted\" <b>&", "list": [1, 2.5, null] });
+        delivered.push(world.deliver(app.hook, "issues", Some("opened"), payload).await);
+    }
+    // One failed event too: `--all` is every event, not only the failed ones.
+    app.receiver.set_mode(redeliver_sim::ReceiverMode::Status(500));
+    delivered.push(world.deliver(app.hook, "push", None, serde_json::json!({ "ref": "refs/heads/main" })).await);
+    app.receiver.set_mode(redeliver_sim::ReceiverMode::Up);
+    let original: Vec<_> = app.receiver.received();
+    assert_eq!(original.len(), 6);
+
+    let export = app.command(["export", "--all", "--since", "1h", "--pace", "5ms"]).args(app.app_flags()).await;
+    export.assert_code(0);
+    assert_eq!(export.stdout.lines().count(), 6, "{}\n{}", export.stdout, export.stderr);
+    for d in &delivered {
+        assert_eq!(crate::direct::gets(&app, d.id), 1, "one GET per event");
+    }
+    assert!(!app.state_path().exists(), "export --all writes no state");
+    let file = app.dir.path().join("all.ndjson");
+    std::fs::write(&file, &export.stdout).unwrap();
+
+    app.receiver.clear();
+    let out = app
+        .command(["replay", "--from", &file.display().to_string(), "--secret-env", "HOOK_SECRET", "--rate", "100/s"])
+        .env("HOOK_SECRET", HOOK_SECRET)
+        .await;
+    out.assert_code(0);
+    let replayed = app.receiver.received();
+    assert_eq!(replayed.len(), 6, "{replayed:?}");
+    for first in &original {
+        let again = replayed.iter().find(|r| r.guid == first.guid).expect("replayed");
+        assert_eq!(again.body, first.body, "{}: the same bytes as GitHub sent", first.guid);
+        assert_eq!(again.signature_valid, Some(true));
+        assert_eq!(again.status, 200);
+        assert_eq!((&again.event, &again.hook_id), (&first.event, &first.hook_id));
+    }
+}
+
+/// A flood of failures under small caps from the flags: the archive never passes its total
+/// cap (which records go first is the ledger's test), and a payload over the per-payload cap
+/// is not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_failures_keeps_the_archive_within_the_caps_given_on_the_command_line() {
+    let app = App::start().await;
+    let world = app.world();
+    app.receiver.set_mode(redeliver_sim::ReceiverMode::Status(500));
+    // Text deflate cannot shrink much (a fixed pseudo-random sequence), about 1.5 KB compressed each.
+    let mut seed: u64 = 12345;
+    let mut noise = |len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                char::from(b'a' + (seed >> 59) as u8 % 26)
+            })
+            .collect()
+    };
+    let big = world.deliver(app.hook, "push", None, serde_json::json!({ "noise": noise(10_000) })).await;
+    let mut flood = Vec::new();
+    for i in 0..120 {
+        flood.push(world.deliver(app.hook, "push", None, serde_json::json!({ "i": i, "noise": noise(2_000) })).await);
+    }
+    let out = app
+        .run()
+        .json()
+        .args(["--ladder", "1d", "--archive-max-payload", "4KiB", "--archive-max-total", "16KiB"])
+        .await;
+    out.assert_code(0);
+    assert_eq!(out.report().counts.archived, 120, "each one stored in turn; the big one never");
+    let ledger = Ledger::open_read_only(&app.state_path()).unwrap().expect("a state file");
+    let size = ledger.archive_size().unwrap();
+    assert!(size <= 16 * 1024, "{size} bytes archived, over the cap");
+    let kept = ledger.archived(None).unwrap();
+    assert!((5..120).contains(&kept.len()), "{} records kept", kept.len());
+    assert!(!kept.iter().any(|r| r.guid == big.guid), "over the per-payload cap: not kept");
+    for r in &kept {
+        assert!(flood.iter().any(|d| d.guid == r.guid), "{}", r.guid);
+        assert_eq!(Some(&r.payload), world.payload(&r.guid).as_ref(), "what is kept reads back whole");
+    }
+}

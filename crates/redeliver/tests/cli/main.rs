@@ -2,6 +2,7 @@
 //! (one link) for the crate, as ripgrep and just have.
 
 mod archive;
+mod direct;
 mod golden;
 mod habits;
 mod harness;

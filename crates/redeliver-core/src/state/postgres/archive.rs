@@ -124,14 +124,30 @@ impl PgLedger {
     }
 
     pub fn archived(&self, max_payload: Option<u64>) -> Result<Vec<ArchivedRecord>, PgError> {
+        self.archived_where(None, max_payload)
+    }
+
+    /// One archived record, if kept (with its target's hook configuration).
+    pub fn archived_one(&self, key: &str, guid: &str) -> Result<Option<ArchivedRecord>, PgError> {
+        Ok(self.archived_where(Some((key, guid)), None)?.pop())
+    }
+
+    /// [`PgLedger::archived`], or only the record of `(target, guid)`.
+    fn archived_where(
+        &self,
+        only: Option<(&str, &str)>,
+        max_payload: Option<u64>,
+    ) -> Result<Vec<ArchivedRecord>, PgError> {
         let limit = max_payload.unwrap_or(ArchiveLimits::default().max_payload).max(1);
+        let (target, guid) = (only.map(|o| o.0), only.map(|o| o.1));
         let rows = self.run(|c, s| {
             c.query(
                 "SELECT a.target, a.guid, a.event, a.action, a.delivery_id, COALESCE(a.hook_url, h.url),
                         h.content_type, a.headers, a.payload, a.archived_ms, a.delivered_ms
                  FROM archive a LEFT JOIN hook_configs h ON h.target = a.target
+                 WHERE ($1::text IS NULL OR a.target = $1) AND ($2::text IS NULL OR a.guid = $2)
                  ORDER BY a.archived_ms, a.seq",
-                &[],
+                &[&target, &guid],
             )
             .at(s)
         })?;

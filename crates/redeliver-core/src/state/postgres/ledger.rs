@@ -10,6 +10,29 @@ use crate::state::{RedeliveryRecord, RedeliveryState};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
+/// The fence, inside the transaction of a write that precedes a POST: the lease `(owner, epoch)`
+/// must still be current and unexpired on the database's clock; it is renewed for its TTL and
+/// its row stays locked until commit. Nothing to check without a lease (tests, tools).
+pub(super) fn check_fence(
+    tx: &mut postgres::Transaction<'_>,
+    s: &str,
+    key: &str,
+    fence: Option<&(String, i64, i64)>,
+) -> Result<(), PgError> {
+    let Some((owner, epoch, ttl)) = fence else { return Ok(()) };
+    let held = tx
+        .execute(
+            "UPDATE leases SET expires_at = GREATEST(expires_at, now() + $4::bigint * interval '1 millisecond')
+             WHERE target = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()",
+            &[&key, owner, epoch, ttl],
+        )
+        .at(s)?;
+    if held == 0 {
+        return Err(PgError::Fenced { at: s.to_string(), target: key.to_string(), epoch: *epoch });
+    }
+    Ok(())
+}
+
 fn ms(v: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(v).unwrap_or_default()
 }
@@ -81,19 +104,7 @@ impl PgLedger {
         let fence = self.fence_of(key);
         self.run(|c, s| {
             let mut tx = c.transaction().at(s)?;
-            if let Some((owner, epoch, ttl)) = &fence {
-                // Checked and renewed in one statement; the row stays locked until commit.
-                let held = tx
-                    .execute(
-                        "UPDATE leases SET expires_at = GREATEST(expires_at, now() + $4::bigint * interval '1 millisecond')
-                         WHERE target = $1 AND owner = $2 AND epoch = $3 AND expires_at > now()",
-                        &[&key, owner, epoch, ttl],
-                    )
-                    .at(s)?;
-                if held == 0 {
-                    return Err(PgError::Fenced { at: s.to_string(), target: key.to_string(), epoch: *epoch });
-                }
-            }
+            check_fence(&mut tx, s, key, fence.as_ref())?;
             tx.execute(
                 "INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms) VALUES ($1, $2, $3, $4, 1, $5)
                  ON CONFLICT (target, guid) DO UPDATE SET sent = events.sent + 1, last_sent_ms = excluded.last_sent_ms,

@@ -11,6 +11,7 @@ mod archive;
 pub mod lease;
 mod ledger;
 mod location;
+mod owed;
 mod schema;
 #[doc(hidden)]
 pub mod testing;
@@ -166,7 +167,7 @@ impl PgLedger {
         );
     }
 
-    fn fence_of(&self, target: &str) -> Option<(String, i64, i64)> {
+    pub(super) fn fence_of(&self, target: &str) -> Option<(String, i64, i64)> {
         self.fences.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(target).cloned()
     }
 }

@@ -8,13 +8,13 @@
 use super::{PgError, sql};
 
 /// The schema this build writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// An arbitrary constant: the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x7265_6465_6c76;
 
 /// Each step takes the schema from its index to its index + 1.
-const STEPS: [&str; 2] = [
+const STEPS: [&str; 3] = [
     // 1: the ledger (SQLite schemas 1 to 3: watermarks, events, redeliveries, archive).
     "CREATE TABLE watermarks (
          target TEXT PRIMARY KEY,
@@ -80,6 +80,21 @@ const STEPS: [&str; 2] = [
          owner TEXT PRIMARY KEY,
          seen_at TIMESTAMPTZ NOT NULL DEFAULT now(),
          expires_at TIMESTAMPTZ NOT NULL);",
+    // 3: events owed a direct delivery (SQLite schema 5, issue 12).
+    "CREATE TABLE owed (
+         target TEXT NOT NULL,
+         guid TEXT NOT NULL,
+         event TEXT NOT NULL,
+         delivery_id BIGINT NOT NULL,
+         reason TEXT NOT NULL,
+         owed_ms BIGINT NOT NULL,
+         tries BIGINT NOT NULL DEFAULT 0,
+         next_ms BIGINT NOT NULL,
+         state TEXT NOT NULL DEFAULT 'owed',
+         done_ms BIGINT,
+         last_error TEXT,
+         PRIMARY KEY (target, guid));
+     CREATE INDEX owed_due ON owed (target, state, next_ms);",
 ];
 
 /// The version the database holds (0 when it holds no ledger).
