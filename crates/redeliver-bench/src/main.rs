@@ -7,9 +7,9 @@
 mod args;
 mod child;
 mod drain;
-mod fleet;
 mod history;
 mod listing;
+mod replicas;
 mod table;
 
 use clap::Parser;
@@ -31,7 +31,7 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
         drain::run(&plan).await?;
     }
     if plan.fleet {
-        fleet::run(&child::redeliver_exe()?, plan.fleet_events).await?;
+        replicas::run(&child::redeliver_exe()?, plan.fleet_events).await?;
     }
     Ok(())
 }

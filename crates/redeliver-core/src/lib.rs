@@ -5,12 +5,14 @@
 //! Decision logic ([`plan`], [`policy`], [`health`]) takes values, including `now`, and does no I/O.
 //! Everything that touches the network, the disk or the clock lives in [`github`] and [`state`].
 
+pub mod discover;
 pub mod github;
 pub mod health;
 pub mod model;
 pub mod parse;
 pub mod plan;
 pub mod policy;
+pub mod schedule;
 pub mod secret;
 pub mod state;
 pub mod text;

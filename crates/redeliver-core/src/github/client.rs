@@ -50,6 +50,12 @@ pub struct ListedPage {
     pub skipped: usize,
     /// The `Link: rel="next"` URL, `None` on the last page.
     pub next: Option<Url>,
+    /// The page's `ETag`, when the server sent one: asked with `If-None-Match` next time, a
+    /// first page that did not change is a 304 that costs no primary rate limit.
+    pub etag: Option<String>,
+    /// The server answered `304 Not Modified` to `If-None-Match`: nothing was listed, and
+    /// nothing changed since the page that carried the `ETag`.
+    pub not_modified: bool,
 }
 
 /// A client for one credential. Requests are strictly serial; state-changing ones are paced.
@@ -62,7 +68,7 @@ pub struct GitHubClient {
     /// GitHub's clock minus ours, learnt from a 401 that blamed the JWT's times.
     clock_skew: TimeDelta,
     pacer: Pacer,
-    stats: RequestStats,
+    pub(crate) stats: RequestStats,
     /// Shutdown: every wait ends at once with [`ApiError::Cancelled`], and a read in flight is
     /// abandoned (a write in flight finishes, bounded by the timeout).
     cancel: Option<tokio_util::sync::CancellationToken>,
@@ -127,6 +133,25 @@ impl GitHubClient {
         &mut self,
         target: &HookTarget,
         next: Option<&Url>,
+        each: F,
+    ) -> Result<ListedPage, ApiError>
+    where
+        F: for<'b> FnMut(DeliveryRef<'b>),
+    {
+        self.list_deliveries_if(target, next, None, each).await
+    }
+
+    /// Like [`GitHubClient::list_deliveries_each`], asking with `If-None-Match: if_none_match`
+    /// (the `ETag` of an earlier answer to the same request): a page that did not change comes
+    /// back as [`ListedPage::not_modified`] with nothing listed, and GitHub does not count it
+    /// against the primary rate limit
+    /// (<https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate>).
+    /// Only the first page is worth asking this way: every new attempt of the hook appears on it.
+    pub async fn list_deliveries_if<F>(
+        &mut self,
+        target: &HookTarget,
+        next: Option<&Url>,
+        if_none_match: Option<&str>,
         mut each: F,
     ) -> Result<ListedPage, ApiError>
     where
@@ -150,9 +175,26 @@ impl GitHubClient {
         guard.follow(&url, now)?;
         let (ends_at, late) = (guard.ends_at(), guard.deadline_passed());
         let requested = url.clone();
-        let call = Call { method: Method::GET, url, endpoint: "list_deliveries", body: None, kind: RequestKind::Read };
+        let call = Call {
+            method: Method::GET,
+            url,
+            endpoint: "list_deliveries",
+            body: None,
+            kind: RequestKind::Read,
+            if_none_match: if_none_match.map(str::to_owned),
+        };
         // Rate-limit waits and retries count against the deadline too.
         let answer = tokio::time::timeout_at(ends_at, self.call(&call)).await.map_err(|_| late)??;
+        let etag = answer.headers.get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if answer.status == 304 && call.if_none_match.is_some() {
+            self.stats.not_modified += 1;
+            if let Some(guard) = self.listing.as_mut() {
+                guard.read(&requested);
+            }
+            // A server may leave the `ETag` off a 304; the one asked with still holds.
+            let etag = etag.or(call.if_none_match.clone());
+            return Ok(ListedPage { deliveries: 0, skipped: 0, next: None, etag, not_modified: true });
+        }
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
         }
@@ -196,7 +238,7 @@ impl GitHubClient {
         if let Some(guard) = self.listing.as_mut() {
             guard.read(&requested);
         }
-        Ok(ListedPage { deliveries, skipped: items.skipped, next })
+        Ok(ListedPage { deliveries, skipped: items.skipped, next, etag, not_modified: false })
     }
 
     /// Asks GitHub to redeliver one delivery (`POST …/deliveries/{id}/attempts`, answered 202).
@@ -205,8 +247,14 @@ impl GitHubClient {
     pub async fn redeliver(&mut self, target: &HookTarget, delivery_id: u64) -> Result<(), ApiError> {
         self.check_target(target)?;
         let url = self.endpoint(&target.attempts_path(delivery_id), None);
-        let call =
-            Call { method: Method::POST, url, endpoint: "redeliver", body: None, kind: RequestKind::NonRepeatable };
+        let call = Call {
+            method: Method::POST,
+            url,
+            endpoint: "redeliver",
+            body: None,
+            kind: RequestKind::NonRepeatable,
+            if_none_match: None,
+        };
         let answer = self.call(&call).await?;
         if answer.is_success() { Ok(()) } else { Err(self.error_for(&answer, false)) }
     }
@@ -236,7 +284,14 @@ impl GitHubClient {
             HookTarget::Org { org, .. } => format!("/orgs/{}/installation", escape_segment(org)),
         };
         let url = self.endpoint(&path, None);
-        let call = Call { method: Method::GET, url, endpoint: "installation", body: None, kind: RequestKind::Read };
+        let call = Call {
+            method: Method::GET,
+            url,
+            endpoint: "installation",
+            body: None,
+            kind: RequestKind::Read,
+            if_none_match: None,
+        };
         let answer = self.call(&call).await?;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));
@@ -250,6 +305,7 @@ impl GitHubClient {
             endpoint: "installation",
             body: None,
             kind: RequestKind::RepeatableWrite,
+            if_none_match: None,
         };
         let answer = self.call(&call).await?;
         if !answer.is_success() {

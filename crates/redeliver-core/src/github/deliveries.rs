@@ -83,7 +83,8 @@ impl GitHubClient {
             });
         }
         let url = self.endpoint(path, None);
-        let call = Call { method: Method::GET, url, endpoint, body: None, kind: RequestKind::Read };
+        let call =
+            Call { method: Method::GET, url, endpoint, body: None, kind: RequestKind::Read, if_none_match: None };
         let answer = self.call(&call).await?;
         if !answer.is_success() {
             return Err(self.error_for(&answer, true));

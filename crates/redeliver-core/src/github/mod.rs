@@ -13,6 +13,7 @@ pub mod config;
 pub mod deliveries;
 pub mod error;
 pub mod link;
+pub mod listings;
 pub mod pace;
 pub mod paging;
 pub mod ratelimit;

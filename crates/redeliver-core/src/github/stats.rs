@@ -42,6 +42,8 @@ pub struct RequestStats {
     pub retries: u64,
     /// List items that were not deliveries (no id, guid or time) and were skipped.
     pub skipped_items: u64,
+    /// Conditional listings answered `304 Not Modified` (free of primary rate limit).
+    pub not_modified: u64,
     /// GitHub's clock minus ours, in whole seconds, from the `Date` header of the latest answer
     /// that had one; `None` before the first. `delivered_at` is on GitHub's clock, so windows
     /// and stored times are computed on it too ([`RequestStats::github_time`]).

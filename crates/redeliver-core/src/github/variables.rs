@@ -154,7 +154,14 @@ impl ActionsVariable {
     async fn read_answer(&mut self) -> Result<Option<(String, Option<String>)>, ApiError> {
         self.check_token()?;
         let url = self.client.endpoint(&self.item_path(), None);
-        let call = Call { method: Method::GET, url, endpoint: "variable", body: None, kind: RequestKind::Read };
+        let call = Call {
+            method: Method::GET,
+            url,
+            endpoint: "variable",
+            body: None,
+            kind: RequestKind::Read,
+            if_none_match: None,
+        };
         let answer = self.client.call(&call).await?;
         if answer.status == 404 {
             self.exists = Some(false);
@@ -223,7 +230,14 @@ impl ActionsVariable {
         value: &str,
     ) -> Result<Result<(), super::client::Answer>, ApiError> {
         let body = json!({ "name": self.name.as_str(), "value": value });
-        let call = Call { method, url, endpoint: "variable", body: Some(body), kind: RequestKind::RepeatableWrite };
+        let call = Call {
+            method,
+            url,
+            endpoint: "variable",
+            body: Some(body),
+            kind: RequestKind::RepeatableWrite,
+            if_none_match: None,
+        };
         let answer = self.client.call(&call).await?;
         if answer.is_success() {
             self.exists = Some(true);

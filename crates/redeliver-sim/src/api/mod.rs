@@ -10,6 +10,7 @@ mod faults;
 mod installations;
 mod json;
 mod jwt;
+mod listings;
 mod pagination;
 mod routes;
 mod secondary;
@@ -258,6 +259,9 @@ fn dispatch(ctx: &Ctx<'_>, route: &Route, principal: &Principal) -> Response {
         | Route::DeleteVariable { .. } => variables::handle(ctx, route, principal),
         Route::RepoInstallation { .. } | Route::OrgInstallation { .. } | Route::CreateInstallationToken { .. } => {
             installations::handle(ctx, route, principal)
+        }
+        Route::OrgRepos { .. } | Route::Hooks { .. } | Route::InstallationRepos | Route::Organizations => {
+            listings::handle(ctx, route, principal)
         }
     }
 }

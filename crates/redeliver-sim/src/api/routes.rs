@@ -32,13 +32,48 @@ pub(crate) enum Op {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Route {
     Deliveries(Scope, Op),
-    GetVariable { owner: String, repo: String, name: String },
-    CreateVariable { owner: String, repo: String },
-    UpdateVariable { owner: String, repo: String, name: String },
-    DeleteVariable { owner: String, repo: String, name: String },
-    RepoInstallation { owner: String, repo: String },
-    OrgInstallation { org: String },
-    CreateInstallationToken { installation: i64 },
+    GetVariable {
+        owner: String,
+        repo: String,
+        name: String,
+    },
+    CreateVariable {
+        owner: String,
+        repo: String,
+    },
+    UpdateVariable {
+        owner: String,
+        repo: String,
+        name: String,
+    },
+    DeleteVariable {
+        owner: String,
+        repo: String,
+        name: String,
+    },
+    RepoInstallation {
+        owner: String,
+        repo: String,
+    },
+    OrgInstallation {
+        org: String,
+    },
+    CreateInstallationToken {
+        installation: i64,
+    },
+    /// `GET /orgs/{org}/repos`.
+    OrgRepos {
+        org: String,
+    },
+    /// `GET /repos/{owner}/{repo}/hooks` (`repo: Some`) or `GET /orgs/{org}/hooks` (`None`).
+    Hooks {
+        owner: String,
+        repo: Option<String>,
+    },
+    /// `GET /installation/repositories`: an installation token's repositories.
+    InstallationRepos,
+    /// `GET /organizations`: every organization (what a GHES site admin covers).
+    Organizations,
 }
 
 /// Which credential an endpoint takes.
@@ -119,6 +154,15 @@ impl Route {
             Route::CreateInstallationToken { .. } => {
                 "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"
             }
+            Route::OrgRepos { .. } => "https://docs.github.com/rest/repos/repos#list-organization-repositories",
+            Route::Hooks { repo: Some(_), .. } => {
+                "https://docs.github.com/rest/repos/webhooks#list-repository-webhooks"
+            }
+            Route::Hooks { repo: None, .. } => "https://docs.github.com/rest/orgs/webhooks#list-organization-webhooks",
+            Route::InstallationRepos => {
+                "https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-app-installation"
+            }
+            Route::Organizations => "https://docs.github.com/rest/orgs/orgs#list-organizations",
         }
     }
 }
@@ -128,6 +172,11 @@ pub(crate) fn parse(method: &Method, path: &str) -> Option<Route> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let s = |x: &str| x.to_string();
     match (method.as_str(), segments.as_slice()) {
+        ("GET", ["orgs", org, "repos"]) => Some(Route::OrgRepos { org: s(org) }),
+        ("GET", ["repos", owner, repo, "hooks"]) => Some(Route::Hooks { owner: s(owner), repo: Some(s(repo)) }),
+        ("GET", ["orgs", org, "hooks"]) => Some(Route::Hooks { owner: s(org), repo: None }),
+        ("GET", ["installation", "repositories"]) => Some(Route::InstallationRepos),
+        ("GET", ["organizations"]) => Some(Route::Organizations),
         (m, ["app", "hook", rest @ ..]) => Some(Route::Deliveries(Scope::App, op(m, rest)?)),
         (m, ["repos", owner, repo, "hooks", hook, rest @ ..]) => {
             let scope = Scope::Repo { owner: s(owner), repo: s(repo), hook: hook.parse().ok()? };
@@ -193,6 +242,10 @@ mod tests {
         assert_eq!(parse(&get, "/app/hook/deliveries/abc"), None);
         assert_eq!(parse(&post, "/app/hook/deliveries"), None);
         assert_eq!(parse(&get, "/repos/a/b/hooks/x/deliveries"), None);
+        assert_eq!(parse(&get, "/repos/a/b/hooks"), Some(Route::Hooks { owner: "a".into(), repo: Some("b".into()) }));
+        assert_eq!(parse(&get, "/orgs/acme/hooks"), Some(Route::Hooks { owner: "acme".into(), repo: None }));
+        assert_eq!(parse(&get, "/orgs/acme/repos"), Some(Route::OrgRepos { org: "acme".into() }));
+        assert_eq!(parse(&post, "/orgs/acme/repos"), None);
         assert_eq!(
             parse(&Method::PATCH, "/repos/a/b/actions/variables/LAST_RUN"),
             Some(Route::UpdateVariable { owner: "a".into(), repo: "b".into(), name: "LAST_RUN".into() })

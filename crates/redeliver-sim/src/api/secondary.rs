@@ -25,6 +25,10 @@ pub(crate) fn cost(route: &Route) -> Cost {
         Route::DeleteVariable { .. } => ("DELETE variable", 5, true),
         Route::RepoInstallation { .. } | Route::OrgInstallation { .. } => ("GET installation", 1, false),
         Route::CreateInstallationToken { .. } => ("POST access_tokens", 5, false),
+        Route::OrgRepos { .. } => ("GET org repos", 1, false),
+        Route::Hooks { .. } => ("GET hooks", 1, false),
+        Route::InstallationRepos => ("GET installation repositories", 1, false),
+        Route::Organizations => ("GET organizations", 1, false),
     };
     Cost { endpoint, points, content }
 }

@@ -49,13 +49,20 @@ pub(crate) struct Hook {
     pub target: HookTarget,
     pub url: String,
     pub secret: Option<String>,
+    /// The events it subscribes to (GitHub's default for a new repository hook is `push`).
+    pub events: Vec<String>,
+    /// When it was created (GitHub's clock), as its listing shows.
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl State {
     fn add_hook(&mut self, target: HookTarget, url: &str, secret: Option<&str>) -> HookId {
         let id = self.next_hook_id;
         self.next_hook_id += 1;
-        self.hooks.insert(id, Hook { id, target, url: url.to_string(), secret: secret.map(str::to_string) });
+        let events = vec!["push".to_string()];
+        let created_at = self.now();
+        let secret = secret.map(str::to_string);
+        self.hooks.insert(id, Hook { id, target, url: url.to_string(), secret, events, created_at });
         id
     }
 
@@ -102,7 +109,7 @@ impl World {
     /// Adds a webhook to repository `owner/repo`, reachable with any accepted token.
     pub fn add_repo_hook(&self, owner: &str, repo: &str, receiver_url: &str, secret: Option<&str>) -> HookId {
         let mut state = self.lock();
-        let repo_id = state.account_id(true, format!("{owner}/{repo}").to_lowercase());
+        let repo_id = state.ensure_repo(owner, repo);
         let target = HookTarget::Repo { owner: owner.to_string(), repo: repo.to_string(), repo_id };
         state.add_hook(target, receiver_url, secret)
     }

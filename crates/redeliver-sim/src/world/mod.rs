@@ -7,6 +7,7 @@ mod history;
 mod hooks;
 mod limits;
 mod redelivery;
+mod repos;
 mod variables;
 
 use crate::fault::{self, Fault, FaultRule};
@@ -28,6 +29,7 @@ pub use credentials::Credential;
 pub(crate) use credentials::{Holder, Installation, TokenGrant};
 pub(crate) use history::{FAILED_TO_CONNECT, StatusFilter, StoredAttempt, TIMED_OUT, status_text};
 pub(crate) use hooks::{App, Hook, HookTarget};
+pub(crate) use repos::Repo;
 pub(crate) use variables::Variable;
 
 /// Identifies a webhook (an app's hook, a repository hook or an organization hook).
@@ -83,6 +85,8 @@ pub(crate) struct State {
     /// Repository and organization ids, keyed by lowercase name.
     pub repo_ids: HashMap<String, i64>,
     pub org_ids: HashMap<String, i64>,
+    /// The repositories the listings show, keyed by lowercase `owner/name`.
+    pub repos: BTreeMap<String, Repo>,
     pub next_hook_id: HookId,
     pub next_account_id: i64,
     pub next_user_id: u64,
@@ -149,6 +153,7 @@ impl World {
             scripted: HashMap::new(),
             repo_ids: HashMap::new(),
             org_ids: HashMap::new(),
+            repos: BTreeMap::new(),
             next_hook_id: 480_000_001,
             next_account_id: 70_000_001,
             next_user_id: 583_231,

@@ -10,6 +10,7 @@ mod flavor;
 mod installations;
 mod lifecycle;
 mod listing;
+mod org_listings;
 mod paging_faults;
 mod recording;
 mod redelivery;

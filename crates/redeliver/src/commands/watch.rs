@@ -11,7 +11,8 @@ use redeliver_core::policy::format_duration;
 
 pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
     let settings = resolve_watch(&args, &Env::from_process(), chrono::Utc::now())?;
-    let (run, interval) = (settings.run, settings.interval);
+    let (mut run, interval) = (settings.run, settings.interval);
+    let discovery = std::mem::take(&mut run.discovery);
 
     // The status port and the polls share one descriptor table: make it as large as allowed.
     daemon::guard::raise_file_limit();
@@ -34,7 +35,12 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
             t.name
         ));
     }
+    let fixed = run.targets.len();
     let mut daemon = Daemon::new(session, run.targets, run.options, run.notify, interval);
+    // Organizations whose hooks are discovered (issue 14): polled on the budget-aware schedule.
+    if !discovery.is_empty() {
+        daemon.fleet = Some(daemon::Fleet::new(fixed, discovery, settings.fleet, interval));
+    }
     // The HTTP side stops with the daemon's own token, after the polling loop has returned.
     let stop_http = tokio_util::sync::CancellationToken::new();
     let server = match &settings.listen {

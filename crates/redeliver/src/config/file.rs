@@ -59,6 +59,13 @@ pub struct ConfigFile {
     pub defaults: FileKnobs,
     #[serde(default)]
     pub target: Vec<FileTarget>,
+    // --- Organization discovery and the budget-aware schedule (issue 14) ---
+    /// The share of each credential's hourly rate limit `watch` may spend (default 0.5).
+    #[serde(default, deserialize_with = "share")]
+    pub budget_share: Option<f64>,
+    /// The longest a discovered hook may go unpolled (default 15m).
+    #[serde(default, deserialize_with = "duration")]
+    pub max_interval: Option<Duration>,
 }
 
 /// The `[defaults]` table: the knobs every target starts from.
@@ -108,6 +115,8 @@ pub enum Kind {
     App,
     Repo,
     Org,
+    /// Every matching hook of an organization's repositories (and its own), discovered.
+    OrgRepoHooks,
 }
 
 impl Kind {
@@ -116,6 +125,7 @@ impl Kind {
             Kind::App => "app",
             Kind::Repo => "repo",
             Kind::Org => "org",
+            Kind::OrgRepoHooks => "org-repo-hooks",
         }
     }
 }
@@ -144,6 +154,23 @@ pub struct FileTarget {
     pub org: Option<String>,
     #[serde(default, deserialize_with = "hook_id")]
     pub hook_id: Option<u64>,
+    // --- kind = "org-repo-hooks" (issue 14) ---
+    /// Repository name patterns (`*`, `?`, `!` excludes); default every repository.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    /// A pattern the hook's receiver URL must match.
+    pub hook_url: Option<String>,
+    /// Keep hooks subscribed to one of these events (default any).
+    #[serde(default)]
+    pub hook_events: Vec<String>,
+    /// Include archived repositories (default false).
+    pub archived: Option<bool>,
+    /// Include the organization's own hooks (default false).
+    pub org_hooks: Option<bool>,
+    /// How often the repositories and hooks are listed again (default 1h).
+    #[serde(default, deserialize_with = "duration")]
+    pub refresh: Option<Duration>,
+    // --- end of org-repo-hooks ---
     #[serde(default, deserialize_with = "duration")]
     lookback: Option<Duration>,
     #[serde(default, deserialize_with = "duration")]
@@ -249,7 +276,17 @@ fn kind<'de, D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
         "app" => Ok(Kind::App),
         "repo" => Ok(Kind::Repo),
         "org" => Ok(Kind::Org),
-        _ => Err(de::Error::custom("is not one of app, repo, org")),
+        "org-repo-hooks" => Ok(Kind::OrgRepoHooks),
+        _ => Err(de::Error::custom("is not one of app, repo, org, org-repo-hooks")),
+    }
+}
+
+/// A share of a rate limit: more than 0, at most 1.
+fn share<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        Some(x) if x > 0.0 && x <= 1.0 => Ok(Some(x)),
+        Some(_) => Err(de::Error::custom("must be a number more than 0 and at most 1 (0.5 is half)")),
+        None => Ok(None),
     }
 }
 

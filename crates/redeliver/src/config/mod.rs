@@ -154,6 +154,60 @@ impl Target {
     }
 }
 
+// --- Organization discovery (issue 14) ---
+
+/// A `kind = "org-repo-hooks"` target: the hooks it stands for are found by listing the
+/// organization, again every `refresh`; each becomes a [`Target`] made from `template`.
+#[derive(Debug)]
+pub struct Discovery {
+    pub name: String,
+    pub org: String,
+    pub selector: redeliver_core::discover::Selector,
+    /// The organization's own hooks are candidates too.
+    pub org_hooks: bool,
+    pub refresh: std::time::Duration,
+    /// Host, credentials and knobs of every discovered hook (its `hook` is the organization's
+    /// placeholder `hook_id = 0`, never polled).
+    pub template: Target,
+}
+
+/// How `watch` spends each credential's rate limit on discovered hooks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FleetSettings {
+    /// The share of `x-ratelimit-limit` this tool may use.
+    pub budget_share: f64,
+    /// The longest a discovered hook goes unpolled.
+    pub max_interval: std::time::Duration,
+}
+
+impl Target {
+    /// A discovered hook's target: `self`'s host, credentials and knobs, for `hook`.
+    pub fn for_hook(&self, name: String, hook: HookTarget) -> Target {
+        Target {
+            name,
+            hook,
+            api_url: self.api_url.clone(),
+            api_url_source: self.api_url_source,
+            auth: self.auth.clone(),
+            policy: self.policy.clone(),
+            lookback: self.lookback,
+            overlap: self.overlap,
+            pace: self.pace,
+            max_wait: self.max_wait,
+            retry_base: self.retry_base,
+            filter: self.filter.clone(),
+            variable: None,
+            ca: self.ca.clone(),
+            paging: self.paging,
+            // Direct delivery posts to one receiver with one secret; each discovered hook has
+            // its own, so it stays off for them.
+            direct: DirectSettings::default(),
+        }
+    }
+}
+
+// --- end of organization discovery ---
+
 /// What narrows or changes one run of passes, the same for every target.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -198,6 +252,8 @@ pub struct NotifySettings {
 #[derive(Debug)]
 pub struct RunSettings {
     pub targets: Vec<Target>,
+    /// `kind = "org-repo-hooks"` targets (issue 14): `watch` discovers their hooks.
+    pub discovery: Vec<Discovery>,
     // PostgreSQL state (issue 13).
     /// Where the state lives: a file, or the database a `postgres://` URL names (its password
     /// resolved; never shown).
@@ -228,6 +284,8 @@ pub struct WatchSettings {
     pub listen: Listen,
     /// Names the status page answers to besides its address and localhost (`--allow-host`).
     pub allow_hosts: Vec<String>,
+    /// The budget-aware schedule of discovered hooks (issue 14).
+    pub fleet: FleetSettings,
 }
 
 /// Running inside a GitHub Actions job (`GITHUB_ACTIONS=true`).

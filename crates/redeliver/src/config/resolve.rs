@@ -21,8 +21,8 @@ use super::env::{Env, names};
 use super::file::{self, ConfigFile, FileTarget, Kind};
 use super::values::{api_url, app_id, key_from_file, key_from_text, parse_api_url, patterns, split_repo};
 use super::{
-    ActionsEnv, Auth, DirectSettings, Knobs, Listen, NotifySettings, RunOptions, RunSettings, Target, VariableSettings,
-    WatchSettings,
+    ActionsEnv, Auth, DirectSettings, Discovery, FleetSettings, Knobs, Listen, NotifySettings, RunOptions, RunSettings,
+    Target, VariableSettings, WatchSettings,
 };
 use crate::cli::{RunArgs, WatchArgs};
 use crate::exit::Failure;
@@ -45,13 +45,24 @@ pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// `watch`'s time between polls.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+/// The share of each credential's rate limit `watch` spends on discovered hooks.
+pub const DEFAULT_BUDGET_SHARE: f64 = 0.5;
+/// How often an organization's repositories and hooks are listed again.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(3600);
 /// Where `watch` serves its status page.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9187";
 
 /// `run`'s and `check`'s settings (the config file, if any, read from `--config`).
 pub fn resolve_run(args: &RunArgs, env: &Env, now: DateTime<Utc>) -> Result<RunSettings, Failure> {
     let file = args.target.config.as_deref().map(file::load).transpose()?;
-    run_settings(args, env, file.as_ref(), now)
+    let settings = run_settings(args, env, file.as_ref(), now)?;
+    if let Some(d) = settings.discovery.first() {
+        return Err(Failure::config(format!(
+            "target \"{}\" is kind = \"org-repo-hooks\": its hooks are discovered and polled by `redeliver watch`",
+            d.name
+        )));
+    }
+    Ok(settings)
 }
 
 /// `watch`'s settings: `run`'s, plus the interval, the listen address and notifications.
@@ -75,12 +86,12 @@ pub(super) fn run_settings(
         return Err(Failure::config(format!("--until ({}) is before --since ({})", second(u), second(s))));
     }
     let flags = flag_knobs(args);
-    let mut targets = match file {
+    let (mut targets, mut discovery) = match file {
         Some(file) => file_targets(file, env, &flags)?,
-        None => vec![flag_target(args, env, &flags)?],
+        None => (vec![flag_target(args, env, &flags)?], Vec::new()),
     };
     let (ca, paging) = transport(args, file)?;
-    for t in &mut targets {
+    for t in targets.iter_mut().chain(discovery.iter_mut().map(|d| &mut d.template)) {
         t.ca = ca.clone();
         t.paging = paging;
     }
@@ -102,6 +113,7 @@ pub(super) fn run_settings(
     };
     Ok(RunSettings {
         targets,
+        discovery,
         state,
         lease,
         options: RunOptions {
@@ -160,7 +172,14 @@ pub(super) fn watch_settings(
     } else {
         args.allow_hosts.clone()
     };
-    Ok(WatchSettings { run, interval, listen, allow_hosts })
+    let fleet = FleetSettings {
+        budget_share: file.and_then(|f| f.budget_share).unwrap_or(DEFAULT_BUDGET_SHARE),
+        max_interval: file
+            .and_then(|f| f.max_interval)
+            .unwrap_or(redeliver_core::schedule::DEFAULT_MAX_INTERVAL)
+            .max(interval),
+    };
+    Ok(WatchSettings { run, interval, listen, allow_hosts, fleet })
 }
 
 /// What every target's connection shares: extra CA certificates (read and checked here, so a bad
@@ -346,11 +365,13 @@ fn fail(path: &Path, what: impl std::fmt::Display) -> Failure {
     Failure::config(format!("{}: {what}", path.display()))
 }
 
-/// Every target of a config file: credentials read, knobs stacked, duplicates refused.
-fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<Vec<Target>, Failure> {
+/// Every target of a config file: credentials read, knobs stacked, duplicates refused; the
+/// discovery targets apart.
+fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<(Vec<Target>, Vec<Discovery>), Failure> {
     let mut names = HashSet::new();
     let mut hooks = HashSet::new();
     let mut out = Vec::new();
+    let mut discovery = Vec::new();
     for t in &file.target {
         let place = format!("target \"{}\"", t.name);
         if !names.insert(t.name.clone()) {
@@ -358,6 +379,10 @@ fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<Vec<Targe
         }
         let knobs = file.defaults.knobs().overlaid(&t.knobs()).overlaid(flags);
         let target = file_target(t, &file.path, &place, env, &knobs)?;
+        if t.kind == Kind::OrgRepoHooks {
+            discovery.push(discovery_of(t, target));
+            continue;
+        }
         if !hooks.insert(target.key()) {
             return Err(fail(
                 &file.path,
@@ -366,7 +391,28 @@ fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<Vec<Targe
         }
         out.push(target);
     }
-    Ok(out)
+    Ok((out, discovery))
+}
+
+/// A `kind = "org-repo-hooks"` table as a [`Discovery`] (issue 14).
+fn discovery_of(t: &FileTarget, template: Target) -> Discovery {
+    let org = match &template.hook {
+        HookTarget::Org { org, .. } => org.clone(),
+        _ => String::new(),
+    };
+    Discovery {
+        name: t.name.clone(),
+        org,
+        selector: redeliver_core::discover::Selector {
+            repos: t.repos.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            archived: t.archived.unwrap_or(false),
+            hook_url: t.hook_url.clone(),
+            hook_events: t.hook_events.clone(),
+        },
+        org_hooks: t.org_hooks.unwrap_or(false),
+        refresh: t.refresh.unwrap_or(DEFAULT_REFRESH),
+        template,
+    }
 }
 
 fn file_target(t: &FileTarget, path: &Path, place: &str, env: &Env, knobs: &Knobs) -> Result<Target, Failure> {
@@ -394,6 +440,14 @@ fn file_target(t: &FileTarget, path: &Path, place: &str, env: &Env, knobs: &Knob
         Kind::Org => {
             let org = t.org.clone().ok_or_else(|| fail(path, format!("{place}: an org target needs org = \"ORG\"")))?;
             HookTarget::Org { org, hook_id: hook_id()? }
+        }
+        // The organization stands in for the hooks found in it (hook 0 is never polled).
+        Kind::OrgRepoHooks => {
+            let org = t
+                .org
+                .clone()
+                .ok_or_else(|| fail(path, format!("{place}: an org-repo-hooks target needs org = \"ORG\"")))?;
+            HookTarget::Org { org, hook_id: 0 }
         }
     };
     let auth = file_auth(t, &hook, path, place, env)?;

@@ -260,3 +260,28 @@ fn the_variable_needs_a_valid_name_a_repository_and_a_token() {
 fn the_demo_ladder_type_round_trips() {
     assert_eq!("2s,2s".parse::<Ladder>().unwrap().0, vec![Duration::seconds(2); 2]);
 }
+
+#[test]
+fn an_org_repo_hooks_target_is_a_discovery_with_its_selector_and_the_fleet_knobs() {
+    let text = "budget_share = 0.3\nmax_interval = \"10m\"\n[[target]]\nname = \"acme-ci\"\nkind = \"org-repo-hooks\"\n\
+                org = \"acme\"\ntoken_env = \"ORG_TOKEN\"\nrepos = [\"*\", \"!archived-*\"]\nhook_url = \"*jenkins*\"\n\
+                hook_events = [\"push\"]\norg_hooks = true\nrefresh = \"30m\"\nladder = \"2m\"\n";
+    let file = parse(text, Path::new("test.toml")).unwrap_or_else(|f| panic!("{:#}", f.error));
+    let settings = watch_settings(&WatchArgs::default(), &env(&[("ORG_TOKEN", "ghp_x")]), Some(&file), now())
+        .unwrap_or_else(|f| panic!("{:#}", f.error));
+    assert!(settings.run.targets.is_empty(), "the organization is not itself polled");
+    let d = &settings.run.discovery[0];
+    assert_eq!((d.name.as_str(), d.org.as_str(), d.org_hooks), ("acme-ci", "acme", true));
+    assert_eq!(d.selector.repos, ["*", "!archived-*"]);
+    assert_eq!(d.selector.hook_url.as_deref(), Some("*jenkins*"));
+    assert_eq!(d.refresh, std::time::Duration::from_secs(1800));
+    assert_eq!(d.template.policy.ladder, vec![Duration::minutes(2)], "policy keys reach every discovered hook");
+    assert_eq!(settings.fleet.budget_share, 0.3);
+    assert_eq!(settings.fleet.max_interval, std::time::Duration::from_secs(600));
+
+    let defaults = watch(&watch_app(), None).fleet;
+    assert_eq!((defaults.budget_share, defaults.max_interval), (0.5, std::time::Duration::from_secs(900)));
+    let bad = "budget_share = 1.5\n[[target]]\nname = \"a\"\napp_id = \"1\"\nprivate_key_env = \"PRIVATE_KEY\"\n";
+    let err = parse(bad, Path::new("t.toml")).err().map(|f| format!("{:#}", f.error)).unwrap_or_default();
+    assert!(err.contains("budget_share") && err.contains("at most 1"), "{err}");
+}

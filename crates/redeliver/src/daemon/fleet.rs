@@ -1,180 +1,516 @@
-//! The daemon as one replica of a fleet on a PostgreSQL state (issue 13): the claim that opens
-//! each round, the fleet as the status page and `/metrics` show it, and the database's health
-//! (`/healthz` answers 503 naming it while it cannot be reached; the replica retries with a
-//! backoff that doubles from a second up to the interval).
+//! `watch`'s discovered hooks (issue 14): each `kind = "org-repo-hooks"` target lists its
+//! organization's repositories and their hooks every `refresh`, and the hooks it keeps are
+//! polled on the budget-aware schedule of [`redeliver_core::schedule`] instead of every
+//! interval. They live after the configured targets in `Daemon::targets` (and in the status),
+//! rebuilt on each refresh; a hook that disappears keeps its rows in the state, which prunes
+//! them past the horizon as for any target.
 
-use super::poll::Daemon;
-use super::status::{Fleet, LeaseStatus, SharedStatus};
+use super::poll::{Daemon, Polled};
+use super::status::TargetStatus;
+use crate::config::{Auth, Discovery, FleetSettings, Target};
 use crate::exit::Failure;
-use redeliver_core::state::StateError;
-use std::collections::BTreeSet;
+use crate::pass::HookClient;
+use chrono::{DateTime, Utc};
+use redeliver_core::discover::{ListedHook, ListedRepo};
+use redeliver_core::github::HookTarget;
+use redeliver_core::github::listings::HookListing;
+use redeliver_core::schedule::{self, Budget, HookView, Settings};
+use std::collections::HashMap;
 use std::time::Duration;
 
-/// The first wait after the database went away.
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest the loop sleeps before looking again (a refresh or a shutdown is never late by more).
+const MAX_NAP: Duration = Duration::from_secs(30);
+/// A refresh that failed is tried again this soon (or at its own period, if shorter).
+const RETRY_REFRESH: Duration = Duration::from_secs(300);
+/// Limit assumed for a credential before its first answer told the real one (GitHub's
+/// installation-token floor).
+const ASSUMED_LIMIT: f64 = 5000.0;
 
-/// The next wait: doubled, from [`FIRST_BACKOFF`], never past `interval`.
-pub fn backoff(previous: Duration, interval: Duration) -> Duration {
-    if previous.is_zero() { FIRST_BACKOFF.min(interval) } else { (previous * 2).min(interval) }
+/// The discovered hooks and what the scheduler needs to know of them.
+pub struct Fleet {
+    /// How many of `Daemon::targets` are the configured ones; the discovered follow.
+    pub fixed: usize,
+    pub sources: Vec<Source>,
+    /// One per discovered target, in the same order as `Daemon::targets[fixed..]`.
+    pub members: Vec<Member>,
+    pub settings: FleetSettings,
+    pub min_interval: Duration,
 }
 
-/// Whether a pass or a claim failed because the database could not be reached.
-pub fn database_unreachable(failure: &Failure) -> bool {
-    matches!(failure.error.downcast_ref::<StateError>(), Some(StateError::Postgres(e)) if e.is_unreachable())
+/// One `org-repo-hooks` target: its organization and credential (one budget per source).
+pub struct Source {
+    pub discovery: Discovery,
+    pub next_refresh: DateTime<Utc>,
+    pub last_refresh: Option<DateTime<Utc>>,
+    pub refresh_error: Option<String>,
+    /// Points the last refresh spent (rate-limited requests), to reserve its share.
+    pub refresh_points: u64,
+    /// The credential's last `x-ratelimit-*`: remaining, limit, reset.
+    pub remaining: Option<u64>,
+    pub limit: Option<u64>,
+    pub reset: Option<DateTime<Utc>>,
+    /// When its redelivery requests of the last hour were sent: reserved in the budget, since
+    /// the plan prices polls only.
+    pub posts: std::collections::VecDeque<DateTime<Utc>>,
+    /// Repositories listed and kept at the last refresh.
+    pub repos_listed: usize,
+    pub repos_kept: usize,
+    /// Each kept repository's hooks and their listing's `ETag`: a refresh asks again with
+    /// `If-None-Match`, and an unchanged listing is a free 304 (by `owner/name`).
+    hooks_seen: HashMap<String, (Option<String>, Vec<ListedHook>)>,
 }
 
-/// Notes that the database cannot be reached, for `/healthz` and the page.
-pub fn database_down(status: &SharedStatus, error: &str) {
-    status.update(|s| {
-        if let Some(f) = &mut s.fleet {
-            f.database_error = Some(error.to_string());
+/// A discovered hook's activity, for the scheduler and the status.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub source: usize,
+    pub key: String,
+    pub last_poll: Option<DateTime<Utc>>,
+    pub next_poll: Option<DateTime<Utc>>,
+    pub interval: Duration,
+    pub last_traffic: Option<DateTime<Utc>>,
+    pub failing: bool,
+    pub owed_due: Option<DateTime<Utc>>,
+    pub observed: schedule::Observed,
+    pub conditional: bool,
+    pub requests: u64,
+    pub not_modified: u64,
+    /// The client's cumulative 304 count at the last poll (it counts since it was made).
+    seen_304: u64,
+}
+
+impl Member {
+    fn new(source: usize, key: String) -> Member {
+        Member {
+            source,
+            key,
+            last_poll: None,
+            next_poll: None,
+            interval: Duration::ZERO,
+            last_traffic: None,
+            failing: false,
+            owed_due: None,
+            observed: schedule::Observed::default(),
+            conditional: false,
+            requests: 0,
+            not_modified: 0,
+            seen_304: 0,
         }
-    });
+    }
+
+    fn view(&self) -> HookView {
+        HookView {
+            credential: self.source,
+            last_poll: self.last_poll,
+            last_traffic: self.last_traffic,
+            failing: self.failing,
+            owed_due: self.owed_due,
+            change_rate: self.observed.change_rate(),
+            conditional: self.conditional,
+        }
+    }
+}
+
+impl Fleet {
+    pub fn new(fixed: usize, discovery: Vec<Discovery>, settings: FleetSettings, min_interval: Duration) -> Fleet {
+        let now = Utc::now();
+        let sources = discovery
+            .into_iter()
+            .map(|discovery| Source {
+                discovery,
+                next_refresh: now,
+                last_refresh: None,
+                refresh_error: None,
+                refresh_points: 0,
+                remaining: None,
+                limit: None,
+                reset: None,
+                repos_listed: 0,
+                repos_kept: 0,
+                hooks_seen: HashMap::new(),
+                posts: Default::default(),
+            })
+            .collect();
+        Fleet { fixed, sources, members: Vec::new(), settings, min_interval }
+    }
+
+    /// Each source's budget: its share of the limit, less its refreshes' points an hour.
+    pub fn budgets(&self) -> Vec<Budget> {
+        self.sources
+            .iter()
+            .map(|s| Budget {
+                limit_per_hour: s.limit.map_or(ASSUMED_LIMIT, |l| l as f64),
+                share: self.settings.budget_share,
+                reserved_per_hour: s.refresh_points as f64 * 3600.0 / s.discovery.refresh.as_secs_f64().max(1.0)
+                    + s.posts.len() as f64,
+            })
+            .collect()
+    }
+
+    /// The schedule now, written into the members' `next_poll` and `interval`.
+    pub fn plan(&mut self, now: DateTime<Utc>) -> schedule::Schedule {
+        let hour_ago = now - chrono::Duration::hours(1);
+        for s in &mut self.sources {
+            while s.posts.front().is_some_and(|at| *at < hour_ago) {
+                s.posts.pop_front();
+            }
+        }
+        let horizon = self
+            .sources
+            .iter()
+            .map(|s| s.discovery.template.policy.horizon.to_std().unwrap_or_default())
+            .min()
+            .unwrap_or(Duration::from_secs(3 * 24 * 3600));
+        let settings = Settings::new(self.min_interval, self.settings.max_interval, horizon);
+        let views: Vec<HookView> = self.members.iter().map(Member::view).collect();
+        let plan = schedule::schedule(&views, &self.budgets(), &settings, now);
+        for (m, (next, interval)) in self.members.iter_mut().zip(plan.next.iter().zip(&plan.intervals)) {
+            m.next_poll = Some(*next);
+            m.interval = *interval;
+        }
+        plan
+    }
 }
 
 impl Daemon {
-    /// Claims this round's leases; `None` (poll nothing) when the database cannot be reached.
-    pub(super) fn claim(&mut self) -> Option<BTreeSet<String>> {
-        let keys: Vec<String> = self.targets.iter().map(|t| t.key()).collect();
-        if let Some(replica) = self.session.replica() {
-            let (replica, database) = (replica.to_string(), self.session.state().shown());
-            self.status.update(|s| {
-                s.fleet.get_or_insert_with(|| Fleet { replica, database, ..Fleet::default() });
-            });
-        }
-        match self.session.claim(&keys) {
-            Ok(owned) => {
-                self.db_backoff = Duration::ZERO;
-                self.status.update(|s| {
-                    if let Some(f) = &mut s.fleet {
-                        f.database_error = None;
-                    }
-                });
-                Some(owned)
+    /// The loop when hooks are discovered: configured targets every interval, each source's
+    /// refresh when due, and each discovered hook when the schedule says, within the gate.
+    pub(super) async fn run_fleet(&mut self) {
+        let cancel = self.cancel();
+        let mut next_fixed = Utc::now();
+        while !cancel.is_cancelled() {
+            let now = Utc::now();
+            if now >= next_fixed {
+                self.poll_once().await;
+                let wait = self.interval.mul_f64(0.9 + 0.2 * fastrand::f64());
+                next_fixed = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
             }
-            Err(failure) => {
-                let error = format!("{:#}", failure.error);
-                tracing::error!("cannot claim this replica's leases: {error}");
-                self.db_backoff = backoff(self.db_backoff, self.interval);
-                database_down(&self.status, &error);
-                None
+            let due: Vec<usize> = self.fleet_sources().filter(|&s| self.source(s).next_refresh <= now).collect();
+            for s in due {
+                self.refresh(s).await;
+            }
+            let mut wake = next_fixed;
+            for s in self.fleet_sources() {
+                wake = wake.min(self.source(s).next_refresh);
+            }
+            let Some(fleet) = self.fleet.as_mut() else { return };
+            let plan = fleet.plan(Utc::now());
+            publish(self);
+            let mut order: Vec<usize> = (0..plan.next.len()).collect();
+            order.sort_by_key(|&m| plan.next[m]);
+            for m in order {
+                if cancel.is_cancelled() {
+                    return;
+                }
+                let now = Utc::now();
+                if plan.next[m] > now {
+                    wake = wake.min(plan.next[m]);
+                    break;
+                }
+                let Some(fleet) = self.fleet.as_ref() else { return };
+                let source = &fleet.sources[fleet.members[m].source];
+                if let Some(until) =
+                    schedule::gate(source.remaining, source.limit, source.reset, fleet.settings.budget_share, now)
+                {
+                    wake = wake.min(until);
+                    continue;
+                }
+                if !self.poll_member(m).await {
+                    // The members moved: plan again before polling more.
+                    wake = Utc::now();
+                    break;
+                }
+            }
+            publish(self);
+            let nap = (wake - Utc::now()).to_std().unwrap_or_default().clamp(Duration::from_millis(20), MAX_NAP);
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(nap) => {}
             }
         }
     }
 
-    /// Reads every target's lease for the status page and `/metrics` (nothing on a file state).
-    pub(super) fn show_fleet(&self, owned: &BTreeSet<String>) {
-        if self.session.replica().is_none() {
-            return;
-        }
-        let keys: Vec<String> = self.targets.iter().map(|t| t.key()).collect();
-        let leases = match self.session.fleet(&keys) {
-            Ok(leases) => leases,
-            Err(failure) => {
-                tracing::warn!("cannot read the fleet's leases: {:#}", failure.error);
-                return;
-            }
-        };
-        let rows: Vec<LeaseStatus> = self
-            .targets
-            .iter()
-            .map(|t| {
-                let key = t.key();
-                let lease = leases.iter().find(|l| l.target == key);
-                LeaseStatus {
-                    target: t.name.clone(),
-                    owner: lease.and_then(|l| l.owner.clone()),
-                    mine: owned.contains(&key),
-                    epoch: lease.map_or(0, |l| l.epoch),
-                    age_seconds: lease.map_or(0.0, |l| l.age_seconds),
-                    expires_in_seconds: lease.map_or(0.0, |l| l.expires_in_seconds),
-                    failovers: lease.map_or(0, |l| l.failovers),
+    fn fleet_sources(&self) -> std::ops::Range<usize> {
+        0..self.fleet.as_ref().map_or(0, |f| f.sources.len())
+    }
+
+    fn source(&self, s: usize) -> &Source {
+        &self.fleet.as_ref().expect("a fleet, since it has sources").sources[s]
+    }
+
+    /// Polls discovered hook `m` and folds what it found into its activity; `false` when the
+    /// hook is gone (and dropped), which moves the members after it.
+    async fn poll_member(&mut self, m: usize) -> bool {
+        let Some(fixed) = self.fleet.as_ref().map(|f| f.fixed) else { return false };
+        let i = fixed + m;
+        let polled = self.poll_target(i).await;
+        let now = Utc::now();
+        let Some(fleet) = self.fleet.as_mut() else { return false };
+        let member = &mut fleet.members[m];
+        let previous = member.last_poll.replace(now);
+        match polled {
+            Polled::Done(report) => {
+                let r = &report.requests;
+                let total_304 = r.by_endpoint.get("list_deliveries 304").copied().unwrap_or(0);
+                let fresh_304 = total_304.saturating_sub(member.seen_304);
+                member.seen_304 = total_304;
+                member.not_modified += fresh_304;
+                member.requests += r.total;
+                member.conditional |= fresh_304 > 0;
+                let changed = fresh_304 == 0 && report.counts.deliveries_in_window > 0;
+                if changed {
+                    member.last_traffic = Some(now);
                 }
-            })
-            .collect();
-        self.status.update(|s| {
-            if let Some(f) = &mut s.fleet {
-                f.leases = rows;
+                if let Some(p) = previous {
+                    let hours = ((now - p).num_milliseconds() as f64 / 3.6e6).max(1e-4);
+                    member.observed = member.observed.after(changed, hours);
+                }
+                let pending = report.events.iter().filter(|e| e.outcome.is_pending());
+                member.owed_due = pending.clone().filter_map(|e| e.due_at).min();
+                member.failing = pending.count() > 0;
+                let source = &mut fleet.sources[member.source];
+                let c = &report.counts;
+                for _ in 0..(c.redelivered + c.refused + c.ambiguous) {
+                    source.posts.push_back(now);
+                }
+                source.remaining = r.rate_limit_remaining.or(source.remaining);
+                source.limit = r.rate_limit_limit.or(source.limit);
+                source.reset = r.rate_limit_reset.or(source.reset);
+            }
+            Polled::Gone => {
+                let key = member.key.clone();
+                self.drop_members(|k| k == key);
+                return false;
+            }
+            Polled::Failed | Polled::Cancelled => {}
+        }
+        true
+    }
+
+    /// Lists source `s`'s organization and replaces its hooks with what it finds; on failure
+    /// keeps them and tries again soon.
+    async fn refresh(&mut self, s: usize) {
+        let Some(fleet) = self.fleet.as_mut() else { return };
+        let source = &mut fleet.sources[s];
+        let now = Utc::now();
+        let found = discover(&source.discovery, &mut source.hooks_seen, &self.session.cancel).await;
+        let d = &source.discovery;
+        match found {
+            Ok(found) => {
+                tracing::info!(target = %d.name, hooks = found.hooks.len(), repos = found.repos_kept, "discovered");
+                source.refresh_points = found.points;
+                source.repos_listed = found.repos_listed;
+                source.repos_kept = found.repos_kept;
+                source.refresh_error = None;
+                source.last_refresh = Some(now);
+                source.next_refresh = now + chrono::Duration::from_std(d.refresh).unwrap_or(chrono::Duration::MAX);
+                if let Some((remaining, limit, reset)) = found.rate {
+                    (source.remaining, source.limit, source.reset) = (remaining, limit, reset);
+                }
+                let targets: Vec<Target> = found
+                    .hooks
+                    .into_iter()
+                    .map(|hook| {
+                        let name = format!("{}/{}", d.name, short(&hook));
+                        d.template.for_hook(name, hook)
+                    })
+                    .collect();
+                self.replace_members(s, targets);
+            }
+            Err(failure) => {
+                let error = failure.one_line();
+                tracing::error!(target = %d.name, "discovery failed: {error}");
+                source.refresh_error = Some(error);
+                let retry = RETRY_REFRESH.min(d.refresh);
+                source.next_refresh = now + chrono::Duration::from_std(retry).unwrap_or(chrono::Duration::MAX);
+            }
+        }
+    }
+
+    /// Makes `targets` the discovered hooks of source `s`: new ones join (with fresh status),
+    /// known ones keep their activity and status, missing ones leave.
+    fn replace_members(&mut self, s: usize, targets: Vec<Target>) {
+        let Some(fleet) = self.fleet.as_mut() else { return };
+        let fixed = fleet.fixed;
+        let max_interval = fleet.settings.max_interval.as_secs();
+        let mut keep_target: HashMap<String, Target> = HashMap::new();
+        let mut keep_member: HashMap<String, Member> = HashMap::new();
+        let old_targets: Vec<Target> = self.targets.drain(fixed..).collect();
+        for (t, m) in old_targets.into_iter().zip(fleet.members.drain(..)) {
+            if m.source != s {
+                keep_member.insert(m.key.clone(), m);
+                keep_target.insert(t.key(), t);
+            } else {
+                keep_member.insert(m.key.clone(), m);
+            }
+        }
+        for t in targets {
+            keep_target.insert(t.key(), t);
+        }
+        // Members of `s` that were not found again are dropped.
+        let mut keys: Vec<String> = keep_target.keys().cloned().collect();
+        keys.sort();
+        let mut statuses: HashMap<String, TargetStatus> = HashMap::new();
+        self.status.update(|st| {
+            for ts in st.targets.drain(fixed..) {
+                statuses.insert(ts.name.clone(), ts);
             }
         });
+        let mut new_status = Vec::new();
+        for key in keys {
+            let Some(t) = keep_target.remove(&key) else { continue };
+            let member = keep_member.remove(&key).unwrap_or_else(|| Member::new(s, key.clone()));
+            new_status.push(statuses.remove(&t.name).unwrap_or_else(|| TargetStatus {
+                name: t.name.clone(),
+                description: t.describe(),
+                api_url: super::poll::shown_url(&t.api_url),
+                max_interval_seconds: Some(max_interval),
+                ..TargetStatus::default()
+            }));
+            fleet.members.push(member);
+            self.targets.push(t);
+        }
+        self.status.update(|st| st.targets.extend(new_status));
+    }
+
+    /// Drops the discovered hooks whose key `gone` says.
+    fn drop_members(&mut self, gone: impl Fn(&str) -> bool) {
+        let Some(fleet) = self.fleet.as_mut() else { return };
+        let fixed = fleet.fixed;
+        let mut k = 0;
+        while k < fleet.members.len() {
+            if gone(&fleet.members[k].key) {
+                fleet.members.remove(k);
+                self.targets.remove(fixed + k);
+                self.status.update(|st| {
+                    st.targets.remove(fixed + k);
+                });
+            } else {
+                k += 1;
+            }
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::daemon::health::tests::{at, one};
-    use crate::daemon::health::{Health, assess, check};
-    use crate::daemon::{metrics, page};
-
-    /// One target, `app`, held by `owner` (this replica when `mine`), never polled here.
-    fn fleet_of(owner: &str, mine: bool, error: Option<&str>) -> crate::daemon::status::Status {
-        let mut status = one(None, None);
-        status.fleet = Some(Fleet {
-            replica: "pod-a:7:beef".into(),
-            database: "postgres://redeliver@db:5432/redeliver".into(),
-            database_error: error.map(str::to_string),
-            leases: vec![LeaseStatus {
-                target: "app".into(),
-                owner: Some(owner.into()),
-                mine,
-                epoch: 4,
-                age_seconds: 12.0,
-                expires_in_seconds: 18.0,
-                failovers: 2,
-            }],
-        });
-        status
+/// The part of a discovered target's name after its source: `repo#id`, or `#id` for an
+/// organization hook.
+fn short(hook: &HookTarget) -> String {
+    match hook {
+        HookTarget::Repo { repo, hook_id, .. } => format!("{repo}#{hook_id}"),
+        HookTarget::Org { hook_id, .. } => format!("#{hook_id}"),
+        HookTarget::App => "app".to_string(),
     }
+}
 
-    #[test]
-    fn a_target_another_replica_holds_is_not_this_one_s_to_fail() {
-        let later = at(1000);
-        let elsewhere = fleet_of("pod-b:9:cafe", false, None);
-        assert_eq!(assess(&elsewhere, &elsewhere.targets[0], later), Health::Elsewhere);
-        assert!(check(&elsewhere, later).is_ok(), "polled by pod-b, not stale here");
-        let mine = fleet_of("pod-a:7:beef", true, None);
-        assert_eq!(assess(&mine, &mine.targets[0], later), Health::Stale, "its own target still goes stale");
+/// A credential's `x-ratelimit-remaining`, `-limit` and `-reset`.
+type Rate = (Option<u64>, Option<u64>, Option<DateTime<Utc>>);
+
+/// What one refresh found.
+struct Found {
+    hooks: Vec<HookTarget>,
+    repos_listed: usize,
+    repos_kept: usize,
+    points: u64,
+    rate: Option<Rate>,
+}
+
+/// Lists the organization's repositories (or the installation's), each kept repository's
+/// hooks and, when asked, the organization's own, and keeps the hooks the selector wants. A
+/// repository deleted between the two listings is skipped.
+async fn discover(
+    d: &Discovery,
+    seen: &mut HashMap<String, (Option<String>, Vec<ListedHook>)>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<Found, Failure> {
+    let t = &d.template;
+    let installation = matches!(t.auth, Auth::Installation { .. });
+    let mut hc = HookClient::connect(t, cancel).await?;
+    let c = &mut hc.client;
+    let repos: Vec<ListedRepo> = if installation {
+        c.installation_repos().await?.into_iter().filter(|r| r.owner.eq_ignore_ascii_case(&d.org)).collect()
+    } else {
+        c.org_repos(&d.org).await?
+    };
+    let listed = repos.len();
+    let kept: Vec<&ListedRepo> = repos.iter().filter(|r| d.selector.wants_repo(r)).collect();
+    let mut hooks = Vec::new();
+    let mut still = HashMap::new();
+    for r in &kept {
+        let key = format!("{}/{}", r.owner, r.name).to_lowercase();
+        let known = seen.remove(&key);
+        let etag = known.as_ref().and_then(|(etag, _)| etag.as_deref());
+        let found = match c.hooks_if(&r.owner, Some(&r.name), etag).await? {
+            HookListing::Unchanged => known.unwrap_or_default(),
+            HookListing::Listed { hooks, etag } => (etag, hooks),
+            // Deleted since the repositories were listed: no error, no hooks.
+            HookListing::Gone => continue,
+        };
+        hooks.extend(found.1.iter().filter(|h| d.selector.wants_hook(h)).map(|h| HookTarget::Repo {
+            owner: r.owner.clone(),
+            repo: r.name.clone(),
+            hook_id: h.id,
+        }));
+        still.insert(key, found);
     }
-
-    #[test]
-    fn an_unreachable_database_fails_healthz_naming_it() {
-        let down = fleet_of("pod-a:7:beef", true, Some("cannot connect: connection refused"));
-        let report = check(&down, at(10)).unwrap_err();
-        assert!(
-            report.starts_with("database: the PostgreSQL state postgres://redeliver@db:5432/redeliver"),
-            "{report}"
+    // Repositories no longer kept are forgotten.
+    *seen = still;
+    if d.org_hooks
+        && let Some(found) = c.hooks(&d.org, None).await?
+    {
+        hooks.extend(
+            found
+                .into_iter()
+                .filter(|h| d.selector.wants_hook(h))
+                .map(|h| HookTarget::Org { org: d.org.clone(), hook_id: h.id }),
         );
-        assert!(report.contains("connection refused"), "{report}");
     }
+    let stats = c.stats();
+    let points = stats.total().saturating_sub(stats.not_modified);
+    let rate = stats.rate_limit.as_ref().map(|r| (r.remaining, r.limit, r.reset));
+    Ok(Found { hooks, repos_listed: listed, repos_kept: kept.len(), points, rate })
+}
 
-    #[test]
-    fn the_page_and_metrics_show_the_fleet() {
-        let status = fleet_of("<pod-b>", false, None);
-        let html = page::render(&status, at(10));
-        assert!(html.contains("<h2>Fleet</h2>") && html.contains("&lt;pod-b&gt;"), "escaped owner: {html}");
-        assert!(html.contains("pod-a:7:beef") && !html.contains("<pod-b>"));
-        let text = metrics::exposition(&status, at(10));
-        for series in [
-            "redeliver_database_up{replica=\"pod-a:7:beef\"} 1",
-            "redeliver_lease_owned{target=\"app\",owner=\"<pod-b>\"} 0",
-            "redeliver_lease_epoch{target=\"app\"} 4",
-            "redeliver_lease_failovers_total{target=\"app\"} 2",
-        ] {
-            assert!(text.contains(series), "{series} in:\n{text}");
-        }
-    }
-
-    #[test]
-    fn the_backoff_doubles_from_a_second_up_to_the_interval() {
-        let interval = Duration::from_secs(10);
-        let mut waits = Vec::new();
-        let mut wait = Duration::ZERO;
-        for _ in 0..6 {
-            wait = backoff(wait, interval);
-            waits.push(wait.as_secs());
-        }
-        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
-        assert_eq!(backoff(Duration::ZERO, Duration::from_millis(300)), Duration::from_millis(300));
-    }
+/// Puts each discovered hook's schedule into the status, and each source's summary.
+fn publish(daemon: &Daemon) {
+    let Some(fleet) = daemon.fleet.as_ref() else { return };
+    let rows: Vec<super::fleet_status::HookRow> = fleet
+        .members
+        .iter()
+        .map(|m| super::fleet_status::HookRow {
+            source: m.source,
+            key: m.key.clone(),
+            last_poll: m.last_poll,
+            next_poll: m.next_poll,
+            interval_seconds: m.interval.as_secs(),
+            requests: m.requests,
+            not_modified: m.not_modified,
+            failing: m.failing,
+        })
+        .collect();
+    let orgs: Vec<super::fleet_status::OrgRow> = fleet
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(s, src)| {
+            let mine = rows.iter().filter(|r| r.source == s);
+            super::fleet_status::OrgRow {
+                name: src.discovery.name.clone(),
+                org: src.discovery.org.clone(),
+                hooks: mine.clone().count(),
+                failing: mine.clone().filter(|r| r.failing).count(),
+                repos_listed: src.repos_listed,
+                repos_kept: src.repos_kept,
+                last_refresh: src.last_refresh,
+                next_refresh: Some(src.next_refresh),
+                refresh_error: src.refresh_error.clone(),
+                rate_remaining: src.remaining,
+                rate_limit: src.limit,
+                budget_share: fleet.settings.budget_share,
+                worst_latency_seconds: mine.clone().map(|r| r.interval_seconds).max().unwrap_or(0),
+                requests: mine.clone().map(|r| r.requests).sum(),
+                not_modified: mine.map(|r| r.not_modified).sum(),
+            }
+        })
+        .collect();
+    daemon.status.update(|st| st.fleet = Some(super::fleet_status::FleetStatus { orgs, hooks: rows }));
 }

@@ -46,12 +46,21 @@ pub fn allowance(status: &Status) -> Duration {
     i64::try_from(secs).ok().and_then(Duration::try_seconds).unwrap_or(Duration::MAX)
 }
 
+/// `target`'s allowance: a discovered hook's schedule may leave it unpolled for up to its
+/// maximum interval, so it gets three of those.
+fn target_allowance(status: &Status, target: &TargetStatus) -> Duration {
+    match target.max_interval_seconds {
+        Some(max) => allowance(&Status { interval_seconds: max, ..Status::default() }),
+        None => allowance(status),
+    }
+}
+
 /// The health of `target` at `now`.
 pub fn assess(status: &Status, target: &TargetStatus, now: DateTime<Utc>) -> Health {
     if elsewhere(status, target) {
         return Health::Elsewhere;
     }
-    let allowance = allowance(status);
+    let allowance = target_allowance(status, target);
     let fresh = target.last_success_at.is_some_and(|t| now.signed_duration_since(t) <= allowance);
     // Until the daemon has run for one allowance, no target has had the chance to be late. An
     // unset start means the polling loop has not begun at all.
@@ -69,14 +78,14 @@ pub fn assess(status: &Status, target: &TargetStatus, now: DateTime<Utc>) -> Hea
 pub fn check(status: &Status, now: DateTime<Utc>) -> Result<(), String> {
     let mut report = String::new();
     // PostgreSQL state (issue 13): without its database a replica can neither poll nor send.
-    if let Some(f) = &status.fleet
+    if let Some(f) = &status.replicas
         && let Some(error) = &f.database_error
     {
         let _ =
             writeln!(report, "database: the PostgreSQL state {} cannot be reached: {}", f.database, one_line(error));
     }
     for target in status.targets.iter().filter(|t| !assess(status, t, now).is_up()) {
-        let _ = writeln!(report, "{}", StaleLine { target, now, allowance: allowance(status) });
+        let _ = writeln!(report, "{}", StaleLine { target, now, allowance: target_allowance(status, target) });
     }
     if report.is_empty() { Ok(()) } else { Err(report) }
 }
@@ -84,7 +93,7 @@ pub fn check(status: &Status, now: DateTime<Utc>) -> Result<(), String> {
 /// Whether another replica holds `target`'s lease (PostgreSQL state): its health is that
 /// replica's to report, once this one has seen the fleet.
 fn elsewhere(status: &Status, target: &TargetStatus) -> bool {
-    status.fleet.as_ref().is_some_and(|f| f.leases.iter().any(|l| l.target == target.name && !l.mine))
+    status.replicas.as_ref().is_some_and(|f| f.leases.iter().any(|l| l.target == target.name && !l.mine))
 }
 
 struct StaleLine<'a> {

@@ -73,7 +73,7 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
     }
 
     // PostgreSQL state (issue 13): the fleet, as this replica sees it.
-    if let Some(fleet) = &status.fleet {
+    if let Some(fleet) = &status.replicas {
         x.family("redeliver_database_up", "gauge", "Whether the PostgreSQL state answered this replica's last claim.");
         x.sample("redeliver_database_up", &[("replica", &fleet.replica)], u8::from(fleet.database_error.is_none()));
         x.family("redeliver_lease_owned", "gauge", "Whether this replica holds the target's lease.");
@@ -149,6 +149,9 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
     let help = "Given-up notifications dropped because the notification queue was full.";
     x.family("redeliver_notifications_dropped_total", "counter", help);
     let _ = writeln!(x.out, "redeliver_notifications_dropped_total {}", status.notifications_dropped);
+    if let Some(fleet) = &status.fleet {
+        super::fleet_status::metrics(fleet, &mut x.out);
+    }
     x.out
 }
 

@@ -42,15 +42,24 @@ fn write_page(out: &mut String, status: &Status, now: DateTime<Utc>) -> fmt::Res
     }
     writeln!(out, " · page rendered {}, reloads every {REFRESH_SECONDS}s</p>", utc(now))?;
     writeln!(out, "<p class=\"overall {}\">{}</p>", worst.label(), Esc(&summary))?;
-    if status.targets.len() > 1 {
+    // Discovered hooks (issue 14): one line per organization; a hook is listed below only
+    // while it needs attention, so a thousand quiet hooks do not bury the rest.
+    for org in status.fleet.iter().flat_map(|f| &f.orgs) {
+        writeln!(out, "<p class=\"meta fleet\">{}</p>", Esc(&org.line(now)))?;
+    }
+    let shown =
+        |t: &TargetStatus, h: Health| t.max_interval_seconds.is_none() || h != Health::Healthy || pending_total(t) > 0;
+    if status.targets.iter().zip(&health).filter(|(t, h)| shown(t, **h)).count() > 1 {
         write_overview(out, status, &health, now)?;
     }
-    if let Some(fleet) = &status.fleet {
-        super::page_fleet::write_fleet(out, fleet)?;
+    if let Some(replicas) = &status.replicas {
+        super::page_replicas::write_replicas(out, replicas)?;
     }
     out.push_str("</header>\n");
     for (i, (t, h)) in status.targets.iter().zip(&health).enumerate() {
-        write_target(out, i, t, *h, status.page.max(1), now)?;
+        if shown(t, *h) {
+            write_target(out, i, t, *h, status.page.max(1), now)?;
+        }
     }
     out.push_str(
         "<footer>Machine-readable: <a href=\"/healthz\">/healthz</a> · <a href=\"/metrics\">/metrics</a> · \
@@ -67,6 +76,9 @@ fn write_overview(out: &mut String, status: &Status, health: &[Health], now: Dat
          </thead><tbody>\n",
     );
     for (i, (t, h)) in status.targets.iter().zip(health).enumerate() {
+        if t.max_interval_seconds.is_some() && *h == Health::Healthy && pending_total(t) == 0 {
+            continue;
+        }
         let last = t.last_success_at.map_or_else(|| "never".to_owned(), |at| relative(now, at));
         let error = t.last_error.as_deref().map_or_else(String::new, |e| shorten(e, 90));
         write!(out, "<tr><td><a href=\"#target-{i}\">{}</a></td>", Esc(&t.name))?;

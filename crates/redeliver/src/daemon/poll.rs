@@ -3,11 +3,11 @@
 //! SIGINT/SIGTERM (the session's cancellation token) finishing the request in flight, saving
 //! state and returning: every wait, here and in the client, ends with the token.
 //!
-//! On a PostgreSQL state the daemon is one replica of a fleet ([`fleet`]): each round it claims
-//! its share of the targets' leases and polls only those; while the database cannot be reached
-//! it polls nothing, says so on `/healthz`, and retries with a growing backoff.
+//! On a PostgreSQL state the daemon is one replica of several ([`replicas`]): each round it
+//! claims its share of the targets' leases and polls only those; while the database cannot be
+//! reached it polls nothing, says so on `/healthz`, and retries with a growing backoff.
 
-use super::fleet;
+use super::replicas;
 use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, RecentReplay, SharedStatus, Status, TargetStatus};
 use crate::config::{NotifySettings, RunOptions, Target};
 use crate::exit::Failure;
@@ -31,8 +31,20 @@ pub struct Daemon {
     pub verbose_passes: bool,
     /// Failed events seen, to count each once.
     seen: Seen,
+    /// Discovered hooks and their budget-aware schedule (issue 14), when any target is
+    /// `kind = "org-repo-hooks"`.
+    pub fleet: Option<super::fleet::Fleet>,
     /// PostgreSQL state: how long to wait before trying the database again (zero while it answers).
     pub(super) db_backoff: Duration,
+}
+
+/// What one poll of a target came to.
+pub(super) enum Polled {
+    Done(Box<Report>),
+    Failed,
+    /// A discovered hook that GitHub no longer has (404).
+    Gone,
+    Cancelled,
 }
 
 /// Failed events already counted, by GUID, with their first attempt: kept only while a pass
@@ -93,6 +105,7 @@ impl Daemon {
             page: 0,
             per_page: 0,
             fleet: None,
+            replicas: None,
         });
         let wanted = notify.url.is_some() || notify.command.is_some();
         let notify = wanted.then(|| notify::Queue::start(notify, notify::QUEUE_CAPACITY, status.clone()));
@@ -105,6 +118,7 @@ impl Daemon {
             interval,
             verbose_passes: true,
             seen: Default::default(),
+            fleet: None,
             db_backoff: Duration::ZERO,
         }
     }
@@ -114,68 +128,91 @@ impl Daemon {
         self.session.cancel.clone()
     }
 
-    /// One pass over every target, in order; a failing target does not stop the others.
+    /// One pass over every configured target, in order; a failing target does not stop the
+    /// others. Discovered hooks (after them in `targets`) keep their own schedule (`fleet`).
     pub async fn poll_once(&mut self) {
         // PostgreSQL state: the targets whose leases this replica holds (all of them on a file).
         let Some(owned) = self.claim() else { return };
-        for (i, t) in self.targets.iter().enumerate() {
-            if self.session.cancel.is_cancelled() {
-                return;
-            }
-            if !owned.contains(&t.key()) {
+        let fixed = self.fleet.as_ref().map_or(self.targets.len(), |f| f.fixed);
+        for i in 0..fixed {
+            if !owned.contains(&self.targets[i].key()) {
                 continue;
             }
-            self.status.update(|s| s.targets[i].last_poll_started_at = Some(Utc::now()));
-            match self.session.pass(t, &self.options).await {
-                Ok(report) => {
-                    let new =
-                        report.events.iter().filter(|e| self.seen.insert(&e.guid, e.first_attempt_at)).count() as u64;
-                    self.status.update(|s| {
-                        s.targets[i].failed_events_seen += new;
-                        record(&mut s.targets[i], &report);
-                    });
-                    let c = &report.counts;
-                    // A dry run's plan is all it has to show: printed every pass.
-                    let acted = c.redelivered + c.given_up + c.refused + c.ambiguous > 0;
-                    if self.verbose_passes && (acted || self.options.dry_run) {
-                        // A daemon keeps working when no one reads its summaries.
-                        if output::data(&output::summary(&report)).is_err() {
-                            tracing::debug!("stdout is closed; pass summaries are no longer printed");
-                        }
-                    }
-                    if !self.options.dry_run
-                        && let Some(queue) = &self.notify
-                    {
-                        queue.push(notify::notes(std::slice::from_ref(&report)));
-                    }
-                }
-                // Stopped while waiting or reading: not the target's fault, and nothing to save.
-                Err(_) if self.session.cancel.is_cancelled() => return,
-                Err(failure) => {
-                    let error = failure.one_line();
-                    tracing::error!(target = %t.name, "poll failed: {error}");
-                    if fleet::database_unreachable(&failure) {
-                        self.db_backoff = fleet::backoff(self.db_backoff, self.interval);
-                        fleet::database_down(&self.status, &error);
-                    }
-                    self.status.update(|s| {
-                        let ts = &mut s.targets[i];
-                        ts.polls += 1;
-                        ts.last_error = Some(error);
-                    });
-                }
+            if matches!(self.poll_target(i).await, Polled::Cancelled) {
+                return;
             }
         }
-        self.show_fleet(&owned);
+        self.show_replicas(&owned);
         let horizon = self.targets.iter().map(|t| t.policy.horizon).max().unwrap_or_default();
         self.seen.forget_before(seen_floor(horizon, Utc::now()));
         tracing::trace!(seen = self.seen.len(), "failed events remembered for counting");
+    }
+
+    /// One pass over `targets[i]`, folded into its status.
+    pub(super) async fn poll_target(&mut self, i: usize) -> Polled {
+        let t = &self.targets[i];
+        if self.session.cancel.is_cancelled() {
+            return Polled::Cancelled;
+        }
+        self.status.update(|s| s.targets[i].last_poll_started_at = Some(Utc::now()));
+        match self.session.pass(t, &self.options).await {
+            Ok(report) => {
+                let new = report.events.iter().filter(|e| self.seen.insert(&e.guid, e.first_attempt_at)).count() as u64;
+                self.status.update(|s| {
+                    s.targets[i].failed_events_seen += new;
+                    record(&mut s.targets[i], &report);
+                });
+                let c = &report.counts;
+                // A dry run's plan is all it has to show: printed every pass.
+                let acted = c.redelivered + c.given_up + c.refused + c.ambiguous > 0;
+                if self.verbose_passes && (acted || self.options.dry_run) {
+                    // A daemon keeps working when no one reads its summaries.
+                    if output::data(&output::summary(&report)).is_err() {
+                        tracing::debug!("stdout is closed; pass summaries are no longer printed");
+                    }
+                }
+                if !self.options.dry_run
+                    && let Some(queue) = &self.notify
+                {
+                    queue.push(notify::notes(std::slice::from_ref(&report)));
+                }
+                Polled::Done(Box::new(report))
+            }
+            // Stopped while waiting or reading: not the target's fault, and nothing to save.
+            Err(_) if self.session.cancel.is_cancelled() => Polled::Cancelled,
+            Err(failure) => {
+                let error = failure.one_line();
+                let gone = matches!(
+                    failure.error.downcast_ref::<redeliver_core::github::ApiError>(),
+                    Some(redeliver_core::github::ApiError::NotFound { .. })
+                );
+                // A discovered hook deleted since the last refresh is no error: it is dropped.
+                if gone && i >= self.fleet.as_ref().map_or(usize::MAX, |f| f.fixed) {
+                    tracing::info!(target = %t.name, "the hook is gone; dropped until the next discovery finds it");
+                    return Polled::Gone;
+                }
+                tracing::error!(target = %t.name, "poll failed: {error}");
+                if replicas::database_unreachable(&failure) {
+                    self.db_backoff = replicas::backoff(self.db_backoff, self.interval);
+                    replicas::database_down(&self.status, &error);
+                }
+                self.status.update(|s| {
+                    let ts = &mut s.targets[i];
+                    ts.polls += 1;
+                    ts.last_error = Some(error);
+                });
+                Polled::Failed
+            }
+        }
     }
 
     /// Polls until the session's token is cancelled (by a signal), `interval` ± 10 % apart, then
     /// gives queued notifications a short grace to go out.
     pub async fn run(&mut self) {
         let cancel = self.cancel();
+        if self.fleet.is_some() {
+            self.run_fleet().await;
+        }
         while !cancel.is_cancelled() {
             self.poll_once().await;
             // ±10 % so that many daemons do not poll in lockstep; sooner while the database is
@@ -197,7 +234,7 @@ impl Daemon {
 
 /// The API URL as the status page may show it: never a user name, password or query (a token
 /// someone put there), even though the config refuses a URL with them.
-fn shown_url(url: &url::Url) -> String {
+pub(super) fn shown_url(url: &url::Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);

@@ -43,14 +43,17 @@ pub struct Status {
     /// Which page of pending events this is (from 1; 0 before [`page_of`]), of how many per page.
     pub page: usize,
     pub per_page: usize,
+    /// Discovered hooks and their schedule (issue 14), when a target discovers them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<super::fleet_status::FleetStatus>,
     // PostgreSQL state (issue 13).
     /// The replicas sharing a PostgreSQL state, as this one sees them; `None` on a file state.
-    pub fleet: Option<Fleet>,
+    pub replicas: Option<Replicas>,
 }
 
-/// The fleet on a PostgreSQL state: which replica owns which target, and the database's health.
+/// The replicas on a PostgreSQL state: which replica owns which target, and the database's health.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Fleet {
+pub struct Replicas {
     /// This replica's name (`host:pid:tag`).
     pub replica: String,
     /// The database, without its password.
@@ -117,6 +120,10 @@ pub struct TargetStatus {
     pub rate_limit_reset: Option<DateTime<Utc>>,
     /// GitHub's clock minus this machine's, in seconds, as of the last poll (issue 8, case 4).
     pub clock_skew_seconds: Option<i64>,
+    /// A discovered hook's longest interval (issue 14): `/healthz` allows three of them
+    /// instead of three poll intervals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_interval_seconds: Option<u64>,
     /// Events still owed a redelivery, as of the last poll (one page of them in a [`page_of`]).
     pub pending: Vec<PendingEvent>,
     /// How many events are owed in all (set by [`page_of`]).

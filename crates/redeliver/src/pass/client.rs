@@ -50,6 +50,13 @@ pub struct HookClient {
     pub client: GitHubClient,
     /// For an installation token: the App client that mints it, and when it was minted.
     minter: Option<(GitHubClient, Instant)>,
+    /// The `ETag` of the first page the last saved pass listed: the next pass asks with
+    /// `If-None-Match`, and a 304 means no attempt was made since. Kept in memory only, in the
+    /// session that holds the state's lock: it stands for "the state has seen everything up to
+    /// that page", which no other process can change meanwhile; a restart lists once in full.
+    etag: Option<String>,
+    /// The `ETag` of this pass's first page, kept once the pass has saved ([`HookClient::saved`]).
+    fresh_etag: Option<String>,
 }
 
 impl HookClient {
@@ -61,13 +68,17 @@ impl HookClient {
             c
         };
         Ok(match sign_in(&t.auth) {
-            SignIn::Direct(credentials) => HookClient { client: cancellable(client(t, credentials)?), minter: None },
+            SignIn::Direct(credentials) => {
+                HookClient { client: cancellable(client(t, credentials)?), minter: None, etag: None, fresh_etag: None }
+            }
             SignIn::Installation(app) => {
                 let mut app = cancellable(client(t, app)?);
                 let token = app.installation_token(&t.hook).await?;
                 HookClient {
                     client: cancellable(client(t, Credentials::Token(token))?),
                     minter: Some((app, Instant::now())),
+                    etag: None,
+                    fresh_etag: None,
                 }
             }
         })
@@ -102,13 +113,19 @@ impl HookClient {
             oldest = Some(oldest.map_or(d.delivered_at, |o: DateTime<Utc>| o.min(d.delivered_at)));
             scan.observe_ref(&d);
         };
-        let listed = match self.client.list_deliveries_each(&t.hook, next, &mut each).await {
+        // Only the first page is asked conditionally: every new attempt of the hook lands on it.
+        // Not with the Actions variable, whose passes list pending events again each time.
+        let etag = if next.is_none() && t.variable.is_none() { self.etag.clone() } else { None };
+        let listed = match self.client.list_deliveries_if(&t.hook, next, etag.as_deref(), &mut each).await {
             Err(ApiError::Unauthorized { .. }) if self.minter.is_some() => {
                 self.renew(t).await?;
-                self.client.list_deliveries_each(&t.hook, next, &mut each).await?
+                self.client.list_deliveries_if(&t.hook, next, etag.as_deref(), &mut each).await?
             }
             other => other?,
         };
+        if next.is_none() {
+            self.fresh_etag = listed.etag.clone();
+        }
         let skipped = self.client.stats().skipped_items - skipped_before;
         if listed.deliveries == 0 && skipped > 0 {
             return Err(ApiError::Malformed {
@@ -122,7 +139,17 @@ impl HookClient {
             }
             .into());
         }
-        Ok(Page { next: listed.next, oldest })
+        Ok(Page { next: listed.next, oldest, not_modified: listed.not_modified })
+    }
+
+    /// The pass saved what it listed: its first page's `ETag` may stand for it from now on.
+    pub fn saved(&mut self) {
+        self.etag = self.fresh_etag.take();
+    }
+
+    /// The pass did not save (a dry run): the next one must list in full again.
+    pub fn unsaved(&mut self) {
+        self.fresh_etag = None;
     }
 }
 
@@ -132,4 +159,6 @@ pub struct Page {
     pub next: Option<url::Url>,
     /// The oldest `delivered_at` on the page (`None` when it held none).
     pub oldest: Option<DateTime<Utc>>,
+    /// Answered 304 to `If-None-Match`: nothing new since the last saved pass.
+    pub not_modified: bool,
 }

@@ -165,6 +165,11 @@ impl Session {
         save::prune(t, o, ledger.as_ref(), now)?;
         let carried = save::carry(t, o, read.carried.as_mut(), ledger.as_ref()).await?;
         let written = save::watermark(t, o, &plan, ledger.as_ref(), read.variable.as_mut(), started).await?;
+        if o.dry_run {
+            hc.unsaved()
+        } else {
+            hc.saved()
+        }
         let attention = acted.counts.need_attention() || acted.stop.is_some();
         Ok(Report {
             schema: RUN_SCHEMA,

@@ -91,6 +91,12 @@ pub async fn list(hc: &mut HookClient, t: &Target, read: &Read) -> Result<(Scan,
         let page = hc.page(t, next.as_ref(), &mut scan).await?;
         pages += 1;
         tracing::debug!(page = pages, read = scan.deliveries_read, "listed a page");
+        if page.not_modified {
+            // Nothing was attempted since the last saved pass: what the state owes is planned
+            // from the ledger alone.
+            tracing::debug!(target = %t.name, "the first page is unchanged (304)");
+            break;
+        }
         let Some(url) = page.next else { break };
         let reached_floor = page.oldest.is_some_and(|at| at < floor);
         let wants_more = !scan.reached_start || scan.without_original().next().is_some();

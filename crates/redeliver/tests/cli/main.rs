@@ -10,6 +10,7 @@ mod hostile_client;
 mod never_lose_list;
 mod never_lose_state;
 mod ops;
+mod org_fleet;
 mod pipe;
 mod postgres;
 mod rough_edges;

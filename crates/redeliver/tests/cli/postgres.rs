@@ -76,7 +76,7 @@ impl Fleet {
 async fn owners(url: &str) -> BTreeMap<String, Option<String>> {
     let Ok(r) = reqwest::get(format!("{url}/status.json")).await else { return BTreeMap::new() };
     let status: serde_json::Value = r.json().await.unwrap_or_default();
-    let leases = status["fleet"]["leases"].as_array().cloned().unwrap_or_default();
+    let leases = status["replicas"]["leases"].as_array().cloned().unwrap_or_default();
     leases
         .iter()
         .map(|l| (l["target"].as_str().unwrap_or_default().to_string(), l["owner"].as_str().map(str::to_string)))
@@ -88,7 +88,7 @@ async fn replica_name(url: &str) -> Option<String> {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(format!("{url}/status.json")).await {
             let status: serde_json::Value = r.json().await.unwrap_or_default();
-            if let Some(name) = status["fleet"]["replica"].as_str() {
+            if let Some(name) = status["replicas"]["replica"].as_str() {
                 return Some(name.to_string());
             }
         }

@@ -25,6 +25,8 @@ pub(crate) struct Call {
     /// Whether sending it twice is harmless, and whether it is paced. A redelivery is
     /// [`RequestKind::NonRepeatable`]: GitHub may have queued it before failing to answer.
     pub kind: RequestKind,
+    /// `If-None-Match`: the `ETag` of an earlier answer; a 304 then means "unchanged".
+    pub if_none_match: Option<String>,
 }
 
 /// GitHub's final answer to a [`Call`] (success, or an error the caller maps).
@@ -175,6 +177,9 @@ impl GitHubClient {
         let mut request = self.http.request(call.method.clone(), call.url.clone()).bearer_auth(auth.expose());
         if let Some(body) = &call.body {
             request = request.json(body);
+        }
+        if let Some(tag) = &call.if_none_match {
+            request = request.header(reqwest::header::IF_NONE_MATCH, tag);
         }
         let started = Instant::now();
         let sent_at = Utc::now(); // for GitHub's clock (`Date`), below

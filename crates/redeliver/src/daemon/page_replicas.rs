@@ -1,14 +1,14 @@
-//! The status page's fleet section (PostgreSQL state, issue 13): which replica owns which
+//! The status page's replicas section (PostgreSQL state, issue 13): which replica owns which
 //! target, how old each lease is, the take-overs, and whether the database answers.
 
 use super::page::Esc;
-use super::status::Fleet;
+use super::status::Replicas;
 use std::fmt::{self, Write as _};
 
-pub(super) fn write_fleet(out: &mut String, fleet: &Fleet) -> fmt::Result {
+pub(super) fn write_replicas(out: &mut String, fleet: &Replicas) -> fmt::Result {
     write!(
         out,
-        "<section class=\"fleet\"><h2>Fleet</h2><p class=\"meta\">this replica: <code>{}</code> · state ",
+        "<section class=\"replicas\"><h2>Replicas</h2><p class=\"meta\">this replica: <code>{}</code> · state ",
         Esc(&fleet.replica)
     )?;
     writeln!(out, "<code>{}</code></p>", Esc(&fleet.database))?;

@@ -1,0 +1,197 @@
+//! An organization's hooks discovered and watched (issue 14): 300 repositories, 120 with a
+//! matching hook, failures spread across them; `watch` redelivers each failure once, picks up
+//! a hook added while it runs at the next refresh, and drops a deleted one without an error.
+
+use crate::harness::{App, poll_until, wait_until};
+use chrono::Utc;
+use redeliver_sim::{HookId, NewAttempt};
+use std::time::Duration;
+
+const TOKEN: &str = "ghp_orgFleetToken000000000000000000000";
+
+/// The 300 repositories: every 5th and the one after it has a CI hook (120), every 10th also a
+/// chat hook the config does not want, and the last three have a CI hook too but are excluded
+/// by name (`archived-*`). Returns the 120 wanted hooks.
+fn organization(app: &App) -> Vec<(String, HookId)> {
+    let world = app.world();
+    let ci = format!("{}/jenkins/github-webhook/", app.receiver.url());
+    let chat = format!("{}/chat", app.receiver.url());
+    let mut hooks = Vec::new();
+    for i in 0..300 {
+        let name = if i >= 297 { format!("archived-{i}") } else { format!("svc-{i:03}") };
+        world.add_repo("acme", &name);
+        if i >= 297 {
+            world.add_repo_hook("acme", &name, &ci, None);
+        } else if i % 5 < 2 {
+            hooks.push((name.clone(), world.add_repo_hook("acme", &name, &ci, None)));
+        }
+        if i % 10 == 0 {
+            world.add_repo_hook("acme", &name, &chat, None);
+        }
+    }
+    hooks
+}
+
+fn config(app: &App) -> std::path::PathBuf {
+    let path = app.dir.path().join("fleet.toml");
+    let text = format!(
+        r#"interval = "1s"
+max_interval = "4s"
+
+[[target]]
+name = "acme-ci"
+kind = "org-repo-hooks"
+org = "acme"
+api_url = "{}"
+token_env = "ORG_TOKEN"
+repos = ["*", "!archived-*"]
+hook_url = "*/jenkins/*"
+hook_events = ["push"]
+refresh = "4s"
+pace = "0s"
+ladder = "1s"
+"#,
+        app.sim.base_url()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organizations_matching_hooks_are_discovered_and_every_failure_is_redelivered_once() {
+    let app = App::start().await;
+    let world = app.world();
+    world.add_token(TOKEN);
+    // Plenty for the test's pace; the schedule's budget is exercised by its property tests.
+    world.set_rate_limit(1_000_000, 1_000_000, Duration::from_secs(3600));
+    let hooks = organization(&app);
+    assert_eq!(hooks.len(), 120);
+    // Failures spread across them: one on every third hook, two on every seventh.
+    let now = Utc::now() - chrono::Duration::minutes(2);
+    let mut failed = Vec::new();
+    for (k, (_, hook)) in hooks.iter().enumerate() {
+        let n = usize::from(k % 3 == 0) + usize::from(k % 7 == 0);
+        for _ in 0..n {
+            failed.push(world.record_attempt(*hook, NewAttempt::new("push", 502, now)).guid);
+        }
+        world.record_attempt(*hook, NewAttempt::new("push", 200, now));
+    }
+    assert!(failed.len() > 50);
+
+    let config = config(&app);
+    let mut daemon = app
+        .command(["watch", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .env("ORG_TOKEN", TOKEN)
+        .spawn();
+    let url = daemon.status_url().await;
+
+    let all_once = || failed.iter().all(|g| app.receiver.successes_for(g) == 1);
+    if !poll_until(Duration::from_secs(90), all_once).await {
+        daemon.signal("TERM");
+        let _ = daemon.exit_code(20).await;
+        let missing: Vec<&String> = failed.iter().filter(|g| app.receiver.successes_for(g) != 1).collect();
+        panic!("not redelivered exactly once: {missing:?}\nstderr:\n{}", daemon.seen.join("\n"));
+    }
+
+    // A hook added while watch runs is found at the next refresh, and its failure redelivered.
+    let added = world.add_repo_hook("acme", "svc-new", &format!("{}/jenkins/x/", app.receiver.url()), None);
+    let late = world.record_attempt(added, NewAttempt::new("push", 500, Utc::now())).guid;
+    wait_until(Duration::from_secs(30), "the added hook's failure redelivered", || {
+        app.receiver.successes_for(&late) == 1
+    })
+    .await;
+
+    // A deleted repository's hook is dropped at the next refresh, without an error.
+    let (gone_repo, gone_hook) = hooks[3].clone();
+    world.delete_repo("acme", &gone_repo);
+    let gone_path = format!("/repos/acme/{gone_repo}/hooks/{gone_hook}/deliveries");
+    let metrics_url = format!("{url}/metrics");
+    let mut metrics = String::new();
+    let mut dropped = false;
+    for _ in 0..60 {
+        let Ok(answer) = reqwest::get(&metrics_url).await else {
+            let _ = daemon.exit_code(20).await;
+            let _ = poll_until(Duration::from_secs(2), || false).await;
+            panic!("the daemon stopped answering:\n{}", daemon.seen.join("\n"));
+        };
+        metrics = answer.text().await.unwrap();
+        if metrics.contains("redeliver_discovered_hooks{source=\"acme-ci\"} 120") && !metrics.contains(&gone_path) {
+            dropped = !metrics.contains(&format!("acme/{gone_repo}#{gone_hook}"));
+            if dropped {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(dropped, "the deleted hook is gone from the metrics:\n{metrics}");
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("acme-ci (org acme): 120 hooks in"), "one summary line for the organization");
+    assert_eq!(reqwest::get(format!("{url}/healthz")).await.unwrap().status(), 200);
+
+    daemon.signal("TERM");
+    assert_eq!(daemon.exit_code(20).await, 0, "clean exit:\n{}", daemon.seen.join("\n"));
+    world.settle().await;
+    daemon.wait_for("redeliver: stopped", 10).await;
+    let stderr = daemon.seen.join("\n");
+    assert!(!stderr.contains("poll failed") && !stderr.contains("ERROR"), "no errors:\n{stderr}");
+
+    // Every failure once, and nothing more; only the wanted hooks were listed; unchanged
+    // listings were asked conditionally and answered 304.
+    for g in &failed {
+        let redeliveries = world.attempts_for(g).iter().filter(|a| a.redelivery).count();
+        assert_eq!(redeliveries, 1, "{g}");
+    }
+    let requests = world.requests();
+    assert!(!requests.iter().any(|r| r.path.contains("/hooks/") && r.path.contains("archived-")));
+    let not_modified = requests.iter().filter(|r| r.status == 304).count();
+    assert!(not_modified > 50, "unchanged first pages come back 304: {not_modified}");
+    let free_refreshes = requests.iter().filter(|r| r.path.ends_with("/hooks") && r.status == 304).count();
+    assert!(free_refreshes >= 200, "a refresh asks each repository's hooks conditionally: {free_refreshes}");
+    let chat_listed = requests.iter().any(|r| {
+        r.path.ends_with("/deliveries")
+            && !hooks.iter().any(|(_, h)| r.path.contains(&format!("/hooks/{h}/")))
+            && !r.path.contains(&format!("/hooks/{added}/"))
+    });
+    assert!(!chat_listed, "hooks the config does not want are never polled");
+}
+
+/// A 304 ends the listing with nothing new, and the redelivery the state owes is still sent
+/// when its rung comes due: here the first redelivery fails, every later poll is a free 304,
+/// and the second redelivery goes out on time from the ledger alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_listing_is_a_free_304_and_owed_redeliveries_still_go_out() {
+    let app = App::start().await;
+    let world = app.world();
+    world.add_token(TOKEN);
+    let hook = world.add_repo_hook("acme", "site", &app.receiver.url(), None);
+    let guid = world.record_attempt(hook, NewAttempt::new("push", 502, Utc::now())).guid;
+    app.receiver.set_mode(redeliver_sim::ReceiverMode::Status(500));
+    let path = app.dir.path().join("repo.toml");
+    let text = format!(
+        "interval = \"200ms\"\n[[target]]\nname = \"site\"\nkind = \"repo\"\nrepo = \"acme/site\"\nhook_id = {hook}\n\
+         api_url = \"{}\"\ntoken_env = \"ORG_TOKEN\"\npace = \"0s\"\nladder = \"1s,4s\"\n",
+        app.sim.base_url()
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut daemon =
+        app.command(["watch", "--config", path.to_str().unwrap(), "--listen", "off"]).env("ORG_TOKEN", TOKEN).spawn();
+    let redeliveries = || world.attempts_for(&guid).iter().filter(|a| a.redelivery).count();
+    wait_until(Duration::from_secs(30), "the first redelivery (refused by the receiver)", || redeliveries() == 1).await;
+    app.receiver.set_mode(redeliver_sim::ReceiverMode::Up);
+    wait_until(Duration::from_secs(30), "the second redelivery, owed by the ledger", || {
+        app.receiver.successes_for(&guid) == 1
+    })
+    .await;
+    daemon.signal("TERM");
+    assert_eq!(daemon.exit_code(20).await, 0);
+
+    let list = format!("/repos/acme/site/hooks/{hook}/deliveries");
+    let requests = world.requests();
+    let posts: Vec<usize> = requests.iter().enumerate().filter(|(_, r)| r.method == "POST").map(|(i, _)| i).collect();
+    assert_eq!(posts.len(), 2, "two redeliveries, no more");
+    let between = &requests[posts[0]..posts[1]];
+    let free = between.iter().filter(|r| r.path == list && r.status == 304).count();
+    assert!(free >= 3, "the polls between the two redeliveries were 304s: {free}");
+    let last_listing = between.iter().rev().find(|r| r.path == list).unwrap();
+    assert_eq!(last_listing.status, 304, "the second redelivery was planned on a 304, from the ledger");
+}
