@@ -18,8 +18,9 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     pub failure_rates: Vec<f64>,
     /// What to run, comma-separated: `list` (a dry run: requests, CPU, memory), `post` (a real
-    /// pass: one POST per due event), `drain` (a backlog under secondary limits), `fleet`
-    /// (`watch` replicas on a PostgreSQL state; not in the default). [default: list,post,drain]
+    /// pass: one POST per due event), `drain` (a backlog under secondary limits), `outage` (a
+    /// receiver down 6, 30 and 60 h, with and without outage awareness), `fleet` (`watch`
+    /// replicas on a PostgreSQL state; not in the default). [default: list,post,drain,outage]
     #[arg(long, value_delimiter = ',')]
     pub modes: Vec<String>,
     /// Failed events in the drain's backlog. [default: 2000; 300 with --quick]
@@ -46,6 +47,7 @@ pub struct Plan {
     pub list: bool,
     pub post: bool,
     pub drain: bool,
+    pub outage: bool,
     pub drain_events: usize,
     pub compress: u32,
     pub seed: u64,
@@ -69,13 +71,13 @@ impl Args {
             bail!("--failure-rates are percentages between 0 and 100");
         }
         let modes: Vec<&str> = if self.modes.is_empty() {
-            vec!["list", "post", "drain"]
+            vec!["list", "post", "drain", "outage"]
         } else {
             self.modes.iter().map(String::as_str).collect()
         };
         for m in &modes {
-            if !["list", "post", "drain", "fleet"].contains(m) {
-                bail!("unknown mode '{m}': use list, post, drain or fleet");
+            if !["list", "post", "drain", "outage", "fleet"].contains(m) {
+                bail!("unknown mode '{m}': use list, post, drain, outage or fleet");
             }
         }
         Ok(Plan {
@@ -84,6 +86,7 @@ impl Args {
             list: modes.contains(&"list"),
             post: modes.contains(&"post"),
             drain: modes.contains(&"drain"),
+            outage: modes.contains(&"outage"),
             drain_events: self.drain_events.unwrap_or(if self.quick { 300 } else { 2000 }),
             compress: self.compress.max(1),
             seed: self.seed,

@@ -9,6 +9,7 @@ mod child;
 mod drain;
 mod history;
 mod listing;
+mod outage;
 mod replicas;
 mod table;
 
@@ -29,6 +30,9 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
     }
     if plan.drain {
         drain::run(&plan).await?;
+    }
+    if plan.outage {
+        outage::run(&child::redeliver_exe()?).await?;
     }
     if plan.fleet {
         replicas::run(&child::redeliver_exe()?, plan.fleet_events).await?;

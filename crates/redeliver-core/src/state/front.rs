@@ -7,6 +7,7 @@ use super::carry::Carried;
 use super::ledger::{RedeliveryRecord, RedeliveryState, SqliteLedger, StateError};
 use super::owed::{Owed, OwedCounts};
 use super::postgres::{PgLedger, PgLocation};
+use crate::health::Receiver;
 use crate::plan::{GiveUpReason, GuidHistory, Memory};
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
@@ -329,5 +330,46 @@ impl Ledger {
 
     pub fn has_hook_config(&self, key: &str) -> Result<bool, StateError> {
         both!(self, l => l.has_hook_config(key))
+    }
+
+    // The receiver's health (issue 11: state/health.rs).
+
+    pub fn receiver(&self, key: &str) -> Result<Option<Receiver>, StateError> {
+        both!(self, l => l.receiver(key))
+    }
+
+    pub fn set_receiver(&self, key: &str, r: &Receiver, now: DateTime<Utc>) -> Result<(), StateError> {
+        both!(self, l => l.set_receiver(key, r, now))
+    }
+
+    /// Writes a canary down before it is sent (fenced on the target's lease on PostgreSQL, as
+    /// [`Ledger::begin_redelivery`]: a canary is a POST too).
+    pub fn begin_probe(
+        &self,
+        key: &str,
+        guid: &str,
+        event: &str,
+        delivery_id: u64,
+        first_seen: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StateError> {
+        both!(self, l => l.begin_probe(key, guid, event, delivery_id, first_seen, at))
+    }
+
+    pub fn withdraw_probe(&self, row: i64, answer: &str, detail: Option<&str>) -> Result<(), StateError> {
+        both!(self, l => l.withdraw_probe(row, answer, detail))
+    }
+
+    pub fn refund_outage(&self, key: &str, since: DateTime<Utc>) -> Result<usize, StateError> {
+        both!(self, l => l.refund_outage(key, since))
+    }
+
+    pub fn outage_tally(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> Result<(u64, u64), StateError> {
+        both!(self, l => l.outage_tally(key, since, before))
     }
 }

@@ -38,6 +38,9 @@ on_both!(
     an_archived_record_round_trips_and_the_archive_stays_capped,
     an_empty_state_reads_as_none,
     an_owed_event_is_due_sent_once_retried_and_delivered,
+    the_receiver_round_trips_and_is_carried,
+    a_canary_is_charged_to_no_rung_and_a_refund_takes_a_rung_back,
+    the_outage_tally_counts_what_resolved_and_what_was_given_up_since_it,
 );
 
 type Fresh<'a> = &'a dyn Fn() -> StateLocation;
@@ -380,4 +383,87 @@ fn an_owed_event_is_due_sent_once_retried_and_delivered(fresh: Fresh) {
     l.resolve_delivered("app", "g3", "push", at(0), at(2)).unwrap();
     assert!(l.memory("app", ["g3"]).unwrap()["g3"].resolved);
     assert!(!l.has_hook_config("app").unwrap() && l.archived_one("app", "g3").unwrap().is_none());
+}
+
+// The receiver's health (issue 11, state/health.rs and postgres/health.rs).
+
+fn receiver_down_at(since: DateTime<Utc>) -> crate::health::Receiver {
+    use crate::health::{Drain, Health, HealthPolicy, Receiver};
+    let p = HealthPolicy::default();
+    let mut r = Receiver::up(&p);
+    r.health.health = Health::Down { since };
+    r.health = r.health.probed(since + chrono::Duration::seconds(1), &p);
+    r.drain = Some(Drain { since: t("2025-12-31T00:00:00Z"), ended: t("2025-12-31T02:00:00Z") });
+    r
+}
+
+fn the_receiver_round_trips_and_is_carried(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
+    assert_eq!(l.receiver("app").unwrap(), None);
+    let r = receiver_down_at(t("2026-01-01T01:00:00Z"));
+    l.set_receiver("app", &r, t("2026-01-01T01:00:02Z")).unwrap();
+    assert_eq!(l.receiver("app").unwrap(), Some(r));
+    assert_eq!(l.receiver("other").unwrap(), None);
+    // Up again: the row is replaced, not added to.
+    let up = crate::health::Receiver::up(&crate::health::HealthPolicy::default());
+    l.set_receiver("app", &up, t("2026-01-01T02:00:00Z")).unwrap();
+    assert_eq!(l.receiver("app").unwrap(), Some(up));
+    // A fresh runner learns the receiver and the uncharged canary from the carried value.
+    l.set_receiver("app", &r, t("2026-01-01T02:00:01Z")).unwrap();
+    let row = l.begin_probe("app", "g", "push", 1, t("2026-01-01T00:00:00Z"), t("2026-01-01T01:30:00Z")).unwrap();
+    l.complete(row, RedeliveryState::Accepted, None).unwrap();
+    let carried = l.export_carried("app").unwrap();
+    assert_eq!(carried.receiver, Some(r));
+    let (text, _) = carried.encode(crate::state::carry::VARIABLE_LIMIT);
+    let next = Ledger::open(&fresh()).unwrap();
+    next.import_carried("app", &Carried::parse(&text).unwrap()).unwrap();
+    assert_eq!(next.receiver("app").unwrap(), Some(r));
+    let m = &next.memory("app", ["g"]).unwrap()["g"];
+    assert_eq!((m.sent, m.uncharged), (0, 1));
+}
+
+fn a_canary_is_charged_to_no_rung_and_a_refund_takes_a_rung_back(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
+    let first = t("2026-01-01T00:00:00Z");
+    let at = |s: i64| first + chrono::Duration::seconds(s);
+    let row = l.begin_probe("k", "g", "push", 1, first, at(10)).unwrap();
+    l.complete(row, RedeliveryState::Accepted, None).unwrap();
+    let m = &l.memory("k", ["g"]).unwrap()["g"];
+    assert_eq!((m.sent, m.uncharged), (0, 1));
+    let refused = l.begin_probe("k", "g", "push", 1, first, at(11)).unwrap();
+    l.withdraw_probe(refused, "refused", Some("422")).unwrap();
+    assert_eq!(l.memory("k", ["g"]).unwrap()["g"].uncharged, 1, "a refused canary left no attempt");
+    l.withdraw_probe(refused, "refused", Some("422")).unwrap();
+    assert_eq!(l.memory("k", ["g"]).unwrap()["g"].uncharged, 1, "withdrawn once");
+    let audit = l.history(Some("k"), Some("g"), 10).unwrap();
+    assert_eq!(audit.len(), 2, "both canaries stay in the audit history");
+    assert_eq!((audit[0].answer, audit[0].detail.as_deref()), (RedeliveryState::Refused, Some("422")));
+
+    let before = l.begin_redelivery("k", "h", "push", 2, first, at(20)).unwrap();
+    l.complete(before, RedeliveryState::Accepted, None).unwrap();
+    let during = l.begin_redelivery("k", "h", "push", 3, first, at(40)).unwrap();
+    l.complete(during, RedeliveryState::Ambiguous, Some("502")).unwrap();
+    let refused = l.begin_redelivery("k", "h", "push", 4, first, at(41)).unwrap();
+    l.complete(refused, RedeliveryState::Refused, Some("422")).unwrap();
+    assert_eq!(l.refund_outage("k", at(30)).unwrap(), 1, "only what GitHub carried out, or may have");
+    assert_eq!(l.refund_outage("k", at(30)).unwrap(), 0, "once");
+    assert_eq!(l.refund_outage("k", at(0)).unwrap(), 1, "an earlier start refunds the rest, canaries never");
+    let m = &l.memory("k", ["h"]).unwrap()["h"];
+    assert_eq!((m.sent, m.uncharged), (1, 2), "the refused rung is not refunded: GitHub did not carry it out");
+}
+
+fn the_outage_tally_counts_what_resolved_and_what_was_given_up_since_it(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
+    let zero = t("2026-01-01T00:00:00Z");
+    let at = |s: i64| zero + chrono::Duration::seconds(s);
+    l.begin_probe("k", "a", "push", 1, at(0), at(10)).unwrap();
+    l.resolve("k", "a", at(95)).unwrap();
+    l.begin_probe("k", "early", "push", 1, at(0), at(10)).unwrap();
+    l.resolve("k", "early", at(30)).unwrap(); // resolved during the outage: not its drain's
+    l.give_up("k", "b", "push", GiveUpReason::Outage, at(1), at(60)).unwrap();
+    l.give_up("k", "c", "push", GiveUpReason::Cap, at(1), at(5)).unwrap();
+    l.give_up("k", "late", "push", GiveUpReason::Cap, at(100), at(110)).unwrap();
+    l.give_up("other", "d", "push", GiveUpReason::Outage, at(1), at(60)).unwrap();
+    assert_eq!(l.outage_tally("k", at(20), at(90)).unwrap(), (1, 1));
+    assert_eq!(l.outage_tally("none", at(20), at(90)).unwrap(), (0, 0));
 }

@@ -7,6 +7,7 @@
 mod archive;
 pub mod carry;
 mod front;
+mod health;
 mod ledger;
 mod lock;
 mod owed;

@@ -11,6 +11,7 @@ mod never_lose_list;
 mod never_lose_state;
 mod ops;
 mod org_fleet;
+mod outage;
 mod pipe;
 mod postgres;
 mod rough_edges;

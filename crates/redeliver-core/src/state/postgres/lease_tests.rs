@@ -69,8 +69,11 @@ fn a_replica_that_lost_its_lease_writes_nothing_before_a_post() {
     // a wakes up: its write is refused, so it sends nothing, and the ledger holds no trace of it.
     let err = a.begin_redelivery(&lease.target, "g2", "push", 2, first, t("2026-01-01T00:02:00Z")).unwrap_err();
     assert!(matches!(err, PgError::Fenced { epoch, .. } if epoch == lease.epoch), "{err}");
+    // A canary is a POST too: fenced the same way.
+    let err = a.begin_probe(&lease.target, "g3", "push", 3, first, t("2026-01-01T00:03:00Z")).unwrap_err();
+    assert!(matches!(err, PgError::Fenced { epoch, .. } if epoch == lease.epoch), "{err}");
     assert!(!a.renew("a", &lease, TTL).unwrap(), "nor can it renew what it lost");
-    assert!(b.memory(&lease.target, ["g2"]).unwrap().is_empty());
+    assert!(b.memory(&lease.target, ["g2", "g3"]).unwrap().is_empty());
     assert_eq!(b.history(None, None, 10).unwrap().len(), 1, "only the write made under the lease");
     // Its next claim does not get the target back while b holds it.
     assert!(a.claim("a", &one, TTL).unwrap().is_empty());

@@ -37,6 +37,11 @@ fn ms(v: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(v).unwrap_or_default()
 }
 
+/// A stored count as the planner's `u32` (a negative one, never written, reads as 0).
+fn count(v: i64) -> u32 {
+    u32::try_from(v.max(0)).unwrap_or(u32::MAX)
+}
+
 impl PgLedger {
     pub fn watermark(&self, key: &str) -> Result<Option<DateTime<Utc>>, PgError> {
         self.run(|c, s| {
@@ -66,7 +71,7 @@ impl PgLedger {
         self.run(|c, s| {
             let rows = c
                 .query(
-                    "SELECT guid, sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms FROM events
+                    "SELECT guid, sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms, uncharged FROM events
                      WHERE target = $1 AND guid = ANY($2)",
                     &[&key, &guids],
                 )
@@ -75,11 +80,12 @@ impl PgLedger {
                 .iter()
                 .map(|r| {
                     let memory = Memory {
-                        sent: u32::try_from(r.get::<_, i64>(1)).unwrap_or(u32::MAX),
+                        sent: count(r.get(1)),
                         last_sent_at: r.get::<_, Option<i64>>(2).and_then(DateTime::from_timestamp_millis),
                         first_seen_at: DateTime::from_timestamp_millis(r.get(3)),
                         given_up: r.get::<_, Option<i64>>(4).is_some(),
                         resolved: r.get::<_, Option<i64>>(5).is_some(),
+                        uncharged: count(r.get(6)),
                     };
                     (r.get(0), memory)
                 })
@@ -210,10 +216,11 @@ impl PgLedger {
             let stmt = tx
                 .prepare(
                     "INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms, given_up_ms,
-                                         given_up_reason, resolved_ms, pending)
-                     VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8, 0)
+                                         given_up_reason, resolved_ms, pending, uncharged)
+                     VALUES ($1, $2, '', $3, $4, $5, $6, $7, $8, 0, $9)
                      ON CONFLICT (target, guid) DO UPDATE SET
                          sent = GREATEST(events.sent, excluded.sent),
+                         uncharged = GREATEST(events.uncharged, excluded.uncharged),
                          last_sent_ms = GREATEST(coalesce(events.last_sent_ms, 0), coalesce(excluded.last_sent_ms, 0)),
                          first_seen_ms = LEAST(events.first_seen_ms, excluded.first_seen_ms),
                          given_up_ms = coalesce(events.given_up_ms, excluded.given_up_ms),
@@ -231,19 +238,29 @@ impl PgLedger {
                     CarriedState::Resolved => (None, None, Some(first)),
                 };
                 let last = e.last_sent_at.map(|t| t.timestamp_millis());
-                tx.execute(&stmt, &[&target, guid, &first, &i64::from(e.sent), &last, &given_up, &reason, &resolved])
-                    .at(s)?;
+                let uncharged = i64::from(e.uncharged);
+                tx.execute(
+                    &stmt,
+                    &[&target, guid, &first, &i64::from(e.sent), &last, &given_up, &reason, &resolved, &uncharged],
+                )
+                .at(s)?;
             }
             tx.commit().at(s)
-        })
+        })?;
+        // The receiver's health: the runner's ledger is fresh, so what was carried is all it knows.
+        match (&carried.receiver, self.receiver(target)?) {
+            (Some(r), None) => self.set_receiver(target, r, Utc::now()),
+            _ => Ok(()),
+        }
     }
 
     pub fn export_carried(&self, target: &str) -> Result<Carried, PgError> {
         self.run(|c, s| {
             let rows = c
                 .query(
-                    "SELECT guid, sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms FROM events
-                     WHERE target = $1 AND (sent > 0 OR given_up_ms IS NOT NULL OR resolved_ms IS NOT NULL OR pending = 1)",
+                    "SELECT guid, sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms, uncharged FROM events
+                     WHERE target = $1 AND (sent > 0 OR uncharged > 0 OR given_up_ms IS NOT NULL
+                         OR resolved_ms IS NOT NULL OR pending = 1)",
                     &[&target],
                 )
                 .at(s)?;
@@ -256,16 +273,18 @@ impl PgLedger {
                         (None, None) => CarriedState::Pending,
                     };
                     let event = CarriedEvent {
-                        sent: u32::try_from(r.get::<_, i64>(1)).unwrap_or(u32::MAX),
+                        sent: count(r.get(1)),
                         last_sent_at: r.get::<_, Option<i64>>(2).filter(|v| *v > 0).map(ms),
                         first_seen_at: ms(r.get(3)),
                         state,
+                        uncharged: count(r.get(6)),
                     };
                     (r.get::<_, String>(0), event)
                 })
                 .collect();
-            Ok(Carried { events })
+            Ok(Carried { events, receiver: None })
         })
+        .and_then(|carried| Ok(Carried { receiver: self.receiver(target)?, ..carried }))
     }
 
     pub fn give_up(

@@ -8,6 +8,7 @@
 //! runtime (`block_in_place` on a multi-threaded one, a scoped thread on a current-thread one).
 
 mod archive;
+mod health;
 pub mod lease;
 mod ledger;
 mod location;

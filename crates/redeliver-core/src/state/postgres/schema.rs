@@ -8,13 +8,13 @@
 use super::{PgError, sql};
 
 /// The schema this build writes.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// An arbitrary constant: the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x7265_6465_6c76;
 
 /// Each step takes the schema from its index to its index + 1.
-const STEPS: [&str; 3] = [
+const STEPS: [&str; 4] = [
     // 1: the ledger (SQLite schemas 1 to 3: watermarks, events, redeliveries, archive).
     "CREATE TABLE watermarks (
          target TEXT PRIMARY KEY,
@@ -95,6 +95,19 @@ const STEPS: [&str; 3] = [
          last_error TEXT,
          PRIMARY KEY (target, guid));
      CREATE INDEX owed_due ON owed (target, state, next_ms);",
+    // 4: the receiver's health (SQLite schema 4, issue 11): each target's receiver, and which
+    // redeliveries are charged to no rung (canaries, refunded rungs), counted per event.
+    "CREATE TABLE receivers (
+         target TEXT PRIMARY KEY,
+         down_since_ms BIGINT,
+         last_probe_ms BIGINT,
+         probe_interval_ms BIGINT NOT NULL,
+         probes BIGINT NOT NULL,
+         drain_since_ms BIGINT,
+         drain_ended_ms BIGINT,
+         updated_ms BIGINT NOT NULL);
+     ALTER TABLE redeliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'ladder';
+     ALTER TABLE events ADD COLUMN uncharged BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// The version the database holds (0 when it holds no ledger).
