@@ -19,7 +19,8 @@ pub struct Args {
     pub failure_rates: Vec<f64>,
     /// What to run, comma-separated: `list` (a dry run: requests, CPU, memory), `post` (a real
     /// pass: one POST per due event), `drain` (a backlog under secondary limits), `outage` (a
-    /// receiver down 6, 30 and 60 h, with and without outage awareness). [default: all]
+    /// receiver down 6, 30 and 60 h, with and without outage awareness), `fleet` (`watch`
+    /// replicas on a PostgreSQL state; not in the default). [default: list,post,drain,outage]
     #[arg(long, value_delimiter = ',')]
     pub modes: Vec<String>,
     /// Failed events in the drain's backlog. [default: 2000; 300 with --quick]
@@ -32,6 +33,10 @@ pub struct Args {
     /// Seed for the generated histories (GUIDs stay random).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    // The fleet (PostgreSQL state, issue 13).
+    /// Failed events per target (9 targets) in the fleet runs. [default: 20; 5 with --quick]
+    #[arg(long)]
+    pub fleet_events: Option<usize>,
 }
 
 /// The runs to make.
@@ -46,6 +51,8 @@ pub struct Plan {
     pub drain_events: usize,
     pub compress: u32,
     pub seed: u64,
+    pub fleet: bool,
+    pub fleet_events: usize,
 }
 
 impl Args {
@@ -69,8 +76,8 @@ impl Args {
             self.modes.iter().map(String::as_str).collect()
         };
         for m in &modes {
-            if !["list", "post", "drain", "outage"].contains(m) {
-                bail!("unknown mode '{m}': use list, post, drain or outage");
+            if !["list", "post", "drain", "outage", "fleet"].contains(m) {
+                bail!("unknown mode '{m}': use list, post, drain, outage or fleet");
             }
         }
         Ok(Plan {
@@ -83,6 +90,8 @@ impl Args {
             drain_events: self.drain_events.unwrap_or(if self.quick { 300 } else { 2000 }),
             compress: self.compress.max(1),
             seed: self.seed,
+            fleet: modes.contains(&"fleet"),
+            fleet_events: self.fleet_events.unwrap_or(if self.quick { 5 } else { 20 }),
         })
     }
 }

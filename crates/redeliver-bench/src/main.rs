@@ -10,6 +10,7 @@ mod drain;
 mod history;
 mod listing;
 mod outage;
+mod replicas;
 mod table;
 
 use clap::Parser;
@@ -32,6 +33,9 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
     }
     if plan.outage {
         outage::run(&child::redeliver_exe()?).await?;
+    }
+    if plan.fleet {
+        replicas::run(&child::redeliver_exe()?, plan.fleet_events).await?;
     }
     Ok(())
 }

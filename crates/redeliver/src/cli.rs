@@ -167,7 +167,7 @@ pub struct VariableArgs {
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "State")]
 pub struct StateArgs {
-    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    /// SQLite state file, or a postgres://USER@HOST/DB URL (docs/ha.md). [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// How long the state file keeps the audit rows `redeliver history` shows; what the decisions
@@ -369,7 +369,7 @@ impl CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    /// SQLite state file, or a postgres://USER@HOST/DB URL (docs/ha.md). [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long)]
     pub state: Option<PathBuf>,
     /// Only this event (GUID).
@@ -385,7 +385,7 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    /// SQLite state file, or a postgres://USER@HOST/DB URL (docs/ha.md). [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long)]
     pub state: Option<PathBuf>,
     // --- export --all (issue 12) ---
@@ -434,7 +434,7 @@ pub enum ReplayState {
 pub struct ReplayArgs {
     /// Only these events (GUIDs); every archived event when none is given.
     pub guids: Vec<String>,
-    /// SQLite state file. [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
+    /// SQLite state file, or a postgres://USER@HOST/DB URL (docs/ha.md). [env: REDELIVER_STATE] [default: $XDG_STATE_HOME/redeliver/state.db]
     #[arg(long)]
     pub state: Option<PathBuf>,
     /// Read the events from this file (`redeliver export`'s NDJSON) instead of the archive.

@@ -97,13 +97,13 @@ pub enum Archived {
     TooLarge,
 }
 
-fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(super) fn compress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut e = DeflateEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::default());
     e.write_all(bytes)?;
     e.finish()
 }
 
-fn decompress(bytes: &[u8], limit: u64) -> std::io::Result<Vec<u8>> {
+pub(super) fn decompress(bytes: &[u8], limit: u64) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     // Bounded: a damaged or hostile blob cannot expand without end.
     DeflateDecoder::new(bytes).take(limit).read_to_end(&mut out)?;

@@ -31,6 +31,9 @@ pub enum StateError {
     /// The path is unusable (a folder where the file should be, no permission …).
     #[error("cannot use the state file {path}: {}", problem.what)]
     Path { path: PathBuf, problem: PathProblem },
+    // PostgreSQL state (issue 13).
+    #[error(transparent)]
+    Postgres(#[from] super::postgres::PgError),
 }
 
 impl StateError {
@@ -40,6 +43,10 @@ impl StateError {
             StateError::Path { problem, .. } => Some(problem.fix.clone()),
             StateError::TooNew { .. } => {
                 Some("run the newer redeliver that wrote it, or point --state at another file".into())
+            }
+            // PostgreSQL state (issue 13).
+            StateError::Postgres(super::postgres::PgError::TooNew { .. }) => {
+                Some("run the newer redeliver that migrated it, or point --state at another database".into())
             }
             _ => None,
         }
@@ -87,7 +94,7 @@ impl RedeliveryState {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "accepted" => Self::Accepted,
             "refused" => Self::Refused,
@@ -119,13 +126,17 @@ pub struct RedeliveryRecord {
 /// receiver's health (schema 4, [`super::health`]).
 const SCHEMA: i64 = super::owed::SCHEMA;
 
-pub struct Ledger {
+/// The SQLite backend of the [`Ledger`](super::Ledger) front. Inside the SQLite modules it keeps
+/// the name `Ledger` (the alias below), so their statements read as they did before the front.
+pub struct SqliteLedger {
     conn: Connection,
     path: PathBuf,
     /// The schema this file has: [`SCHEMA`] once opened for writing (migrated); an older one
     /// when opened read-only, where queries fall back to what that schema holds.
     version: i64,
 }
+
+pub(super) type Ledger = SqliteLedger;
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,15 +1,56 @@
-//! The ledger's tests: what survives reopening, migrations, pruning and the carried form.
+//! The ledger's tests: what survives reopening, migrations, pruning and the carried form. The
+//! semantics are one suite run on both backends (`on_both!`: each case gets a `sqlite` and a
+//! `postgres` test, the latter on the test server, docs/design.md); SQLite's file and schema
+//! history have cases of their own.
 
 use super::*;
+use crate::state::postgres::testing;
+use crate::state::{Ledger, StateLocation};
+
+/// Each case is a function of a factory of fresh, empty state locations.
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[test]
+            fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let n = std::cell::Cell::new(0);
+                super::$case(&|| {
+                    n.set(n.get() + 1);
+                    super::StateLocation::File(dir.path().join(format!("deep/state{}.db", n.get())))
+                });
+            }
+
+            #[test]
+            fn postgres() {
+                super::$case(&|| super::StateLocation::Postgres(super::testing::fresh()));
+            }
+        }
+    )*};
+}
+
+on_both!(
+    remembers_watermarks_redeliveries_and_give_ups_across_opens,
+    pending_events_round_trip_until_resolved_or_given_up,
+    a_redelivery_github_never_acted_on_costs_no_rung,
+    resolved_events_are_remembered_and_old_rows_pruned,
+    a_carried_ledger_round_trips_through_a_fresh_runner,
+    an_archived_record_round_trips_and_the_archive_stays_capped,
+    an_empty_state_reads_as_none,
+    an_owed_event_is_due_sent_once_retried_and_delivered,
+    the_receiver_round_trips_and_is_carried,
+    a_canary_is_charged_to_no_rung_and_a_refund_takes_a_rung_back,
+    the_outage_tally_counts_what_resolved_and_what_was_given_up_since_it,
+);
+
+type Fresh<'a> = &'a dyn Fn() -> StateLocation;
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-#[test]
-fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("deep/state.db");
+fn remembers_watermarks_redeliveries_and_give_ups_across_opens(fresh: Fresh) {
+    let path = fresh();
     {
         let l = Ledger::open(&path).unwrap();
         assert_eq!(l.watermark("app").unwrap(), None);
@@ -40,10 +81,8 @@ fn remembers_watermarks_redeliveries_and_give_ups_across_opens() {
     assert!(l.set_watermark("app", t("2026-01-02T00:00:00Z"), t("2026-01-02T00:00:00Z")).is_err(), "read-only");
 }
 
-#[test]
-fn pending_events_round_trip_until_resolved_or_given_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+fn pending_events_round_trip_until_resolved_or_given_up(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
     let h = |guid: &str, attempts| GuidHistory {
         guid: guid.into(),
         event: "push".into(),
@@ -119,10 +158,8 @@ fn history(guid: &str) -> GuidHistory {
     }
 }
 
-#[test]
-fn a_redelivery_github_never_acted_on_costs_no_rung() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+fn a_redelivery_github_never_acted_on_costs_no_rung(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
     let first = t("2026-01-01T00:00:00Z");
     let row = l.begin_redelivery("app", "g", "push", 5, first, t("2026-01-01T00:01:00Z")).unwrap();
     l.complete(row, RedeliveryState::Accepted, None).unwrap();
@@ -138,10 +175,8 @@ fn a_redelivery_github_never_acted_on_costs_no_rung() {
     assert_eq!(l.memory("app", ["g"]).unwrap()["g"].sent, 1);
 }
 
-#[test]
-fn resolved_events_are_remembered_and_old_rows_pruned() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(&dir.path().join("s.db")).unwrap();
+fn resolved_events_are_remembered_and_old_rows_pruned(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
     let day = chrono::Duration::days(1);
     let mut recent = history("pending");
     recent.oldest_at = t("2026-01-05T00:00:00Z");
@@ -201,13 +236,11 @@ fn a_schema_1_file_keeps_its_stored_time_when_read_and_when_migrated() {
     assert_eq!(l.pending("app").unwrap().len(), 1);
 }
 
-#[test]
-fn a_carried_ledger_round_trips_through_a_fresh_runner() {
-    let dir = tempfile::tempdir().unwrap();
+fn a_carried_ledger_round_trips_through_a_fresh_runner(fresh: Fresh) {
     let first = t("2026-01-01T00:00:00Z");
     let carried = {
         // The job before: a refused redelivery, a give-up and a success.
-        let l = Ledger::open(&dir.path().join("job1.db")).unwrap();
+        let l = Ledger::open(&fresh()).unwrap();
         let row = l.begin_redelivery("app", "refused", "push", 5, first, t("2026-01-01T00:01:00Z")).unwrap();
         l.complete(row, RedeliveryState::Refused, Some("422")).unwrap();
         l.give_up("app", "capped", "push", GiveUpReason::Cap, first, t("2026-01-01T02:00:00Z")).unwrap();
@@ -218,7 +251,7 @@ fn a_carried_ledger_round_trips_through_a_fresh_runner() {
     assert_eq!(carried.events.len(), 3, "only this target's events");
     let (text, _) = carried.encode(crate::state::carry::VARIABLE_LIMIT);
     // The next job starts with an empty ledger on a new runner.
-    let l = Ledger::open(&dir.path().join("job2.db")).unwrap();
+    let l = Ledger::open(&fresh()).unwrap();
     l.import_carried("app", &Carried::parse(&text).unwrap()).unwrap();
     let m = l.memory("app", ["refused", "capped", "ok"]).unwrap();
     assert_eq!((m["refused"].sent, m["refused"].last_sent_at), (1, Some(t("2026-01-01T00:01:00Z"))));
@@ -259,4 +292,178 @@ fn the_state_folder_and_files_are_private() {
     for file in ["state.db", "state.db-wal", "state.db.lock"] {
         assert_eq!(mode(&dir.path().join("new").join(file)), 0o600, "{file}");
     }
+}
+
+fn an_archived_record_round_trips_and_the_archive_stays_capped(fresh: Fresh) {
+    use crate::state::{ArchiveLimits, Archived, ArchivedRecord};
+    let l = Ledger::open(&fresh()).unwrap();
+    let mut rng = fastrand::Rng::with_seed(5);
+    let record = |guid: &str, rng: &mut fastrand::Rng| ArchivedRecord {
+        guid: guid.into(),
+        event: "push".into(),
+        action: None,
+        delivery_id: 7,
+        target: "app".into(),
+        hook_url: None,
+        content_type: None,
+        headers: [("X-GitHub-Delivery".to_string(), guid.to_string())].into(),
+        payload: serde_json::json!({ "noise": (0..1000).map(|_| rng.alphanumeric()).collect::<String>() }),
+        archived_at: t("2026-01-01T00:00:00Z"),
+        delivered_at: Some(t("2026-01-01T00:00:00Z")),
+    };
+    let limits = ArchiveLimits { max_payload: 4096, max_total: 4 * 1024 };
+    let first = record("first", &mut rng);
+    assert_eq!(l.archive("app", &first, limits, t("2026-01-01T00:01:00Z")).unwrap(), Archived::Stored);
+    let config = crate::state::HookConfigRecord {
+        url: Some("https://hooks.example/in".into()),
+        content_type: Some("form".into()),
+        insecure_ssl: None,
+    };
+    l.set_hook_config("app", &config, t("2026-01-01T00:01:00Z")).unwrap();
+    let back = l.archived(None).unwrap();
+    assert_eq!((back[0].payload.clone(), back[0].headers.clone()), (first.payload, first.headers));
+    assert_eq!(back[0].hook_url.as_deref(), Some("https://hooks.example/in"), "the configuration's URL fills in");
+    assert!(l.is_archived("app", "first").unwrap() && !l.is_archived("other", "first").unwrap());
+    for i in 0..20 {
+        let r = record(&format!("g{i}"), &mut rng);
+        l.archive("app", &r, limits, t("2026-01-01T00:02:00Z") + chrono::Duration::minutes(i)).unwrap();
+        assert!(l.archive_size().unwrap() <= limits.max_total);
+    }
+    assert!(l.is_archived("app", "g19").unwrap() && !l.is_archived("app", "first").unwrap(), "oldest first");
+    let row = l.begin_replay("app", "g19", "push", 7, t("2026-01-02T00:00:00Z")).unwrap();
+    l.complete(row, RedeliveryState::Replayed, Some("HTTP 200 in 3 ms")).unwrap();
+    assert_eq!(l.history(None, Some("g19"), 5).unwrap()[0].answer, RedeliveryState::Replayed);
+    assert_eq!(l.memory("app", ["g19"]).unwrap().get("g19").map(|m| m.sent), None, "a replay costs no rung");
+}
+
+fn an_empty_state_reads_as_none(fresh: Fresh) {
+    let at = fresh();
+    assert!(Ledger::open_read_only(&at).unwrap().is_none(), "nothing written yet: no state");
+    Ledger::open(&at).unwrap().set_watermark("app", t("2026-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z")).unwrap();
+    assert!(Ledger::open_read_only(&at).unwrap().is_some());
+}
+
+/// A database written by a newer build is refused, as a newer file is, and a migration is
+/// applied once however many replicas open the database together.
+#[test]
+fn postgres_migrates_once_and_refuses_a_newer_schema() {
+    let at = StateLocation::Postgres(testing::fresh());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| Ledger::open(&at).unwrap());
+        }
+    });
+    let l = Ledger::open(&at).unwrap();
+    let pg = l.postgres().unwrap();
+    pg.run(|c, _| Ok(c.execute("INSERT INTO redeliver_schema VALUES (99)", &[]).unwrap())).unwrap();
+    let err = Ledger::open(&at).unwrap_err();
+    assert!(err.to_string().contains("newer redeliver"), "{err}");
+    assert!(!err.to_string().contains("password"), "{err}");
+}
+
+fn an_owed_event_is_due_sent_once_retried_and_delivered(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
+    let at = |m: i64| t("2026-01-01T00:00:00Z") + chrono::Duration::minutes(m);
+    assert!(l.owe("app", "g1", "push", 7, "horizon", at(0)).unwrap());
+    assert!(!l.owe("app", "g1", "push", 7, "pull", at(1)).unwrap(), "owed once");
+    assert!(l.is_owed("app", "g1").unwrap() && !l.is_owed("app", "g2").unwrap());
+    let due = l.owed_due("app", at(0), 10).unwrap();
+    assert_eq!((due.len(), due[0].reason.as_str(), due[0].tries, due[0].delivery_id), (1, "horizon", 0, 7));
+    l.owed_sending("app", "g1").unwrap();
+    assert!(l.owed_due("app", at(100), 10).unwrap().is_empty(), "never sent twice at once");
+    l.owed_retry("app", "g1", at(10), "HTTP 503").unwrap();
+    assert!(l.owed_due("app", at(5), 10).unwrap().is_empty(), "not before its next try");
+    assert_eq!(l.owed_due("app", at(10), 10).unwrap()[0].tries, 1);
+    l.owed_delivered("app", "g1", at(11)).unwrap();
+    let counts = l.owed_counts("app").unwrap();
+    assert_eq!((counts.owed, counts.sending, counts.delivered), (0, 0, 1));
+    assert_eq!(l.prune_owed("app", at(12)).unwrap(), 1);
+    l.give_up("app", "g3", "push", GiveUpReason::Horizon, at(0), at(1)).unwrap();
+    assert_eq!(l.given_up_reason("app", "g3").unwrap().as_deref(), Some("horizon"));
+    l.resolve_delivered("app", "g3", "push", at(0), at(2)).unwrap();
+    assert!(l.memory("app", ["g3"]).unwrap()["g3"].resolved);
+    assert!(!l.has_hook_config("app").unwrap() && l.archived_one("app", "g3").unwrap().is_none());
+}
+
+// The receiver's health (issue 11, state/health.rs and postgres/health.rs).
+
+fn receiver_down_at(since: DateTime<Utc>) -> crate::health::Receiver {
+    use crate::health::{Drain, Health, HealthPolicy, Receiver};
+    let p = HealthPolicy::default();
+    let mut r = Receiver::up(&p);
+    r.health.health = Health::Down { since };
+    r.health = r.health.probed(since + chrono::Duration::seconds(1), &p);
+    r.drain = Some(Drain { since: t("2025-12-31T00:00:00Z"), ended: t("2025-12-31T02:00:00Z") });
+    r
+}
+
+fn the_receiver_round_trips_and_is_carried(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
+    assert_eq!(l.receiver("app").unwrap(), None);
+    let r = receiver_down_at(t("2026-01-01T01:00:00Z"));
+    l.set_receiver("app", &r, t("2026-01-01T01:00:02Z")).unwrap();
+    assert_eq!(l.receiver("app").unwrap(), Some(r));
+    assert_eq!(l.receiver("other").unwrap(), None);
+    // Up again: the row is replaced, not added to.
+    let up = crate::health::Receiver::up(&crate::health::HealthPolicy::default());
+    l.set_receiver("app", &up, t("2026-01-01T02:00:00Z")).unwrap();
+    assert_eq!(l.receiver("app").unwrap(), Some(up));
+    // A fresh runner learns the receiver and the uncharged canary from the carried value.
+    l.set_receiver("app", &r, t("2026-01-01T02:00:01Z")).unwrap();
+    let row = l.begin_probe("app", "g", "push", 1, t("2026-01-01T00:00:00Z"), t("2026-01-01T01:30:00Z")).unwrap();
+    l.complete(row, RedeliveryState::Accepted, None).unwrap();
+    let carried = l.export_carried("app").unwrap();
+    assert_eq!(carried.receiver, Some(r));
+    let (text, _) = carried.encode(crate::state::carry::VARIABLE_LIMIT);
+    let next = Ledger::open(&fresh()).unwrap();
+    next.import_carried("app", &Carried::parse(&text).unwrap()).unwrap();
+    assert_eq!(next.receiver("app").unwrap(), Some(r));
+    let m = &next.memory("app", ["g"]).unwrap()["g"];
+    assert_eq!((m.sent, m.uncharged), (0, 1));
+}
+
+fn a_canary_is_charged_to_no_rung_and_a_refund_takes_a_rung_back(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
+    let first = t("2026-01-01T00:00:00Z");
+    let at = |s: i64| first + chrono::Duration::seconds(s);
+    let row = l.begin_probe("k", "g", "push", 1, first, at(10)).unwrap();
+    l.complete(row, RedeliveryState::Accepted, None).unwrap();
+    let m = &l.memory("k", ["g"]).unwrap()["g"];
+    assert_eq!((m.sent, m.uncharged), (0, 1));
+    let refused = l.begin_probe("k", "g", "push", 1, first, at(11)).unwrap();
+    l.withdraw_probe(refused, "refused", Some("422")).unwrap();
+    assert_eq!(l.memory("k", ["g"]).unwrap()["g"].uncharged, 1, "a refused canary left no attempt");
+    l.withdraw_probe(refused, "refused", Some("422")).unwrap();
+    assert_eq!(l.memory("k", ["g"]).unwrap()["g"].uncharged, 1, "withdrawn once");
+    let audit = l.history(Some("k"), Some("g"), 10).unwrap();
+    assert_eq!(audit.len(), 2, "both canaries stay in the audit history");
+    assert_eq!((audit[0].answer, audit[0].detail.as_deref()), (RedeliveryState::Refused, Some("422")));
+
+    let before = l.begin_redelivery("k", "h", "push", 2, first, at(20)).unwrap();
+    l.complete(before, RedeliveryState::Accepted, None).unwrap();
+    let during = l.begin_redelivery("k", "h", "push", 3, first, at(40)).unwrap();
+    l.complete(during, RedeliveryState::Ambiguous, Some("502")).unwrap();
+    let refused = l.begin_redelivery("k", "h", "push", 4, first, at(41)).unwrap();
+    l.complete(refused, RedeliveryState::Refused, Some("422")).unwrap();
+    assert_eq!(l.refund_outage("k", at(30)).unwrap(), 1, "only what GitHub carried out, or may have");
+    assert_eq!(l.refund_outage("k", at(30)).unwrap(), 0, "once");
+    assert_eq!(l.refund_outage("k", at(0)).unwrap(), 1, "an earlier start refunds the rest, canaries never");
+    let m = &l.memory("k", ["h"]).unwrap()["h"];
+    assert_eq!((m.sent, m.uncharged), (1, 2), "the refused rung is not refunded: GitHub did not carry it out");
+}
+
+fn the_outage_tally_counts_what_resolved_and_what_was_given_up_since_it(fresh: Fresh) {
+    let l = Ledger::open(&fresh()).unwrap();
+    let zero = t("2026-01-01T00:00:00Z");
+    let at = |s: i64| zero + chrono::Duration::seconds(s);
+    l.begin_probe("k", "a", "push", 1, at(0), at(10)).unwrap();
+    l.resolve("k", "a", at(95)).unwrap();
+    l.begin_probe("k", "early", "push", 1, at(0), at(10)).unwrap();
+    l.resolve("k", "early", at(30)).unwrap(); // resolved during the outage: not its drain's
+    l.give_up("k", "b", "push", GiveUpReason::Outage, at(1), at(60)).unwrap();
+    l.give_up("k", "c", "push", GiveUpReason::Cap, at(1), at(5)).unwrap();
+    l.give_up("k", "late", "push", GiveUpReason::Cap, at(100), at(110)).unwrap();
+    l.give_up("other", "d", "push", GiveUpReason::Outage, at(1), at(60)).unwrap();
+    assert_eq!(l.outage_tally("k", at(20), at(90)).unwrap(), (1, 1));
+    assert_eq!(l.outage_tally("none", at(20), at(90)).unwrap(), (0, 0));
 }

@@ -1,18 +1,22 @@
-//! Memory between runs: the embedded SQLite ledger (default), the lock that keeps two
-//! processes from acting on one state, and the ledger's compact form carried between GitHub
+//! Memory between runs: the ledger ([`Ledger`], a front over the embedded SQLite file, the
+//! default, and a PostgreSQL database several replicas share, [`postgres`]), the lock that keeps
+//! two processes from acting on one state file, and the ledger's compact form carried between GitHub
 //! Actions runs ([`carry`]). The Actions variables themselves, the docs script's watermark and
 //! the carried ledger, are read and written by [`crate::github::variables`], a GitHub API.
 
 mod archive;
 pub mod carry;
+mod front;
 mod health;
 mod ledger;
 mod lock;
 mod owed;
 mod path_problem;
+pub mod postgres;
 
 pub use archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};
-pub use ledger::{Ledger, RedeliveryRecord, RedeliveryState, StateError};
+pub use front::{Ledger, Locate, StateLocation};
+pub use ledger::{RedeliveryRecord, RedeliveryState, SqliteLedger, StateError};
 pub use lock::{LockError, StateLock};
 pub use owed::{Owed, OwedCounts};
 pub use path_problem::{PathProblem, diagnose};

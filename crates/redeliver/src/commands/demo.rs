@@ -102,7 +102,7 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
 
     // The daemon's machinery, polled step by step, with its status page served live.
     let settings = settings()?;
-    let session = Session::new(settings.state_path.clone());
+    let session = Session::new(settings.state.clone());
     let interval = std::time::Duration::from_secs(2);
     let mut daemon = Daemon::new(session, settings.targets, settings.options, settings.notify, interval);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(demo_failure)?;

@@ -24,12 +24,12 @@ pub async fn run(args: ExportArgs) -> Result<Exit, Failure> {
     if args.all {
         return export_all(&args).await;
     }
-    let path = Env::from_process().state_path(args.state.as_deref());
+    let path = Env::from_process().state_location(args.state.as_deref())?;
     let records = match Ledger::open_read_only(&path)? {
         // Any payload kept was within the cap it was archived under; read back whatever is there.
         Some(ledger) => ledger.archived(Some(u64::MAX))?,
         None => {
-            output::note(&format!("no state file at {} yet: nothing is archived", path.display()));
+            output::note(&format!("no state file at {} yet: nothing is archived", path.shown()));
             Vec::new()
         }
     };

@@ -32,7 +32,7 @@ struct Replayed {
 }
 
 pub async fn run(args: ReplayArgs) -> Result<Exit, Failure> {
-    let path = Env::from_process().state_path(args.state.as_deref());
+    let path = Env::from_process().state_location(args.state.as_deref())?;
     if let Some(to) = &args.to {
         // The URL is not quoted: it may carry a password.
         url::Url::parse(to).map_err(|e| Failure::config(format!("--to is not a URL ({e})")))?;
@@ -68,8 +68,12 @@ pub async fn run(args: ReplayArgs) -> Result<Exit, Failure> {
     }
     drop(reader);
     // Write-before-send, under the lock, as redeliveries: never two replays of one event at once.
-    let (_lock, ledger) =
-        if args.dry_run { (None, None) } else { (Some(StateLock::acquire(&path)?), Some(Ledger::open(&path)?)) };
+    // (A PostgreSQL state has no file to lock; its replays are written down all the same.)
+    let (_lock, ledger) = match path.file() {
+        _ if args.dry_run => (None, None),
+        Some(file) => (Some(StateLock::acquire(file)?), Some(Ledger::open(file)?)),
+        None => (None, Some(Ledger::open(&path)?)),
+    };
     let http = send::http_client().map_err(|e| Failure::internal(anyhow::anyhow!("cannot set up HTTP: {e}")))?;
     let gap = args.rate.filter(|r| *r > 0.0 && r.is_finite()).map(|r| Duration::from_secs_f64((1.0 / r).min(3600.0)));
     let mut results = Vec::with_capacity(chosen.len());

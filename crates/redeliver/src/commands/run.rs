@@ -10,7 +10,8 @@ use crate::{notify, output};
 pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
     let env = Env::from_process();
     let settings = resolve_run(&args, &env, chrono::Utc::now())?;
-    let mut session = Session::new(settings.state_path.clone());
+    let mut session = Session::new(settings.state.clone());
+    session.use_leases(settings.lease, false);
     let single = args.target.config.is_none();
     let mut reports = Vec::new();
     let mut errors = Vec::new();

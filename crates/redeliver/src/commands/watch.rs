@@ -16,12 +16,14 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
 
     // The status port and the polls share one descriptor table: make it as large as allowed.
     daemon::guard::raise_file_limit();
-    let mut session = Session::new(run.state_path.clone());
+    let mut session = Session::new(run.state.clone());
     let dry_run = run.options.dry_run;
     // A dry run writes nothing, so it takes no lock (as `run --dry-run`): it can watch beside
-    // the real daemon on the same state.
+    // the real daemon on the same state; nor does it take leases (PostgreSQL state).
     if !dry_run {
         session.hold_lock()?;
+        // PostgreSQL state: a replica in the fleet, acting on the targets whose leases it holds.
+        session.use_leases(run.lease, true);
     }
     // Targets with `replay_past_horizon` or `deliver_to` get their events delivered directly
     // (a dry run's passes never post: the pass checks it).
@@ -61,7 +63,7 @@ pub async fn run(args: WatchArgs) -> Result<Exit, Failure> {
         "redeliver: watching {} target(s) every {}; state {}{}",
         daemon.targets.len(),
         format_duration(interval),
-        daemon.session.state_path().display(),
+        daemon.session.state().describe(),
         if dry_run { " (dry run: each pass's plan is printed; nothing is sent or written)" } else { "" }
     ));
     daemon.run().await;

@@ -27,6 +27,10 @@ pub mod names {
     pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
     pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
     pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+    // PostgreSQL state (issue 13): the password of a `postgres://` state, libpq's variable, or
+    // a file holding it (a mounted secret).
+    pub const PGPASSWORD: &str = "PGPASSWORD";
+    pub const REDELIVER_STATE_PASSWORD_FILE: &str = "REDELIVER_STATE_PASSWORD_FILE";
 }
 
 /// A snapshot of the environment (tests build their own).
@@ -70,5 +74,36 @@ impl Env {
                 )
             },
         )
+    }
+
+    // PostgreSQL state (issue 13).
+
+    /// The state where `history`, `export` and `replay` find it (the rule of
+    /// [`Env::state_path`]), with the password of a `postgres://` URL (see [`Env::state_password`]).
+    pub fn state_location(
+        &self,
+        flag: Option<&Path>,
+    ) -> Result<redeliver_core::state::StateLocation, crate::exit::Failure> {
+        let path = self.state_path(flag);
+        let password = self.state_password(None)?;
+        Ok(redeliver_core::state::StateLocation::parse(&path, password.as_ref())?)
+    }
+
+    /// The password of a `postgres://` state that carries none: `PGPASSWORD`, else the file
+    /// named by `REDELIVER_STATE_PASSWORD_FILE`, else the config file's `state_password_file`.
+    /// A file's content is its password, a trailing newline aside; errors name the file only.
+    pub fn state_password(
+        &self,
+        from_config: Option<&Path>,
+    ) -> Result<Option<redeliver_core::secret::Secret>, crate::exit::Failure> {
+        if let Some(p) = self.get(names::PGPASSWORD) {
+            return Ok(Some(redeliver_core::secret::Secret::new(p)));
+        }
+        let file =
+            self.get(names::REDELIVER_STATE_PASSWORD_FILE).map(PathBuf::from).or(from_config.map(Path::to_path_buf));
+        let Some(file) = file else { return Ok(None) };
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| crate::exit::Failure::config(format!("the state's password file {}: {e}", file.display())))?;
+        Ok(Some(redeliver_core::secret::Secret::new(text.trim_end_matches(['\n', '\r']))))
     }
 }

@@ -26,6 +26,12 @@ pub struct ConfigFile {
     #[serde(skip)]
     pub path: PathBuf,
     pub state: Option<PathBuf>,
+    // PostgreSQL state (issue 13).
+    /// A file holding the password of a `postgres://` state (a mounted secret).
+    pub state_password_file: Option<PathBuf>,
+    /// How long a replica's lease on a target lasts unless renewed (PostgreSQL state).
+    #[serde(default, deserialize_with = "duration")]
+    pub lease: Option<Duration>,
     /// How long the state keeps its audit rows of redeliveries (`redeliver history`).
     #[serde(default, deserialize_with = "duration")]
     pub keep_history: Option<Duration>,

@@ -25,7 +25,7 @@ pub use env::Env;
 #[allow(unused_imports)] // for commands that read one variable or parse one value
 pub use env::names;
 pub use outage::{DrainRate, OutageSettings};
-pub use resolve::{resolve_run, resolve_watch};
+pub use resolve::{DEFAULT_LEASE, resolve_run, resolve_watch};
 pub use size::parse_size;
 pub use values::When;
 
@@ -274,7 +274,12 @@ pub struct RunSettings {
     pub targets: Vec<Target>,
     /// `kind = "org-repo-hooks"` targets (issue 14): `watch` discovers their hooks.
     pub discovery: Vec<Discovery>,
-    pub state_path: PathBuf,
+    // PostgreSQL state (issue 13).
+    /// Where the state lives: a file, or the database a `postgres://` URL names (its password
+    /// resolved; never shown).
+    pub state: redeliver_core::state::StateLocation,
+    /// How long a lease on a target lasts unless renewed (PostgreSQL state).
+    pub lease: std::time::Duration,
     pub options: RunOptions,
     /// `$GITHUB_STEP_SUMMARY` when running under GitHub Actions.
     pub actions: Option<ActionsEnv>,

@@ -5,6 +5,8 @@
 //! | setting | flag | environment | config file | default |
 //! |---|---|---|---|---|
 //! | state file | `--state` | `REDELIVER_STATE` | `state` | XDG state dir |
+//! | PostgreSQL state's password | — | `PGPASSWORD`, `REDELIVER_STATE_PASSWORD_FILE` | `state_password_file` | none |
+//! | lease (PostgreSQL state) | — | — | `lease` | `30s` |
 //! | audit history kept | `--keep-history` | — | `keep_history` | `30d` |
 //! | archive of failed events | `--no-archive`, `--archive-max-payload`, `--archive-max-total` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
 //! | policy knobs (`--ladder` …) | yes | — | the target's table, then `[defaults]` | [`Policy`] |
@@ -99,6 +101,10 @@ pub(super) fn run_settings(
         (None, None, Some(from_file)) => from_file.clone(),
         (None, None, None) => env.state_path(None),
     };
+    // PostgreSQL state (issue 13).
+    let password = env.state_password(file.and_then(|f| f.state_password_file.as_deref()))?;
+    let state = redeliver_core::state::StateLocation::parse(&state_path, password.as_ref())?;
+    let lease = file.and_then(|f| f.lease).unwrap_or(DEFAULT_LEASE);
     let actions = (env.get(names::GITHUB_ACTIONS) == Some("true"))
         .then(|| ActionsEnv { step_summary: env.get(names::GITHUB_STEP_SUMMARY).map(PathBuf::from) });
     let notify = NotifySettings {
@@ -108,7 +114,8 @@ pub(super) fn run_settings(
     Ok(RunSettings {
         targets,
         discovery,
-        state_path,
+        state,
+        lease,
         options: RunOptions {
             since,
             until,
@@ -123,6 +130,10 @@ pub(super) fn run_settings(
         notify,
     })
 }
+
+/// How long a lease lasts unless renewed: a replica that stops renewing (killed, frozen, cut
+/// off) hands its targets over after at most this much (plus one interval).
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The archive's caps: the flags', else the config file's, else the defaults.
 fn archive_limits(args: &RunArgs, file: Option<&ConfigFile>) -> ArchiveLimits {

@@ -63,10 +63,14 @@ fn the_state_file_flag_then_environment_then_file_then_default() {
     let file = config("state = \"/from/file.db\"", "", "");
     let flag = with_state(StateArgs { state: Some("/from/flag.db".into()), ..StateArgs::default() });
     let var = env(&[("REDELIVER_STATE", "/from/env.db")]);
-    assert_eq!(run(&flag, &var, Some(&file)).state_path, PathBuf::from("/from/flag.db"));
-    assert_eq!(run(&app_args(), &var, Some(&file)).state_path, PathBuf::from("/from/env.db"));
-    assert_eq!(run(&app_args(), &env(&[]), Some(&file)).state_path, PathBuf::from("/from/file.db"));
-    assert_eq!(run(&app_args(), &env(&[]), None).state_path, PathBuf::from("/home/u/.local/state/redeliver/state.db"));
+    let file_of = |s: RunSettings| s.state.file().map(Path::to_path_buf);
+    assert_eq!(file_of(run(&flag, &var, Some(&file))), Some(PathBuf::from("/from/flag.db")));
+    assert_eq!(file_of(run(&app_args(), &var, Some(&file))), Some(PathBuf::from("/from/env.db")));
+    assert_eq!(file_of(run(&app_args(), &env(&[]), Some(&file))), Some(PathBuf::from("/from/file.db")));
+    assert_eq!(
+        file_of(run(&app_args(), &env(&[]), None)),
+        Some(PathBuf::from("/home/u/.local/state/redeliver/state.db"))
+    );
 }
 
 #[test]

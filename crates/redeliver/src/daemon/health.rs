@@ -17,6 +17,8 @@ pub enum Health {
     Failing,
     /// No successful poll within the allowance: `/healthz` answers 503.
     Stale,
+    /// PostgreSQL state: another replica holds the target's lease and polls it.
+    Elsewhere,
 }
 
 impl Health {
@@ -31,6 +33,7 @@ impl Health {
             Health::Healthy => "healthy",
             Health::Failing => "failing",
             Health::Stale => "stale",
+            Health::Elsewhere => "elsewhere",
         }
     }
 }
@@ -54,6 +57,9 @@ fn target_allowance(status: &Status, target: &TargetStatus) -> Duration {
 
 /// The health of `target` at `now`.
 pub fn assess(status: &Status, target: &TargetStatus, now: DateTime<Utc>) -> Health {
+    if elsewhere(status, target) {
+        return Health::Elsewhere;
+    }
     let allowance = target_allowance(status, target);
     let fresh = target.last_success_at.is_some_and(|t| now.signed_duration_since(t) <= allowance);
     // Until the daemon has run for one allowance, no target has had the chance to be late. An
@@ -71,10 +77,23 @@ pub fn assess(status: &Status, target: &TargetStatus, now: DateTime<Utc>) -> Hea
 /// when it last succeeded and its last error.
 pub fn check(status: &Status, now: DateTime<Utc>) -> Result<(), String> {
     let mut report = String::new();
+    // PostgreSQL state (issue 13): without its database a replica can neither poll nor send.
+    if let Some(f) = &status.replicas
+        && let Some(error) = &f.database_error
+    {
+        let _ =
+            writeln!(report, "database: the PostgreSQL state {} cannot be reached: {}", f.database, one_line(error));
+    }
     for target in status.targets.iter().filter(|t| !assess(status, t, now).is_up()) {
         let _ = writeln!(report, "{}", StaleLine { target, now, allowance: target_allowance(status, target) });
     }
     if report.is_empty() { Ok(()) } else { Err(report) }
+}
+
+/// Whether another replica holds `target`'s lease (PostgreSQL state): its health is that
+/// replica's to report, once this one has seen the fleet.
+fn elsewhere(status: &Status, target: &TargetStatus) -> bool {
+    status.replicas.as_ref().is_some_and(|f| f.leases.iter().any(|l| l.target == target.name && !l.mine))
 }
 
 struct StaleLine<'a> {

@@ -72,6 +72,33 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
         }
     }
 
+    // PostgreSQL state (issue 13): the fleet, as this replica sees it.
+    if let Some(fleet) = &status.replicas {
+        x.family("redeliver_database_up", "gauge", "Whether the PostgreSQL state answered this replica's last claim.");
+        x.sample("redeliver_database_up", &[("replica", &fleet.replica)], u8::from(fleet.database_error.is_none()));
+        x.family("redeliver_lease_owned", "gauge", "Whether this replica holds the target's lease.");
+        for l in &fleet.leases {
+            let owner = l.owner.as_deref().unwrap_or("");
+            x.sample("redeliver_lease_owned", &[("target", &l.target), ("owner", owner)], u8::from(l.mine));
+        }
+        x.family("redeliver_lease_age_seconds", "gauge", "How long the target's current owner has held its lease.");
+        for l in &fleet.leases {
+            x.sample("redeliver_lease_age_seconds", &[("target", &l.target)], l.age_seconds.max(0.0));
+        }
+        x.family("redeliver_lease_epoch", "gauge", "The target's lease epoch: one more at every change of hands.");
+        for l in &fleet.leases {
+            x.sample("redeliver_lease_epoch", &[("target", &l.target)], l.epoch);
+        }
+        x.family(
+            "redeliver_lease_failovers_total",
+            "counter",
+            "Take-overs of the target from a replica whose lease expired.",
+        );
+        for l in &fleet.leases {
+            x.sample("redeliver_lease_failovers_total", &[("target", &l.target)], l.failovers);
+        }
+    }
+
     x.family("redeliver_last_success_timestamp_seconds", "gauge", "When the last successful poll finished.");
     for t in targets {
         // A target that never succeeded has no series; `redeliver_up` covers it.

@@ -10,7 +10,9 @@ pub mod http;
 pub mod metrics;
 pub mod page;
 mod page_replays;
+mod page_replicas;
 mod poll;
+pub mod replicas;
 pub mod status;
 
 pub use fleet::Fleet;

@@ -54,6 +54,9 @@ fn write_page(out: &mut String, status: &Status, now: DateTime<Utc>) -> fmt::Res
     if status.targets.iter().zip(&health).filter(|(t, h)| shown(t, **h)).count() > 1 {
         write_overview(out, status, &health, now)?;
     }
+    if let Some(replicas) = &status.replicas {
+        super::page_replicas::write_replicas(out, replicas)?;
+    }
     out.push_str("</header>\n");
     for (i, (t, h)) in status.targets.iter().zip(&health).enumerate() {
         if shown(t, *h) {
@@ -97,7 +100,7 @@ fn shorten(s: &str, max: usize) -> String {
 /// Worst first in the headline: a stale target is what `/healthz` pages about.
 fn severity(h: Health) -> u8 {
     match h {
-        Health::Healthy => 0,
+        Health::Healthy | Health::Elsewhere => 0,
         Health::Starting => 1,
         Health::Failing => 2,
         Health::Stale => 3,
@@ -109,7 +112,7 @@ fn summary(health: &[Health]) -> String {
         return "no targets configured".to_owned();
     }
     let mut parts = Vec::new();
-    for h in [Health::Stale, Health::Failing, Health::Starting, Health::Healthy] {
+    for h in [Health::Stale, Health::Failing, Health::Starting, Health::Healthy, Health::Elsewhere] {
         let n = health.iter().filter(|x| **x == h).count();
         if n > 0 {
             parts.push(format!("{n} {}", h.label()));
@@ -162,6 +165,7 @@ fn headline(t: &TargetStatus, h: Health, now: DateTime<Utc>) -> String {
         Health::Starting => "Waiting for the first poll to finish.".to_owned(),
         Health::Failing => format!("The last poll failed; last successful poll {last}."),
         Health::Stale => format!("No recent successful poll (/healthz fails): last success {last}."),
+        Health::Elsewhere => "Another replica holds this target's lease and polls it.".to_owned(),
     }
 }
 

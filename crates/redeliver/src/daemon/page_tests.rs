@@ -170,6 +170,7 @@ pub(crate) fn sample(now: DateTime<Utc>) -> Status {
         page: 0,
         per_page: 0,
         fleet: None,
+        replicas: None,
     }
 }
 

@@ -2,7 +2,12 @@
 //! state's lock for its whole life, queueing a notification when an event is given up, and on
 //! SIGINT/SIGTERM (the session's cancellation token) finishing the request in flight, saving
 //! state and returning: every wait, here and in the client, ends with the token.
+//!
+//! On a PostgreSQL state the daemon is one replica of several ([`replicas`]): each round it
+//! claims its share of the targets' leases and polls only those; while the database cannot be
+//! reached it polls nothing, says so on `/healthz`, and retries with a growing backoff.
 
+use super::replicas;
 use super::status::{GivenUpEvent, PendingEvent, RecentRedelivery, RecentReplay, SharedStatus, Status, TargetStatus};
 use crate::config::{NotifySettings, RunOptions, Target};
 use crate::exit::Failure;
@@ -29,6 +34,8 @@ pub struct Daemon {
     /// Discovered hooks and their budget-aware schedule (issue 14), when any target is
     /// `kind = "org-repo-hooks"`.
     pub fleet: Option<super::fleet::Fleet>,
+    /// PostgreSQL state: how long to wait before trying the database again (zero while it answers).
+    pub(super) db_backoff: Duration,
 }
 
 /// What one poll of a target came to.
@@ -98,6 +105,7 @@ impl Daemon {
             page: 0,
             per_page: 0,
             fleet: None,
+            replicas: None,
         });
         let wanted = notify.url.is_some() || notify.command.is_some();
         let notify = wanted.then(|| notify::Queue::start(notify, notify::QUEUE_CAPACITY, status.clone()));
@@ -111,6 +119,7 @@ impl Daemon {
             verbose_passes: true,
             seen: Default::default(),
             fleet: None,
+            db_backoff: Duration::ZERO,
         }
     }
 
@@ -122,12 +131,18 @@ impl Daemon {
     /// One pass over every configured target, in order; a failing target does not stop the
     /// others. Discovered hooks (after them in `targets`) keep their own schedule (`fleet`).
     pub async fn poll_once(&mut self) {
+        // PostgreSQL state: the targets whose leases this replica holds (all of them on a file).
+        let Some(owned) = self.claim() else { return };
         let fixed = self.fleet.as_ref().map_or(self.targets.len(), |f| f.fixed);
         for i in 0..fixed {
+            if !owned.contains(&self.targets[i].key()) {
+                continue;
+            }
             if matches!(self.poll_target(i).await, Polled::Cancelled) {
                 return;
             }
         }
+        self.show_replicas(&owned);
         let horizon = self.targets.iter().map(|t| t.policy.horizon).max().unwrap_or_default();
         self.seen.forget_before(seen_floor(horizon, Utc::now()));
         tracing::trace!(seen = self.seen.len(), "failed events remembered for counting");
@@ -177,6 +192,10 @@ impl Daemon {
                     return Polled::Gone;
                 }
                 tracing::error!(target = %t.name, "poll failed: {error}");
+                if replicas::database_unreachable(&failure) {
+                    self.db_backoff = replicas::backoff(self.db_backoff, self.interval);
+                    replicas::database_down(&self.status, &error);
+                }
                 self.status.update(|s| {
                     let ts = &mut s.targets[i];
                     ts.polls += 1;
@@ -196,13 +215,17 @@ impl Daemon {
         }
         while !cancel.is_cancelled() {
             self.poll_once().await;
-            // ±10 % so that many daemons do not poll in lockstep.
+            // ±10 % so that many daemons do not poll in lockstep; sooner while the database is
+            // away, so the replica is back as soon as it is.
             let wait = self.interval.mul_f64(0.9 + 0.2 * fastrand::f64());
+            let wait = if self.db_backoff.is_zero() { wait } else { wait.min(self.db_backoff) };
             tokio::select! {
                 () = cancel.cancelled() => break,
                 () = tokio::time::sleep(wait) => {}
             }
         }
+        // PostgreSQL state: hand the targets over now rather than when the leases expire.
+        self.session.release_all();
         if let Some(queue) = self.notify.take() {
             queue.close(NOTIFY_GRACE).await;
         }

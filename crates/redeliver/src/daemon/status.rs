@@ -47,6 +47,38 @@ pub struct Status {
     /// Discovered hooks and their schedule (issue 14), when a target discovers them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fleet: Option<super::fleet_status::FleetStatus>,
+    // PostgreSQL state (issue 13).
+    /// The replicas sharing a PostgreSQL state, as this one sees them; `None` on a file state.
+    pub replicas: Option<Replicas>,
+}
+
+/// The replicas on a PostgreSQL state: which replica owns which target, and the database's health.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Replicas {
+    /// This replica's name (`host:pid:tag`).
+    pub replica: String,
+    /// The database, without its password.
+    pub database: String,
+    /// Why the database cannot be reached, while it cannot: `/healthz` answers 503 naming it.
+    pub database_error: Option<String>,
+    /// One row per target, in the order of `targets`.
+    pub leases: Vec<LeaseStatus>,
+}
+
+/// One target's lease.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LeaseStatus {
+    /// The target's name, as in `targets`.
+    pub target: String,
+    /// The replica that holds it; `None` when nobody does (released, or not yet taken).
+    pub owner: Option<String>,
+    /// Whether this replica holds it (it polls only the targets it holds).
+    pub mine: bool,
+    pub epoch: i64,
+    pub age_seconds: f64,
+    pub expires_in_seconds: f64,
+    /// Take-overs from a replica whose lease had expired.
+    pub failovers: i64,
 }
 
 /// `status` with each target's pending events cut to page `page` (from 1) of [`PER_PAGE`], and

@@ -6,6 +6,7 @@ mod act;
 mod archive;
 mod carry;
 mod client;
+mod lease;
 mod outage;
 mod read;
 mod save;
@@ -20,17 +21,19 @@ use crate::report::{RUN_SCHEMA, Report, RequestReport, StateReport, WindowReport
 use chrono::Utc;
 use redeliver_core::github::{Pace, RequestStats};
 use redeliver_core::plan::plan;
-use redeliver_core::state::{Ledger, StateLock};
+use redeliver_core::state::{Ledger, StateLocation, StateLock};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// What lives across passes: the state file (and, for the daemon, its lock held for life),
+/// What lives across passes: the state (a file and, for the daemon, its lock held for life; or
+/// a PostgreSQL database and this process's leases on it),
 /// one client per target (JWTs and installation tokens are reused and renewed), the time of the
 /// last redelivery request per host (targets on one host are paced together), and the shutdown flag.
 pub struct Session {
-    state_path: PathBuf,
+    state: StateLocation,
     held: Option<StateLock>,
+    /// PostgreSQL state: this process's name in the fleet and the leases it holds.
+    leases: lease::Leases,
     /// By ledger key.
     clients: HashMap<String, HookClient>,
     /// By host: when the last redelivery request went there, and the gap its target keeps.
@@ -44,10 +47,11 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(state_path: PathBuf) -> Self {
+    pub fn new(state: StateLocation) -> Self {
         Self {
-            state_path,
+            state,
             held: None,
+            leases: lease::Leases::default(),
             clients: HashMap::new(),
             last_post: HashMap::new(),
             cancel: Default::default(),
@@ -56,14 +60,18 @@ impl Session {
         }
     }
 
-    /// Takes the state's lock for the whole session (the daemon), instead of once per pass.
+    /// Takes the state's lock for the whole session (the daemon), instead of once per pass. A
+    /// PostgreSQL state has no file to lock: the daemon shares it through leases instead
+    /// ([`Session::claim`]).
     pub fn hold_lock(&mut self) -> Result<(), Failure> {
-        self.held = Some(StateLock::acquire(&self.state_path)?);
+        if let Some(path) = self.state.file() {
+            self.held = Some(StateLock::acquire(path)?);
+        }
         Ok(())
     }
 
-    pub fn state_path(&self) -> &Path {
-        &self.state_path
+    pub fn state(&self) -> &StateLocation {
+        &self.state
     }
 
     /// One pass over one target.
@@ -75,6 +83,8 @@ impl Session {
         hc.refresh(t).await?;
         let result = self.pass_with(&mut hc, t, o).await;
         self.clients.insert(t.key(), hc);
+        // A lease taken for this pass alone (`run`) goes back now, whatever the pass did.
+        self.release_pass_lease();
         result
     }
 
@@ -89,7 +99,7 @@ impl Session {
         let knew_the_clock = hc.client.stats().clock_skew.is_some();
 
         // Reading only: a failure here (auth, network, bad answer) leaves no trace.
-        let mut read = read::read(&self.state_path, t, o, hc.client.stats().github_time(started_here)).await?;
+        let mut read = read::read(&self.state, t, o, hc.client.stats().github_time(started_here)).await?;
         let (mut scan, mut pages) = read::list(hc, t, &read).await?;
         let started = hc.client.stats().github_time(started_here);
         if !knew_the_clock {
@@ -103,7 +113,7 @@ impl Session {
             }
         }
 
-        let (_lock, ledger) = self.open_for_acting(read.reader.take(), o.dry_run)?;
+        let (_lock, ledger) = self.open_for_acting(read.reader.take(), o.dry_run, &t.key())?;
         // The Actions variable's carried ledger: merged into the runner's ledger (in memory only
         // for a dry run), so a fresh runner knows the ladder, the cap and give-ups.
         if let (Some(c), Some(l)) = (&read.carried, ledger.as_ref().filter(|_| !o.dry_run)) {
@@ -153,7 +163,7 @@ impl Session {
 
         let store = match &read.variable {
             Some(v) => v.describe(),
-            None => format!("SQLite {}", self.state_path.display()),
+            None => self.state.describe(),
         };
         save::remember(t, o, &plan, &scan, ledger.as_ref(), now)?;
         let receiver = outage::finish(t, o, step, &plan, acted.canaries, ledger.as_ref(), now)?;
@@ -193,18 +203,26 @@ impl Session {
 
     /// Acting is one process at a time: the lock (unless the session holds it), and the ledger
     /// read again under it, so that a pass that overlapped this one and already redelivered an
-    /// event is seen. A dry run keeps the read-only ledger and takes no lock.
+    /// event is seen. A dry run keeps the read-only ledger and takes no lock. On PostgreSQL the
+    /// target's lease stands for the lock ([`Session::lease_for_pass`]) and fences the ledger's
+    /// writes before each POST.
     fn open_for_acting(
-        &self,
+        &mut self,
         reader: Option<Ledger>,
         dry_run: bool,
+        key: &str,
     ) -> Result<(Option<StateLock>, Option<Ledger>), Failure> {
         if dry_run {
             return Ok((None, reader));
         }
         drop(reader);
-        let lock = if self.held.is_some() { None } else { Some(StateLock::acquire(&self.state_path)?) };
-        Ok((lock, Some(Ledger::open(&self.state_path)?)))
+        let Some(path) = self.state.file() else {
+            let ledger = Ledger::open(&self.state)?;
+            self.lease_for_pass(&ledger, key)?;
+            return Ok((None, Some(ledger)));
+        };
+        let lock = if self.held.is_some() { None } else { Some(StateLock::acquire(path)?) };
+        Ok((lock, Some(Ledger::open(path)?)))
     }
 
     /// Waits until a redelivery request may go to `t`'s host, then until `hc`'s own pacer lets

@@ -8,8 +8,7 @@ use crate::exit::Failure;
 use chrono::{DateTime, Utc};
 use redeliver_core::github::{ActionsVariable, Credentials};
 use redeliver_core::plan::{Scan, Window};
-use redeliver_core::state::Ledger;
-use std::path::Path;
+use redeliver_core::state::{Ledger, StateLocation};
 
 /// What the reading step found.
 pub struct Read {
@@ -28,7 +27,7 @@ pub struct Read {
 
 /// Opens the ledger read-only, reads the stored time (and, with the Actions variable, the
 /// carried ledger) and chooses the window.
-pub async fn read(state: &Path, t: &Target, o: &RunOptions, started: DateTime<Utc>) -> Result<Read, Failure> {
+pub async fn read(state: &StateLocation, t: &Target, o: &RunOptions, started: DateTime<Utc>) -> Result<Read, Failure> {
     let key = t.key();
     let reader = Ledger::open_read_only(state)?;
     let mut variable = match &t.variable {

@@ -14,6 +14,7 @@ mod ops;
 mod org_fleet;
 mod outage;
 mod pipe;
+mod postgres;
 mod rough_edges;
 mod run;
 mod secret_sweep;

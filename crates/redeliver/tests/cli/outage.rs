@@ -131,6 +131,45 @@ async fn a_60_hour_outage_loses_nothing_and_spends_one_canary_per_probe_interval
     assert_eq!(o.reports.last().unwrap().receiver.as_ref().unwrap().state, ReceiverState::Up);
 }
 
+/// The same recovery on a PostgreSQL state (issue 13): the receiver's health, the canaries and
+/// the attempts charged to no rung are kept in the database, so each `run` (under its lease)
+/// picks the outage up where the one before left it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_12_hour_outage_on_a_postgresql_state_loses_nothing_and_is_told_once() {
+    let mut o = Outage::start().await;
+    let state = redeliver_core::state::postgres::testing::fresh_url();
+    let flags = ["--state", state.as_str()];
+    let mut guids = Vec::new();
+    for _ in 0..3 {
+        guids.push(o.fire("push").await);
+    }
+    for _ in 0..12 {
+        o.run(&flags).await;
+        o.advance(Duration::hours(1));
+        guids.push(o.fire("push").await);
+    }
+    let canaries: u32 = o.reports.iter().map(|r| r.receiver.as_ref().unwrap().canaries_sent).sum();
+    assert_eq!(o.redelivery_posts(), canaries as usize, "every POST during the outage was a canary");
+    assert!((1..=12).contains(&canaries), "{canaries} canaries in 12 passes");
+    for r in &o.reports {
+        assert_eq!(r.counts.redelivered + r.counts.given_up, 0, "no rung and no give-up while down: {:?}", r.counts);
+        assert_eq!(r.receiver.as_ref().unwrap().state, ReceiverState::Down);
+    }
+    o.app.receiver.set_mode(ReceiverMode::Up);
+    guids.push(o.fire("push").await);
+    o.advance(Duration::minutes(1));
+    o.drain(&guids, 6, Duration::minutes(2), &flags).await;
+    o.advance(Duration::minutes(2));
+    o.run(&flags).await;
+    for g in &guids {
+        assert!(o.app.receiver.successes_for(g) > 0, "{g} recovered");
+    }
+    assert!(o.given_up().is_empty(), "none given up: {:?}", o.given_up());
+    assert_eq!(o.starts(), 1, "one start");
+    assert_eq!(o.ends().len(), 1, "one end");
+    assert_eq!(o.reports.last().unwrap().receiver.as_ref().unwrap().state, ReceiverState::Up);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_past_the_horizon_gives_the_oldest_up_once_with_reason_outage_and_recovers_the_rest() {
     let mut o = Outage::start().await;

@@ -45,6 +45,20 @@ impl Daemon {
         }
     }
 
+    /// Waits (at most `secs`) until `n` stderr lines contain `needle`.
+    pub async fn wait_for_count(&mut self, needle: &str, n: usize, secs: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while self.seen.iter().filter(|l| l.contains(needle)).count() < n {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) => self.seen.push(line),
+                _ => panic!(
+                    "fewer than {n} stderr lines with {needle:?} within {secs} s; saw:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
     /// The status page's base URL, from the daemon's start-up line.
     pub async fn status_url(&mut self) -> String {
         let line = self.wait_for("status page at ", 30).await;
