@@ -435,9 +435,14 @@ fn a_canary_is_charged_to_no_rung_and_a_refund_takes_a_rung_back(fresh: Fresh) {
     assert_eq!(l.memory("k", ["g"]).unwrap()["g"].uncharged, 1, "a refused canary left no attempt");
     l.withdraw_probe(refused, "refused", Some("422")).unwrap();
     assert_eq!(l.memory("k", ["g"]).unwrap()["g"].uncharged, 1, "withdrawn once");
+    // The refused canary was still a request at 11 s: the event's rung counts from it.
+    assert_eq!(l.memory("k", ["g"]).unwrap()["g"].last_sent_at, Some(at(11)));
+    let unsent = l.begin_probe("k", "g", "push", 1, first, at(12)).unwrap();
+    l.withdraw_probe(unsent, "not_sent", None).unwrap();
+    assert_eq!(l.memory("k", ["g"]).unwrap()["g"].last_sent_at, Some(at(11)), "one never sent is no request");
     let audit = l.history(Some("k"), Some("g"), 10).unwrap();
-    assert_eq!(audit.len(), 2, "both canaries stay in the audit history");
-    assert_eq!((audit[0].answer, audit[0].detail.as_deref()), (RedeliveryState::Refused, Some("422")));
+    assert_eq!(audit.len(), 3, "every canary stays in the audit history");
+    assert_eq!((audit[1].answer, audit[1].detail.as_deref()), (RedeliveryState::Refused, Some("422")));
 
     let before = l.begin_redelivery("k", "h", "push", 2, first, at(20)).unwrap();
     l.complete(before, RedeliveryState::Accepted, None).unwrap();

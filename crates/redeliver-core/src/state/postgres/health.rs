@@ -89,10 +89,12 @@ impl PgLedger {
             let mut tx = c.transaction().at(s)?;
             check_fence(&mut tx, s, key, fence.as_ref())?;
             tx.execute(
-                "INSERT INTO events (target, guid, event, first_seen_ms, uncharged) VALUES ($1, $2, $3, $4, 1)
+                "INSERT INTO events (target, guid, event, first_seen_ms, uncharged, last_sent_ms)
+                 VALUES ($1, $2, $3, $4, 1, $5)
                  ON CONFLICT (target, guid) DO UPDATE SET uncharged = events.uncharged + 1,
-                     first_seen_ms = LEAST(events.first_seen_ms, excluded.first_seen_ms)",
-                &[&key, &guid, &event, &first_seen.timestamp_millis()],
+                     first_seen_ms = LEAST(events.first_seen_ms, excluded.first_seen_ms),
+                     last_sent_ms = GREATEST(COALESCE(events.last_sent_ms, 0), excluded.last_sent_ms)",
+                &[&key, &guid, &event, &first_seen.timestamp_millis(), &at.timestamp_millis()],
             )
             .at(s)?;
             let row: i64 = tx
@@ -120,8 +122,13 @@ impl PgLedger {
                 .at(s)?;
             if let Some(r) = found {
                 let (target, guid): (String, String) = (r.get(0), r.get(1));
+                // As in SQLite: the canary's request time stays the event's last request
+                // unless it was never sent at all.
                 tx.execute(
-                    "UPDATE events SET uncharged = GREATEST(uncharged - 1, 0) WHERE target = $1 AND guid = $2",
+                    "UPDATE events SET uncharged = GREATEST(uncharged - 1, 0),
+                         last_sent_ms = (SELECT max(at_ms) FROM redeliveries
+                                         WHERE target = $1 AND guid = $2 AND answer != 'not_sent')
+                     WHERE target = $1 AND guid = $2",
                     &[&target, &guid],
                 )
                 .at(s)?;
