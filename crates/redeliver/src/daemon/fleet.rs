@@ -147,6 +147,40 @@ impl Fleet {
             .collect()
     }
 
+    fn schedule_settings(&self) -> Settings {
+        let horizon = self
+            .sources
+            .iter()
+            .map(|s| s.discovery.template.policy.horizon.to_std().unwrap_or_default())
+            .min()
+            .unwrap_or(Duration::from_secs(3 * 24 * 3600));
+        Settings::new(self.min_interval, self.settings.max_interval, horizon)
+    }
+
+    /// Per source, the points its discretionary polls leave for the polls that must go (hooks
+    /// at their maximum interval) and for redeliveries at the last hour's pace, until its
+    /// window resets.
+    pub fn holds(&self, now: DateTime<Utc>) -> Vec<f64> {
+        let settings = self.schedule_settings();
+        let views: Vec<HookView> = self.members.iter().map(Member::view).collect();
+        self.sources
+            .iter()
+            .enumerate()
+            .map(|(c, s)| {
+                let limit = s.limit.map_or(ASSUMED_LIMIT, |l| l as f64);
+                let share = limit * self.settings.budget_share;
+                let until = s.reset.and_then(|r| (r - now).to_std().ok()).unwrap_or(Duration::from_secs(3600));
+                let posts = s.posts.len() as f64 * until.min(Duration::from_secs(3600)).as_secs_f64() / 3600.0;
+                schedule::reserve(&views, c, &settings, now, s.reset, share) + posts
+            })
+            .collect()
+    }
+
+    /// Whether member `m` must be polled now, gate or not (its maximum interval is reached).
+    pub fn must_poll(&self, m: usize, now: DateTime<Utc>) -> bool {
+        schedule::must_poll(self.members[m].last_poll, &self.schedule_settings(), now)
+    }
+
     /// The schedule now, written into the members' `next_poll` and `interval`.
     pub fn plan(&mut self, now: DateTime<Utc>) -> schedule::Schedule {
         let hour_ago = now - chrono::Duration::hours(1);
@@ -155,13 +189,7 @@ impl Fleet {
                 s.posts.pop_front();
             }
         }
-        let horizon = self
-            .sources
-            .iter()
-            .map(|s| s.discovery.template.policy.horizon.to_std().unwrap_or_default())
-            .min()
-            .unwrap_or(Duration::from_secs(3 * 24 * 3600));
-        let settings = Settings::new(self.min_interval, self.settings.max_interval, horizon);
+        let settings = self.schedule_settings();
         let views: Vec<HookView> = self.members.iter().map(Member::view).collect();
         let plan = schedule::schedule(&views, &self.budgets(), &settings, now);
         for (m, (next, interval)) in self.members.iter_mut().zip(plan.next.iter().zip(&plan.intervals)) {
@@ -195,6 +223,7 @@ impl Daemon {
             }
             let Some(fleet) = self.fleet.as_mut() else { return };
             let plan = fleet.plan(Utc::now());
+            let holds = fleet.holds(Utc::now());
             publish(self);
             let mut order: Vec<usize> = (0..plan.next.len()).collect();
             order.sort_by_key(|&m| plan.next[m]);
@@ -208,11 +237,22 @@ impl Daemon {
                     break;
                 }
                 let Some(fleet) = self.fleet.as_ref() else { return };
-                let source = &fleet.sources[fleet.members[m].source];
+                let c = fleet.members[m].source;
+                let source = &fleet.sources[c];
+                // A hook at its maximum interval only stops at the share itself; the others
+                // leave the reserve to it (schedule/reserve.rs).
+                let forced = fleet.must_poll(m, now);
+                let hold = if forced { 0.0 } else { holds[c] };
                 if let Some(until) =
-                    schedule::gate(source.remaining, source.limit, source.reset, fleet.settings.budget_share, now)
+                    schedule::gate(source.remaining, source.limit, source.reset, fleet.settings.budget_share, hold, now)
                 {
-                    wake = wake.min(until);
+                    // Held back: look again when it becomes forced, if that is before the reset.
+                    let forced_at = fleet.members[m].last_poll.map(|p| {
+                        let s = fleet.schedule_settings();
+                        p + chrono::Duration::from_std(s.max_interval.saturating_sub(s.min_interval))
+                            .unwrap_or(chrono::Duration::MAX)
+                    });
+                    wake = wake.min(forced_at.filter(|f| *f > now).map_or(until, |f| f.min(until)));
                     continue;
                 }
                 if !self.poll_member(m).await {
