@@ -195,3 +195,22 @@ async fn an_unchanged_listing_is_a_free_304_and_owed_redeliveries_still_go_out()
     let last_listing = between.iter().rev().find(|r| r.path == list).unwrap();
     assert_eq!(last_listing.status, 304, "the second redelivery was planned on a 304, from the ledger");
 }
+
+/// `run` is one pass over configured hooks; an organization's hooks are discovered and paced
+/// by `watch` alone, so `run` refuses the kind as a configuration error (exit 2) that names the
+/// target and the command to use, before any request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_refuses_an_org_repo_hooks_target_with_exit_2() {
+    let app = App::start().await;
+    app.world().add_token(TOKEN);
+    let config = config(&app);
+    let out = app.command(["run", "--config", config.to_str().unwrap()]).env("ORG_TOKEN", TOKEN).await;
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("target \"acme-ci\" is kind = \"org-repo-hooks\"")
+            && out.stderr.contains("`redeliver watch`"),
+        "a clear message:\n{}",
+        out.stderr
+    );
+    assert!(app.world().requests().is_empty(), "nothing was asked of GitHub");
+}
