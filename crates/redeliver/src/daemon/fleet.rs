@@ -333,7 +333,8 @@ impl Daemon {
         let Some(fleet) = self.fleet.as_mut() else { return };
         let source = &mut fleet.sources[s];
         let now = Utc::now();
-        let found = discover(&source.discovery, &mut source.hooks_seen, &self.session.cancel).await;
+        let found =
+            discover(&source.discovery, &mut source.hooks_seen, &self.session.cancel, &self.session.tokens).await;
         let d = &source.discovery;
         match found {
             Ok(found) => {
@@ -461,10 +462,12 @@ async fn discover(
     d: &Discovery,
     seen: &mut HashMap<String, (Option<String>, Vec<ListedHook>)>,
     cancel: &tokio_util::sync::CancellationToken,
+    tokens: &crate::pass::Tokens,
 ) -> Result<Found, Failure> {
     let t = &d.template;
     let installation = matches!(t.auth, Auth::Installation { .. });
-    let mut hc = HookClient::connect(t, cancel).await?;
+    // The installation token the organization's hooks share (one per App and account).
+    let mut hc = HookClient::connect_sharing(t, cancel, tokens).await?;
     let c = &mut hc.client;
     let repos: Vec<ListedRepo> = if installation {
         c.installation_repos().await?.into_iter().filter(|r| r.owner.eq_ignore_ascii_case(&d.org)).collect()

@@ -9,7 +9,7 @@ mod client;
 mod read;
 mod save;
 
-pub use client::{HookClient, SignIn, client, sign_in};
+pub use client::{HookClient, SignIn, Tokens, client, sign_in};
 
 use crate::config::{RunOptions, Target};
 use crate::direct::owed::{self, DirectReport};
@@ -32,6 +32,8 @@ pub struct Session {
     held: Option<StateLock>,
     /// By ledger key.
     clients: HashMap<String, HookClient>,
+    /// Installation tokens, one per App and account, shared by the clients (issue 14).
+    pub tokens: client::Tokens,
     /// By host: when the last redelivery request went there, and the gap its target keeps.
     last_post: HashMap<String, (Instant, Duration)>,
     /// Shutdown: cancelled by a signal; every client wait and the pacing end with it.
@@ -48,6 +50,7 @@ impl Session {
             state_path,
             held: None,
             clients: HashMap::new(),
+            tokens: client::Tokens::default(),
             last_post: HashMap::new(),
             cancel: Default::default(),
             direct: false,
@@ -69,7 +72,7 @@ impl Session {
     pub async fn pass(&mut self, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
         let mut hc = match self.clients.remove(&t.key()) {
             Some(hc) => hc,
-            None => HookClient::connect(t, &self.cancel).await?,
+            None => HookClient::connect_sharing(t, &self.cancel, &self.tokens).await?,
         };
         hc.refresh(t).await?;
         let result = self.pass_with(&mut hc, t, o).await;

@@ -11,6 +11,7 @@ mod never_lose_list;
 mod never_lose_state;
 mod ops;
 mod org_fleet;
+mod org_fleet_app;
 mod pipe;
 mod rough_edges;
 mod run;
