@@ -115,7 +115,7 @@ pub struct RedeliveryRecord {
     pub detail: Option<String>,
 }
 
-const SCHEMA: i64 = super::owed::SCHEMA;
+const SCHEMA: i64 = super::polls::SCHEMA;
 
 pub struct Ledger {
     conn: Connection,
@@ -258,6 +258,9 @@ impl Ledger {
         }
         if version < super::owed::SCHEMA {
             self.sql(|c| c.execute_batch(super::owed::MIGRATION))?;
+        }
+        if version < super::polls::SCHEMA {
+            self.sql(|c| c.execute_batch(super::polls::MIGRATION))?;
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ mod ledger;
 mod lock;
 mod owed;
 mod path_problem;
+mod polls;
 
 pub use archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};
 pub use ledger::{Ledger, RedeliveryRecord, RedeliveryState, StateError};

@@ -87,9 +87,9 @@ pub struct HookClient {
     /// The session's shared installation tokens.
     tokens: Tokens,
     /// The `ETag` of the first page the last saved pass listed: the next pass asks with
-    /// `If-None-Match`, and a 304 means no attempt was made since. Kept in memory only, in the
-    /// session that holds the state's lock: it stands for "the state has seen everything up to
-    /// that page", which no other process can change meanwhile; a restart lists once in full.
+    /// `If-None-Match`, and a 304 means no attempt was made since. It stands for "the state has
+    /// seen everything up to that page", so it is kept in the state beside what it stands for
+    /// (written after the pass saved) and a restart resumes from it.
     etag: Option<String>,
     /// The `ETag` of this pass's first page, kept once the pass has saved ([`HookClient::saved`]).
     fresh_etag: Option<String>,
@@ -213,6 +213,17 @@ impl HookClient {
             .into());
         }
         Ok(Page { next: listed.next, oldest, not_modified: listed.not_modified })
+    }
+
+    /// The `ETag` this pass's first page came with, to keep in the state once it saved.
+    pub fn fresh_etag(&self) -> Option<&str> {
+        self.fresh_etag.as_deref()
+    }
+
+    /// A new client starts from the `ETag` the state kept for its target (schema 6): the state
+    /// has seen everything up to that page, so a restart asks conditionally at once.
+    pub fn resume(&mut self, etag: Option<String>) {
+        self.etag = etag;
     }
 
     /// The pass saved what it listed: its first page's `ETag` may stand for it from now on.

@@ -72,7 +72,11 @@ impl Session {
     pub async fn pass(&mut self, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
         let mut hc = match self.clients.remove(&t.key()) {
             Some(hc) => hc,
-            None => HookClient::connect_sharing(t, &self.cancel, &self.tokens).await?,
+            None => {
+                let mut hc = HookClient::connect_sharing(t, &self.cancel, &self.tokens).await?;
+                hc.resume(self.kept_etag(t)?);
+                hc
+            }
         };
         hc.refresh(t).await?;
         let result = self.pass_with(&mut hc, t, o).await;
@@ -161,6 +165,10 @@ impl Session {
         if o.dry_run {
             hc.unsaved()
         } else {
+            // Kept in the state only now that the pass saved (issue 14: restarts resume from it).
+            if let (None, Some(l)) = (&read.variable, &ledger) {
+                l.set_listing_etag(&t.key(), hc.fresh_etag(), Utc::now())?;
+            }
             hc.saved()
         }
         let attention = acted.counts.need_attention() || acted.stop.is_some();
@@ -191,6 +199,18 @@ impl Session {
     /// Acting is one process at a time: the lock (unless the session holds it), and the ledger
     /// read again under it, so that a pass that overlapped this one and already redelivered an
     /// event is seen. A dry run keeps the read-only ledger and takes no lock.
+    /// The listing `ETag` the state kept for `t` (never with the Actions variable, whose
+    /// passes list pending events again each time).
+    fn kept_etag(&self, t: &Target) -> Result<Option<String>, Failure> {
+        if t.variable.is_some() {
+            return Ok(None);
+        }
+        match Ledger::open_read_only(&self.state_path)? {
+            Some(l) => Ok(l.listing_etag(&t.key())?),
+            None => Ok(None),
+        }
+    }
+
     fn open_for_acting(
         &self,
         reader: Option<Ledger>,

@@ -214,3 +214,47 @@ async fn run_refuses_an_org_repo_hooks_target_with_exit_2() {
     );
     assert!(app.world().requests().is_empty(), "nothing was asked of GitHub");
 }
+
+/// The listing `ETag`s live in the state (schema 6), so a restarted `watch` asks each hook's
+/// first page conditionally at once: the first listings after the restart are free 304s, not
+/// the full listings that cost a fleet hours of budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_watch_asks_conditionally_at_once() {
+    let app = App::start().await;
+    let world = app.world();
+    world.add_token(TOKEN);
+    let ci = format!("{}/jenkins/x/", app.receiver.url());
+    let mut paths = Vec::new();
+    for i in 0..5 {
+        let name = format!("svc-{i}");
+        world.add_repo("acme", &name);
+        let hook = world.add_repo_hook("acme", &name, &ci, None);
+        world.record_attempt(hook, NewAttempt::new("push", 200, Utc::now() - chrono::Duration::minutes(1)));
+        paths.push(format!("/repos/acme/{name}/hooks/{hook}/deliveries"));
+    }
+    let config = config(&app);
+    let listings = |from: usize| -> Vec<(String, u16)> {
+        let requests = world.requests();
+        requests[from..].iter().filter(|r| paths.contains(&r.path)).map(|r| (r.path.clone(), r.status)).collect()
+    };
+    let watch = || {
+        app.command(["watch", "--config", config.to_str().unwrap(), "--listen", "off"]).env("ORG_TOKEN", TOKEN).spawn()
+    };
+    // First run: every hook listed in full once, then again (conditionally) at least once.
+    let mut first = watch();
+    let all_twice = || paths.iter().all(|p| listings(0).iter().filter(|(q, _)| q == p).count() >= 2);
+    assert!(poll_until(Duration::from_secs(30), all_twice).await, "{}", first.seen.join("\n"));
+    first.signal("TERM");
+    assert_eq!(first.exit_code(20).await, 0, "{}", first.seen.join("\n"));
+
+    let restart = world.requests().len();
+    let mut second = watch();
+    let each_once = || paths.iter().all(|p| listings(restart).iter().any(|(q, _)| q == p));
+    assert!(poll_until(Duration::from_secs(30), each_once).await, "{}", second.seen.join("\n"));
+    second.signal("TERM");
+    assert_eq!(second.exit_code(20).await, 0, "{}", second.seen.join("\n"));
+    for p in &paths {
+        let status = listings(restart).into_iter().find(|(q, _)| q == p).map(|(_, s)| s);
+        assert_eq!(status, Some(304), "{p}: the first listing after the restart is a 304");
+    }
+}
