@@ -469,10 +469,21 @@ async fn discover(
     // The installation token the organization's hooks share (one per App and account).
     let mut hc = HookClient::connect_sharing(t, cancel, tokens).await?;
     let c = &mut hc.client;
+    // `org = "*"` (a GHES site administrator's token): every organization of the server.
+    let orgs: Vec<String> = if d.every_org() { c.organizations().await? } else { vec![d.org.clone()] };
     let repos: Vec<ListedRepo> = if installation {
         c.installation_repos().await?.into_iter().filter(|r| r.owner.eq_ignore_ascii_case(&d.org)).collect()
     } else {
-        c.org_repos(&d.org).await?
+        let mut repos = Vec::new();
+        for org in &orgs {
+            match c.org_repos(org).await {
+                Ok(found) => repos.extend(found),
+                // Deleted since the organizations were listed: no error, no repositories.
+                Err(redeliver_core::github::ApiError::NotFound { .. }) if d.every_org() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        repos
     };
     let listed = repos.len();
     let kept: Vec<&ListedRepo> = repos.iter().filter(|r| d.selector.wants_repo(r)).collect();
@@ -497,15 +508,15 @@ async fn discover(
     }
     // Repositories no longer kept are forgotten.
     *seen = still;
-    if d.org_hooks
-        && let Some(found) = c.hooks(&d.org, None).await?
-    {
-        hooks.extend(
-            found
-                .into_iter()
-                .filter(|h| d.selector.wants_hook(h))
-                .map(|h| HookTarget::Org { org: d.org.clone(), hook_id: h.id }),
-        );
+    for org in orgs.iter().filter(|_| d.org_hooks) {
+        if let Some(found) = c.hooks(org, None).await? {
+            hooks.extend(
+                found
+                    .into_iter()
+                    .filter(|h| d.selector.wants_hook(h))
+                    .map(|h| HookTarget::Org { org: org.clone(), hook_id: h.id }),
+            );
+        }
     }
     let stats = c.stats();
     let points = stats.total().saturating_sub(stats.not_modified);

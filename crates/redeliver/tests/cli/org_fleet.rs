@@ -258,3 +258,51 @@ async fn a_restarted_watch_asks_conditionally_at_once() {
         assert_eq!(status, Some(304), "{p}: the first listing after the restart is a 304");
     }
 }
+
+/// `org = "*"` (a GHES site administrator's token): every organization of the server is
+/// listed (`GET /organizations`) and each one's matching hooks watched; with an App's key
+/// instead, whose installation covers one account, the config is refused (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_organization_is_covered_with_org_star() {
+    let app = App::start().await;
+    let world = app.world();
+    world.add_token(TOKEN);
+    world.set_rate_limit(1_000_000, 1_000_000, Duration::from_secs(3600));
+    let ci = format!("{}/jenkins/x/", app.receiver.url());
+    let when = Utc::now() - chrono::Duration::minutes(2);
+    let mut failed = Vec::new();
+    for org in ["acme", "globex", "initech"] {
+        for i in 0..3 {
+            let name = format!("svc-{i}");
+            world.add_repo(org, &name);
+            let hook = world.add_repo_hook(org, &name, &ci, None);
+            failed.push(world.record_attempt(hook, NewAttempt::new("push", 502, when)).guid);
+        }
+    }
+    let text = std::fs::read_to_string(config(&app)).unwrap().replace("org = \"acme\"", "org = \"*\"");
+    let path = app.dir.path().join("every-org.toml");
+    std::fs::write(&path, &text).unwrap();
+    let mut daemon =
+        app.command(["watch", "--config", path.to_str().unwrap(), "--listen", "off"]).env("ORG_TOKEN", TOKEN).spawn();
+    let all_once = || failed.iter().all(|g| app.receiver.successes_for(g) == 1);
+    let done = poll_until(Duration::from_secs(60), all_once).await;
+    daemon.signal("TERM");
+    let code = daemon.exit_code(20).await;
+    assert!(done, "every organization's failures redelivered:\n{}", daemon.seen.join("\n"));
+    assert_eq!(code, 0, "{}", daemon.seen.join("\n"));
+    let requests = world.requests();
+    assert!(requests.iter().any(|r| r.path == "/organizations" && r.status == 200));
+    for org in ["acme", "globex", "initech"] {
+        assert!(requests.iter().any(|r| r.path == format!("/orgs/{org}/repos")), "{org} listed");
+    }
+
+    let with_app = text.replace(
+        "token_env = \"ORG_TOKEN\"",
+        &format!("app_id = {}\nprivate_key_file = \"{}\"", crate::harness::APP_ID, app.key_path().display()),
+    );
+    let app_path = app.dir.path().join("every-org-app.toml");
+    std::fs::write(&app_path, with_app).unwrap();
+    let out = app.command(["watch", "--config", app_path.to_str().unwrap(), "--listen", "off"]).await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("org = \"*\"") && out.stderr.contains("site administrator"), "{}", out.stderr);
+}
