@@ -35,6 +35,26 @@ pub struct Fleet {
     pub members: Vec<Member>,
     pub settings: FleetSettings,
     pub min_interval: Duration,
+    /// Per source, its credential (an index into [`Fleet::budgets`]): sources that sign in
+    /// with the same token, or the same App on the same account, share one rate limit and so
+    /// one budget (issue 14).
+    pub credential: Vec<usize>,
+}
+
+/// Which rate limit a source spends: its API and token (hashed: the key never holds the
+/// secret), or its App and account for installation tokens.
+fn credential_key(d: &Discovery) -> String {
+    use std::hash::{Hash, Hasher};
+    let t = &d.template;
+    match &t.auth {
+        Auth::Token(token) => {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            token.expose().hash(&mut h);
+            format!("{} token {:x}", t.api_url, h.finish())
+        }
+        Auth::Installation { app_id, .. } => format!("{} installation {app_id} {}", t.api_url, d.org.to_lowercase()),
+        Auth::App { app_id, .. } => format!("{} app {app_id}", t.api_url),
+    }
 }
 
 /// One `org-repo-hooks` target: its organization and credential (one budget per source).
@@ -98,9 +118,9 @@ impl Member {
         }
     }
 
-    fn view(&self) -> HookView {
+    fn view(&self, credential: &[usize]) -> HookView {
         HookView {
-            credential: self.source,
+            credential: credential[self.source],
             last_poll: self.last_poll,
             last_traffic: self.last_traffic,
             failing: self.failing,
@@ -114,6 +134,17 @@ impl Member {
 impl Fleet {
     pub fn new(fixed: usize, discovery: Vec<Discovery>, settings: FleetSettings, min_interval: Duration) -> Fleet {
         let now = Utc::now();
+        let mut keys: Vec<String> = Vec::new();
+        let credential = discovery
+            .iter()
+            .map(|d| {
+                let key = credential_key(d);
+                keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                    keys.push(key);
+                    keys.len() - 1
+                })
+            })
+            .collect();
         let sources = discovery
             .into_iter()
             .map(|discovery| Source {
@@ -131,20 +162,41 @@ impl Fleet {
                 posts: Default::default(),
             })
             .collect();
-        Fleet { fixed, sources, members: Vec::new(), settings, min_interval }
+        Fleet { fixed, sources, members: Vec::new(), settings, min_interval, credential }
     }
 
-    /// Each source's budget: its share of the limit, less its refreshes' points an hour.
+    fn credentials(&self) -> usize {
+        self.credential.iter().max().map_or(0, |c| c + 1)
+    }
+
+    /// Each credential's budget: its share of the limit, less the refreshes' points an hour
+    /// and the last hour's redeliveries of every source that spends it.
     pub fn budgets(&self) -> Vec<Budget> {
-        self.sources
-            .iter()
-            .map(|s| Budget {
-                limit_per_hour: s.limit.map_or(ASSUMED_LIMIT, |l| l as f64),
-                share: self.settings.budget_share,
-                reserved_per_hour: s.refresh_points as f64 * 3600.0 / s.discovery.refresh.as_secs_f64().max(1.0)
-                    + s.posts.len() as f64,
+        (0..self.credentials())
+            .map(|c| {
+                let mine = || self.sources.iter().enumerate().filter(move |(s, _)| self.credential[*s] == c);
+                Budget {
+                    limit_per_hour: mine().find_map(|(_, s)| s.limit).map_or(ASSUMED_LIMIT, |l| l as f64),
+                    share: self.settings.budget_share,
+                    reserved_per_hour: mine()
+                        .map(|(_, s)| {
+                            s.refresh_points as f64 * 3600.0 / s.discovery.refresh.as_secs_f64().max(1.0)
+                                + s.posts.len() as f64
+                        })
+                        .sum(),
+                }
             })
             .collect()
+    }
+
+    /// Source `s` learned its credential's rate: every source on that credential knows it.
+    fn share_rate(&mut self, s: usize) {
+        let (remaining, limit, reset) = (self.sources[s].remaining, self.sources[s].limit, self.sources[s].reset);
+        for o in 0..self.sources.len() {
+            if self.credential[o] == self.credential[s] {
+                (self.sources[o].remaining, self.sources[o].limit, self.sources[o].reset) = (remaining, limit, reset);
+            }
+        }
     }
 
     fn schedule_settings(&self) -> Settings {
@@ -157,20 +209,21 @@ impl Fleet {
         Settings::new(self.min_interval, self.settings.max_interval, horizon)
     }
 
-    /// Per source, the points its discretionary polls leave for the polls that must go (hooks
-    /// at their maximum interval) and for redeliveries at the last hour's pace, until its
-    /// window resets.
+    /// Per credential, the points its discretionary polls leave for the polls that must go
+    /// (hooks at their maximum interval) and for redeliveries at the last hour's pace, until
+    /// its window resets.
     pub fn holds(&self, now: DateTime<Utc>) -> Vec<f64> {
         let settings = self.schedule_settings();
-        let views: Vec<HookView> = self.members.iter().map(Member::view).collect();
-        self.sources
-            .iter()
-            .enumerate()
-            .map(|(c, s)| {
+        let views: Vec<HookView> = self.members.iter().map(|m| m.view(&self.credential)).collect();
+        (0..self.credentials())
+            .map(|c| {
+                let mine = || self.sources.iter().enumerate().filter(move |(s, _)| self.credential[*s] == c);
+                let Some((_, s)) = mine().next() else { return 0.0 };
                 let limit = s.limit.map_or(ASSUMED_LIMIT, |l| l as f64);
                 let share = limit * self.settings.budget_share;
                 let until = s.reset.and_then(|r| (r - now).to_std().ok()).unwrap_or(Duration::from_secs(3600));
-                let posts = s.posts.len() as f64 * until.min(Duration::from_secs(3600)).as_secs_f64() / 3600.0;
+                let posts: usize = mine().map(|(_, s)| s.posts.len()).sum();
+                let posts = posts as f64 * until.min(Duration::from_secs(3600)).as_secs_f64() / 3600.0;
                 schedule::reserve(&views, c, &settings, now, s.reset, share) + posts
             })
             .collect()
@@ -190,7 +243,7 @@ impl Fleet {
             }
         }
         let settings = self.schedule_settings();
-        let views: Vec<HookView> = self.members.iter().map(Member::view).collect();
+        let views: Vec<HookView> = self.members.iter().map(|m| m.view(&self.credential)).collect();
         let plan = schedule::schedule(&views, &self.budgets(), &settings, now);
         for (m, (next, interval)) in self.members.iter_mut().zip(plan.next.iter().zip(&plan.intervals)) {
             m.next_poll = Some(*next);
@@ -237,8 +290,8 @@ impl Daemon {
                     break;
                 }
                 let Some(fleet) = self.fleet.as_ref() else { return };
-                let c = fleet.members[m].source;
-                let source = &fleet.sources[c];
+                let source = &fleet.sources[fleet.members[m].source];
+                let c = fleet.credential[fleet.members[m].source];
                 // A hook at its maximum interval only stops at the share itself; the others
                 // leave the reserve to it (schedule/reserve.rs).
                 let forced = fleet.must_poll(m, now);
@@ -316,6 +369,8 @@ impl Daemon {
                 source.remaining = r.rate_limit_remaining.or(source.remaining);
                 source.limit = r.rate_limit_limit.or(source.limit);
                 source.reset = r.rate_limit_reset.or(source.reset);
+                let s = member.source;
+                fleet.share_rate(s);
             }
             Polled::Gone => {
                 let key = member.key.clone();
@@ -357,6 +412,9 @@ impl Daemon {
                     })
                     .collect();
                 self.replace_members(s, targets);
+                if let Some(fleet) = self.fleet.as_mut() {
+                    fleet.share_rate(s);
+                }
             }
             Err(failure) => {
                 let error = failure.one_line();
@@ -568,3 +626,7 @@ fn publish(daemon: &Daemon) {
         .collect();
     daemon.status.update(|st| st.fleet = Some(super::fleet_status::FleetStatus { orgs, hooks: rows }));
 }
+
+#[cfg(test)]
+#[path = "fleet_tests.rs"]
+mod tests;
