@@ -18,7 +18,8 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     pub failure_rates: Vec<f64>,
     /// What to run, comma-separated: `list` (a dry run: requests, CPU, memory), `post` (a real
-    /// pass: one POST per due event), `drain` (a backlog under secondary limits). [default: all]
+    /// pass: one POST per due event), `drain` (a backlog under secondary limits), `outage` (a
+    /// receiver down 6, 30 and 60 h, with and without outage awareness). [default: all]
     #[arg(long, value_delimiter = ',')]
     pub modes: Vec<String>,
     /// Failed events in the drain's backlog. [default: 2000; 300 with --quick]
@@ -41,6 +42,7 @@ pub struct Plan {
     pub list: bool,
     pub post: bool,
     pub drain: bool,
+    pub outage: bool,
     pub drain_events: usize,
     pub compress: u32,
     pub seed: u64,
@@ -62,13 +64,13 @@ impl Args {
             bail!("--failure-rates are percentages between 0 and 100");
         }
         let modes: Vec<&str> = if self.modes.is_empty() {
-            vec!["list", "post", "drain"]
+            vec!["list", "post", "drain", "outage"]
         } else {
             self.modes.iter().map(String::as_str).collect()
         };
         for m in &modes {
-            if !["list", "post", "drain"].contains(m) {
-                bail!("unknown mode '{m}': use list, post or drain");
+            if !["list", "post", "drain", "outage"].contains(m) {
+                bail!("unknown mode '{m}': use list, post, drain or outage");
             }
         }
         Ok(Plan {
@@ -77,6 +79,7 @@ impl Args {
             list: modes.contains(&"list"),
             post: modes.contains(&"post"),
             drain: modes.contains(&"drain"),
+            outage: modes.contains(&"outage"),
             drain_events: self.drain_events.unwrap_or(if self.quick { 300 } else { 2000 }),
             compress: self.compress.max(1),
             seed: self.seed,

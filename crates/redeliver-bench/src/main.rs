@@ -9,6 +9,7 @@ mod child;
 mod drain;
 mod history;
 mod listing;
+mod outage;
 mod table;
 
 use clap::Parser;
@@ -28,6 +29,9 @@ async fn run(args: args::Args) -> anyhow::Result<()> {
     }
     if plan.drain {
         drain::run(&plan).await?;
+    }
+    if plan.outage {
+        outage::run(&child::redeliver_exe()?).await?;
     }
     Ok(())
 }

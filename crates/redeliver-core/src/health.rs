@@ -17,8 +17,10 @@
 //!   [`HealthPolicy::max_probe_interval`] (default 15 min).
 
 mod observed;
+mod receiver;
 
 pub use observed::{FailedAttempt, Observed, RECENT_FAILURES};
+pub use receiver::{Change, DRAIN_NOTICE_LIMIT, Drain, Receiver};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;

@@ -225,6 +225,10 @@ pub struct Memory {
     /// Set once a listing showed the event succeeded (kept until the horizon): a later failed
     /// attempt, such as a manual redelivery, does not make it owed again.
     pub resolved: bool,
+    /// Attempts GitHub lists for the event that are not charged to its ladder: canaries sent
+    /// while the receiver was down, and redeliveries that failed in an outage (refunded once the
+    /// outage was seen). Subtracted from GitHub's count before the cap is applied.
+    pub uncharged: u32,
 }
 
 /// Which events a run may act on: `event` or `event.action` patterns.
@@ -351,7 +355,7 @@ pub fn plan<'a>(
         .filter(|h| !memory.get(&h.guid).is_some_and(|m| m.resolved))
         .map(|h| {
             let m = memory.get(&h.guid).unwrap_or(&none);
-            let attempts = h.attempts.max(1 + m.sent);
+            let attempts = h.attempts.saturating_sub(m.uncharged).max(1 + m.sent);
             let first = m.first_seen_at.map_or(h.oldest_at, |f| f.min(h.oldest_at));
             let last = m.last_sent_at.map_or(h.newest_at, |s| s.max(h.newest_at));
             let decision = decide(h, m, attempts, first, last, policy, filter, now);

@@ -94,12 +94,34 @@ fn a_redelivery_not_yet_listed_is_counted_from_the_ledger() {
     let s = scan(-60, vec![attempt(1, "a", 0, 500, false)]);
     let memory = HashMap::from([(
         "a".to_string(),
-        Memory { sent: 1, last_sent_at: Some(at(1)), first_seen_at: Some(at(0)), given_up: false, resolved: false },
+        Memory {
+            sent: 1,
+            last_sent_at: Some(at(1)),
+            first_seen_at: Some(at(0)),
+            given_up: false,
+            resolved: false,
+            uncharged: 0,
+        },
     )]);
     let p = decide_at(&s, &memory, 2);
     let v = only(&p);
     assert_eq!(v.attempts, 2);
     assert_eq!(v.decision, Decision::Waiting { due_at: at(6) });
+}
+
+#[test]
+fn attempts_charged_to_no_rung_do_not_count_against_the_cap() {
+    // Eight attempts listed, six of them canaries sent while the receiver was down (issue 11):
+    // the event has had its original and one rung, not eight.
+    let attempts = (0..8).map(|i| attempt(i + 1, "a", i as i64, 0, i > 0)).collect();
+    let s = scan(-60, attempts);
+    let memory = HashMap::from([("a".to_string(), Memory { sent: 1, uncharged: 6, ..Memory::default() })]);
+    let p = decide_at(&s, &memory, 600);
+    let v = only(&p);
+    assert_eq!(v.attempts, 2);
+    assert_eq!(v.decision, Decision::Redeliver { delivery_id: 8 });
+    let charged = decide_at(&s, &HashMap::new(), 600);
+    assert_eq!(only(&charged).decision, Decision::GiveUp { reason: GiveUpReason::Cap }, "without the ledger's word");
 }
 
 #[test]

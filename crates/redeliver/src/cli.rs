@@ -103,6 +103,7 @@ pub enum Command {
 // | VariableArgs   |  x  |   x   |   x   |
 // | StateArgs      |  x  |   x   |       |
 // | PolicyArgs     |  x  |   x   |       |
+// | OutageArgs     |  x  |   x   |       |
 // | own flags      | --since --until --dry-run --json | --dry-run --interval --listen … | --json |
 //
 // The resolver (config/resolve.rs) takes a `RunArgs`; `watch` and `check` hand it theirs with
@@ -232,6 +233,37 @@ pub struct PolicyArgs {
     pub list_deadline: Option<Duration>,
 }
 
+// Outage-aware recovery (issue 11); docs/design.md, "Outages".
+/// What a pass does while a hook's receiver is down (`run` and `watch`; the config file's
+/// `[defaults]` and targets set the same knobs).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Outages")]
+pub struct OutageArgs {
+    /// While the hook's receiver is down, send one canary redelivery per this interval, doubling
+    /// up to --max-probe-interval while the outage lasts. [default: 1m, or `probe_interval`]
+    #[arg(long, value_parser = positive_duration)]
+    pub probe_interval: Option<Duration>,
+    /// The longest wait between two canaries of one outage. [default: 15m, or `max_probe_interval`]
+    #[arg(long, value_parser = positive_duration)]
+    pub max_probe_interval: Option<Duration>,
+    /// Distinct events whose newest attempts all got no answer, a timeout or a gateway error
+    /// (502, 503, 504, 520-524) before the receiver counts as down. [default: 3, or `down_after`]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub down_after: Option<u32>,
+    /// When a backlog drains, these events go first: `event` or `event.action`; repeat or
+    /// comma-separate. [default: none, or `priority`]
+    #[arg(long, value_delimiter = ',')]
+    pub priority: Vec<String>,
+    /// At most this many redelivery requests a second to the target, such as 5/s (a receiver
+    /// back from an outage takes its backlog at this rate). [default: no limit beyond --pace]
+    #[arg(long, value_name = "N/s")]
+    pub drain_rate: Option<crate::config::DrainRate>,
+    /// Treat every failure as the event's own, as before outage awareness: no canaries, the
+    /// ladder runs on while the receiver is down. [or `outage_awareness = false`]
+    #[arg(long)]
+    pub no_outage_awareness: bool,
+}
+
 /// `redeliver run`'s flags; also what the resolver takes from every command that passes.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunArgs {
@@ -256,6 +288,9 @@ pub struct RunArgs {
     /// Print the result as JSON on stdout (schema in the README).
     #[arg(long, help_heading = "Run")]
     pub json: bool,
+
+    #[command(flatten)]
+    pub outage: OutageArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -268,6 +303,8 @@ pub struct WatchArgs {
     pub state: StateArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub outage: OutageArgs,
     /// Read everything and print each pass's plan; send no redelivery and write no state.
     #[arg(long, help_heading = "Watch")]
     pub dry_run: bool,
@@ -283,10 +320,12 @@ pub struct WatchArgs {
     /// repeatable. Other `Host` headers get 421. [default: `allow_hosts` in the config file]
     #[arg(long = "allow-host", value_name = "NAME", help_heading = "Watch")]
     pub allow_hosts: Vec<String>,
-    /// POST a JSON message (Slack-compatible `text`) here for every event given up.
+    /// POST a JSON message (Slack-compatible `text`) here for every event given up, and when a
+    /// receiver's outage starts and when it is over.
     #[arg(long, help_heading = "Watch", value_name = "URL")]
     pub notify_url: Option<String>,
-    /// Run this shell command for every event given up (details in REDELIVER_* variables and JSON on stdin).
+    /// Run this shell command for every event given up, and when a receiver's outage starts and
+    /// when it is over (details in REDELIVER_* variables and JSON on stdin).
     #[arg(long, help_heading = "Watch", value_name = "COMMAND")]
     pub notify_command: Option<String>,
 }
@@ -299,6 +338,7 @@ impl WatchArgs {
             variable: self.variable.clone(),
             state: self.state.clone(),
             policy: self.policy.clone(),
+            outage: self.outage.clone(),
             dry_run: self.dry_run,
             ..RunArgs::default()
         }

@@ -1,5 +1,6 @@
 //! Telling people: GitHub Actions job summaries and annotations, and a notification (JSON to a
-//! URL, Slack-compatible, or a command) for every event given up.
+//! URL, Slack-compatible, or a command) for every event given up, and for each outage of a
+//! receiver when it starts and when it is over ([`outage`]).
 
 use crate::config::{ActionsEnv, NotifySettings};
 use crate::exit::Failure;
@@ -13,6 +14,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 pub mod command;
+pub mod outage;
 mod queue;
 
 pub use queue::{CAPACITY as QUEUE_CAPACITY, Queue};
@@ -70,6 +72,7 @@ pub fn annotations(reports: &[Report], errors: &[TargetError]) -> Vec<String> {
             }
         }
     }
+    out.extend(outage::annotations(reports));
     for e in errors {
         out.push(format!("::error title=redeliver target failed::{}", esc(&format!("{}: {}", e.name, e.error))));
     }
@@ -203,9 +206,11 @@ impl From<&GivenUp<'_>> for Note {
     }
 }
 
-/// One [`Note`] per given-up event in `reports`.
+/// One [`Note`] per given-up event in `reports`, and one per outage started or ended.
 pub fn notes(reports: &[Report]) -> Vec<Note> {
-    given_up_messages(reports).iter().map(Note::from).collect()
+    let mut notes: Vec<Note> = outage::messages(reports).iter().map(Note::from).collect();
+    notes.extend(given_up_messages(reports).iter().map(Note::from));
+    notes
 }
 
 /// How long the command may run (stdin written, exit awaited), and the URL may take.

@@ -20,9 +20,16 @@
 //!   "state": { "store": "SQLite …", "previous": "…", "written": "…", "carried": null, "dropped": null },
 //!   "requests": { "total": 3, "rate_limit_remaining": 4990, "…": null },
 //!   "process": { "peak_rss_kb": 9000, "cpu_user_ms": 20, "cpu_system_ms": 10 },
-//!   "exit_code": 0
+//!   "exit_code": 0,
+//!   "receiver": { "state": "up", "since": null, "events_waiting": 0, "…": 0 }
 //! }
 //! ```
+//!
+//! `receiver` (issue 11) is documented in [`receiver`].
+
+mod receiver;
+
+pub use receiver::{OutageEnd, ReceiverReport, human_duration};
 
 use crate::exit::Exit;
 use chrono::{DateTime, Utc};
@@ -62,6 +69,8 @@ pub struct Report {
     pub process: Option<crate::usage::Usage>,
     /// The status this target alone would exit with: 0, or 1 when something needs a person.
     pub exit_code: u8,
+    /// The hook's receiver (issue 11); `null` with `--no-outage-awareness`.
+    pub receiver: Option<ReceiverReport>,
     /// What `watch`'s direct delivery did (docs/archive.md); not part of `--json` (`run` does
     /// no direct delivery): the status page and `/metrics` show it.
     #[serde(skip)]
@@ -305,7 +314,7 @@ pub struct TargetError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const ALL: [Outcome; 9] = [
@@ -324,7 +333,7 @@ mod tests {
         DateTime::from_timestamp(1_760_000_000 + secs, 0).unwrap()
     }
 
-    fn sample() -> Report {
+    pub(crate) fn sample() -> Report {
         Report {
             schema: RUN_SCHEMA,
             name: "app".into(),
@@ -366,6 +375,15 @@ mod tests {
             },
             process: None,
             exit_code: 1,
+            receiver: Some(ReceiverReport {
+                state: "up",
+                since: None,
+                events_waiting: 0,
+                canaries: 0,
+                canaries_sent: 0,
+                outage_started: None,
+                outages_ended: Vec::new(),
+            }),
             direct: None,
         }
     }
@@ -436,7 +454,16 @@ mod tests {
     "clock_skew_seconds": 0
   },
   "process": null,
-  "exit_code": 1
+  "exit_code": 1,
+  "receiver": {
+    "state": "up",
+    "since": null,
+    "events_waiting": 0,
+    "canaries": 0,
+    "canaries_sent": 0,
+    "outage_started": null,
+    "outages_ended": []
+  }
 }"#;
         assert_eq!(serde_json::to_string_pretty(&sample()).unwrap(), expected);
     }

@@ -10,12 +10,21 @@
 //! 0 pending, 1 given up, 2 resolved). It costs one GET and one PATCH per run, against listing
 //! back to the horizon on every run (dozens of pages for a busy App) for the other design.
 //!
+//! For outage-aware recovery (issue 11) the value also carries, when there is something to say,
+//! `u`: GUID to the attempts not charged to the event's ladder (canaries, refunded rungs), and
+//! `r`: the receiver's health, `[down_since, last_canary, canary_interval_ms, canaries,
+//! drain_since, drain_ended]` (times in seconds, 0 for none), so a fresh runner knows an outage
+//! is on, when its next canary is due, and which attempts its events are not charged. Both are
+//! optional: a value written before them reads as "nothing known", and one written with them is
+//! still read by an older redeliver (which ignores them).
+//!
 //! GitHub limits a variable to 48 KB. When the map would not fit, entries are dropped in this
 //! order, oldest first within each: resolved events (a success GitHub still lists wins anyway),
 //! then given-up events, then pending ones (GitHub's record still counts their accepted
 //! redeliveries, and the stored time keeps them in view). The pass reports how many were dropped.
 //! See <https://docs.github.com/actions/learn-github-actions/variables#limits-for-configuration-variables>.
 
+use crate::health::{Drain, Health, HookHealth, Receiver};
 use crate::plan::Memory;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -43,6 +52,8 @@ pub struct CarriedEvent {
     pub last_sent_at: Option<DateTime<Utc>>,
     pub first_seen_at: DateTime<Utc>,
     pub state: CarriedState,
+    /// Attempts not charged to the ladder (canaries, refunded rungs).
+    pub uncharged: u32,
 }
 
 impl CarriedEvent {
@@ -55,6 +66,7 @@ impl CarriedEvent {
         m.first_seen_at = Some(m.first_seen_at.map_or(self.first_seen_at, |f| f.min(self.first_seen_at)));
         m.given_up |= self.state == CarriedState::GivenUp;
         m.resolved |= self.state == CarriedState::Resolved;
+        m.uncharged = m.uncharged.max(self.uncharged);
     }
 }
 
@@ -62,12 +74,61 @@ impl CarriedEvent {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Carried {
     pub events: BTreeMap<String, CarriedEvent>,
+    /// The receiver's health, when the ledger has it.
+    pub receiver: Option<Receiver>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct Wire {
     v: u32,
     e: BTreeMap<String, (u32, i64, i64, u8)>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    u: BTreeMap<String, u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    r: Option<[i64; 6]>,
+}
+
+/// The receiver as the wire carries it (see the module doc).
+fn receiver_to_wire(r: &Receiver) -> [i64; 6] {
+    let secs = |t: Option<DateTime<Utc>>| t.map_or(0, |t| t.timestamp());
+    let since = match r.health.health {
+        Health::Down { since } => Some(since),
+        Health::Up => None,
+    };
+    [
+        secs(since),
+        secs(r.health.last_probe),
+        r.health.probe_interval.num_milliseconds(),
+        i64::from(r.health.probes),
+        secs(r.drain.map(|d| d.since)),
+        secs(r.drain.map(|d| d.ended)),
+    ]
+}
+
+fn receiver_from_wire(w: [i64; 6]) -> Result<Receiver, CarryError> {
+    let time = |s: i64| -> Result<Option<DateTime<Utc>>, CarryError> {
+        if s == 0 {
+            return Ok(None);
+        }
+        DateTime::from_timestamp(s, 0).map(Some).ok_or_else(|| CarryError(format!("time {s} is out of range")))
+    };
+    let health = match time(w[0])? {
+        Some(since) => Health::Down { since },
+        None => Health::Up,
+    };
+    let drain = match (time(w[4])?, time(w[5])?) {
+        (Some(since), Some(ended)) => Some(Drain { since, ended }),
+        _ => None,
+    };
+    Ok(Receiver {
+        health: HookHealth {
+            health,
+            last_probe: time(w[1])?,
+            probe_interval: chrono::Duration::milliseconds(w[2].clamp(0, i64::from(u32::MAX))),
+            probes: u32::try_from(w[3]).unwrap_or(0),
+        },
+        drain,
+    })
 }
 
 /// Why a carried value cannot be read.
@@ -99,9 +160,11 @@ impl Carried {
                 other => return Err(CarryError(format!("unknown state {other} for {guid}"))),
             };
             let last_sent_at = if last == 0 { None } else { Some(time(last)?) };
-            events.insert(guid, CarriedEvent { sent, last_sent_at, first_seen_at: time(first)?, state });
+            let uncharged = wire.u.get(&guid).copied().unwrap_or(0);
+            events.insert(guid, CarriedEvent { sent, last_sent_at, first_seen_at: time(first)?, state, uncharged });
         }
-        Ok(Self { events })
+        let receiver = wire.r.map(receiver_from_wire).transpose()?;
+        Ok(Self { events, receiver })
     }
 
     /// Writes the value, within `limit` bytes: entries that do not fit are dropped (resolved
@@ -128,6 +191,8 @@ impl Carried {
                     ((*g).clone(), (e.sent, last, e.first_seen_at.timestamp(), rank(e)))
                 })
                 .collect(),
+            u: keep.iter().filter(|(_, e)| e.uncharged > 0).map(|(g, e)| ((*g).clone(), e.uncharged)).collect(),
+            r: self.receiver.as_ref().map(receiver_to_wire),
         };
         // Entries are small and similar in size: estimate, then trim until it fits.
         let mut keep = order.len();
@@ -157,6 +222,7 @@ mod tests {
             last_sent_at: (sent > 0).then(|| t("2026-01-02T00:00:00Z")),
             first_seen_at: t(first),
             state,
+            uncharged: 0,
         }
     }
 
@@ -169,6 +235,16 @@ mod tests {
         let (text, dropped) = c.encode(VARIABLE_LIMIT);
         assert_eq!(dropped, 0);
         assert_eq!(Carried::parse(&text).unwrap(), c);
+        assert!(!text.contains("\"u\"") && !text.contains("\"r\""), "nothing to say, nothing written: {text}");
+        // With an outage on: the receiver and the uncharged attempts round-trip too.
+        c.events.get_mut("a").unwrap().uncharged = 2;
+        let policy = crate::health::HealthPolicy::default();
+        let mut r = Receiver::up(&policy);
+        r.health.health = Health::Down { since: t("2026-01-01T01:00:00Z") };
+        r.health = r.health.probed(t("2026-01-01T01:00:00Z"), &policy);
+        r.drain = Some(Drain { since: t("2025-12-31T00:00:00Z"), ended: t("2025-12-31T02:00:00Z") });
+        c.receiver = Some(r);
+        assert_eq!(Carried::parse(&c.encode(VARIABLE_LIMIT).0).unwrap(), c);
         assert_eq!(Carried::parse("").unwrap(), Carried::default());
     }
 
@@ -184,6 +260,7 @@ mod tests {
                 first_seen_at: Some(t("2026-01-01T00:00:00Z")),
                 given_up: true,
                 resolved: false,
+                uncharged: 0,
             }
         );
         let mut known = Memory {
@@ -223,7 +300,7 @@ mod tests {
             let first = t("2026-01-01T00:00:00Z") + chrono::Duration::seconds(i);
             c.events.insert(
                 format!("{i:08}-0000-0000-0000-000000000000"),
-                CarriedEvent { sent: 2, last_sent_at: Some(first), first_seen_at: first, state },
+                CarriedEvent { sent: 2, last_sent_at: Some(first), first_seen_at: first, state, uncharged: 0 },
             );
         }
         let (text, dropped) = c.encode(VARIABLE_LIMIT);

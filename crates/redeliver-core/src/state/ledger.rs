@@ -115,6 +115,9 @@ pub struct RedeliveryRecord {
     pub detail: Option<String>,
 }
 
+/// The newest schema: each target's listing `ETag` (schema 6, [`super::polls`]), after what
+/// direct delivery owes (schema 5, [`super::owed`]) and the receiver's health (schema 4,
+/// [`super::health`]).
 const SCHEMA: i64 = super::polls::SCHEMA;
 
 pub struct Ledger {
@@ -256,6 +259,9 @@ impl Ledger {
         if version < super::archive::SCHEMA {
             self.sql(|c| c.execute_batch(super::archive::MIGRATION))?;
         }
+        if version < super::health::SCHEMA {
+            self.sql(super::health::migrate)?;
+        }
         if version < super::owed::SCHEMA {
             self.sql(|c| c.execute_batch(super::owed::MIGRATION))?;
         }
@@ -290,10 +296,12 @@ impl Ledger {
     ) -> Result<HashMap<String, Memory>, StateError> {
         self.sql(|c| {
             let mut stmt = c.prepare_cached(
-                if self.version >= 2 {
-                    "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms FROM events WHERE target = ?1 AND guid = ?2"
+                if self.version >= super::health::SCHEMA {
+                    "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms, uncharged FROM events WHERE target = ?1 AND guid = ?2"
+                } else if self.version >= 2 {
+                    "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms, 0 FROM events WHERE target = ?1 AND guid = ?2"
                 } else {
-                    "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms, NULL FROM events WHERE target = ?1 AND guid = ?2"
+                    "SELECT sent, last_sent_ms, first_seen_ms, given_up_ms, NULL, 0 FROM events WHERE target = ?1 AND guid = ?2"
                 },
             )?;
             let mut out = HashMap::new();
@@ -306,6 +314,7 @@ impl Ledger {
                             first_seen_at: DateTime::from_timestamp_millis(r.get(2)?),
                             given_up: r.get::<_, Option<i64>>(3)?.is_some(),
                             resolved: r.get::<_, Option<i64>>(4)?.is_some(),
+                            uncharged: r.get(5)?,
                         })
                     })
                     .optional()?;
@@ -448,10 +457,11 @@ impl Ledger {
             {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO events (target, guid, event, first_seen_ms, sent, last_sent_ms, given_up_ms,
-                                         given_up_reason, resolved_ms, pending)
-                     VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, 0)
+                                         given_up_reason, resolved_ms, pending, uncharged)
+                     VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)
                      ON CONFLICT (target, guid) DO UPDATE SET
                          sent = max(sent, excluded.sent),
+                         uncharged = max(uncharged, excluded.uncharged),
                          last_sent_ms = max(coalesce(last_sent_ms, 0), coalesce(excluded.last_sent_ms, 0)),
                          first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
                          given_up_ms = coalesce(given_up_ms, excluded.given_up_ms),
@@ -467,19 +477,25 @@ impl Ledger {
                         CarriedState::Resolved => (None, None, Some(first)),
                     };
                     let last = e.last_sent_at.map(|t| t.timestamp_millis());
-                    stmt.execute(params![target, guid, first, e.sent, last, given_up, reason, resolved])?;
+                    stmt.execute(params![target, guid, first, e.sent, last, given_up, reason, resolved, e.uncharged])?;
                 }
             }
             tx.commit()
-        })
+        })?;
+        // The receiver's health: the runner's ledger is fresh, so what was carried is all it knows.
+        match (&carried.receiver, self.receiver(target)?) {
+            (Some(r), None) => self.set_receiver(target, r, chrono::Utc::now()),
+            _ => Ok(()),
+        }
     }
 
     /// What this ledger knows of `target`'s events, to carry to the next run.
     pub fn export_carried(&self, target: &str) -> Result<Carried, StateError> {
         self.sql(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT guid, sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms FROM events
-                 WHERE target = ?1 AND (sent > 0 OR given_up_ms IS NOT NULL OR resolved_ms IS NOT NULL OR pending = 1)",
+                "SELECT guid, sent, last_sent_ms, first_seen_ms, given_up_ms, resolved_ms, uncharged FROM events
+                 WHERE target = ?1 AND (sent > 0 OR uncharged > 0 OR given_up_ms IS NOT NULL OR resolved_ms IS NOT NULL
+                     OR pending = 1)",
             )?;
             let rows = stmt.query_map([target], |r| {
                 let state = match (r.get::<_, Option<i64>>(4)?, r.get::<_, Option<i64>>(5)?) {
@@ -495,11 +511,13 @@ impl Ledger {
                         last_sent_at: r.get::<_, Option<i64>>(2)?.filter(|v| *v > 0).map(ms),
                         first_seen_at: ms(r.get(3)?),
                         state,
+                        uncharged: r.get(6)?,
                     },
                 ))
             })?;
-            Ok(Carried { events: rows.collect::<Result<_, _>>()? })
+            Ok(Carried { events: rows.collect::<Result<_, _>>()?, receiver: None })
         })
+        .and_then(|carried| Ok(Carried { receiver: self.receiver(target)?, ..carried }))
     }
 
     /// Marks an event given up, so it is reported once and never retried.

@@ -5,6 +5,7 @@
 
 mod archive;
 pub mod carry;
+mod health;
 mod ledger;
 mod lock;
 mod owed;

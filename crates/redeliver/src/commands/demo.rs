@@ -1,6 +1,9 @@
-//! `redeliver demo`: the whole job against the built-in simulator. A receiver is down during an
-//! outage, events fail, `run` passes redeliver them on a (compressed) ladder, the receiver comes
-//! back, and every failed event is recovered except a poison one, which is given up at the cap.
+//! `redeliver demo`: the whole job against the built-in simulator. Three hours of traffic with
+//! failures are redelivered; then the receiver goes down for a whole (compressed) weekend while
+//! events keep failing: the hook is seen down, its events are held and only a canary probes it,
+//! nothing is given up; on Monday the receiver is back and the backlog drains. A poison event
+//! is given up at the cap. GitHub's clock is moved forward between passes, so 60 hours play in
+//! seconds; every decision is on GitHub's clock.
 
 use crate::cli::{DemoArgs, PolicyArgs, RunArgs, StateArgs, TargetArgs};
 use crate::config::{Env, resolve_run};
@@ -75,7 +78,7 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
         n + 1,
         failed.len()
     ))?;
-    output::line("   The ladder is compressed to 2s,2s for the demo; the real default is 1m,5m,30m,2h,5h,10h,10h.\n")?;
+    output::line("   The ladder is shortened to 1m for the demo; the real default is 1m,5m,30m,2h,5h,10h,10h.\n")?;
 
     let key = keys::TEST_APP_KEY_PKCS1.to_string();
     let settings = || {
@@ -88,7 +91,7 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
             },
             state: StateArgs { state: Some(state.join("state.db")), ..StateArgs::default() },
             policy: PolicyArgs {
-                ladder: Some(Ladder(vec![Duration::seconds(2); 2])),
+                ladder: Some(Ladder(vec![Duration::minutes(1)])),
                 pace: Some(Pace::Fixed(std::time::Duration::ZERO)),
                 ..PolicyArgs::default()
             },
@@ -97,11 +100,6 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
         resolve_run(&args, &env, Utc::now())
     };
 
-    let steps: [(&str, Option<ReceiverMode>); 3] = [
-        ("pass 1: the receiver is still down, so the redeliveries fail too", None),
-        ("pass 2: the receiver is back up", Some(ReceiverMode::Up)),
-        ("pass 3: all recovered; the poison event reaches its attempt cap", None),
-    ];
     // The daemon's machinery, polled step by step, with its status page served live.
     let settings = settings()?;
     let session = Session::new(settings.state_path.clone());
@@ -120,31 +118,52 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
         "   Status page: {page} ({})\n",
         if args.serve { "served until Ctrl-C" } else { "only while the demo runs; --serve keeps it up afterwards" }
     ))?;
-    for (i, (title, mode)) in steps.into_iter().enumerate() {
-        if let Some(mode) = mode {
-            receiver.set_mode(mode);
+    let mut weekend = Weekend { world: world.clone(), hook, skew: Duration::zero() };
+    receiver.set_mode(ReceiverMode::Up);
+    output::line("-- Friday 18:00: the receiver is up; the failures of the last 3 hours are redelivered")?;
+    poll(&mut daemon, &weekend).await?;
+    weekend.advance(Duration::minutes(5));
+    receiver.set_mode(ReceiverMode::Down);
+    output::line("-- Friday 18:05: the receiver goes down for the weekend; events keep failing")?;
+    for step in 0..=10 {
+        // 18:05, then every 6 hours until Monday 06:05.
+        failed.extend(weekend.fire(5).await);
+        poll(&mut daemon, &weekend).await?;
+        let label = weekend.label();
+        let t = &daemon.status.snapshot().targets[0];
+        if let Some(r) = &t.receiver {
+            output::line(&format!("   {label}  {}; {} given up so far", r.line(), t.given_up_total))?;
         }
-        if i > 0 {
-            // Let the compressed rung pass.
-            tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        if step < 10 {
+            weekend.advance(Duration::hours(6));
         }
-        output::line(&format!("-- {title}"))?;
-        daemon.poll_once().await;
-        if let Some(error) = daemon.status.snapshot().targets[0].last_error.clone() {
-            return Err(Failure::internal(anyhow::anyhow!("the demo's pass failed: {error}")));
-        }
-        world.settle().await;
-        output::line("")?;
     }
+    receiver.set_mode(ReceiverMode::Up);
+    output::line("-- Monday: the receiver is back; GitHub delivers a new event, and the backlog drains")?;
+    weekend.fire(1).await;
+    for _ in 0..3 {
+        weekend.advance(Duration::minutes(2));
+        poll(&mut daemon, &weekend).await?;
+    }
+    output::line("")?;
     let status = daemon.status.snapshot();
     let t = &status.targets[0];
     output::line(&format!(
-        "== status page: {} polls, {} redeliveries accepted, {} events pending, {} given up",
+        "== status page: {} polls, {} redeliveries accepted, {} canaries, {} events pending, {} given up",
         t.polls,
         t.redeliveries.get("accepted").copied().unwrap_or_default(),
+        t.canaries_total,
         t.pending.len(),
         t.given_up_total
     ))?;
+    for o in &t.outages {
+        output::line(&format!(
+            "   outage over: {} down, {} events recovered, {} given up",
+            crate::report::human_duration(o.seconds),
+            o.recovered,
+            o.given_up
+        ))?;
+    }
 
     let recovered: HashSet<_> =
         failed.iter().filter(|g| world.attempts_for(g).iter().any(|a| (200..300).contains(&a.status_code))).collect();
@@ -156,7 +175,8 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
         received_ok
     ))?;
     output::line(&format!(
-        "   the poison event {poison} was given up after {} attempts instead of looping forever.",
+        "   the poison event {poison} was given up at its attempt cap instead of looping forever \
+         (GitHub lists {} attempts of it: the canaries sent while the receiver was down are not charged).",
         world.attempts_for(&poison).len()
     ))?;
     output::line("   Next: `redeliver run --help`, or `redeliver sim` to try the CLI by hand.")?;
@@ -171,4 +191,46 @@ async fn demo(args: DemoArgs, state: &std::path::Path) -> Result<Exit, Failure> 
     let _ = stop.send(());
     let _ = server.await;
     Ok(if recovered.len() + 1 == failed.len() { Exit::Success } else { Exit::Attention })
+}
+
+/// One pass of the daemon's machinery; its redeliveries settle before the clock moves on.
+async fn poll(daemon: &mut Daemon, weekend: &Weekend) -> Result<(), Failure> {
+    daemon.poll_once().await;
+    if let Some(error) = daemon.status.snapshot().targets[0].last_error.clone() {
+        return Err(Failure::internal(anyhow::anyhow!("the demo's pass failed: {error}")));
+    }
+    weekend.world.settle().await;
+    Ok(())
+}
+
+/// The compressed weekend: GitHub's clock moved on by hand, and new events fired at the hook.
+struct Weekend {
+    world: redeliver_sim::World,
+    hook: redeliver_sim::HookId,
+    skew: Duration,
+}
+
+impl Weekend {
+    fn advance(&mut self, by: Duration) {
+        self.skew += by;
+        self.world.set_clock_skew(self.skew);
+    }
+
+    /// `n` new events delivered now; their GUIDs.
+    async fn fire(&self, n: usize) -> Vec<String> {
+        let mut guids = Vec::with_capacity(n);
+        for i in 0..n {
+            let event = ["push", "pull_request", "issues"][i % 3];
+            let payload = serde_json::json!({"installation": {"id": 1}, "n": i});
+            guids.push(self.world.deliver(self.hook, event, Some("opened"), payload).await.guid);
+        }
+        guids
+    }
+
+    /// How far into the weekend GitHub's clock is, from Friday 18:00.
+    fn label(&self) -> String {
+        let t = self.skew.num_minutes() + 18 * 60;
+        let day = ["Friday", "Saturday", "Sunday", "Monday"][(t / (24 * 60)).clamp(0, 3) as usize];
+        format!("{day:<8} {:02}:{:02}", t / 60 % 24, t % 60)
+    }
 }

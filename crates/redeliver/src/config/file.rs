@@ -6,6 +6,7 @@
 //!
 //! The format is documented in `docs/config.md`.
 
+use super::DrainRate;
 use super::Knobs;
 use super::file_error;
 use crate::exit::Failure;
@@ -84,6 +85,18 @@ pub struct FileKnobs {
     events: Vec<String>,
     #[serde(default)]
     exclude_events: Vec<String>,
+    // Outage-aware recovery (issue 11).
+    outage_awareness: Option<bool>,
+    #[serde(default, deserialize_with = "duration")]
+    probe_interval: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    max_probe_interval: Option<Duration>,
+    #[serde(default, deserialize_with = "down_after")]
+    down_after: Option<u32>,
+    #[serde(default)]
+    priority: Vec<String>,
+    #[serde(default, deserialize_with = "drain_rate")]
+    drain_rate: Option<DrainRate>,
 }
 
 impl FileKnobs {
@@ -98,6 +111,12 @@ impl FileKnobs {
             max_wait: self.max_wait,
             events: self.events.clone(),
             exclude_events: self.exclude_events.clone(),
+            outage_awareness: self.outage_awareness,
+            probe_interval: self.probe_interval,
+            max_probe_interval: self.max_probe_interval,
+            down_after: self.down_after,
+            priority: self.priority.clone(),
+            drain_rate: self.drain_rate,
         }
     }
 }
@@ -183,6 +202,18 @@ pub struct FileTarget {
     events: Vec<String>,
     #[serde(default)]
     exclude_events: Vec<String>,
+    // Outage-aware recovery (issue 11).
+    outage_awareness: Option<bool>,
+    #[serde(default, deserialize_with = "duration")]
+    probe_interval: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    max_probe_interval: Option<Duration>,
+    #[serde(default, deserialize_with = "down_after")]
+    down_after: Option<u32>,
+    #[serde(default)]
+    priority: Vec<String>,
+    #[serde(default, deserialize_with = "drain_rate")]
+    drain_rate: Option<DrainRate>,
     // --- Direct delivery (issue 12; docs/archive.md) ---
     /// `watch` replays an event still failed at GitHub's horizon straight from the archive.
     pub replay_past_horizon: Option<bool>,
@@ -208,6 +239,12 @@ impl FileTarget {
             max_wait: self.max_wait,
             events: self.events.clone(),
             exclude_events: self.exclude_events.clone(),
+            outage_awareness: self.outage_awareness,
+            probe_interval: self.probe_interval,
+            max_probe_interval: self.max_probe_interval,
+            down_after: self.down_after,
+            priority: self.priority.clone(),
+            drain_rate: self.drain_rate,
         }
     }
 }
@@ -290,6 +327,32 @@ fn max_attempts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error
         Some(_) => Err(de::Error::custom("must be a number from 1 to 1000")),
         None => Ok(None),
     }
+}
+
+/// `down_after = 3`: distinct events failing for the receiver before it counts as down.
+fn down_after<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<i64>::deserialize(d)? {
+        Some(n @ 1..=64) => Ok(Some(n as u32)),
+        Some(_) => Err(de::Error::custom("must be a number from 1 to 64")),
+        None => Ok(None),
+    }
+}
+
+/// `drain_rate = "5/s"` or `drain_rate = 5`.
+fn drain_rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DrainRate>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Rate {
+        Number(f64),
+        Text(String),
+    }
+    Option::<Rate>::deserialize(d)?
+        .map(|rate| match rate {
+            Rate::Number(n) => n.to_string().parse(),
+            Rate::Text(text) => text.parse(),
+        })
+        .transpose()
+        .map_err(de::Error::custom)
 }
 
 fn max_pages<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {

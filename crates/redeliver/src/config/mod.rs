@@ -14,6 +14,7 @@ mod file_error;
 mod file_props;
 #[cfg(test)]
 mod file_tests;
+mod outage;
 mod resolve;
 #[cfg(test)]
 mod resolve_tests;
@@ -23,6 +24,7 @@ mod values;
 pub use env::Env;
 #[allow(unused_imports)] // for commands that read one variable or parse one value
 pub use env::names;
+pub use outage::{DrainRate, OutageSettings};
 pub use resolve::{resolve_run, resolve_watch};
 pub use size::parse_size;
 pub use values::When;
@@ -69,6 +71,13 @@ pub struct Knobs {
     pub max_wait: Option<std::time::Duration>,
     pub events: Vec<String>,
     pub exclude_events: Vec<String>,
+    // Outage-aware recovery (issue 11).
+    pub outage_awareness: Option<bool>,
+    pub probe_interval: Option<std::time::Duration>,
+    pub max_probe_interval: Option<std::time::Duration>,
+    pub down_after: Option<u32>,
+    pub priority: Vec<String>,
+    pub drain_rate: Option<DrainRate>,
 }
 
 impl Knobs {
@@ -85,6 +94,13 @@ impl Knobs {
             max_wait: over.max_wait.or(self.max_wait),
             events: list(&over.events, &self.events),
             exclude_events: list(&over.exclude_events, &self.exclude_events),
+            // Outage-aware recovery (issue 11).
+            outage_awareness: over.outage_awareness.or(self.outage_awareness),
+            probe_interval: over.probe_interval.or(self.probe_interval),
+            max_probe_interval: over.max_probe_interval.or(self.max_probe_interval),
+            down_after: over.down_after.or(self.down_after),
+            priority: list(&over.priority, &self.priority),
+            drain_rate: over.drain_rate.or(self.drain_rate),
         }
     }
 }
@@ -112,6 +128,8 @@ pub struct Target {
     pub ca: Option<CaBundle>,
     /// How far one listing may go (`--max-pages`, `--list-deadline`).
     pub paging: PageLimits,
+    /// What the target does while its receiver is down (issue 11).
+    pub outage: OutageSettings,
     /// `watch`'s direct delivery to the receiver (issue 12): off unless the config file asks.
     pub direct: DirectSettings,
 }
@@ -209,6 +227,8 @@ impl Target {
             // Direct delivery posts to one receiver with one secret; each discovered hook has
             // its own, so it stays off for them.
             direct: DirectSettings::default(),
+            // Each discovered hook has its own receiver, judged on its own (issue 11).
+            outage: self.outage.clone(),
         }
     }
 }

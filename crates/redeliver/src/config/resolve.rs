@@ -199,6 +199,13 @@ fn flag_knobs(args: &RunArgs) -> Knobs {
         max_wait: args.policy.max_wait,
         events: args.policy.event.clone(),
         exclude_events: args.policy.exclude_event.clone(),
+        // Outage-aware recovery (issue 11).
+        outage_awareness: args.outage.no_outage_awareness.then_some(false),
+        probe_interval: args.outage.probe_interval,
+        max_probe_interval: args.outage.max_probe_interval,
+        down_after: args.outage.down_after,
+        priority: args.outage.priority.clone(),
+        drain_rate: args.outage.drain_rate,
     }
 }
 
@@ -241,6 +248,7 @@ fn target(
         variable: None,
         ca: None,
         paging: PageLimits::default(),
+        outage: super::outage::settings(knobs)?,
         direct: Default::default(),
     })
 }

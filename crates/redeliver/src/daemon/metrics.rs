@@ -81,6 +81,19 @@ pub fn exposition(status: &Status, now: DateTime<Utc>) -> String {
         }
     }
 
+    // Outage-aware recovery (issue 11): targets with it off have no receiver series.
+    x.family("redeliver_receiver_up", "gauge", "0 while the hook's receiver is down (an outage), else 1.");
+    for t in targets {
+        if let Some(r) = &t.receiver {
+            x.sample("redeliver_receiver_up", &[("target", &t.name)], u8::from(r.state != "down"));
+        }
+    }
+    counter(&mut x, "redeliver_outages_total", "Outages of the hook's receiver seen start.", |t| t.outages_total);
+    let help = "Length of the receiver's outages seen end, together.";
+    counter(&mut x, "redeliver_outage_seconds_total", help, |t| t.outage_seconds_total);
+    let help = "Canary redeliveries sent while the receiver was down.";
+    counter(&mut x, "redeliver_canaries_total", help, |t| t.canaries_total);
+
     x.family("redeliver_up", "gauge", "1 if the target polled successfully recently (the /healthz rule).");
     for t in targets {
         x.sample("redeliver_up", &[("target", &t.name)], u8::from(assess(status, t, now).is_up()));
@@ -271,7 +284,17 @@ pub(super) mod tests {
         assert_eq!(m.kind["redeliver_up"], "gauge");
         assert_eq!(m.kind["redeliver_redeliveries_total"], "counter");
         assert_eq!(m.get("redeliver_notifications_dropped_total", &[]), Some(0.0));
-        assert_eq!(m.kind.len(), 17, "every family, clock skew, direct delivery and dropped notifications included");
+        let repo = [("target", "octo/repo#42")];
+        assert_eq!(m.get("redeliver_receiver_up", &repo), Some(0.0), "its receiver is down");
+        assert_eq!(m.get("redeliver_outages_total", &repo), Some(2.0));
+        assert_eq!(m.get("redeliver_outage_seconds_total", &repo), Some(10_800.0));
+        assert_eq!(m.get("redeliver_canaries_total", &repo), Some(2.0));
+        assert_eq!(m.get("redeliver_receiver_up", &acme), None, "no receiver known yet: no series");
+        assert_eq!(
+            m.kind.len(),
+            21,
+            "every family, clock skew, outages, direct delivery and dropped notifications included"
+        );
         assert_eq!(m.get("redeliver_replays_total", &[("target", "acme-prod"), ("answer", "delivered")]), Some(3.0));
         assert_eq!(m.get("redeliver_replays_total", &[("target", "acme-prod"), ("answer", "unreachable")]), Some(1.0));
         assert_eq!(m.get("redeliver_replays_total", &[("target", "ghes-lab"), ("answer", "refused")]), Some(0.0));

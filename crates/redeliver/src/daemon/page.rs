@@ -2,6 +2,8 @@
 //! read by someone woken at 3 a.m. Every string from the status is escaped: GUIDs, event names
 //! and error texts come from the network and may hold markup.
 
+mod receiver;
+
 use super::health::{Health, assess};
 use super::status::{GivenUpEvent, PER_PAGE, RecentRedelivery, Status, TargetStatus};
 use chrono::{DateTime, Duration, Utc};
@@ -139,6 +141,7 @@ fn write_target(
         writeln!(out, "<div class=\"error\"><strong>Last poll failed:</strong><pre>{}</pre></div>", Esc(error))?;
     }
     write_figures(out, t, now)?;
+    receiver::write_receiver(out, t, now)?;
     write_pending(out, t, page, now)?;
     write_redeliveries(out, &t.recent_redeliveries, now)?;
     write_given_up(out, &t.given_up, now)?;
@@ -283,6 +286,7 @@ fn write_given_up(out: &mut String, given_up: &VecDeque<GivenUpEvent>, now: Date
         let why = match g.reason.as_str() {
             "cap" => "attempt cap reached",
             "horizon" => "too old for GitHub to redeliver",
+            "outage" => "too old for GitHub to redeliver; the receiver was down",
             other => other,
         };
         write!(out, "<tr><td>{}</td><td><code>{}</code></td>", when(now, g.at), Esc(&g.guid))?;

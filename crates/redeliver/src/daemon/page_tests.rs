@@ -6,6 +6,7 @@ use crate::daemon::http::serve;
 use crate::daemon::status::{
     GivenUpEvent, PendingEvent, RecentRedelivery, RecentReplay, SharedStatus, Status, TargetStatus,
 };
+use crate::report::{OutageEnd, ReceiverReport};
 use chrono::{DateTime, Duration, Utc};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -129,6 +130,20 @@ pub(crate) fn sample(now: DateTime<Utc>) -> Status {
         attempts: 5,
         reason: "horizon".into(),
     });
+    // Its receiver: one outage over yesterday, and down again for the last 90 minutes.
+    let receiver = |state, since, waiting, canaries, started, ended: Vec<OutageEnd>| ReceiverReport {
+        state,
+        since,
+        events_waiting: waiting,
+        canaries,
+        canaries_sent: canaries.min(1),
+        outage_started: started,
+        outages_ended: ended,
+    };
+    failing.push_receiver(&receiver("down", Some(ago(90_000)), 12, 4, Some(ago(90_000)), Vec::new()));
+    let over = OutageEnd { since: ago(90_000), ended: ago(79_200), seconds: 10_800, recovered: 212, given_up: 0 };
+    failing.push_receiver(&receiver("up", None, 0, 0, None, vec![over]));
+    failing.push_receiver(&receiver("down", Some(ago(5_400)), 37, 9, Some(ago(5_400)), Vec::new()));
 
     let stale = TargetStatus {
         name: "ghes-lab".into(),
@@ -188,6 +203,22 @@ fn page_shows_each_target_and_its_tables() {
     }
     assert!(!html.contains("<script"), "markup from the status must be escaped");
     assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+}
+
+#[test]
+fn the_page_shows_each_receivers_health_and_outage_timeline() {
+    let now = Utc::now();
+    let html = render(&sample(now), now);
+    for needle in [
+        "<strong>Down</strong> since",
+        "37 events waiting, nothing lost; 9 canaries sent. 2 outages since the daemon started.",
+        "<td>ongoing</td><td>1h 30m</td>",
+        "<td>3h 0m</td><td class=\"num\">212</td><td class=\"num\">0</td>",
+    ] {
+        assert!(html.contains(needle), "missing {needle:?}");
+    }
+    let failing = &sample(now).targets[1];
+    assert_eq!((failing.outages_total, failing.outage_seconds_total, failing.canaries_total), (2, 10_800, 2));
 }
 
 #[test]

@@ -235,6 +235,9 @@ fn record(ts: &mut TargetStatus, r: &Report) {
     ts.rate_limit_limit = r.requests.rate_limit_limit;
     ts.rate_limit_reset = r.requests.rate_limit_reset;
     ts.clock_skew_seconds = r.requests.clock_skew_seconds;
+    if let Some(receiver) = &r.receiver {
+        ts.push_receiver(receiver);
+    }
     ts.pending = r
         .events
         .iter()

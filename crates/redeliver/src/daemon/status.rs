@@ -1,6 +1,7 @@
 //! What the daemon knows about each target, shared between the polling loop (writer) and the
 //! HTTP server (reader): `/healthz`, `/metrics` and the status page are rendered from this.
 
+use crate::report::{OutageEnd, ReceiverReport};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -98,6 +99,17 @@ pub struct TargetStatus {
     pub pending_total: usize,
     pub recent_redeliveries: VecDeque<RecentRedelivery>,
     pub given_up: VecDeque<GivenUpEvent>,
+    // Outage-aware recovery (issue 11).
+    /// The hook's receiver as of the last poll; `None` with outage awareness off.
+    pub receiver: Option<ReceiverReport>,
+    /// Outages seen start since the daemon started.
+    pub outages_total: u64,
+    /// The length of the outages seen end, together.
+    pub outage_seconds_total: u64,
+    /// Canaries sent since the daemon started.
+    pub canaries_total: u64,
+    /// The last [`RECENT`] outages that ended, newest first: the page's timeline.
+    pub outages: VecDeque<OutageEnd>,
     // --- Direct delivery (issue 12): posts straight to the receiver, `replayed` in history ---
     /// Posts since the daemon started, by the receiver's answer: `delivered`, `refused`, `unreachable`.
     pub replays: BTreeMap<String, u64>,
@@ -163,6 +175,18 @@ impl TargetStatus {
         *self.redeliveries.entry(r.answer.clone()).or_default() += 1;
         self.recent_redeliveries.push_front(r);
         self.recent_redeliveries.truncate(RECENT);
+    }
+
+    /// Folds a pass's `receiver` object in (issue 11).
+    pub fn push_receiver(&mut self, r: &ReceiverReport) {
+        self.outages_total += u64::from(r.outage_started.is_some());
+        self.canaries_total += u64::from(r.canaries_sent);
+        for end in &r.outages_ended {
+            self.outage_seconds_total += end.seconds.max(0) as u64;
+            self.outages.push_front(end.clone());
+        }
+        self.outages.truncate(RECENT);
+        self.receiver = Some(r.clone());
     }
 
     pub fn push_replay(&mut self, r: RecentReplay) {

@@ -28,6 +28,9 @@ pub fn summary(r: &Report) -> String {
         c.deliveries_in_window
     );
     let _ = writeln!(out, "  events: {} succeeded, {} failed", c.succeeded_events, c.failed_events);
+    if let Some(receiver) = &r.receiver {
+        let _ = writeln!(out, "  {}", receiver.line());
+    }
     let mut acted = vec![];
     for (n, label) in [
         (c.redelivered, "redelivered"),
@@ -38,6 +41,8 @@ pub fn summary(r: &Report) -> String {
         (c.refused, "refused by GitHub"),
         (c.ambiguous, "unconfirmed (GitHub did not answer clearly; the next pass checks)"),
         (c.filtered, "skipped by filters"),
+        (c.held, "held while the receiver is down"),
+        (c.probed, "sent as the receiver's canary"),
     ] {
         if n > 0 {
             acted.push(format!("{n} {label}"));

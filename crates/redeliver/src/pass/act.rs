@@ -1,7 +1,8 @@
 //! The acting step of a pass: for each verdict of the plan, send the redelivery that is due
 //! (paced, then written down, then sent with no wait in between; completed after, or withdrawn
 //! when GitHub never acted on it), record what was given up, and say what happened to every
-//! failed event.
+//! failed event. A canary (the receiver is down) is sent the same way but written down as one,
+//! charged to no rung of its event.
 
 use super::Session;
 use super::client::HookClient;
@@ -19,6 +20,8 @@ pub struct Acted {
     pub counts: Counts,
     /// Why the pass stopped sending (shutdown, or a failure the rest would share).
     pub stop: Option<String>,
+    /// Canaries GitHub accepted (or may have carried out).
+    pub canaries: u32,
 }
 
 impl Session {
@@ -33,8 +36,12 @@ impl Session {
         now: DateTime<Utc>,
     ) -> Result<Acted, Failure> {
         let key = t.key();
-        let mut acted =
-            Acted { events: Vec::with_capacity(plan.verdicts.len()), counts: Counts::default(), stop: None };
+        let mut acted = Acted {
+            events: Vec::with_capacity(plan.verdicts.len()),
+            counts: Counts::default(),
+            stop: None,
+            canaries: 0,
+        };
         for v in &plan.verdicts {
             let mut report = event_report(v);
             match v.decision {
@@ -42,13 +49,20 @@ impl Session {
                     report.outcome = Outcome::WouldRedeliver;
                     report.delivery_id = Some(delivery_id);
                 }
-                Decision::Redeliver { delivery_id } if acted.stop.is_some() || self.cancel.is_cancelled() => {
+                Decision::Probe { delivery_id } if o.dry_run => {
+                    report.delivery_id = Some(delivery_id);
+                    report.detail = Some("would be sent as the receiver's canary".to_string());
+                }
+                Decision::Redeliver { delivery_id } | Decision::Probe { delivery_id }
+                    if acted.stop.is_some() || self.cancel.is_cancelled() =>
+                {
                     acted.stop.get_or_insert_with(|| SHUTTING_DOWN.to_string());
                     report.outcome = Outcome::Deferred;
                     report.delivery_id = Some(delivery_id);
                     report.detail = acted.stop.clone();
                 }
-                Decision::Redeliver { delivery_id } => {
+                Decision::Redeliver { delivery_id } | Decision::Probe { delivery_id } => {
+                    let canary = matches!(v.decision, Decision::Probe { .. });
                     report.delivery_id = Some(delivery_id);
                     let ledger = ledger.expect("a writable ledger outside dry runs");
                     // Paced (host and client) before it is written down, and sent right after:
@@ -59,42 +73,54 @@ impl Session {
                         continue;
                     }
                     let at = hc.client.stats().github_time(Utc::now());
-                    let row = ledger.begin_redelivery(
-                        &key,
-                        &v.history.guid,
-                        &v.history.event,
-                        delivery_id,
-                        v.first_attempt_at,
-                        at,
-                    )?;
+                    let (guid, event, first) = (&v.history.guid, &v.history.event, v.first_attempt_at);
+                    let row = if canary {
+                        ledger.begin_probe(&key, guid, event, delivery_id, first, at)?
+                    } else {
+                        ledger.begin_redelivery(&key, guid, event, delivery_id, first, at)?
+                    };
+                    // A canary GitHub did not carry out left no attempt: it is taken back whole.
+                    let withdraw = |answer: &str, detail: Option<&str>| match canary {
+                        true => ledger.withdraw_probe(row, answer, detail),
+                        false => ledger.withdraw(row, detail),
+                    };
                     let sent = hc.client.redeliver(&t.hook, delivery_id).await;
                     self.posted(hc, t);
                     if let Err(ApiError::Cancelled) = sent {
                         // Shutdown came during a rate-limit wait after GitHub refused it: not
                         // carried out, so it costs no rung.
-                        ledger.withdraw(row, Some(SHUTTING_DOWN))?;
+                        withdraw("not_sent", Some(SHUTTING_DOWN))?;
                         defer(&mut acted, report);
                         continue;
                     }
                     let (outcome, detail) = match sent {
+                        Ok(()) if canary => {
+                            ledger.complete(row, RedeliveryState::Accepted, None)?;
+                            acted.canaries += 1;
+                            (Outcome::Probed, None)
+                        }
                         Ok(()) => {
                             ledger.complete(row, RedeliveryState::Accepted, None)?;
                             (Outcome::Redelivered, None)
                         }
                         Err(ApiError::Ambiguous { detail }) => {
                             ledger.complete(row, RedeliveryState::Ambiguous, Some(&detail))?;
+                            acted.canaries += u32::from(canary);
                             (Outcome::Ambiguous, Some(detail))
                         }
                         Err(e @ (ApiError::Refused { .. } | ApiError::NotFound { .. })) => {
                             let detail = e.to_string();
-                            ledger.complete(row, RedeliveryState::Refused, Some(&detail))?;
+                            match canary {
+                                true => withdraw("refused", Some(&detail))?,
+                                false => ledger.complete(row, RedeliveryState::Refused, Some(&detail))?,
+                            }
                             (Outcome::Refused, Some(detail))
                         }
                         Err(e) if never_acted_on(&e) => {
                             // GitHub never acted on it: no attempt, no rung of the cap. The rest
                             // of the pass would fail alike, so it stops; the next pass sends it.
                             let detail = format!("not sent ({e}); it costs no rung and the next pass sends it");
-                            ledger.withdraw(row, Some(&detail))?;
+                            withdraw("not_sent", Some(&detail))?;
                             acted.stop = Some(format!("not sent: the pass stopped after: {e}"));
                             let outcome = if matches!(e, ApiError::RateLimited { .. }) {
                                 Outcome::Deferred
@@ -107,11 +133,14 @@ impl Session {
                             // Anything else came back from GitHub after it may have looked at it.
                             let detail = e.to_string();
                             acted.stop = Some(format!("not sent: the pass stopped after: {e}"));
-                            ledger.complete(row, RedeliveryState::Refused, Some(&detail))?;
+                            match canary {
+                                true => withdraw("refused", Some(&detail))?,
+                                false => ledger.complete(row, RedeliveryState::Refused, Some(&detail))?,
+                            }
                             (Outcome::Refused, Some(detail))
                         }
                     };
-                    tracing::info!(guid = %v.history.guid, delivery_id, outcome = outcome.as_str(), "redelivery");
+                    tracing::info!(guid = %v.history.guid, delivery_id, canary, outcome = outcome.as_str(), "redelivery");
                     report.outcome = outcome;
                     report.detail = detail;
                 }

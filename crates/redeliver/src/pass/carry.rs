@@ -94,6 +94,11 @@ impl CarriedLedger {
         Ok(CarriedWrite { events: (carried.events.len() - dropped) as u64, dropped: dropped as u64 })
     }
 
+    /// The receiver's health the variable carried (issue 11), for a dry run on a fresh runner.
+    pub fn receiver(&self) -> Option<redeliver_core::health::Receiver> {
+        self.carried.receiver
+    }
+
     /// Events the variable carried when the pass read it.
     pub fn read_events(&self) -> u64 {
         self.carried.events.len() as u64

@@ -6,6 +6,7 @@ mod act;
 mod archive;
 mod carry;
 mod client;
+mod outage;
 mod read;
 mod save;
 
@@ -116,6 +117,8 @@ impl Session {
             c.import(&t.key(), l)?;
         }
         let now = hc.client.stats().github_time(Utc::now());
+        // The receiver's health before the ledger is read: an outage refunds rungs (issue 11).
+        let step = outage::observe(t, o, &scan, ledger.as_ref(), read.carried.as_ref())?;
         let mut memory = match &ledger {
             Some(l) => l.memory(&t.key(), scan.failed().map(|h| h.guid.as_str()))?,
             None => HashMap::new(),
@@ -133,6 +136,7 @@ impl Session {
         };
         let failed = scan.failed().filter(|h| !ours.contains(&h.guid));
         let plan = plan(failed, &memory, &t.policy, &t.filter, o.max_redeliveries, now);
+        let plan = outage::plan(t, step.as_ref(), plan, now);
         let mut acted = self.act(hc, t, o, &plan, ledger.as_ref(), now).await?;
         acted.counts.pages = pages;
         acted.counts.deliveries_read = scan.deliveries_read;
@@ -159,6 +163,7 @@ impl Session {
             None => format!("SQLite {}", self.state_path.display()),
         };
         save::remember(t, o, &plan, &scan, ledger.as_ref(), now)?;
+        let receiver = outage::finish(t, o, step, &plan, acted.canaries, ledger.as_ref(), now)?;
         save::prune(t, o, ledger.as_ref(), now)?;
         let carried = save::carry(t, o, read.carried.as_mut(), ledger.as_ref()).await?;
         let written = save::watermark(t, o, &plan, ledger.as_ref(), read.variable.as_mut(), started).await?;
@@ -192,6 +197,7 @@ impl Session {
             process: crate::usage::Usage::of_this_process(),
             requests: requests(hc.client.stats(), requests_before),
             exit_code: if attention { Exit::Attention as u8 } else { Exit::Success as u8 },
+            receiver,
             direct: direct.then_some(direct_report),
         })
     }
@@ -256,11 +262,13 @@ impl Session {
 
 /// The gap `t` keeps between its own redelivery requests.
 fn own_gap(hc: &HookClient, t: &Target) -> Duration {
-    match t.pace {
+    let pace = match t.pace {
         Pace::Fixed(gap) => gap,
         // Adaptive pacing moves in the client; its current gap is this target's pace now.
         Pace::Auto { .. } => hc.client.pace_gap(),
-    }
+    };
+    // `--drain-rate` (issue 11): what the receiver can take, whatever GitHub would allow.
+    t.outage.drain_rate.map_or(pace, |rate| pace.max(rate.gap()))
 }
 
 /// `host[:port]` of a target's API: the unit of per-host pacing.

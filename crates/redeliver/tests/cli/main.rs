@@ -12,6 +12,7 @@ mod never_lose_state;
 mod ops;
 mod org_fleet;
 mod org_fleet_app;
+mod outage;
 mod pipe;
 mod rough_edges;
 mod run;

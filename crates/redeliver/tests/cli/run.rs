@@ -61,7 +61,7 @@ async fn a_stored_time_stops_the_listing_on_the_first_page() {
     assert_eq!(app.count_list_pages(), 3);
     app.world().clear_requests();
     for _ in 0..5 {
-        app.record(NewAttempt::new("push", 503, Utc::now()));
+        app.record(NewAttempt::new("push", 500, Utc::now()));
     }
     let j = app.run().json().await.report();
     assert_eq!(app.count_list_pages(), 1, "{j:?}");

@@ -37,6 +37,9 @@ async fn chaos_every_event_arrives_none_after_success_none_past_the_cap_and_the_
         "0s",
         "--listen",
         "127.0.0.1:0",
+        // The ladder's own behaviour into an outage, on purpose: outage awareness would hold
+        // these events instead (tests/cli/outage.rs plays that).
+        "--no-outage-awareness",
     ];
     let mut daemon = app.watch().args(flags).spawn();
     let url = daemon.status_url().await;
@@ -106,7 +109,8 @@ fn parse_metrics(text: &str) -> HashMap<String, f64> {
 async fn killed_mid_batch_the_next_start_sends_none_twice_and_misses_none() {
     let app = App::start().await;
     let guids: Vec<_> = (0..20)
-        .map(|i| app.record(NewAttempt::new("push", 503, Utc::now() - Duration::minutes(30 + i))).guid)
+        // 500: the receiver answers and refuses (a 503 from many events would be an outage).
+        .map(|i| app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(30 + i))).guid)
         .collect();
     let mut first = app.command(["run", "--pace", "250ms"]).args(app.app_flags()).spawn();
     wait_until(secs(30), "some redeliveries sent", || app.count_requests("POST", "/attempts") >= 5).await;
@@ -199,7 +203,8 @@ async fn a_given_up_event_is_notified_and_summarised_for_github_actions() {
 async fn sigterm_during_a_batch_finishes_the_request_in_flight_and_saves_state() {
     let app = App::start().await;
     let guids: Vec<_> = (0..10)
-        .map(|i| app.record(NewAttempt::new("push", 503, Utc::now() - Duration::minutes(30 + i))).guid)
+        // 500: the receiver answers and refuses (a 503 from many events would be an outage).
+        .map(|i| app.record(NewAttempt::new("push", 500, Utc::now() - Duration::minutes(30 + i))).guid)
         .collect();
     let mut daemon = app.watch().args(["--interval", "1h", "--listen", "off", "--pace", "400ms"]).spawn();
     wait_until(secs(30), "the batch started", || app.count_requests("POST", "/attempts") >= 2).await;

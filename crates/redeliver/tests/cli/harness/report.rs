@@ -28,6 +28,38 @@ pub struct RunReport {
     pub requests: Requests,
     pub process: Option<Process>,
     pub exit_code: u8,
+    /// The hook's receiver (issue 11); `null` with `--no-outage-awareness`.
+    pub receiver: Option<Receiver>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receiver {
+    pub state: ReceiverState,
+    pub since: Option<DateTime<Utc>>,
+    pub events_waiting: u64,
+    pub canaries: u32,
+    pub canaries_sent: u32,
+    pub outage_started: Option<DateTime<Utc>>,
+    pub outages_ended: Vec<OutageEnd>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiverState {
+    Up,
+    Down,
+    Draining,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageEnd {
+    pub since: DateTime<Utc>,
+    pub ended: DateTime<Utc>,
+    pub seconds: i64,
+    pub recovered: u64,
+    pub given_up: u64,
 }
 
 impl RunReport {
