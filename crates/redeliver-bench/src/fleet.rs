@@ -4,7 +4,8 @@
 //! busy hooks, most idle), a tenth of them fail, a poll costs one point unless it is a 304
 //! (conditional requests on) that found nothing new, a redelivery costs one point and adds an
 //! attempt, and each credential's window refills every hour. The daemon's gate (stop at the
-//! tool's share) is applied as `watch` applies it. Results: docs/benchmarks.md.
+//! tool's share, discretionary polls earlier, leaving the reserve to hooks at their maximum
+//! interval) is applied as `watch` applies it. Results: docs/benchmarks.md.
 //!
 //! `cargo run --release -p redeliver-bench --bin redeliver-fleet [-- HOOKS...]`
 
