@@ -19,7 +19,7 @@ use crate::exit::{Exit, Failure};
 use crate::report::{RUN_SCHEMA, Report, RequestReport, StateReport, WindowReport};
 use chrono::Utc;
 use redeliver_core::github::{Pace, RequestStats};
-use redeliver_core::plan::plan;
+use redeliver_core::plan::{EventFilter, plan};
 use redeliver_core::state::{Ledger, StateLock};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -75,7 +75,12 @@ impl Session {
             Some(hc) => hc,
             None => {
                 let mut hc = HookClient::connect_sharing(t, &self.cancel, &self.tokens).await?;
-                hc.resume(self.kept_etag(t)?);
+                // Not for an explicit window (`--since`/`--until`): it may reach further back
+                // than the state ever listed, which a 304 would leave unread; nor under an
+                // event filter, whose pass may have left other events unrecorded.
+                if o.since.is_none() && o.until.is_none() && t.filter == EventFilter::default() {
+                    hc.resume(self.kept_etag(t, o)?);
+                }
                 hc
             }
         };
@@ -171,8 +176,11 @@ impl Session {
             hc.unsaved()
         } else {
             // Kept in the state only now that the pass saved (issue 14: restarts resume from it).
-            if let (None, Some(l)) = (&read.variable, &ledger) {
-                l.set_listing_etag(&t.key(), hc.fresh_etag(), Utc::now())?;
+            // Only an unfiltered pass's: a filtered one stands for its events alone.
+            if let (None, Some(l), true) = (&read.variable, &ledger, t.filter == EventFilter::default())
+                && self.held.is_some()
+            {
+                l.set_listing_etag(&self.etag_key(t, o), hc.fresh_etag(), Utc::now())?;
             }
             hc.saved()
         }
@@ -205,16 +213,28 @@ impl Session {
     /// Acting is one process at a time: the lock (unless the session holds it), and the ledger
     /// read again under it, so that a pass that overlapped this one and already redelivered an
     /// event is seen. A dry run keeps the read-only ledger and takes no lock.
-    /// The listing `ETag` the state kept for `t` (never with the Actions variable, whose
+    /// The listing `ETag` the state kept for `t`: only in `watch` (the session that holds the
+    /// state's lock for life, whose passes wrote it), never with the Actions variable (whose
     /// passes list pending events again each time).
-    fn kept_etag(&self, t: &Target) -> Result<Option<String>, Failure> {
-        if t.variable.is_some() {
+    fn kept_etag(&self, t: &Target, o: &RunOptions) -> Result<Option<String>, Failure> {
+        if t.variable.is_some() || self.held.is_none() {
             return Ok(None);
         }
         match Ledger::open_read_only(&self.state_path)? {
-            Some(l) => Ok(l.listing_etag(&t.key())?),
+            Some(l) => Ok(l.listing_etag(&self.etag_key(t, o))?),
             None => Ok(None),
         }
+    }
+
+    /// Where `t`'s `ETag` is kept: its ledger key and a fingerprint of what its passes do with
+    /// a listing (policy, direct delivery, dry run), so a restart with another config lists in
+    /// full once instead of trusting a 304 that stood for other passes.
+    fn etag_key(&self, t: &Target, o: &RunOptions) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        format!("{:?} {:?} {:?} {:?} {}", t.policy, t.direct, t.lookback, t.overlap, self.direct).hash(&mut h);
+        o.dry_run.hash(&mut h);
+        format!("{} {:016x}", t.key(), h.finish())
     }
 
     fn open_for_acting(
