@@ -92,6 +92,10 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on stdout, or write one page per command into a directory.
     Man(ManArgs),
+    // -- shipping (issue 15): the container's HEALTHCHECK, which has no shell or curl.
+    /// Probe a running `watch`'s /healthz: exit 0 when it answers 2xx, 1 otherwise (for a
+    /// container HEALTHCHECK).
+    Healthcheck(HealthcheckArgs),
 }
 
 // The flags of `run`, `watch` and `check` come in groups, each flattened into the commands that
@@ -507,6 +511,17 @@ pub struct ManArgs {
     /// of printing redeliver.1.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+// -- shipping (issue 15): `redeliver healthcheck`.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// The /healthz URL of the `watch` to probe.
+    #[arg(default_value = "http://127.0.0.1:9187/healthz")]
+    pub url: String,
+    /// How long to wait for the answer.
+    #[arg(long, value_parser = positive_duration, default_value = "5s")]
+    pub timeout: Duration,
 }
 
 #[cfg(test)]

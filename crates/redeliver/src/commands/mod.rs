@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod demo;
 mod export;
+mod healthcheck;
 mod history;
 mod replay;
 pub mod run;
@@ -25,5 +26,6 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Command::Demo(args) => demo::run(args).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
+        Command::Healthcheck(args) => healthcheck::run(args).await,
     }
 }

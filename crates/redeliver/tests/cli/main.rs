@@ -6,6 +6,7 @@ mod direct;
 mod golden;
 mod habits;
 mod harness;
+mod healthcheck;
 mod hostile_client;
 mod never_lose_list;
 mod never_lose_state;

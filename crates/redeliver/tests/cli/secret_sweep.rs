@@ -183,9 +183,11 @@ async fn no_secret_reaches_any_output_endpoint_notification_or_state_file() {
         .spawn();
     let url = daemon.status_url().await;
     let watch_db = dir.join("watch.db");
-    wait_until(StdDuration::from_secs(30), "watch's state file", || watch_db.exists()).await;
-    // A second connection keeps the WAL from being checkpointed away when a pass closes its own,
-    // so that what later passes write is there to search.
+    // Once the WAL has been there, the file is in WAL mode: a second connection opened after it
+    // keeps the WAL from being checkpointed away when a pass closes its own, so that what later
+    // passes write is there to search. (Opened before, it could race the switch to WAL mode.)
+    let watch_wal = dir.join("watch.db-wal");
+    wait_until(StdDuration::from_secs(30), "watch's state file in WAL mode", || watch_wal.exists()).await;
     let holder = rusqlite::Connection::open(&watch_db).unwrap();
     let _: i64 = holder.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
     let polls = || world.requests().iter().filter(|r| r.path == "/app/hook/deliveries").count();
@@ -197,7 +199,9 @@ async fn no_secret_reaches_any_output_endpoint_notification_or_state_file() {
         assert!(!body.is_empty(), "{path}");
         hay.add(format!("watch {path}"), body);
     }
-    // While it runs, the state's WAL is there (closing checkpoints it away).
+    // While it runs, the state's WAL is there (closing checkpoints it away); the passes since the
+    // holder opened wrote to it.
+    wait_until(StdDuration::from_secs(30), "watch's WAL", || watch_wal.exists()).await;
     hay.files(dir);
     daemon.signal("TERM");
     assert_eq!(daemon.exit_code(20).await, 0);
