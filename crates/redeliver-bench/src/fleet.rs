@@ -4,7 +4,8 @@
 //! busy hooks, most idle), a tenth of them fail, a poll costs one point unless it is a 304
 //! (conditional requests on) that found nothing new, a redelivery costs one point and adds an
 //! attempt, and each credential's window refills every hour. The daemon's gate (stop at the
-//! tool's share) is applied as `watch` applies it. Results: docs/benchmarks.md.
+//! tool's share, discretionary polls earlier, leaving the reserve to hooks at their maximum
+//! interval) is applied as `watch` applies it. Results: docs/benchmarks.md.
 //!
 //! `cargo run --release -p redeliver-bench --bin redeliver-fleet [-- HOOKS...]`
 
@@ -109,6 +110,18 @@ struct Outcome {
     sweep_hours: f64,
 }
 
+fn view(h: &Hook, base: DateTime<Utc>, conditional: bool) -> HookView {
+    HookView {
+        credential: 0,
+        last_poll: h.last_poll.map(|p| at(base, p)),
+        last_traffic: h.last_traffic.map(|p| at(base, p)),
+        failing: !h.owed.is_empty(),
+        owed_due: h.owed.iter().copied().reduce(f64::min).map(|f| at(base, f + FIRST_RUNG)),
+        change_rate: h.observed.change_rate(),
+        conditional,
+    }
+}
+
 fn at(base: DateTime<Utc>, secs: f64) -> DateTime<Utc> {
     base + chrono::Duration::milliseconds((secs * 1000.0) as i64)
 }
@@ -148,18 +161,7 @@ fn run(n: usize, conditional: bool, seed: u64) -> Outcome {
             next_refresh += refresh;
         }
         if t >= next_plan {
-            let views: Vec<HookView> = hooks
-                .iter()
-                .map(|h| HookView {
-                    credential: 0,
-                    last_poll: h.last_poll.map(|p| at(base, p)),
-                    last_traffic: h.last_traffic.map(|p| at(base, p)),
-                    failing: !h.owed.is_empty(),
-                    owed_due: h.owed.iter().copied().reduce(f64::min).map(|f| at(base, f + FIRST_RUNG)),
-                    change_rate: h.observed.change_rate(),
-                    conditional,
-                })
-                .collect();
+            let views: Vec<HookView> = hooks.iter().map(|h| view(h, base, conditional)).collect();
             while posts.front().is_some_and(|p| *p < t - 3600.0) {
                 posts.pop_front();
             }
@@ -172,10 +174,23 @@ fn run(n: usize, conditional: bool, seed: u64) -> Outcome {
             }
             next_plan += REPLAN;
         }
+        // The gate as `watch` applies it: a hook at its maximum interval stops only at the
+        // share; the others leave the reserve (forced polls and redeliveries until the reset).
+        let hold = if hooks.iter().any(|h| h.next <= t) {
+            let now = at(base, t);
+            let reset = at(base, (window + 1) as f64 * 3600.0);
+            let views: Vec<HookView> = hooks.iter().map(|h| view(h, base, conditional)).collect();
+            let until_reset = ((window + 1) as f64 * 3600.0 - t) / 3600.0;
+            schedule::reserve(&views, 0, &settings, now, Some(reset), LIMIT * SHARE) + posts.len() as f64 * until_reset
+        } else {
+            0.0
+        };
         for h in hooks.iter_mut().filter(|h| h.next <= t) {
-            // The gate: the tool stops at its share until the window resets.
-            if spent_window >= LIMIT * SHARE {
-                break;
+            let forced = schedule::must_poll(h.last_poll.map(|p| at(base, p)), &settings, at(base, t));
+            let remaining = (LIMIT - spent_window).max(0.0) as u64;
+            let held = if forced { 0.0 } else { hold };
+            if schedule::gate(Some(remaining), Some(LIMIT as u64), None, SHARE, held, at(base, t)).is_some() {
+                continue;
             }
             let mut cost = 0.0;
             let before = h.cursor;

@@ -4,6 +4,7 @@
 //!
 //! - <https://docs.github.com/rest/repos/repos#list-organization-repositories>
 //! - <https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-app-installation>
+//! - <https://docs.github.com/rest/orgs/orgs#list-organizations>
 //! - <https://docs.github.com/rest/repos/webhooks#list-repository-webhooks>
 //! - <https://docs.github.com/rest/orgs/webhooks#list-organization-webhooks>
 
@@ -24,6 +25,13 @@ impl GitHubClient {
         let path = format!("/orgs/{}/repos", escape_segment(org));
         let items = self.get_all(&path, "org_repos", None).await?;
         Ok(items.iter().filter_map(repo).collect())
+    }
+
+    /// Every organization of the server (`GET /organizations`, paged by `since` through
+    /// `Link`): their logins. On GHES a site administrator's token sees them all.
+    pub async fn organizations(&mut self) -> Result<Vec<String>, ApiError> {
+        let items = self.get_all("/organizations", "organizations", None).await?;
+        Ok(items.iter().filter_map(|v| Some(v.get("login")?.as_str()?.to_owned())).collect())
     }
 
     /// The repositories an installation token reaches (`GET /installation/repositories`).

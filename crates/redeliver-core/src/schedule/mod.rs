@@ -23,11 +23,16 @@
 //!    no later than the time its owed redelivery's rung comes due.
 //!
 //! [`gate`] is the hard stop beside the plan: it says whether a credential's last
-//! `x-ratelimit-remaining` leaves room for this tool's share.
+//! `x-ratelimit-remaining` leaves room for this tool's share. It holds back [`reserve`] points
+//! from discretionary polls for the polls that must go ([`must_poll`]: a hook at its maximum
+//! interval), which stop only at the share itself: the maximum interval is kept even in an
+//! hour whose activity beat the estimates.
 
 mod gate;
+mod reserve;
 
 pub use gate::gate;
+pub use reserve::{EXPECTED_FACTOR, must_poll, reserve};
 
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -233,5 +238,7 @@ fn stretch(
     apply(intervals, hi);
 }
 
+#[cfg(test)]
+mod loop_tests;
 #[cfg(test)]
 mod tests;

@@ -372,4 +372,23 @@ impl Ledger {
     ) -> Result<(u64, u64), StateError> {
         both!(self, l => l.outage_tally(key, since, before))
     }
+
+    /// The listing `ETag` kept for `key` (issue 14). Kept in the SQLite file only, for the
+    /// `watch` that holds its lock: on PostgreSQL a target changes hands between replicas, and
+    /// each replica learns the `ETag` again from one full listing (docs/ha.md).
+    pub fn listing_etag(&self, key: &str) -> Result<Option<String>, StateError> {
+        match &self.0 {
+            Backend::Sqlite(l) => l.listing_etag(key),
+            Backend::Postgres(_) => Ok(None),
+        }
+    }
+
+    /// Keeps `etag` for `key` in the SQLite file (see [`Ledger::listing_etag`]); on PostgreSQL
+    /// nothing is kept.
+    pub fn set_listing_etag(&self, key: &str, etag: Option<&str>, now: DateTime<Utc>) -> Result<(), StateError> {
+        match &self.0 {
+            Backend::Sqlite(l) => l.set_listing_etag(key, etag, now),
+            Backend::Postgres(_) => Ok(()),
+        }
+    }
 }

@@ -122,9 +122,10 @@ pub struct RedeliveryRecord {
     pub detail: Option<String>,
 }
 
-/// The newest schema: what direct delivery owes (schema 5, [`super::owed`]), after the
-/// receiver's health (schema 4, [`super::health`]).
-const SCHEMA: i64 = super::owed::SCHEMA;
+/// The newest schema: each target's listing `ETag` (schema 6, [`super::polls`]), after what
+/// direct delivery owes (schema 5, [`super::owed`]) and the receiver's health (schema 4,
+/// [`super::health`]).
+const SCHEMA: i64 = super::polls::SCHEMA;
 
 /// The SQLite backend of the [`Ledger`](super::Ledger) front. Inside the SQLite modules it keeps
 /// the name `Ledger` (the alias below), so their statements read as they did before the front.
@@ -274,6 +275,9 @@ impl Ledger {
         }
         if version < super::owed::SCHEMA {
             self.sql(|c| c.execute_batch(super::owed::MIGRATION))?;
+        }
+        if version < super::polls::SCHEMA {
+            self.sql(|c| c.execute_batch(super::polls::MIGRATION))?;
         }
         Ok(())
     }

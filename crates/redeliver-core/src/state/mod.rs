@@ -12,6 +12,7 @@ mod ledger;
 mod lock;
 mod owed;
 mod path_problem;
+mod polls;
 pub mod postgres;
 
 pub use archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};

@@ -189,6 +189,13 @@ pub struct Discovery {
     pub template: Target,
 }
 
+impl Discovery {
+    /// `org = "*"`: every organization of the server (`GET /organizations`; GHES site admins).
+    pub fn every_org(&self) -> bool {
+        self.org == "*"
+    }
+}
+
 /// How `watch` spends each credential's rate limit on discovered hooks.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FleetSettings {

@@ -388,7 +388,17 @@ fn file_targets(file: &ConfigFile, env: &Env, flags: &Knobs) -> Result<(Vec<Targ
         let knobs = file.defaults.knobs().overlaid(&t.knobs()).overlaid(flags);
         let target = file_target(t, &file.path, &place, env, &knobs)?;
         if t.kind == Kind::OrgRepoHooks {
-            discovery.push(discovery_of(t, target));
+            let d = discovery_of(t, target);
+            if d.every_org() && matches!(d.template.auth, Auth::Installation { .. }) {
+                return Err(fail(
+                    &file.path,
+                    format!(
+                        "{place} has org = \"*\" (every organization) and an App's key: an installation \
+                         covers one account; use a site administrator's token (token_env)"
+                    ),
+                ));
+            }
+            discovery.push(d);
             continue;
         }
         if !hooks.insert(target.key()) {

@@ -35,6 +35,26 @@ pub struct Fleet {
     pub members: Vec<Member>,
     pub settings: FleetSettings,
     pub min_interval: Duration,
+    /// Per source, its credential (an index into [`Fleet::budgets`]): sources that sign in
+    /// with the same token, or the same App on the same account, share one rate limit and so
+    /// one budget (issue 14).
+    pub credential: Vec<usize>,
+}
+
+/// Which rate limit a source spends: its API and token (hashed: the key never holds the
+/// secret), or its App and account for installation tokens.
+fn credential_key(d: &Discovery) -> String {
+    use std::hash::{Hash, Hasher};
+    let t = &d.template;
+    match &t.auth {
+        Auth::Token(token) => {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            token.expose().hash(&mut h);
+            format!("{} token {:x}", t.api_url, h.finish())
+        }
+        Auth::Installation { app_id, .. } => format!("{} installation {app_id} {}", t.api_url, d.org.to_lowercase()),
+        Auth::App { app_id, .. } => format!("{} app {app_id}", t.api_url),
+    }
 }
 
 /// One `org-repo-hooks` target: its organization and credential (one budget per source).
@@ -98,9 +118,9 @@ impl Member {
         }
     }
 
-    fn view(&self) -> HookView {
+    fn view(&self, credential: &[usize]) -> HookView {
         HookView {
-            credential: self.source,
+            credential: credential[self.source],
             last_poll: self.last_poll,
             last_traffic: self.last_traffic,
             failing: self.failing,
@@ -114,6 +134,17 @@ impl Member {
 impl Fleet {
     pub fn new(fixed: usize, discovery: Vec<Discovery>, settings: FleetSettings, min_interval: Duration) -> Fleet {
         let now = Utc::now();
+        let mut keys: Vec<String> = Vec::new();
+        let credential = discovery
+            .iter()
+            .map(|d| {
+                let key = credential_key(d);
+                keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                    keys.push(key);
+                    keys.len() - 1
+                })
+            })
+            .collect();
         let sources = discovery
             .into_iter()
             .map(|discovery| Source {
@@ -131,20 +162,76 @@ impl Fleet {
                 posts: Default::default(),
             })
             .collect();
-        Fleet { fixed, sources, members: Vec::new(), settings, min_interval }
+        Fleet { fixed, sources, members: Vec::new(), settings, min_interval, credential }
     }
 
-    /// Each source's budget: its share of the limit, less its refreshes' points an hour.
+    fn credentials(&self) -> usize {
+        self.credential.iter().max().map_or(0, |c| c + 1)
+    }
+
+    /// Each credential's budget: its share of the limit, less the refreshes' points an hour
+    /// and the last hour's redeliveries of every source that spends it.
     pub fn budgets(&self) -> Vec<Budget> {
-        self.sources
-            .iter()
-            .map(|s| Budget {
-                limit_per_hour: s.limit.map_or(ASSUMED_LIMIT, |l| l as f64),
-                share: self.settings.budget_share,
-                reserved_per_hour: s.refresh_points as f64 * 3600.0 / s.discovery.refresh.as_secs_f64().max(1.0)
-                    + s.posts.len() as f64,
+        (0..self.credentials())
+            .map(|c| {
+                let mine = || self.sources.iter().enumerate().filter(move |(s, _)| self.credential[*s] == c);
+                Budget {
+                    limit_per_hour: mine().find_map(|(_, s)| s.limit).map_or(ASSUMED_LIMIT, |l| l as f64),
+                    share: self.settings.budget_share,
+                    reserved_per_hour: mine()
+                        .map(|(_, s)| {
+                            s.refresh_points as f64 * 3600.0 / s.discovery.refresh.as_secs_f64().max(1.0)
+                                + s.posts.len() as f64
+                        })
+                        .sum(),
+                }
             })
             .collect()
+    }
+
+    /// Source `s` learned its credential's rate: every source on that credential knows it.
+    fn share_rate(&mut self, s: usize) {
+        let (remaining, limit, reset) = (self.sources[s].remaining, self.sources[s].limit, self.sources[s].reset);
+        for o in 0..self.sources.len() {
+            if self.credential[o] == self.credential[s] {
+                (self.sources[o].remaining, self.sources[o].limit, self.sources[o].reset) = (remaining, limit, reset);
+            }
+        }
+    }
+
+    fn schedule_settings(&self) -> Settings {
+        let horizon = self
+            .sources
+            .iter()
+            .map(|s| s.discovery.template.policy.horizon.to_std().unwrap_or_default())
+            .min()
+            .unwrap_or(Duration::from_secs(3 * 24 * 3600));
+        Settings::new(self.min_interval, self.settings.max_interval, horizon)
+    }
+
+    /// Per credential, the points its discretionary polls leave for the polls that must go
+    /// (hooks at their maximum interval) and for redeliveries at the last hour's pace, until
+    /// its window resets.
+    pub fn holds(&self, now: DateTime<Utc>) -> Vec<f64> {
+        let settings = self.schedule_settings();
+        let views: Vec<HookView> = self.members.iter().map(|m| m.view(&self.credential)).collect();
+        (0..self.credentials())
+            .map(|c| {
+                let mine = || self.sources.iter().enumerate().filter(move |(s, _)| self.credential[*s] == c);
+                let Some((_, s)) = mine().next() else { return 0.0 };
+                let limit = s.limit.map_or(ASSUMED_LIMIT, |l| l as f64);
+                let share = limit * self.settings.budget_share;
+                let until = s.reset.and_then(|r| (r - now).to_std().ok()).unwrap_or(Duration::from_secs(3600));
+                let posts: usize = mine().map(|(_, s)| s.posts.len()).sum();
+                let posts = posts as f64 * until.min(Duration::from_secs(3600)).as_secs_f64() / 3600.0;
+                schedule::reserve(&views, c, &settings, now, s.reset, share) + posts
+            })
+            .collect()
+    }
+
+    /// Whether member `m` must be polled now, gate or not (its maximum interval is reached).
+    pub fn must_poll(&self, m: usize, now: DateTime<Utc>) -> bool {
+        schedule::must_poll(self.members[m].last_poll, &self.schedule_settings(), now)
     }
 
     /// The schedule now, written into the members' `next_poll` and `interval`.
@@ -155,14 +242,8 @@ impl Fleet {
                 s.posts.pop_front();
             }
         }
-        let horizon = self
-            .sources
-            .iter()
-            .map(|s| s.discovery.template.policy.horizon.to_std().unwrap_or_default())
-            .min()
-            .unwrap_or(Duration::from_secs(3 * 24 * 3600));
-        let settings = Settings::new(self.min_interval, self.settings.max_interval, horizon);
-        let views: Vec<HookView> = self.members.iter().map(Member::view).collect();
+        let settings = self.schedule_settings();
+        let views: Vec<HookView> = self.members.iter().map(|m| m.view(&self.credential)).collect();
         let plan = schedule::schedule(&views, &self.budgets(), &settings, now);
         for (m, (next, interval)) in self.members.iter_mut().zip(plan.next.iter().zip(&plan.intervals)) {
             m.next_poll = Some(*next);
@@ -195,6 +276,7 @@ impl Daemon {
             }
             let Some(fleet) = self.fleet.as_mut() else { return };
             let plan = fleet.plan(Utc::now());
+            let holds = fleet.holds(Utc::now());
             publish(self);
             let mut order: Vec<usize> = (0..plan.next.len()).collect();
             order.sort_by_key(|&m| plan.next[m]);
@@ -209,10 +291,21 @@ impl Daemon {
                 }
                 let Some(fleet) = self.fleet.as_ref() else { return };
                 let source = &fleet.sources[fleet.members[m].source];
+                let c = fleet.credential[fleet.members[m].source];
+                // A hook at its maximum interval only stops at the share itself; the others
+                // leave the reserve to it (schedule/reserve.rs).
+                let forced = fleet.must_poll(m, now);
+                let hold = if forced { 0.0 } else { holds[c] };
                 if let Some(until) =
-                    schedule::gate(source.remaining, source.limit, source.reset, fleet.settings.budget_share, now)
+                    schedule::gate(source.remaining, source.limit, source.reset, fleet.settings.budget_share, hold, now)
                 {
-                    wake = wake.min(until);
+                    // Held back: look again when it becomes forced, if that is before the reset.
+                    let forced_at = fleet.members[m].last_poll.map(|p| {
+                        let s = fleet.schedule_settings();
+                        p + chrono::Duration::from_std(s.max_interval.saturating_sub(s.min_interval))
+                            .unwrap_or(chrono::Duration::MAX)
+                    });
+                    wake = wake.min(forced_at.filter(|f| *f > now).map_or(until, |f| f.min(until)));
                     continue;
                 }
                 if !self.poll_member(m).await {
@@ -276,6 +369,8 @@ impl Daemon {
                 source.remaining = r.rate_limit_remaining.or(source.remaining);
                 source.limit = r.rate_limit_limit.or(source.limit);
                 source.reset = r.rate_limit_reset.or(source.reset);
+                let s = member.source;
+                fleet.share_rate(s);
             }
             Polled::Gone => {
                 let key = member.key.clone();
@@ -293,7 +388,8 @@ impl Daemon {
         let Some(fleet) = self.fleet.as_mut() else { return };
         let source = &mut fleet.sources[s];
         let now = Utc::now();
-        let found = discover(&source.discovery, &mut source.hooks_seen, &self.session.cancel).await;
+        let found =
+            discover(&source.discovery, &mut source.hooks_seen, &self.session.cancel, &self.session.tokens).await;
         let d = &source.discovery;
         match found {
             Ok(found) => {
@@ -316,6 +412,9 @@ impl Daemon {
                     })
                     .collect();
                 self.replace_members(s, targets);
+                if let Some(fleet) = self.fleet.as_mut() {
+                    fleet.share_rate(s);
+                }
             }
             Err(failure) => {
                 let error = failure.one_line();
@@ -421,15 +520,28 @@ async fn discover(
     d: &Discovery,
     seen: &mut HashMap<String, (Option<String>, Vec<ListedHook>)>,
     cancel: &tokio_util::sync::CancellationToken,
+    tokens: &crate::pass::Tokens,
 ) -> Result<Found, Failure> {
     let t = &d.template;
     let installation = matches!(t.auth, Auth::Installation { .. });
-    let mut hc = HookClient::connect(t, cancel).await?;
+    // The installation token the organization's hooks share (one per App and account).
+    let mut hc = HookClient::connect_sharing(t, cancel, tokens).await?;
     let c = &mut hc.client;
+    // `org = "*"` (a GHES site administrator's token): every organization of the server.
+    let orgs: Vec<String> = if d.every_org() { c.organizations().await? } else { vec![d.org.clone()] };
     let repos: Vec<ListedRepo> = if installation {
         c.installation_repos().await?.into_iter().filter(|r| r.owner.eq_ignore_ascii_case(&d.org)).collect()
     } else {
-        c.org_repos(&d.org).await?
+        let mut repos = Vec::new();
+        for org in &orgs {
+            match c.org_repos(org).await {
+                Ok(found) => repos.extend(found),
+                // Deleted since the organizations were listed: no error, no repositories.
+                Err(redeliver_core::github::ApiError::NotFound { .. }) if d.every_org() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        repos
     };
     let listed = repos.len();
     let kept: Vec<&ListedRepo> = repos.iter().filter(|r| d.selector.wants_repo(r)).collect();
@@ -454,15 +566,15 @@ async fn discover(
     }
     // Repositories no longer kept are forgotten.
     *seen = still;
-    if d.org_hooks
-        && let Some(found) = c.hooks(&d.org, None).await?
-    {
-        hooks.extend(
-            found
-                .into_iter()
-                .filter(|h| d.selector.wants_hook(h))
-                .map(|h| HookTarget::Org { org: d.org.clone(), hook_id: h.id }),
-        );
+    for org in orgs.iter().filter(|_| d.org_hooks) {
+        if let Some(found) = c.hooks(org, None).await? {
+            hooks.extend(
+                found
+                    .into_iter()
+                    .filter(|h| d.selector.wants_hook(h))
+                    .map(|h| HookTarget::Org { org: org.clone(), hook_id: h.id }),
+            );
+        }
     }
     let stats = c.stats();
     let points = stats.total().saturating_sub(stats.not_modified);
@@ -514,3 +626,7 @@ fn publish(daemon: &Daemon) {
         .collect();
     daemon.status.update(|st| st.fleet = Some(super::fleet_status::FleetStatus { orgs, hooks: rows }));
 }
+
+#[cfg(test)]
+#[path = "fleet_tests.rs"]
+mod tests;

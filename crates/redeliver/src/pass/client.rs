@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use redeliver_core::github::{ApiError, ClientConfig, Credentials, GitHubClient};
 use redeliver_core::model::DeliveryRef;
 use redeliver_core::plan::Scan;
+use redeliver_core::secret::Secret;
 use std::time::{Duration, Instant};
 
 /// GitHub's installation tokens live one hour; renew well before.
@@ -45,15 +46,50 @@ pub fn sign_in(auth: &Auth) -> SignIn {
     }
 }
 
+/// Installation tokens shared by the clients of one session (issue 14): the hooks an
+/// organization's discovery finds all sign in as the same App on the same account, so they
+/// use one token (minted by the first, renewed by the first to find it old) instead of one
+/// each. Keyed by API, App and installation account; the token covers every repository the
+/// installation reaches. Cheap to clone: the clones share the tokens.
+#[derive(Clone, Default)]
+pub struct Tokens(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (Secret, Instant)>>>);
+
+impl Tokens {
+    /// The token for `key` minted after `after` (any, when `None`) and not yet old.
+    fn fresh(&self, key: &str, after: Option<Instant>) -> Option<(Secret, Instant)> {
+        let tokens = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (token, at) = tokens.get(key)?;
+        let newer = after.is_none_or(|a| *at > a);
+        (newer && at.elapsed() < TOKEN_RENEW_AFTER).then(|| (token.clone(), *at))
+    }
+
+    fn keep(&self, key: String, token: Secret, at: Instant) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, (token, at));
+    }
+}
+
+/// Which shared installation token a target uses: its API, App and the hook's account.
+fn token_key(t: &Target) -> Option<String> {
+    let Auth::Installation { app_id, .. } = &t.auth else { return None };
+    let account = match &t.hook {
+        redeliver_core::github::HookTarget::Repo { owner, .. } => owner,
+        redeliver_core::github::HookTarget::Org { org, .. } => org,
+        redeliver_core::github::HookTarget::App => return None,
+    };
+    Some(format!("{} {app_id} {}", t.api_url, account.to_lowercase()))
+}
+
 /// A hook's client, with what it takes to renew an installation token.
 pub struct HookClient {
     pub client: GitHubClient,
     /// For an installation token: the App client that mints it, and when it was minted.
     minter: Option<(GitHubClient, Instant)>,
+    /// The session's shared installation tokens.
+    tokens: Tokens,
     /// The `ETag` of the first page the last saved pass listed: the next pass asks with
-    /// `If-None-Match`, and a 304 means no attempt was made since. Kept in memory only, in the
-    /// session that holds the state's lock: it stands for "the state has seen everything up to
-    /// that page", which no other process can change meanwhile; a restart lists once in full.
+    /// `If-None-Match`, and a 304 means no attempt was made since. It stands for "the state has
+    /// seen everything up to that page", so it is kept in the state beside what it stands for
+    /// (written after the pass saved) and a restart resumes from it.
     etag: Option<String>,
     /// The `ETag` of this pass's first page, kept once the pass has saved ([`HookClient::saved`]).
     fresh_etag: Option<String>,
@@ -63,20 +99,47 @@ impl HookClient {
     /// The client for `t`, minting an installation token when its auth asks for one; every
     /// wait of its clients ends with `cancel`.
     pub async fn connect(t: &Target, cancel: &tokio_util::sync::CancellationToken) -> Result<Self, Failure> {
+        Self::connect_sharing(t, cancel, &Tokens::default()).await
+    }
+
+    /// Like [`HookClient::connect`], with an installation token from `tokens` when one for the
+    /// same App and account is there and fresh (minted and kept there otherwise).
+    pub async fn connect_sharing(
+        t: &Target,
+        cancel: &tokio_util::sync::CancellationToken,
+        tokens: &Tokens,
+    ) -> Result<Self, Failure> {
         let cancellable = |mut c: GitHubClient| {
             c.set_cancel(cancel.clone());
             c
         };
+        let tokens = tokens.clone();
         Ok(match sign_in(&t.auth) {
-            SignIn::Direct(credentials) => {
-                HookClient { client: cancellable(client(t, credentials)?), minter: None, etag: None, fresh_etag: None }
-            }
+            SignIn::Direct(credentials) => HookClient {
+                client: cancellable(client(t, credentials)?),
+                minter: None,
+                tokens,
+                etag: None,
+                fresh_etag: None,
+            },
             SignIn::Installation(app) => {
                 let mut app = cancellable(client(t, app)?);
-                let token = app.installation_token(&t.hook).await?;
+                let shared = token_key(t).and_then(|k| tokens.fresh(&k, None));
+                let (token, at) = match shared {
+                    Some(found) => found,
+                    None => {
+                        let token = app.installation_token(&t.hook).await?;
+                        let at = Instant::now();
+                        if let Some(k) = token_key(t) {
+                            tokens.keep(k, token.clone(), at);
+                        }
+                        (token, at)
+                    }
+                };
                 HookClient {
                     client: cancellable(client(t, Credentials::Token(token))?),
-                    minter: Some((app, Instant::now())),
+                    minter: Some((app, at)),
+                    tokens,
                     etag: None,
                     fresh_etag: None,
                 }
@@ -94,10 +157,20 @@ impl HookClient {
 
     async fn renew(&mut self, t: &Target) -> Result<(), Failure> {
         if let Some((app, at)) = self.minter.as_mut() {
+            // Another client of the session may have renewed the shared token already.
+            let key = token_key(t);
+            if let Some((token, minted)) = key.as_deref().and_then(|k| self.tokens.fresh(k, Some(*at))) {
+                self.client.set_token(token);
+                *at = minted;
+                return Ok(());
+            }
             let token = app.installation_token(&t.hook).await?;
             // In place: the counts of this pass and the listing's guard go on.
-            self.client.set_token(token);
+            self.client.set_token(token.clone());
             *at = Instant::now();
+            if let Some(k) = key {
+                self.tokens.keep(k, token, *at);
+            }
             tracing::info!(target = %t.name, "renewed the installation token");
         }
         Ok(())
@@ -140,6 +213,17 @@ impl HookClient {
             .into());
         }
         Ok(Page { next: listed.next, oldest, not_modified: listed.not_modified })
+    }
+
+    /// The `ETag` this pass's first page came with, to keep in the state once it saved.
+    pub fn fresh_etag(&self) -> Option<&str> {
+        self.fresh_etag.as_deref()
+    }
+
+    /// A new client starts from the `ETag` the state kept for its target (schema 6): the state
+    /// has seen everything up to that page, so a restart asks conditionally at once.
+    pub fn resume(&mut self, etag: Option<String>) {
+        self.etag = etag;
     }
 
     /// The pass saved what it listed: its first page's `ETag` may stand for it from now on.

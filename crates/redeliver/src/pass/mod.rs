@@ -11,7 +11,7 @@ mod outage;
 mod read;
 mod save;
 
-pub use client::{HookClient, SignIn, client, sign_in};
+pub use client::{HookClient, SignIn, Tokens, client, sign_in};
 
 use crate::config::{RunOptions, Target};
 use crate::direct::owed::{self, DirectReport};
@@ -20,7 +20,7 @@ use crate::exit::{Exit, Failure};
 use crate::report::{RUN_SCHEMA, Report, RequestReport, StateReport, WindowReport};
 use chrono::Utc;
 use redeliver_core::github::{Pace, RequestStats};
-use redeliver_core::plan::plan;
+use redeliver_core::plan::{EventFilter, plan};
 use redeliver_core::state::{Ledger, StateLocation, StateLock};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -36,6 +36,8 @@ pub struct Session {
     leases: lease::Leases,
     /// By ledger key.
     clients: HashMap<String, HookClient>,
+    /// Installation tokens, one per App and account, shared by the clients (issue 14).
+    pub tokens: client::Tokens,
     /// By host: when the last redelivery request went there, and the gap its target keeps.
     last_post: HashMap<String, (Instant, Duration)>,
     /// Shutdown: cancelled by a signal; every client wait and the pacing end with it.
@@ -53,6 +55,7 @@ impl Session {
             held: None,
             leases: lease::Leases::default(),
             clients: HashMap::new(),
+            tokens: client::Tokens::default(),
             last_post: HashMap::new(),
             cancel: Default::default(),
             direct: false,
@@ -78,7 +81,16 @@ impl Session {
     pub async fn pass(&mut self, t: &Target, o: &RunOptions) -> Result<Report, Failure> {
         let mut hc = match self.clients.remove(&t.key()) {
             Some(hc) => hc,
-            None => HookClient::connect(t, &self.cancel).await?,
+            None => {
+                let mut hc = HookClient::connect_sharing(t, &self.cancel, &self.tokens).await?;
+                // Not for an explicit window (`--since`/`--until`): it may reach further back
+                // than the state ever listed, which a 304 would leave unread; nor under an
+                // event filter, whose pass may have left other events unrecorded.
+                if o.since.is_none() && o.until.is_none() && t.filter == EventFilter::default() {
+                    hc.resume(self.kept_etag(t, o)?);
+                }
+                hc
+            }
         };
         hc.refresh(t).await?;
         let result = self.pass_with(&mut hc, t, o).await;
@@ -173,6 +185,13 @@ impl Session {
         if o.dry_run {
             hc.unsaved()
         } else {
+            // Kept in the state only now that the pass saved (issue 14: restarts resume from it).
+            // Only an unfiltered pass's: a filtered one stands for its events alone.
+            if let (None, Some(l), true) = (&read.variable, &ledger, t.filter == EventFilter::default())
+                && self.held.is_some()
+            {
+                l.set_listing_etag(&self.etag_key(t, o), hc.fresh_etag(), Utc::now())?;
+            }
             hc.saved()
         }
         let attention = acted.counts.need_attention() || acted.stop.is_some();
@@ -199,6 +218,32 @@ impl Session {
             receiver,
             direct: direct.then_some(direct_report),
         })
+    }
+
+    /// Acting is one process at a time: the lock (unless the session holds it), and the ledger
+    /// read again under it, so that a pass that overlapped this one and already redelivered an
+    /// The listing `ETag` the state kept for `t`: only in `watch` (the session that holds the
+    /// state's lock for life, whose passes wrote it), never with the Actions variable (whose
+    /// passes list pending events again each time).
+    fn kept_etag(&self, t: &Target, o: &RunOptions) -> Result<Option<String>, Failure> {
+        if t.variable.is_some() || self.held.is_none() {
+            return Ok(None);
+        }
+        match Ledger::open_read_only(&self.state)? {
+            Some(l) => Ok(l.listing_etag(&self.etag_key(t, o))?),
+            None => Ok(None),
+        }
+    }
+
+    /// Where `t`'s `ETag` is kept: its ledger key and a fingerprint of what its passes do with
+    /// a listing (policy, direct delivery, dry run), so a restart with another config lists in
+    /// full once instead of trusting a 304 that stood for other passes.
+    fn etag_key(&self, t: &Target, o: &RunOptions) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        format!("{:?} {:?} {:?} {:?} {}", t.policy, t.direct, t.lookback, t.overlap, self.direct).hash(&mut h);
+        o.dry_run.hash(&mut h);
+        format!("{} {:016x}", t.key(), h.finish())
     }
 
     /// Acting is one process at a time: the lock (unless the session holds it), and the ledger

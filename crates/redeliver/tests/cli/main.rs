@@ -12,6 +12,7 @@ mod never_lose_list;
 mod never_lose_state;
 mod ops;
 mod org_fleet;
+mod org_fleet_app;
 mod outage;
 mod pipe;
 mod postgres;

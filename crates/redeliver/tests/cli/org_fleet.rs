@@ -195,3 +195,114 @@ async fn an_unchanged_listing_is_a_free_304_and_owed_redeliveries_still_go_out()
     let last_listing = between.iter().rev().find(|r| r.path == list).unwrap();
     assert_eq!(last_listing.status, 304, "the second redelivery was planned on a 304, from the ledger");
 }
+
+/// `run` is one pass over configured hooks; an organization's hooks are discovered and paced
+/// by `watch` alone, so `run` refuses the kind as a configuration error (exit 2) that names the
+/// target and the command to use, before any request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_refuses_an_org_repo_hooks_target_with_exit_2() {
+    let app = App::start().await;
+    app.world().add_token(TOKEN);
+    let config = config(&app);
+    let out = app.command(["run", "--config", config.to_str().unwrap()]).env("ORG_TOKEN", TOKEN).await;
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("target \"acme-ci\" is kind = \"org-repo-hooks\"")
+            && out.stderr.contains("`redeliver watch`"),
+        "a clear message:\n{}",
+        out.stderr
+    );
+    assert!(app.world().requests().is_empty(), "nothing was asked of GitHub");
+}
+
+/// The listing `ETag`s live in the state (schema 6), so a restarted `watch` asks each hook's
+/// first page conditionally at once: the first listings after the restart are free 304s, not
+/// the full listings that cost a fleet hours of budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_watch_asks_conditionally_at_once() {
+    let app = App::start().await;
+    let world = app.world();
+    world.add_token(TOKEN);
+    let ci = format!("{}/jenkins/x/", app.receiver.url());
+    let mut paths = Vec::new();
+    for i in 0..5 {
+        let name = format!("svc-{i}");
+        world.add_repo("acme", &name);
+        let hook = world.add_repo_hook("acme", &name, &ci, None);
+        world.record_attempt(hook, NewAttempt::new("push", 200, Utc::now() - chrono::Duration::minutes(1)));
+        paths.push(format!("/repos/acme/{name}/hooks/{hook}/deliveries"));
+    }
+    let config = config(&app);
+    let listings = |from: usize| -> Vec<(String, u16)> {
+        let requests = world.requests();
+        requests[from..].iter().filter(|r| paths.contains(&r.path)).map(|r| (r.path.clone(), r.status)).collect()
+    };
+    let watch = || {
+        app.command(["watch", "--config", config.to_str().unwrap(), "--listen", "off"]).env("ORG_TOKEN", TOKEN).spawn()
+    };
+    // First run: every hook listed in full once, then again (conditionally) at least once.
+    let mut first = watch();
+    let all_twice = || paths.iter().all(|p| listings(0).iter().filter(|(q, _)| q == p).count() >= 2);
+    assert!(poll_until(Duration::from_secs(30), all_twice).await, "{}", first.seen.join("\n"));
+    first.signal("TERM");
+    assert_eq!(first.exit_code(20).await, 0, "{}", first.seen.join("\n"));
+
+    let restart = world.requests().len();
+    let mut second = watch();
+    let each_once = || paths.iter().all(|p| listings(restart).iter().any(|(q, _)| q == p));
+    assert!(poll_until(Duration::from_secs(30), each_once).await, "{}", second.seen.join("\n"));
+    second.signal("TERM");
+    assert_eq!(second.exit_code(20).await, 0, "{}", second.seen.join("\n"));
+    for p in &paths {
+        let status = listings(restart).into_iter().find(|(q, _)| q == p).map(|(_, s)| s);
+        assert_eq!(status, Some(304), "{p}: the first listing after the restart is a 304");
+    }
+}
+
+/// `org = "*"` (a GHES site administrator's token): every organization of the server is
+/// listed (`GET /organizations`) and each one's matching hooks watched; with an App's key
+/// instead, whose installation covers one account, the config is refused (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_organization_is_covered_with_org_star() {
+    let app = App::start().await;
+    let world = app.world();
+    world.add_token(TOKEN);
+    world.set_rate_limit(1_000_000, 1_000_000, Duration::from_secs(3600));
+    let ci = format!("{}/jenkins/x/", app.receiver.url());
+    let when = Utc::now() - chrono::Duration::minutes(2);
+    let mut failed = Vec::new();
+    for org in ["acme", "globex", "initech"] {
+        for i in 0..3 {
+            let name = format!("svc-{i}");
+            world.add_repo(org, &name);
+            let hook = world.add_repo_hook(org, &name, &ci, None);
+            failed.push(world.record_attempt(hook, NewAttempt::new("push", 502, when)).guid);
+        }
+    }
+    let text = std::fs::read_to_string(config(&app)).unwrap().replace("org = \"acme\"", "org = \"*\"");
+    let path = app.dir.path().join("every-org.toml");
+    std::fs::write(&path, &text).unwrap();
+    let mut daemon =
+        app.command(["watch", "--config", path.to_str().unwrap(), "--listen", "off"]).env("ORG_TOKEN", TOKEN).spawn();
+    let all_once = || failed.iter().all(|g| app.receiver.successes_for(g) == 1);
+    let done = poll_until(Duration::from_secs(60), all_once).await;
+    daemon.signal("TERM");
+    let code = daemon.exit_code(20).await;
+    assert!(done, "every organization's failures redelivered:\n{}", daemon.seen.join("\n"));
+    assert_eq!(code, 0, "{}", daemon.seen.join("\n"));
+    let requests = world.requests();
+    assert!(requests.iter().any(|r| r.path == "/organizations" && r.status == 200));
+    for org in ["acme", "globex", "initech"] {
+        assert!(requests.iter().any(|r| r.path == format!("/orgs/{org}/repos")), "{org} listed");
+    }
+
+    let with_app = text.replace(
+        "token_env = \"ORG_TOKEN\"",
+        &format!("app_id = {}\nprivate_key_file = \"{}\"", crate::harness::APP_ID, app.key_path().display()),
+    );
+    let app_path = app.dir.path().join("every-org-app.toml");
+    std::fs::write(&app_path, with_app).unwrap();
+    let out = app.command(["watch", "--config", app_path.to_str().unwrap(), "--listen", "off"]).await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("org = \"*\"") && out.stderr.contains("site administrator"), "{}", out.stderr);
+}
