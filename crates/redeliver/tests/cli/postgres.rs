@@ -335,3 +335,34 @@ async fn postgres_stopped_and_restarted_mid_drain_loses_nothing_and_sends_nothin
     f.app.world().settle().await;
     f.assert_exactly_once(&[&a]);
 }
+
+// --- `--lease` (issue 13) ---
+
+/// `--lease` on `watch` sets the lease the replica takes (its expiry, as the fleet shows it, is
+/// never further than the lease), and `run` and `watch` refuse a lease that could not hold: under
+/// a second, or for a replica under two of its rounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_flag_sets_the_replica_s_lease_and_a_lease_too_short_is_refused() {
+    let app = App::start().await;
+    let state = testing::fresh_url();
+    let too_short = app.watch().args(["--state", &state, "--interval", "1s", "--lease", "1500ms"]).await;
+    too_short.assert_code(2);
+    assert!(too_short.stderr.contains("at least twice the interval (1s)"), "{}", too_short.stderr);
+    let run_short = app.run().args(["--state", &state, "--lease", "200ms"]).await;
+    run_short.assert_code(2);
+    assert!(run_short.stderr.contains("the lease (200ms) must be at least 1s"), "{}", run_short.stderr);
+    let mut watch = app
+        .watch()
+        .args(["--state", &state, "--interval", "300ms", "--lease", "2s", "--listen", "127.0.0.1:0"])
+        .spawn();
+    let url = watch.status_url().await;
+    wait_for_owners(&url, 30, "the replica holds the target", |o| o.values().all(Option::is_some) && !o.is_empty())
+        .await;
+    let status: serde_json::Value = reqwest::get(format!("{url}/status.json")).await.unwrap().json().await.unwrap();
+    let lease = &status["replicas"]["leases"][0];
+    let expires_in = lease["expires_in_seconds"].as_f64().unwrap_or(f64::MAX);
+    assert!(expires_in > 0.0 && expires_in <= 2.0, "a 2 s lease: {lease}");
+    stop(&mut watch).await;
+    // `run --lease` takes its pass's lease for that long, and passes.
+    app.run().args(["--state", &state, "--lease", "5s"]).await.assert_code(0);
+}
