@@ -12,6 +12,25 @@ pub enum Store {
     /// The docs script's Actions variable, with the runner's ledger lost between passes: every
     /// pass gets a fresh `--state`, as on a GitHub-hosted runner.
     Variable,
+    /// A PostgreSQL database of the history's own on the test server (issue 13): `run` passes
+    /// and up to [`REPLICAS`] `watch` replicas share it through leases, and replicas are
+    /// killed, stopped on SIGTERM and frozen past their lease.
+    Postgres,
+}
+
+/// How many `watch` replicas a PostgreSQL history runs at most at once.
+pub const REPLICAS: u8 = 3;
+
+/// SIGKILL, SIGTERM or a freeze (SIGSTOP, then SIGCONT) for one replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Dies without a word: its leases run out.
+    Kill,
+    /// Stops cleanly: finishes the request in flight and hands its leases back.
+    Term,
+    /// Stopped for this many milliseconds (longer than the lease), then resumed: its targets went
+    /// to another replica meanwhile, and its fenced writes must be refused.
+    Freeze(u32),
 }
 
 /// The policy the tool runs with, in seconds so a history fits in seconds of wall time.
@@ -32,6 +51,9 @@ pub struct Setup {
     /// `--pace` in milliseconds: the pause between two redeliveries, where a SIGKILL can land
     /// (defect 9).
     pub pace_ms: u32,
+    /// `--lease` in whole seconds on the PostgreSQL store (short, so a replica's targets fail
+    /// over within the history); 0 on the others.
+    pub lease_s: u32,
 }
 
 impl Setup {
@@ -149,6 +171,17 @@ pub enum Step {
     },
     /// SIGKILL to the running `watch`, if any.
     WatchKill,
+    /// Starts `watch` replica `replica` (PostgreSQL only; nothing if it runs), polling every
+    /// `interval_ms`.
+    ReplicaStart {
+        replica: u8,
+        interval_ms: u32,
+    },
+    /// A signal to replica `replica`, if it runs.
+    ReplicaSignal {
+        replica: u8,
+        signal: Signal,
+    },
     Fault {
         on: FaultOn,
         kind: FaultKind,
@@ -197,6 +230,14 @@ impl fmt::Display for Step {
             }
             Step::WatchStart { interval_ms } => write!(f, "watch --interval {interval_ms}ms"),
             Step::WatchKill => write!(f, "SIGKILL the watch"),
+            Step::ReplicaStart { replica, interval_ms } => {
+                write!(f, "replica {replica}: watch --interval {interval_ms}ms")
+            }
+            Step::ReplicaSignal { replica, signal } => match signal {
+                Signal::Kill => write!(f, "replica {replica}: SIGKILL"),
+                Signal::Term => write!(f, "replica {replica}: SIGTERM"),
+                Signal::Freeze(ms) => write!(f, "replica {replica}: SIGSTOP, {ms} ms, SIGCONT"),
+            },
             Step::Fault { on, kind, times } => write!(f, "fault {kind:?} on the next {times} {on:?} request(s)"),
             Step::Sleep { ms } => write!(f, "sleep {ms} ms"),
         }
@@ -206,7 +247,7 @@ impl fmt::Display for Step {
 impl fmt::Display for History {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.setup;
-        writeln!(
+        write!(
             f,
             "seed {}: store {:?}, --max-attempts {}, --ladder {}, --overlap {}s, --pace {}ms, per_page {}, \
              GitHub's clock {:+}s",
@@ -219,6 +260,10 @@ impl fmt::Display for History {
             s.per_page,
             s.skew_s
         )?;
+        if s.store == Store::Postgres {
+            write!(f, ", --lease {}s", s.lease_s)?;
+        }
+        writeln!(f)?;
         for (i, step) in self.steps.iter().enumerate() {
             writeln!(f, "  {i:>2}. {step}")?;
         }

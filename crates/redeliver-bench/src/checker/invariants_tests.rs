@@ -9,8 +9,16 @@ use serde_json::json;
 use std::collections::HashSet;
 
 fn history(max_attempts: u32) -> History {
-    let setup =
-        Setup { store: Store::Sqlite, max_attempts, ladder: vec![2], overlap: 2, per_page: 100, skew_s: 0, pace_ms: 0 };
+    let setup = Setup {
+        store: Store::Sqlite,
+        max_attempts,
+        ladder: vec![2],
+        overlap: 2,
+        per_page: 100,
+        skew_s: 0,
+        pace_ms: 0,
+        lease_s: 0,
+    };
     History { seed: 7, setup, steps: Vec::new() }
 }
 

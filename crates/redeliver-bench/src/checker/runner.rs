@@ -6,14 +6,20 @@
 //! in seconds (`--ladder 1s,2s`, `--overlap 2s`). After the generated steps comes a drain: the
 //! receiver up, faults cleared, the daemon stopped, and plain passes until nothing is owed (or a
 //! bound of the longest rung plus a few seconds), so every promise has had its chance to be kept.
+//!
+//! On the PostgreSQL store the history gets a database of its own on the test server
+//! (`REDELIVER_TEST_POSTGRES`), dropped after it; `run` passes and up to three `watch` replicas
+//! share it, and the replicas are killed, stopped and frozen as the steps say.
 
-use super::history::{FaultKind, FaultOn, Filter, History, Receiver, Setup, Step, Store, Window};
+use super::history::{FaultKind, FaultOn, Filter, History, REPLICAS, Receiver, Setup, Signal, Step, Store, Window};
 use anyhow::Context as _;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use redeliver_core::state::Ledger;
+use redeliver_core::state::postgres::{PgLocation, testing};
 use redeliver_sim::{Fault, FaultRule, HookId, NewAttempt, ReceiverMode, Sim, World, keys};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -65,7 +71,8 @@ pub struct Observed {
     pub notified: HashMap<String, u32>,
     /// Events `watch` notified as given up at the cap.
     pub notified_cap: HashSet<String>,
-    /// Whether a `watch` was SIGKILLed (a give-up written just before the kill may go unreported).
+    /// Whether a `watch` (or a replica) was SIGKILLed (a give-up written just before the kill may
+    /// go unreported).
     pub watch_killed: bool,
     /// Every event the history created, in order.
     pub events: Vec<String>,
@@ -95,6 +102,9 @@ struct Ctx<'a> {
     background: Vec<tokio::task::JoinHandle<anyhow::Result<PassRecord>>>,
     watch: Option<tokio::process::Child>,
     watches: u32,
+    /// The PostgreSQL store's database, and its `watch` replicas by index.
+    database: Option<String>,
+    replicas: [Option<tokio::process::Child>; REPLICAS as usize],
     passes: u32,
     observed: Observed,
 }
@@ -114,6 +124,11 @@ pub async fn play(exe: &Path, history: &History) -> anyhow::Result<Played> {
     world.set_clock_skew(TimeDelta::seconds(i64::from(history.setup.skew_s)));
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("key.pem"), keys::TEST_APP_KEY_PKCS1)?;
+    // Declared before the context, so dropped after it: the replicas are gone before the database.
+    let database = match history.setup.store {
+        Store::Postgres => Some(Database::create()?),
+        _ => None,
+    };
     let mut ctx = Ctx {
         exe,
         setup: &history.setup,
@@ -126,6 +141,8 @@ pub async fn play(exe: &Path, history: &History) -> anyhow::Result<Played> {
         background: Vec::new(),
         watch: None,
         watches: 0,
+        database: database.as_ref().map(|d| d.url.clone()),
+        replicas: Default::default(),
         passes: 0,
         observed: Observed::default(),
     };
@@ -195,6 +212,13 @@ impl Ctx<'_> {
                 }
             }
             Step::WatchKill => self.kill_watch().await,
+            Step::ReplicaStart { replica, interval_ms } => {
+                if self.replica_running(replica) {
+                    return Ok(());
+                }
+                self.start_replica(replica, interval_ms)?;
+            }
+            Step::ReplicaSignal { replica, signal } => self.signal_replica(replica, signal).await?,
             Step::Fault { on, kind, times } => {
                 let path = "/app/hook/deliveries";
                 let fault = match kind {
@@ -223,9 +247,15 @@ impl Ctx<'_> {
         self.receiver.set_mode(ReceiverMode::Up);
         self.world.clear_faults();
         self.kill_watch().await;
+        // Replicas stop as a Deployment's do (the notifications they owe go out); the leases of
+        // one killed a moment ago run out within the lease, added to the bound.
+        for k in 0..REPLICAS {
+            self.signal_replica(k, Signal::Term).await?;
+        }
         self.join_background().await?;
         let longest_rung = self.setup.ladder.iter().copied().max().unwrap_or(0);
-        let deadline = Instant::now() + Duration::from_secs(u64::from(longest_rung) + 4);
+        let bound = u64::from(longest_rung) + 4 + u64::from(self.setup.lease_s);
+        let deadline = Instant::now() + Duration::from_secs(bound);
         for n in 0.. {
             let record = run_pass(self.run_command(Filter::All, Window::Stored), format!("drain {n}")).await?;
             self.observed.passes.push(record);
@@ -283,7 +313,7 @@ impl Ctx<'_> {
         command.args(["run", "--json"]);
         self.base_args(&mut command);
         match self.setup.store {
-            Store::Sqlite => command.arg("--state").arg(self.state_path()),
+            Store::Sqlite | Store::Postgres => command.arg("--state").arg(self.state()).args(self.lease_args()),
             // A fresh runner: the ledger of the last job is gone.
             Store::Variable => command
                 .arg("--state")
@@ -315,6 +345,73 @@ impl Ctx<'_> {
 
     fn state_path(&self) -> PathBuf {
         self.dir.path().join("state.db")
+    }
+
+    /// `--state`: the SQLite file, or the PostgreSQL database's URL.
+    fn state(&self) -> OsString {
+        match &self.database {
+            Some(url) => url.into(),
+            None => self.state_path().into(),
+        }
+    }
+
+    /// `--lease` on the PostgreSQL store: short, so a replica's targets fail over within the history.
+    fn lease_args(&self) -> Vec<String> {
+        match self.setup.store {
+            Store::Postgres => vec!["--lease".into(), format!("{}s", self.setup.lease_s)],
+            _ => Vec::new(),
+        }
+    }
+
+    fn replica_running(&self, k: u8) -> bool {
+        self.replicas[usize::from(k)].is_some()
+    }
+
+    fn start_replica(&mut self, k: u8, interval_ms: u32) -> anyhow::Result<()> {
+        self.watches += 1;
+        let log = std::fs::File::create(self.dir.path().join(format!("replica-{k}-{}.log", self.watches)))?;
+        let mut command = tokio::process::Command::new(self.exe);
+        command.args(["watch", "--interval", &format!("{interval_ms}ms"), "--listen", "off"]);
+        self.base_args(&mut command);
+        command
+            .arg("--state")
+            .arg(self.state())
+            .args(self.lease_args())
+            .args(["--notify-url", &self.sink.url()])
+            .stdout(Stdio::null())
+            .stderr(log);
+        self.replicas[usize::from(k)] = Some(command.spawn().with_context(|| format!("starting replica {k}"))?);
+        Ok(())
+    }
+
+    /// SIGKILL, SIGTERM (waited for, SIGKILL past [`TERM_GRACE`]) or a freeze past the lease.
+    async fn signal_replica(&mut self, k: u8, signal: Signal) -> anyhow::Result<()> {
+        let slot = usize::from(k);
+        let Some(pid) = self.replicas[slot].as_ref().and_then(tokio::process::Child::id) else {
+            return Ok(());
+        };
+        match signal {
+            Signal::Kill => {
+                if let Some(mut child) = self.replicas[slot].take() {
+                    let _ = child.kill().await;
+                    self.observed.watch_killed = true;
+                }
+            }
+            Signal::Term => {
+                send(pid, "TERM")?;
+                let Some(mut child) = self.replicas[slot].take() else { return Ok(()) };
+                if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
+                    let _ = child.kill().await;
+                    self.observed.watch_killed = true;
+                }
+            }
+            Signal::Freeze(ms) => {
+                send(pid, "STOP")?;
+                tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+                send(pid, "CONT")?;
+            }
+        }
+        Ok(())
     }
 
     fn start_watch(&mut self, interval_ms: u32) -> anyhow::Result<()> {
@@ -354,8 +451,8 @@ impl Ctx<'_> {
             failed: Vec::new(),
         };
         match self.setup.store {
-            Store::Sqlite => {
-                if let Ok(Some(ledger)) = Ledger::open_read_only(&self.state_path()) {
+            Store::Sqlite | Store::Postgres => {
+                if let Ok(Some(ledger)) = Ledger::open_read_only(Path::new(&self.state())) {
                     snapshot.stored = ledger.watermark(&key).ok().flatten();
                     snapshot.pending =
                         ledger.pending(&key).map(|p| p.into_iter().map(|h| h.guid).collect()).unwrap_or_default();
@@ -392,6 +489,67 @@ impl Ctx<'_> {
         self.observed.snapshots.push(snapshot.clone());
         snapshot
     }
+}
+
+/// How long a replica may take to stop on SIGTERM: the request in flight (the simulator answers
+/// at once), the leases handed back, and the notifications' grace (3 s).
+const TERM_GRACE: Duration = Duration::from_secs(10);
+
+/// Sends `signal` (`TERM`, `STOP`, `CONT`) to the process `pid`.
+fn send(pid: u32, signal: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .with_context(|| format!("kill -{signal} {pid}"))?;
+    anyhow::ensure!(status.success(), "kill -{signal} {pid} failed: {status}");
+    Ok(())
+}
+
+/// The PostgreSQL store's database: created on the test server for one history, dropped after
+/// it (and the connections of replicas still on it).
+struct Database {
+    name: String,
+    url: String,
+}
+
+impl Database {
+    fn create() -> anyhow::Result<Database> {
+        let (url, name) = testing::create_database("redeliver_check").map_err(|e| unreachable_server(&e))?;
+        Ok(Database { name, url })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Err(e) = testing::drop_database(&self.name) {
+            warn_left_behind(&self.name, &e);
+        }
+    }
+}
+
+/// A database that could not be dropped is left behind, and says so (it holds nothing but a
+/// history's ledger).
+#[allow(clippy::print_stderr)] // the checker is a command-line tool; no logger in this crate
+fn warn_left_behind(name: &str, e: &dyn std::fmt::Display) {
+    eprintln!("warning: could not drop the checker's database {name}: {e}");
+}
+
+/// The PostgreSQL store needs the test server: say which URL failed and how to start it.
+pub fn unreachable_server(e: &dyn std::fmt::Display) -> anyhow::Error {
+    let url = testing::url();
+    let shown = PgLocation::parse(&url, None)
+        .map_or_else(|_| "REDELIVER_TEST_POSTGRES".to_string(), |at| at.shown().to_string());
+    anyhow::anyhow!(
+        "the PostgreSQL store needs the test server {shown}, which cannot be reached ({e}): start it with \
+         `bash .ci/postgres-test-server`, or point REDELIVER_TEST_POSTGRES at one"
+    )
+}
+
+/// Fails with [`unreachable_server`]'s words unless the test server answers (a database made
+/// and dropped), so a run of PostgreSQL histories stops before the first one.
+pub fn require_postgres() -> anyhow::Result<()> {
+    drop(Database::create()?);
+    Ok(())
 }
 
 /// Given-up reports per GUID across the passes' `--json` reports.

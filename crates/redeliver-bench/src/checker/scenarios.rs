@@ -17,7 +17,7 @@
 use super::history::{FaultKind, FaultOn, Filter, History, Kind, Receiver, Setup, Step, Store, Window};
 
 fn setup(store: Store, max_attempts: u32, ladder: &[u32]) -> Setup {
-    Setup { store, max_attempts, ladder: ladder.to_vec(), overlap: 2, per_page: 100, skew_s: 0, pace_ms: 0 }
+    Setup { store, max_attempts, ladder: ladder.to_vec(), overlap: 2, per_page: 100, skew_s: 0, pace_ms: 0, lease_s: 0 }
 }
 
 fn failed(kind: Kind) -> Step {

@@ -168,7 +168,11 @@ mod lease {
     /// polls), so one shorter than two intervals lapses between rounds and the targets change
     /// hands every round. The default grows to two intervals; a lease asked for that is shorter
     /// is refused on a PostgreSQL state.
-    pub fn for_watch(explicit: Option<Duration>, interval: Duration, state: &StateLocation) -> Result<Duration, Failure> {
+    pub fn for_watch(
+        explicit: Option<Duration>,
+        interval: Duration,
+        state: &StateLocation,
+    ) -> Result<Duration, Failure> {
         let floor = interval.saturating_mul(2);
         let Some(lease) = explicit else { return Ok(DEFAULT_LEASE.max(floor)) };
         if matches!(state, StateLocation::Postgres(_)) && lease < floor {
