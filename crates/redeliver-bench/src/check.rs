@@ -1,6 +1,7 @@
 //! `redeliver-check`: plays generated delivery histories against the simulator with the real
 //! `redeliver` binary and checks the promise after each (see `docs/checker.md`). Exits 1 when a
-//! history broke an invariant, printing its seed, the shrunk history and the rule.
+//! history broke an invariant, printing its seed, the shrunk history and the rule; 2 when one
+//! could not be played (the PostgreSQL test server unreachable, a pass hung).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool whose output is its report
 
@@ -58,7 +59,15 @@ fn store(text: &str) -> Result<Store, String> {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let failed = runtime.block_on(run(args))?;
+    // A history that could not be played (the PostgreSQL test server unreachable, a pass hung)
+    // is not a verdict: its own words and status 2, without a backtrace.
+    let failed = match runtime.block_on(run(args)) {
+        Ok(failed) => failed,
+        Err(e) => {
+            eprintln!("redeliver-check: {e:#}");
+            std::process::exit(2);
+        }
+    };
     std::process::exit(if failed { 1 } else { 0 });
 }
 

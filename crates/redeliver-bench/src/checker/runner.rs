@@ -104,7 +104,7 @@ struct Ctx<'a> {
     watches: u32,
     /// The PostgreSQL store's database, and its `watch` replicas by index.
     database: Option<String>,
-    replicas: [Option<tokio::process::Child>; REPLICAS as usize],
+    replicas: [Option<Replica>; REPLICAS as usize],
     passes: u32,
     observed: Observed,
 }
@@ -369,7 +369,8 @@ impl Ctx<'_> {
 
     fn start_replica(&mut self, k: u8, interval_ms: u32) -> anyhow::Result<()> {
         self.watches += 1;
-        let log = std::fs::File::create(self.dir.path().join(format!("replica-{k}-{}.log", self.watches)))?;
+        let log_path = self.dir.path().join(format!("replica-{k}-{}.log", self.watches));
+        let log = std::fs::File::create(&log_path)?;
         let mut command = tokio::process::Command::new(self.exe);
         command.args(["watch", "--interval", &format!("{interval_ms}ms"), "--listen", "off"]);
         self.base_args(&mut command);
@@ -380,29 +381,46 @@ impl Ctx<'_> {
             .args(["--notify-url", &self.sink.url()])
             .stdout(Stdio::null())
             .stderr(log);
-        self.replicas[usize::from(k)] = Some(command.spawn().with_context(|| format!("starting replica {k}"))?);
+        let child = command.spawn().with_context(|| format!("starting replica {k}"))?;
+        self.replicas[usize::from(k)] = Some(Replica { child, log: log_path });
         Ok(())
     }
 
     /// SIGKILL, SIGTERM (waited for, SIGKILL past [`TERM_GRACE`]) or a freeze past the lease.
     async fn signal_replica(&mut self, k: u8, signal: Signal) -> anyhow::Result<()> {
         let slot = usize::from(k);
-        let Some(pid) = self.replicas[slot].as_ref().and_then(tokio::process::Child::id) else {
-            return Ok(());
-        };
+        let Some(replica) = self.replicas[slot].as_mut() else { return Ok(()) };
+        // A replica that died on its own (a panic, a refused flag) is a finding, not a no-op.
+        if let Some(status) = replica.child.try_wait()? {
+            anyhow::bail!("replica {k} exited by itself ({status}): {}", replica.log_tail());
+        }
+        let Some(pid) = replica.child.id() else { return Ok(()) };
         match signal {
             Signal::Kill => {
-                if let Some(mut child) = self.replicas[slot].take() {
-                    let _ = child.kill().await;
+                if let Some(mut replica) = self.replicas[slot].take() {
+                    let _ = replica.child.kill().await;
                     self.observed.watch_killed = true;
                 }
             }
             Signal::Term => {
                 send(pid, "TERM")?;
-                let Some(mut child) = self.replicas[slot].take() else { return Ok(()) };
-                if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
-                    let _ = child.kill().await;
-                    self.observed.watch_killed = true;
+                let Some(mut replica) = self.replicas[slot].take() else { return Ok(()) };
+                match tokio::time::timeout(TERM_GRACE, replica.child.wait()).await {
+                    Ok(status) => {
+                        let status = status?;
+                        // Killed by the SIGTERM itself: it came before the replica set its
+                        // handler, at its very start, when it had done nothing yet.
+                        use std::os::unix::process::ExitStatusExt as _;
+                        anyhow::ensure!(
+                            status.success() || status.signal() == Some(SIGTERM),
+                            "replica {k} exited {status} on SIGTERM: {}",
+                            replica.log_tail()
+                        );
+                    }
+                    Err(_) => {
+                        let _ = replica.child.kill().await;
+                        self.observed.watch_killed = true;
+                    }
                 }
             }
             Signal::Freeze(ms) => {
@@ -491,9 +509,27 @@ impl Ctx<'_> {
     }
 }
 
+/// A `watch` replica of the PostgreSQL store, and where its log goes.
+struct Replica {
+    child: tokio::process::Child,
+    log: PathBuf,
+}
+
+impl Replica {
+    /// The last lines of its log, for a replica that exited when it should not have.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(8)..].join("\n")
+    }
+}
+
 /// How long a replica may take to stop on SIGTERM: the request in flight (the simulator answers
 /// at once), the leases handed back, and the notifications' grace (3 s).
 const TERM_GRACE: Duration = Duration::from_secs(10);
+
+/// SIGTERM's number (POSIX).
+const SIGTERM: i32 = 15;
 
 /// Sends `signal` (`TERM`, `STOP`, `CONT`) to the process `pid`.
 fn send(pid: u32, signal: &str) -> anyhow::Result<()> {
