@@ -14,7 +14,7 @@
 //! | `an_unsent_post_costs_no_rung` (fixed: holds) | 8 | `cap_not_earned` |
 
 use redeliver_checker::checker::generate::generate;
-use redeliver_checker::checker::history::{History, Signal, Step, Store};
+use redeliver_checker::checker::history::{HOLDER, History, Signal, Step, Store};
 use redeliver_checker::checker::{self, Checked, exe, scenarios};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -76,10 +76,12 @@ async fn generated_histories_that_the_tool_passes_today_keep_passing() {
 
 /// PostgreSQL histories (issue 13) with `watch` replicas killed mid-drain, stopped with SIGTERM
 /// and frozen past their 2 s lease, `run` passes overlapping them: 5000 (`--pace 300ms`, three
-/// replicas, a SIGKILL and a SIGTERM), 5057 (two SIGKILLs, a SIGTERM, a freeze), 5138 (`--pace
-/// 300ms`, a SIGKILL and a freeze). Each history gets a database of its own on the test server,
-/// and the test fails, saying how to start it, when the server cannot be reached.
-const POSTGRES_SEEDS: [u64; 3] = [5000, 5057, 5138];
+/// replicas, a SIGKILL and a SIGTERM), 5057 (a replica frozen, a SIGTERM, two SIGKILLs), 5268
+/// (`--pace 300ms`, the lease holder frozen just after a redelivery, mid-drain: with the fence
+/// disabled in the tool, it broke `two_posts_in_one_rung`). Each history gets a database of its
+/// own on the test server, and the test fails, saying how to start it, when the server cannot
+/// be reached.
+const POSTGRES_SEEDS: [u64; 3] = [5000, 5057, 5268];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_histories_with_replicas_killed_stopped_and_frozen_keep_passing() {
@@ -95,6 +97,11 @@ async fn postgres_histories_with_replicas_killed_stopped_and_frozen_keep_passing
     assert!(histories.iter().all(|h| h.setup.store == Store::Postgres));
     assert!(signals.contains(&Signal::Kill) && signals.contains(&Signal::Term), "{signals:?}");
     assert!(signals.iter().any(|s| matches!(s, Signal::Freeze(_))), "{signals:?}");
+    let holder_frozen = |h: &History| {
+        h.setup.pace_ms > 0
+            && h.steps.iter().any(|s| matches!(s, Step::ReplicaSignal { replica: HOLDER, signal: Signal::Freeze(_) }))
+    };
+    assert!(histories.iter().any(holder_frozen), "the lease holder frozen mid-drain");
     let exe = redeliver();
     let played: Vec<_> = histories
         .into_iter()

@@ -8,7 +8,7 @@
 //! and frozen past their lease (issue 13).
 
 use super::history::{
-    FaultKind, FaultOn, Filter, History, Kind, REPLICAS, Receiver, Setup, Signal, Step, Store, Window,
+    FaultKind, FaultOn, Filter, HOLDER, History, Kind, REPLICAS, Receiver, Setup, Signal, Step, Store, Window,
 };
 
 /// The history of `seed`.
@@ -156,6 +156,11 @@ fn replica(rng: &mut fastrand::Rng, running: &mut [bool; REPLICAS as usize], set
     };
     if !matches!(signal, Signal::Freeze(_)) {
         running[replica as usize] = false;
+    } else if rng.u8(0..100) < if pace_ms > 0 { 70 } else { 40 } {
+        // Most freezes of a paced history, and many of the others, go to the lease holder right
+        // after a redelivery: a replica idle between polls wakes to a claim that finds its lease
+        // gone, and only one frozen mid-drain tests the fence.
+        return Step::ReplicaSignal { replica: HOLDER, signal };
     }
     Step::ReplicaSignal { replica, signal }
 }
@@ -234,8 +239,10 @@ mod tests {
                         assert!(replica < REPLICAS && 2 * interval_ms <= h.setup.lease_s * 1000, "{h}")
                     }
                     Step::ReplicaSignal { replica, signal: Signal::Freeze(ms) } => {
-                        assert!(replica < REPLICAS && ms > h.setup.lease_s * 1000, "frozen past the lease: {h}")
+                        assert!(replica < REPLICAS || replica == HOLDER, "{h}");
+                        assert!(ms > h.setup.lease_s * 1000, "frozen past the lease: {h}")
                     }
+                    Step::ReplicaSignal { replica, .. } => assert!(replica < REPLICAS, "{h}"),
                     _ => {}
                 }
             }
@@ -251,6 +258,13 @@ mod tests {
         assert!(signals.iter().any(|(pace, s)| *pace > 0 && *s == Signal::Kill), "a SIGKILL between redeliveries");
         assert!(signals.iter().any(|(_, s)| *s == Signal::Term), "{signals:?}");
         assert!(signals.iter().any(|(_, s)| matches!(s, Signal::Freeze(_))), "{signals:?}");
+        // The holder frozen mid-drain, in the pause between two redeliveries.
+        assert!(histories.iter().any(|h| {
+            h.setup.pace_ms > 0
+                && h.steps
+                    .iter()
+                    .any(|s| matches!(s, Step::ReplicaSignal { replica: HOLDER, signal: Signal::Freeze(_) }))
+        }));
         // Several replicas at once: some history starts a second one while the first runs.
         assert!(histories.iter().any(|h| {
             let started: std::collections::BTreeSet<u8> = h

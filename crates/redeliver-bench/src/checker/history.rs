@@ -21,6 +21,12 @@ pub enum Store {
 /// How many `watch` replicas a PostgreSQL history runs at most at once.
 pub const REPLICAS: u8 = 3;
 
+/// In a replica step, not a replica by index but the one that holds the target's lease when the
+/// step runs, signalled just after one of its redeliveries reached GitHub: a freeze that lands in
+/// the middle of its drain (most often in the `--pace` between two redeliveries), which is where a
+/// replica that wakes without its lease could send what the new owner sends too.
+pub const HOLDER: u8 = u8::MAX;
+
 /// SIGKILL, SIGTERM or a freeze (SIGSTOP, then SIGCONT) for one replica.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
@@ -233,11 +239,17 @@ impl fmt::Display for Step {
             Step::ReplicaStart { replica, interval_ms } => {
                 write!(f, "replica {replica}: watch --interval {interval_ms}ms")
             }
-            Step::ReplicaSignal { replica, signal } => match signal {
-                Signal::Kill => write!(f, "replica {replica}: SIGKILL"),
-                Signal::Term => write!(f, "replica {replica}: SIGTERM"),
-                Signal::Freeze(ms) => write!(f, "replica {replica}: SIGSTOP, {ms} ms, SIGCONT"),
-            },
+            Step::ReplicaSignal { replica, signal } => {
+                match *replica {
+                    HOLDER => write!(f, "the lease holder, after its next redelivery: ")?,
+                    k => write!(f, "replica {k}: ")?,
+                }
+                match signal {
+                    Signal::Kill => write!(f, "SIGKILL"),
+                    Signal::Term => write!(f, "SIGTERM"),
+                    Signal::Freeze(ms) => write!(f, "SIGSTOP, {ms} ms, SIGCONT"),
+                }
+            }
             Step::Fault { on, kind, times } => write!(f, "fault {kind:?} on the next {times} {on:?} request(s)"),
             Step::Sleep { ms } => write!(f, "sleep {ms} ms"),
         }

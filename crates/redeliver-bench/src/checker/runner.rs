@@ -11,7 +11,9 @@
 //! (`REDELIVER_TEST_POSTGRES`), dropped after it; `run` passes and up to three `watch` replicas
 //! share it, and the replicas are killed, stopped and frozen as the steps say.
 
-use super::history::{FaultKind, FaultOn, Filter, History, REPLICAS, Receiver, Setup, Signal, Step, Store, Window};
+use super::history::{
+    FaultKind, FaultOn, Filter, HOLDER, History, REPLICAS, Receiver, Setup, Signal, Step, Store, Window,
+};
 use anyhow::Context as _;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use redeliver_core::state::Ledger;
@@ -218,6 +220,11 @@ impl Ctx<'_> {
                 }
                 self.start_replica(replica, interval_ms)?;
             }
+            Step::ReplicaSignal { replica: HOLDER, signal } => {
+                if let Some(k) = self.holder_after_a_redelivery().await {
+                    self.signal_replica(k, signal).await?;
+                }
+            }
             Step::ReplicaSignal { replica, signal } => self.signal_replica(replica, signal).await?,
             Step::Fault { on, kind, times } => {
                 let path = "/app/hook/deliveries";
@@ -386,6 +393,30 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// The replica that holds the target's lease, once a redelivery reached GitHub (or after
+    /// [`HOLDER_WAIT`], when none came): `None` when no replica holds it (a `run` does, or nobody).
+    async fn holder_after_a_redelivery(&self) -> Option<u8> {
+        let posts = |world: &World| {
+            world.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/attempts")).count()
+        };
+        let before = posts(&self.world);
+        let deadline = Instant::now() + HOLDER_WAIT;
+        while posts(&self.world) == before && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.holder()
+    }
+
+    /// The replica whose process holds the target's lease on the database (owners are named
+    /// `host:pid:tag`).
+    fn holder(&self) -> Option<u8> {
+        let url = self.database.as_ref()?;
+        let ledger = Ledger::open_read_only(Path::new(url)).ok()??;
+        let lease = ledger.postgres()?.fleet(&[]).ok()?.into_iter().find(|l| l.expires_in_seconds > 0.0)?;
+        let pid: u32 = lease.owner?.rsplit(':').nth(1)?.parse().ok()?;
+        (0..REPLICAS).find(|&k| self.replicas[usize::from(k)].as_ref().and_then(|r| r.child.id()) == Some(pid))
+    }
+
     /// SIGKILL, SIGTERM (waited for, SIGKILL past [`TERM_GRACE`]) or a freeze past the lease.
     async fn signal_replica(&mut self, k: u8, signal: Signal) -> anyhow::Result<()> {
         let slot = usize::from(k);
@@ -527,6 +558,9 @@ impl Replica {
 /// How long a replica may take to stop on SIGTERM: the request in flight (the simulator answers
 /// at once), the leases handed back, and the notifications' grace (3 s).
 const TERM_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a step aimed at the lease holder waits for one of its redeliveries.
+const HOLDER_WAIT: Duration = Duration::from_secs(2);
 
 /// SIGTERM's number (POSIX).
 const SIGTERM: i32 = 15;
