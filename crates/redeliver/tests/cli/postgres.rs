@@ -3,7 +3,7 @@
 //! (SIGTERM, SIGKILL, SIGSTOP/SIGCONT). Each failed event is redelivered exactly once, whoever
 //! holds its target, and a replica that lost its lease sends nothing.
 
-use crate::harness::{App, Daemon, wait_until};
+use crate::harness::{App, Daemon, poll_until, wait_until};
 use chrono::{Duration, Utc};
 use redeliver_core::state::postgres::testing;
 use redeliver_sim::NewAttempt;
@@ -365,4 +365,40 @@ async fn the_lease_flag_sets_the_replica_s_lease_and_a_lease_too_short_is_refuse
     stop(&mut watch).await;
     // `run --lease` takes its pass's lease for that long, and passes.
     app.run().args(["--state", &state, "--lease", "5s"]).await.assert_code(0);
+}
+
+// --- A rate-limit wait that outlasts the lease (issue 13, found by the checker: seed 7025) ---
+
+/// A replica rate-limited on a POST waits out `Retry-After` with the redelivery written down;
+/// if the wait outlasts its lease, the target's new owner counts that row and sends the event
+/// itself. The waiting replica must not send it again when its wait ends: GitHub gets it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_lease_ran_out_during_a_rate_limit_wait_does_not_send_again() {
+    let f = fleet(App::start().await, 1, 1, "0s", "2s");
+    let w = f.app.world();
+    let limit = redeliver_sim::Fault::SecondaryRateLimit { retry_after: Some(6) };
+    w.inject(redeliver_sim::FaultRule::new("/repos/octo/r0/hooks/", limit).method("POST").times(1));
+    let posts = || w.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/attempts")).count();
+    let mut a = f.replica();
+    a.status_url().await;
+    wait_until(StdDuration::from_secs(30), "a's redelivery rate limited", || posts() >= 1).await;
+    // b takes the target once a's 2 s lease runs out, and redelivers: a is still waiting 6 s.
+    let mut b = f.replica();
+    let url_b = b.status_url().await;
+    let b_name = replica_name(&url_b).await;
+    wait_until(StdDuration::from_secs(30), "b redelivers the event", || f.all_redelivered()).await;
+    wait_for_owners(&url_b, 15, "b holds the target", |o| o.values().all(|w| *w == b_name)).await;
+    // a's wait ends: its row is withdrawn (GitHub never acted on the rate-limited request) and
+    // nothing is sent.
+    let withdrawn = || {
+        let ledger = redeliver_core::state::Ledger::open_read_only(std::path::Path::new(&f.state));
+        let history = ledger.ok().flatten().and_then(|l| l.history(None, None, 50).ok()).unwrap_or_default();
+        history.iter().any(|r| r.detail.as_deref().is_some_and(|d| d.contains("no longer held the lease")))
+    };
+    let withdrawn_seen = poll_until(StdDuration::from_secs(30), withdrawn).await;
+    stop(&mut a).await;
+    stop(&mut b).await;
+    f.app.world().settle().await;
+    f.assert_exactly_once(&[&a, &b]);
+    assert!(withdrawn_seen, "a's row was not withdrawn after its wait");
 }
