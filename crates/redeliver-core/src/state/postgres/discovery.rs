@@ -96,7 +96,7 @@ impl PgLedger {
         })
     }
 
-    /// The last listing of each of `sources` that has one.
+    /// The last listing of each of `sources` that has one (of every source when empty).
     pub fn discoveries(&self, sources: &[String]) -> Result<Vec<Shared>, PgError> {
         let sources = sources.to_vec();
         self.run(|c, s| {
@@ -104,7 +104,7 @@ impl PgLedger {
                 .query(
                     "SELECT source, hooks, repos_listed, repos_kept, points, lister, generation,
                             extract(epoch FROM now() - listed_at)::float8
-                     FROM discoveries WHERE source = ANY($1) ORDER BY source",
+                     FROM discoveries WHERE cardinality($1::text[]) = 0 OR source = ANY($1) ORDER BY source",
                     &[&sources],
                 )
                 .at(s)?;
