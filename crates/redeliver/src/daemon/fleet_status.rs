@@ -202,6 +202,19 @@ mod tests {
         assert!(line.contains("not listed yet"));
         let failed = OrgRow { refresh_error: Some("HTTP 502\nbad".into()), ..org() };
         assert!(!failed.line(now).contains('\n'));
+        assert!(!line.contains("polled by this replica"), "a file state's watch polls them all");
+        let replica = OrgRow { held_here: Some(60), lister: Some("pod-b:9:cafe".into()), ..org() };
+        assert!(replica.line(now).contains(" · 60 polled by this replica, listed by pod-b:9:cafe · "), "{line}");
+    }
+
+    #[test]
+    fn a_hook_another_replica_holds_shows_no_poll_time_here() {
+        let polled = DateTime::from_timestamp(1_760_000_000, 0);
+        let hook = HookRow { key: "repo:acme/a#1@x".into(), last_poll: polled, elsewhere: true, ..HookRow::default() };
+        let mut out = String::new();
+        metrics(&FleetStatus { orgs: vec![org()], hooks: vec![hook] }, &mut out);
+        assert!(!out.contains("redeliver_hook_last_poll_timestamp_seconds{"), "{out}");
+        assert!(out.contains("redeliver_hook_requests_total{source=\"acme-ci\",hook=\"repo:acme/a#1@x\"} 0"));
     }
 
     #[test]
