@@ -52,7 +52,8 @@ fn shared_fleet(n: usize, mine: Option<fn(usize) -> bool>, replicas: usize) -> F
         m.last_poll = Some(polled);
         f.members.push(m);
     }
-    f.mine = mine.map(|pick| f.members.iter().enumerate().filter(|(k, _)| pick(*k)).map(|(_, m)| m.key.clone()).collect());
+    f.mine =
+        mine.map(|pick| f.members.iter().enumerate().filter(|(k, _)| pick(*k)).map(|(_, m)| m.key.clone()).collect());
     f.replicas = replicas;
     f
 }

@@ -17,7 +17,7 @@ const TOKEN: &str = "ghp_orgReplicasToken0000000000000000000";
 const LISTING: &str = "acme-ci (listing)";
 
 /// An organization whose `hooks` repositories each have one hook with `events` failed events,
-/// a config watching it, and a fresh PostgreSQL state.
+/// a config watching it with leases of `lease`, and a fresh PostgreSQL state.
 struct Org {
     app: App,
     config: String,
@@ -26,7 +26,7 @@ struct Org {
     state: String,
 }
 
-fn organization(app: App, hooks: usize, events: usize, pace: &str) -> Org {
+fn organization(app: App, hooks: usize, events: usize, pace: &str, lease: &str) -> Org {
     let w = app.world();
     w.add_token(TOKEN);
     // Plenty: the budget's split is the unit tests' (daemon/fleet_tests.rs).
@@ -44,7 +44,7 @@ fn organization(app: App, hooks: usize, events: usize, pace: &str) -> Org {
         }
     }
     let text = format!(
-        r#"lease = "2s"
+        r#"lease = "{lease}"
 interval = "500ms"
 max_interval = "4s"
 
@@ -133,12 +133,13 @@ async fn assert_quiet(d: &mut Daemon) {
 
 /// Two replicas, one organization of 16 hooks: the hooks spread over both (the listing's lease
 /// counted among the keys), every failed event redelivered exactly once, one listing per
-/// refresh for the pair, and nothing fenced in either log.
+/// refresh for the pair, a SIGTERM's hooks handed over at once, and nothing fenced in either log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_an_organization_s_hooks_and_list_it_once_per_refresh() {
-    let org = organization(App::start().await, 16, 2, "0s");
+    let org = organization(App::start().await, 16, 2, "0s", "20s");
     let (mut a, mut b) = (org.replica(), org.replica());
     let (url_a, url_b) = (a.status_url().await, b.status_url().await);
+    let b_name = replica_name(&url_b).await.expect("b is named");
     wait_until(StdDuration::from_secs(60), "every failed event redelivered", || org.sent() == org.guids.len()).await;
     // Spread: both replicas hold keys, neither more than its share of the 17.
     let share = (org.hooks + 1).div_ceil(2);
@@ -158,20 +159,27 @@ async fn two_replicas_share_an_organization_s_hooks_and_list_it_once_per_refresh
         assert!(row["held_here"].as_u64().is_some_and(|n| n > 0 && n < 16), "each polls its part: {row}");
         assert!(row["lister"].is_string(), "the listing's maker is shown: {row}");
     }
-    stop(&mut a).await;
-    stop(&mut b).await;
-    org.app.world().settle().await;
-    org.assert_exactly_once(&[&a, &b]);
-    // Every listing of the organization was written for both (the last perhaps cut short by
-    // the stop): the other replica never listed it, however many refreshes went by.
-    let (generation, last_lister) = org.shared().expect("the listing is in the database");
+    // Every listing of the organization so far was written for both (one may be under way):
+    // the other replica never listed it, however many refreshes went by. (Counted first, so a
+    // listing written in between only makes the bound looser.)
     let listings = org.listings();
+    let (generation, last_lister) = org.shared().expect("the listing is in the database");
     assert!(
         listings as i64 <= generation + 1,
         "{listings} listings of the organization for {generation} written:\n{}",
         logs(&[&a, &b])
     );
-    assert_eq!(last_lister, lister, "one lister while both lived");
+    assert_eq!(last_lister, lister, "the listing's lease holder is its lister");
+    // SIGTERM hands a's hooks and perhaps the listing over at once, well before the leases
+    // (20 s) would expire.
+    stop(&mut a).await;
+    wait_for_owners(&url_b, 10, "b holds every hook and the listing", |o| {
+        org.per_owner(o).is_some_and(|per| per.len() == 1 && per.contains_key(&b_name))
+    })
+    .await;
+    stop(&mut b).await;
+    org.app.world().settle().await;
+    org.assert_exactly_once(&[&a, &b]);
     assert_quiet(&mut a).await;
     assert_quiet(&mut b).await;
 }
@@ -181,7 +189,7 @@ async fn two_replicas_share_an_organization_s_hooks_and_list_it_once_per_refresh
 /// nothing is sent twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_replica_s_hooks_and_listing_are_taken_over_and_nothing_is_sent_twice() {
-    let org = organization(App::start().await, 10, 4, "150ms");
+    let org = organization(App::start().await, 10, 4, "150ms", "2s");
     let mut a = org.replica();
     let url_a = a.status_url().await;
     let a_name = replica_name(&url_a).await;
