@@ -3,7 +3,8 @@
 //! polled on the budget-aware schedule of [`redeliver_core::schedule`] instead of every
 //! interval. They live after the configured targets in `Daemon::targets` (and in the status),
 //! rebuilt on each refresh; a hook that disappears keeps its rows in the state, which prunes
-//! them past the horizon as for any target.
+//! them past the horizon as for any target. On a PostgreSQL state the replicas share the hooks
+//! and the listings through leases (`fleet_lease.rs`).
 
 use super::poll::{Daemon, Polled};
 use super::status::TargetStatus;
