@@ -16,8 +16,8 @@ use super::history::{
 };
 use anyhow::Context as _;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
-use redeliver_core::state::Ledger;
 use redeliver_core::state::postgres::{PgLocation, testing};
+use redeliver_core::state::{Ledger, RedeliveryState};
 use redeliver_sim::{Fault, FaultRule, HookId, NewAttempt, ReceiverMode, Sim, World, keys};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -82,6 +82,10 @@ pub struct Observed {
     pub longest_retry_after: u64,
     /// Whether the drain ended with nothing owed.
     pub drained: bool,
+    /// PostgreSQL store: per event, redeliveries written down whose fate the tool could not know
+    /// when it next planned: rows left `sending` by a replica that died, or withdrawn by one that
+    /// found its lease gone after a rate-limit wait (the new owner had counted them).
+    pub unknown_fate: HashMap<String, usize>,
     pub wall: Duration,
 }
 
@@ -154,6 +158,7 @@ pub async fn play(exe: &Path, history: &History) -> anyhow::Result<Played> {
         ctx.snapshot(format!("step {i} ({step})"));
     }
     ctx.drain().await?;
+    ctx.observed.unknown_fate = ctx.unknown_fate();
     for r in ctx.sink.received() {
         if let Some(guid) = r.payload.get("guid").and_then(Value::as_str) {
             *ctx.observed.notified.entry(guid.to_string()).or_default() += 1;
@@ -485,6 +490,22 @@ impl Ctx<'_> {
             let _ = child.kill().await;
             self.observed.watch_killed = true;
         }
+    }
+
+    /// Rows of the PostgreSQL ledger whose fate another replica could not know when it planned
+    /// (see [`Observed::unknown_fate`]): a cap reached with them counted is not "unearned".
+    fn unknown_fate(&self) -> HashMap<String, usize> {
+        let mut out = HashMap::new();
+        let Some(url) = &self.database else { return out };
+        let Ok(Some(ledger)) = Ledger::open_read_only(Path::new(url)) else { return out };
+        for r in ledger.history(None, None, 100_000).unwrap_or_default() {
+            let lost_lease = r.answer == RedeliveryState::NotSent
+                && r.detail.as_deref().is_some_and(|d| d.contains("no longer held the lease"));
+            if r.answer == RedeliveryState::Sending || lost_lease {
+                *out.entry(r.guid).or_default() += 1;
+            }
+        }
+        out
     }
 
     /// The stored time, read before GitHub's record so a pass finishing in between can only make
