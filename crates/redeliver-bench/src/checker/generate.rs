@@ -5,7 +5,7 @@
 //! killed mid-poll (also in the pause between two redeliveries), GitHub answering 5xx, rate
 //! limits and 422, lists with empty pages or repeated items, and GitHub's clock ahead or behind.
 
-use super::history::{FaultKind, FaultOn, Filter, History, Kind, Receiver, Setup, Step, Store, Window};
+use super::history::{FaultKind, FaultOn, Filter, History, Kind, Outage, Receiver, Setup, Step, Store, Window};
 
 /// The history of `seed`.
 pub fn generate(seed: u64) -> History {
@@ -35,6 +35,7 @@ pub fn generate(seed: u64) -> History {
         per_page,
         skew_s,
         pace_ms,
+        outage: outage(seed),
     };
     // A backlog of failures before the first pass.
     let mut steps =
@@ -71,6 +72,25 @@ pub fn generate(seed: u64) -> History {
         steps.push(step);
     }
     History { seed, setup, steps }
+}
+
+/// The outage settings of `seed`'s history, drawn from a generator of their own so the rest of
+/// the history is what it was before they existed (seeds found earlier replay the same steps).
+/// Three in four histories play the tool's default, outage awareness, with settings in seconds:
+/// a failed event's attempts are outage signs (503, or no answer), so most of them see an
+/// outage start, canaries go out, and the outage end.
+fn outage(seed: u64) -> Option<Outage> {
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x6f75_7461_6765); // "outage"
+    if rng.u8(0..4) == 0 {
+        return None;
+    }
+    let probe_s = rng.u32(2..=3);
+    Some(Outage {
+        down_after: rng.u32(1..=3),
+        probe_s,
+        max_probe_s: probe_s * rng.u32(1..=2),
+        drain_rate: [0, 0, 5, 20][rng.usize(0..4)],
+    })
 }
 
 fn kind(rng: &mut fastrand::Rng) -> Kind {
@@ -127,6 +147,18 @@ mod tests {
                 assert!(!h.steps.iter().any(|s| matches!(s, Step::Run { background: true, .. })), "{h}");
             }
         }
+    }
+
+    #[test]
+    fn most_histories_play_outage_awareness_and_some_the_plain_ladder() {
+        let histories: Vec<History> = (0..200).map(generate).collect();
+        let aware = histories.iter().filter(|h| h.setup.outage.is_some()).count();
+        assert!((120..=180).contains(&aware), "{aware} of 200");
+        for o in histories.iter().filter_map(|h| h.setup.outage) {
+            assert!(o.down_after >= 1 && o.probe_s >= 1 && o.max_probe_s >= o.probe_s, "{o:?}");
+        }
+        assert!(histories.iter().any(|h| h.setup.outage.is_some_and(|o| o.drain_rate > 0)));
+        assert!(histories.iter().any(|h| h.setup.outage.is_some_and(|o| o.max_probe_s > o.probe_s)));
     }
 
     #[test]

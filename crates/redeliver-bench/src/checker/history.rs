@@ -32,6 +32,49 @@ pub struct Setup {
     /// `--pace` in milliseconds: the pause between two redeliveries, where a SIGKILL can land
     /// (defect 9).
     pub pace_ms: u32,
+    /// Outage awareness (issue 11), the tool's default, with settings short enough for an
+    /// outage to start and end inside a history; `None` plays `--no-outage-awareness`.
+    pub outage: Option<Outage>,
+}
+
+/// The outage settings of a history (issue 11; `crates/redeliver/src/config/outage.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outage {
+    /// `--down-after`: distinct events whose newest attempts are outage signs before the
+    /// receiver counts as down.
+    pub down_after: u32,
+    /// `--probe-interval`, whole seconds: the wait after an outage's first canary.
+    pub probe_s: u32,
+    /// `--max-probe-interval`, whole seconds: the wait doubles after each canary up to this.
+    pub max_probe_s: u32,
+    /// `--drain-rate` in redelivery requests a second; 0 for no limit.
+    pub drain_rate: u32,
+}
+
+impl Outage {
+    /// The wait the tool keeps after the `n`-th canary of one outage (1-based), as
+    /// `redeliver_core::health::HookHealth::probed` schedules it: the probe interval after the
+    /// first, doubling after each further one, never more than the longest.
+    pub fn wait_after_canary(&self, n: u32) -> u32 {
+        let doublings = n.saturating_sub(1).min(16);
+        self.probe_s.saturating_mul(1 << doublings).min(self.max_probe_s.max(self.probe_s))
+    }
+
+    /// The flags that give the tool these settings.
+    pub fn flags(&self) -> Vec<String> {
+        let mut out = vec![
+            "--down-after".to_string(),
+            self.down_after.to_string(),
+            "--probe-interval".to_string(),
+            format!("{}s", self.probe_s),
+            "--max-probe-interval".to_string(),
+            format!("{}s", self.max_probe_s),
+        ];
+        if self.drain_rate > 0 {
+            out.extend(["--drain-rate".to_string(), format!("{}/s", self.drain_rate)]);
+        }
+        out
+    }
 }
 
 impl Setup {
@@ -209,7 +252,7 @@ impl fmt::Display for History {
         writeln!(
             f,
             "seed {}: store {:?}, --max-attempts {}, --ladder {}, --overlap {}s, --pace {}ms, per_page {}, \
-             GitHub's clock {:+}s",
+             GitHub's clock {:+}s, {}",
             self.seed,
             s.store,
             s.max_attempts,
@@ -217,7 +260,11 @@ impl fmt::Display for History {
             s.overlap,
             s.pace_ms,
             s.per_page,
-            s.skew_s
+            s.skew_s,
+            match &s.outage {
+                Some(o) => o.flags().join(" "),
+                None => "--no-outage-awareness".to_string(),
+            }
         )?;
         for (i, step) in self.steps.iter().enumerate() {
             writeln!(f, "  {i:>2}. {step}")?;
