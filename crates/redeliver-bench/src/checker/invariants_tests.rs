@@ -310,7 +310,7 @@ fn canaries_of_one_outage_keep_the_probe_interval_as_it_doubles() {
 
 #[test]
 fn an_outage_give_up_is_legitimate_only_at_the_horizon() {
-    let mut hand = Hand::new();
+    let hand = Hand::new();
     let end = 3 * 3_600_000;
     let (early, _) = hand.event(end - 300_000);
     let (horizon_early, _) = hand.event(end - 60_000);
