@@ -14,7 +14,7 @@ use crate::checker::history::{Setup, Store};
 use crate::checker::runner::{HORIZON_SECS, Observed};
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use redeliver_core::state::{RedeliveryKind, RedeliveryRecord, RedeliveryState};
-use redeliver_sim::DeliveryRecord;
+use redeliver_sim::{DeliveryRecord, RecordedRequest};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
@@ -22,10 +22,6 @@ use std::collections::{BTreeSet, HashMap};
 /// down on its estimate of GitHub's clock (learned from `Date` headers, to the second) and
 /// posts it at once.
 const EARLY: TimeDelta = TimeDelta::milliseconds(1500);
-
-/// A success this long before a canary may still be listed after it and end the outage (a
-/// success GitHub records late: the checker's events are recorded up to 8 s in the past).
-const LATE_SUCCESS: TimeDelta = TimeDelta::seconds(10);
 
 /// Labels each of one event's requests (`posts`, oldest first) with the kind the ledger wrote
 /// it down as. Per delivery id, the ledger's rows and GitHub's requests come in the same order
@@ -87,14 +83,16 @@ pub(super) fn charged(attempts: &[&DeliveryRecord], posts: &[Post], before: Opti
 
 /// `canary_too_soon`: two canaries of one outage (both sent, as the tool counts them: GitHub
 /// accepted them or answered ambiguously) closer than the probe interval the first one set.
-/// Two canaries with a success in between (an outage can end and the next one start with a
-/// fresh schedule), or a SIGKILL of the daemon (the schedule is stored after the canary), are
-/// not judged as one outage.
+/// Two canaries are not judged as one outage's when a success may have been listed first in
+/// between (a listing that shows a success ends the outage, and the next one starts with a
+/// fresh schedule: with `--down-after 1`, in the same listing), or when the daemon was
+/// SIGKILLed in between (the schedule is stored after the canary).
 pub(super) fn canary_too_soon(
     setup: &Setup,
     observed: &Observed,
     posts: &HashMap<&str, Vec<Post>>,
     records: &[DeliveryRecord],
+    requests: &[RecordedRequest],
     out: &mut Vec<Violation>,
 ) {
     let Some(outage) = setup.outage else { return };
@@ -105,12 +103,22 @@ pub(super) fn canary_too_soon(
         .filter(|(_, p)| (200..300).contains(&p.status) || p.status >= 500)
         .collect();
     canaries.sort_by_key(|(_, p)| p.at);
-    let successes: Vec<DateTime<Utc>> =
-        records.iter().filter(|r| (200..300).contains(&r.status_code)).map(|r| r.delivered_at).collect();
-    // The schedule is kept on the tool's estimate of GitHub's clock, from the pass's planning
-    // time: a canary may leave after its pass's pace, a drain-rate gap or a `Retry-After` waited
-    // out, and the Actions variable carries the last canary's time to the second.
-    let mut tolerance = TimeDelta::milliseconds(1200 + i64::from(setup.pace_ms))
+    // When each success appeared in GitHub's record: the checker records some attempts in the
+    // past; GitHub records a redelivery as it makes it.
+    let successes: Vec<DateTime<Utc>> = records
+        .iter()
+        .filter(|r| (200..300).contains(&r.status_code))
+        .map(|r| match r.redelivery {
+            true => r.delivered_at,
+            false => observed.recorded_at.get(&r.guid).copied().unwrap_or(r.delivered_at),
+        })
+        .collect();
+    // The schedule runs from the pass's planning time, on the tool's estimate of GitHub's clock
+    // (exact here: GitHub's clock is off by whole seconds, and the estimate is the whole number
+    // of seconds its `Date` allows): a canary may leave after its pass's pace, a drain-rate gap
+    // or a `Retry-After` waited out, and the Actions variable carries the last canary's time to
+    // the second.
+    let mut tolerance = TimeDelta::milliseconds(200 + i64::from(setup.pace_ms))
         + TimeDelta::seconds(observed.longest_retry_after as i64);
     if outage.drain_rate > 0 {
         tolerance += TimeDelta::milliseconds(1000 / i64::from(outage.drain_rate));
@@ -118,10 +126,20 @@ pub(super) fn canary_too_soon(
     if setup.store == Store::Variable {
         tolerance += TimeDelta::seconds(1);
     }
+    // A canary's pass listed a moment before it posted (longer when a list page was retried
+    // after a 5xx, a second and then two, or a `Retry-After` was waited out).
+    let listed_before = |at: DateTime<Utc>| {
+        let retried = requests
+            .iter()
+            .any(|r| r.method == "GET" && r.status >= 500 && r.at <= at && r.at > at - TimeDelta::seconds(5));
+        TimeDelta::milliseconds(1500 + i64::from(setup.pace_ms))
+            + TimeDelta::seconds(observed.longest_retry_after as i64 + if retried { 3 } else { 0 })
+    };
     let mut nth = 1;
     for pair in canaries.windows(2) {
         let ((_, a), (guid, b)) = (pair[0], pair[1]);
-        let ended = successes.iter().any(|s| *s > a.at - LATE_SUCCESS && *s < b.at);
+        let since = a.at - listed_before(a.at);
+        let ended = successes.iter().any(|s| *s > since && *s < b.at);
         let killed = observed.watch_kills.iter().any(|k| *k > a.at && *k <= b.at);
         if ended || killed {
             nth = 1;

@@ -261,7 +261,7 @@ pub fn judge(history: &History, observed: &Observed, record: &Record) -> Vec<Vio
         }
     }
 
-    canary::canary_too_soon(setup, observed, &posts, records, &mut out);
+    canary::canary_too_soon(setup, observed, &posts, records, &record.requests, &mut out);
     let mut first_attempt: HashMap<&str, DateTime<Utc>> = HashMap::new();
     for r in records {
         let first = first_attempt.entry(r.guid.as_str()).or_insert(r.delivered_at);

@@ -81,6 +81,9 @@ pub struct Observed {
     pub ledger_requests: Vec<(RedeliveryRecord, RedeliveryKind)>,
     /// Every event the history created, in order.
     pub events: Vec<String>,
+    /// When (GitHub's clock) the checker recorded each event's attempts: an attempt recorded
+    /// late, in the past, is listed only from then on.
+    pub recorded_at: HashMap<String, DateTime<Utc>>,
     /// Longest `Retry-After` injected, which a pass may wait out between listing and POSTing.
     pub longest_retry_after: u64,
     /// Whether the drain ended with nothing owed.
@@ -169,7 +172,8 @@ impl Ctx<'_> {
         match *step {
             Step::Events { count, kind, failed, age_ms } => {
                 // GitHub's time, not the machine's: the record is GitHub's (skewed) clock.
-                let at = self.world.now() - TimeDelta::milliseconds(i64::from(age_ms));
+                let now = self.world.now();
+                let at = now - TimeDelta::milliseconds(i64::from(age_ms));
                 for n in 0..count {
                     let attempt = match (failed, n % 2) {
                         (true, 0) => NewAttempt::new(kind.name(), 503, at),
@@ -177,6 +181,7 @@ impl Ctx<'_> {
                         (false, _) => NewAttempt::new(kind.name(), 200, at),
                     };
                     let record = self.world.record_attempt(self.hook, attempt.action("opened"));
+                    self.observed.recorded_at.insert(record.guid.clone(), now);
                     self.observed.events.push(record.guid);
                 }
             }
@@ -186,6 +191,7 @@ impl Ctx<'_> {
                 let record = self.world.record_attempt(self.hook, original.action("opened"));
                 let manual = NewAttempt::new(kind.name(), 502, now).guid(&record.guid).redelivery(true);
                 self.world.record_attempt(self.hook, manual.action("opened"));
+                self.observed.recorded_at.insert(record.guid.clone(), now);
                 self.observed.events.push(record.guid);
             }
             Step::Receiver(r) => self.receiver.set_mode(match r {
