@@ -10,6 +10,9 @@ use super::history::{FaultKind, FaultOn, Filter, History, Kind, Outage, Receiver
 /// The history of `seed`.
 pub fn generate(seed: u64) -> History {
     let mut rng = fastrand::Rng::with_seed(seed);
+    // What outage awareness adds is drawn from a generator of its own, so the rest of the
+    // history is what it was before it existed (seeds found earlier replay the same steps).
+    let mut aside = fastrand::Rng::with_seed(seed ^ 0x6f75_7461_6765); // "outage"
     let store = if rng.u8(0..10) < 6 { Store::Sqlite } else { Store::Variable };
     let mut ladder: Vec<u32> = (0..rng.u32(1..=3)).map(|_| rng.u32(1..=3)).collect();
     ladder.sort_unstable();
@@ -35,7 +38,7 @@ pub fn generate(seed: u64) -> History {
         per_page,
         skew_s,
         pace_ms,
-        outage: outage(seed),
+        outage: outage(&mut aside),
     };
     // A backlog of failures before the first pass.
     let mut steps =
@@ -43,7 +46,8 @@ pub fn generate(seed: u64) -> History {
     // Half the histories start with the receiver failing, so redeliveries fail too and events
     // climb the ladder to the cap.
     if rng.bool() {
-        steps.push(Step::Receiver(if rng.bool() { Receiver::Down } else { Receiver::Failing }));
+        let failing = if rng.bool() { Receiver::Down } else { Receiver::Failing };
+        steps.push(Step::Receiver(own_error(failing, &setup, &mut aside)));
     }
     let mut watching = false;
     for _ in 0..rng.usize(6..=14) {
@@ -55,7 +59,10 @@ pub fn generate(seed: u64) -> History {
                 age_ms: rng.u32(0..1000),
             },
             22..=45 => run(&mut rng, store),
-            46..=56 => Step::Receiver([Receiver::Up, Receiver::Failing, Receiver::Down][rng.usize(0..3)]),
+            46..=56 => {
+                let mode = [Receiver::Up, Receiver::Failing, Receiver::Down][rng.usize(0..3)];
+                Step::Receiver(own_error(mode, &setup, &mut aside))
+            }
             57..=72 => Step::Sleep { ms: rng.u32(500..=3000) },
             73..=82 => fault(&mut rng),
             83..=85 => Step::ManualFailedRedelivery { kind: kind(&mut rng), age_s: rng.u32(3..=8) },
@@ -74,13 +81,10 @@ pub fn generate(seed: u64) -> History {
     History { seed, setup, steps }
 }
 
-/// The outage settings of `seed`'s history, drawn from a generator of their own so the rest of
-/// the history is what it was before they existed (seeds found earlier replay the same steps).
-/// Three in four histories play the tool's default, outage awareness, with settings in seconds:
-/// a failed event's attempts are outage signs (503, or no answer), so most of them see an
-/// outage start, canaries go out, and the outage end.
-fn outage(seed: u64) -> Option<Outage> {
-    let mut rng = fastrand::Rng::with_seed(seed ^ 0x6f75_7461_6765); // "outage"
+/// The outage settings of a history. Three in four play the tool's default, outage awareness,
+/// with settings in seconds: a failed event's attempts are outage signs (503, or no answer), so
+/// most of them see an outage start, canaries go out, and the outage end.
+fn outage(rng: &mut fastrand::Rng) -> Option<Outage> {
     if rng.u8(0..4) == 0 {
         return None;
     }
@@ -91,6 +95,16 @@ fn outage(seed: u64) -> Option<Outage> {
         max_probe_s: probe_s * rng.u32(1..=2),
         drain_rate: [0, 0, 5, 20][rng.usize(0..4)],
     })
+}
+
+/// With outage awareness, half the receiver's failing spells answer 500 (its own error) instead
+/// of 503 (a gateway's): the receiver counts as up, events climb their ladders to the cap, and
+/// the attempts of earlier canaries must not count against it.
+fn own_error(mode: Receiver, setup: &Setup, aside: &mut fastrand::Rng) -> Receiver {
+    match mode {
+        Receiver::Failing if setup.outage.is_some() && aside.bool() => Receiver::Erroring,
+        other => other,
+    }
 }
 
 fn kind(rng: &mut fastrand::Rng) -> Kind {
@@ -159,6 +173,9 @@ mod tests {
         }
         assert!(histories.iter().any(|h| h.setup.outage.is_some_and(|o| o.drain_rate > 0)));
         assert!(histories.iter().any(|h| h.setup.outage.is_some_and(|o| o.max_probe_s > o.probe_s)));
+        assert!(histories.iter().any(|h| h.steps.contains(&Step::Receiver(Receiver::Erroring))));
+        let plain = histories.iter().filter(|h| h.setup.outage.is_none());
+        assert!(plain.flat_map(|h| &h.steps).all(|s| *s != Step::Receiver(Receiver::Erroring)));
     }
 
     #[test]

@@ -134,6 +134,9 @@ pub enum Receiver {
     Up,
     /// Answers 503.
     Failing,
+    /// Answers 500: the receiver's own error, not a sign of an outage, so with outage awareness
+    /// the receiver still counts as up and the event climbs its ladder (a poison event).
+    Erroring,
     /// Accepts connections and closes them (GitHub records status 0).
     Down,
 }

@@ -197,6 +197,7 @@ impl Ctx<'_> {
             Step::Receiver(r) => self.receiver.set_mode(match r {
                 Receiver::Up => ReceiverMode::Up,
                 Receiver::Failing => ReceiverMode::Status(503),
+                Receiver::Erroring => ReceiverMode::Status(500),
                 Receiver::Down => ReceiverMode::Down,
             }),
             Step::Run { filter, window, background } => {
