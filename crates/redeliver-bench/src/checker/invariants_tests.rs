@@ -189,6 +189,20 @@ impl Hand {
         self.world.record_attempt(self.hook, attempt).id
     }
 
+    /// A row the ledger wrote down at `ms` for a request a SIGKILL stopped before it was sent.
+    fn killed_before_sending(&mut self, guid: &str, id: u64, ms: i64, kind: RedeliveryKind) {
+        let row = RedeliveryRecord {
+            key: "app".into(),
+            guid: guid.into(),
+            delivery_id: id,
+            event: "push".into(),
+            at: self.at(ms),
+            answer: RedeliveryState::Sending,
+            detail: None,
+        };
+        self.ledger.push((row, kind));
+    }
+
     /// Judges `observed` (its ledger rows added) at `end_ms`.
     fn judge(&self, history: &History, mut observed: Observed, end_ms: i64) -> Vec<Violation> {
         observed.ledger_requests = self.ledger.clone();
@@ -333,4 +347,24 @@ fn an_outage_give_up_is_legitimate_only_at_the_horizon() {
     assert_eq!(broken(&violations, &early), [Invariant::GivenUpBeforeHorizon]);
     assert_eq!(broken(&violations, &horizon_early), [Invariant::GivenUpBeforeHorizon]);
     assert_eq!(broken(&violations, &due), []);
+}
+
+#[test]
+fn a_row_a_kill_left_unsent_takes_no_request_from_the_next_one() {
+    use RedeliveryKind::{Canary, Ladder};
+    let mut hand = Hand::new();
+    // A canary written down, the daemon killed before it was sent; the next pass sends a rung of
+    // the same attempt 1.2 s later. That request is the rung's: two charged attempts, the cap of
+    // two earned. Taken for the canary's, it would leave one.
+    let (guid, id) = hand.event(0);
+    hand.killed_before_sending(&guid, id, 10_000, Canary);
+    hand.post(&guid, id, 11_200, Ladder, 202, 503);
+    let observed = Observed {
+        passes: vec![given_up(&[&guid])],
+        events: vec![guid.clone()],
+        watch_killed: true,
+        ..Observed::default()
+    };
+    let violations = hand.judge(&aware(2, &[1]), observed, 60_000);
+    assert_eq!(broken(&violations, &guid), [], "{violations:?}");
 }
