@@ -3,7 +3,9 @@
 //! The mix leans towards what breaks promises: failures arriving while passes run, a receiver
 //! that goes down and comes back, filtered and incident passes, overlapping processes, a daemon
 //! killed mid-poll (also in the pause between two redeliveries), GitHub answering 5xx, rate
-//! limits and 422, lists with empty pages or repeated items, and GitHub's clock ahead or behind.
+//! limits and 422, lists with empty pages or repeated items, and GitHub's clock ahead or behind;
+//! and mostly the tool's default, outage awareness, with probe intervals of seconds, so the
+//! receiver is held down, canaries go out, and the outage ends inside a history.
 
 use super::history::{FaultKind, FaultOn, Filter, History, Kind, Outage, Receiver, Setup, Step, Store, Window};
 
@@ -98,8 +100,9 @@ fn outage(rng: &mut fastrand::Rng) -> Option<Outage> {
 }
 
 /// With outage awareness, half the receiver's failing spells answer 500 (its own error) instead
-/// of 503 (a gateway's): the receiver counts as up, events climb their ladders to the cap, and
-/// the attempts of earlier canaries must not count against it.
+/// of 503 (a gateway's): that is no sign of an outage, so a receiver not already held down
+/// counts as up, events climb their ladders to the cap, and the attempts of earlier canaries
+/// must not count against it.
 fn own_error(mode: Receiver, setup: &Setup, aside: &mut fastrand::Rng) -> Receiver {
     match mode {
         Receiver::Failing if setup.outage.is_some() && aside.bool() => Receiver::Erroring,
