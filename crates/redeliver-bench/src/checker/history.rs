@@ -135,7 +135,7 @@ pub enum Receiver {
     /// Answers 503.
     Failing,
     /// Answers 500: the receiver's own error, not a sign of an outage, so with outage awareness
-    /// the receiver still counts as up and the event climbs its ladder (a poison event).
+    /// a receiver not already held down counts as up and events climb their ladders.
     Erroring,
     /// Accepts connections and closes them (GitHub records status 0).
     Down,
