@@ -5,6 +5,7 @@
 
 use super::Session;
 use crate::exit::Failure;
+use redeliver_core::state::postgres::discovery;
 use redeliver_core::state::postgres::lease::{FleetLease, Lease};
 use redeliver_core::state::{Ledger, StateError};
 use std::collections::{BTreeSet, HashMap};
@@ -22,6 +23,8 @@ pub(super) struct Leases {
     held: HashMap<String, i64>,
     /// `run`: the lease taken for the pass under way.
     pass: Option<Lease>,
+    /// Live replicas the last claim counted (itself included).
+    live: usize,
 }
 
 /// A name unique to this process: the machine, the process id and a random tag (a restarted
@@ -54,9 +57,44 @@ impl Session {
         };
         let ledger = Ledger::open(&self.state)?;
         let Some(pg) = ledger.postgres() else { return Ok(keys.iter().cloned().collect()) };
-        let held = pg.claim(&owner, keys, self.leases.ttl).map_err(StateError::from)?;
-        self.leases.held = held.iter().map(|l| (l.target.clone(), l.epoch)).collect();
-        Ok(held.into_iter().map(|l| l.target).collect())
+        let claim = pg.claim(&owner, keys, self.leases.ttl).map_err(StateError::from)?;
+        self.leases.held = claim.held.iter().map(|l| (l.target.clone(), l.epoch)).collect();
+        self.leases.live = claim.live;
+        Ok(claim.held.into_iter().map(|l| l.target).collect())
+    }
+
+    /// How many replicas share the targets, as the last claim counted them (1 on a file state,
+    /// or before any claim): what the daemon divides a shared rate budget by.
+    pub fn live_replicas(&self) -> usize {
+        if self.replica().is_none() { 1 } else { self.leases.live.max(1) }
+    }
+
+    /// How long a lease lasts unless renewed, for a replica on a PostgreSQL state.
+    pub fn lease_ttl(&self) -> Option<Duration> {
+        self.replica().map(|_| self.leases.ttl)
+    }
+
+    /// The organization listings the replicas wrote for `sources` (empty on a file state).
+    pub fn discoveries(&self, sources: &[String]) -> Result<Vec<discovery::Shared>, Failure> {
+        if self.replica().is_none() {
+            return Ok(Vec::new());
+        }
+        let ledger = Ledger::open(&self.state)?;
+        Ok(match ledger.postgres() {
+            Some(pg) => pg.discoveries(sources).map_err(StateError::from)?,
+            None => Vec::new(),
+        })
+    }
+
+    /// Writes `source`'s listing for the other replicas, if this one still holds the source's
+    /// lease: its generation, or `None` when the lease is another's now (nothing written).
+    pub fn publish_discovery(&self, source: &str, listing: &discovery::Listing) -> Result<Option<i64>, Failure> {
+        let Some(owner) = self.replica() else { return Ok(None) };
+        let ledger = Ledger::open(&self.state)?;
+        Ok(match ledger.postgres() {
+            Some(pg) => pg.publish_discovery(owner, source, listing).map_err(StateError::from)?,
+            None => None,
+        })
     }
 
     /// Every lease among `keys`, for the status page and metrics (empty on a file state).

@@ -75,7 +75,7 @@ impl Fleet {
 }
 
 /// The owner of each target as a replica's `/status.json` shows the fleet.
-async fn owners(url: &str) -> BTreeMap<String, Option<String>> {
+pub(crate) async fn owners(url: &str) -> BTreeMap<String, Option<String>> {
     let Ok(r) = reqwest::get(format!("{url}/status.json")).await else { return BTreeMap::new() };
     let status: serde_json::Value = r.json().await.unwrap_or_default();
     let leases = status["replicas"]["leases"].as_array().cloned().unwrap_or_default();
@@ -86,7 +86,7 @@ async fn owners(url: &str) -> BTreeMap<String, Option<String>> {
 }
 
 /// The name of the replica serving `url` (it waits for the first claim).
-async fn replica_name(url: &str) -> Option<String> {
+pub(crate) async fn replica_name(url: &str) -> Option<String> {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(format!("{url}/status.json")).await {
             let status: serde_json::Value = r.json().await.unwrap_or_default();
@@ -100,7 +100,12 @@ async fn replica_name(url: &str) -> Option<String> {
 }
 
 /// Waits (bounded) until `done` holds of the owners `url` shows.
-async fn wait_for_owners(url: &str, within: u64, what: &str, done: impl Fn(&BTreeMap<String, Option<String>>) -> bool) {
+pub(crate) async fn wait_for_owners(
+    url: &str,
+    within: u64,
+    what: &str,
+    done: impl Fn(&BTreeMap<String, Option<String>>) -> bool,
+) {
     let deadline = tokio::time::Instant::now() + StdDuration::from_secs(within);
     loop {
         let seen = owners(url).await;
@@ -112,7 +117,7 @@ async fn wait_for_owners(url: &str, within: u64, what: &str, done: impl Fn(&BTre
     }
 }
 
-async fn stop(d: &mut Daemon) {
+pub(crate) async fn stop(d: &mut Daemon) {
     d.signal("TERM");
     assert_eq!(d.exit_code(30).await, 0, "clean exit on SIGTERM:\n{}", d.seen.join("\n"));
 }

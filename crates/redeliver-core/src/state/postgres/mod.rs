@@ -8,6 +8,7 @@
 //! runtime (`block_in_place` on a multi-threaded one, a scoped thread on a current-thread one).
 
 mod archive;
+pub mod discovery;
 mod health;
 pub mod lease;
 mod ledger;
@@ -17,6 +18,8 @@ mod schema;
 #[doc(hidden)]
 pub mod testing;
 
+#[cfg(test)]
+mod discovery_tests;
 #[cfg(test)]
 mod lease_tests;
 
