@@ -3,17 +3,22 @@
 //! The mix leans towards what breaks promises: failures arriving while passes run, a receiver
 //! that goes down and comes back, filtered and incident passes, overlapping processes, a daemon
 //! killed mid-poll (also in the pause between two redeliveries), GitHub answering 5xx, rate
-//! limits and 422, lists with empty pages or repeated items, and GitHub's clock ahead or behind.
-//! On the PostgreSQL store, up to three `watch` replicas share the ledger and are killed, stopped
-//! and frozen past their lease (issue 13).
+//! limits and 422, lists with empty pages or repeated items, and GitHub's clock ahead or behind;
+//! and mostly the tool's default, outage awareness, with probe intervals of seconds, so the
+//! receiver is held down, canaries go out, and the outage ends inside a history. On the
+//! PostgreSQL store, up to three `watch` replicas share the ledger and are killed, stopped and
+//! frozen past their lease (issue 13).
 
 use super::history::{
-    FaultKind, FaultOn, Filter, HOLDER, History, Kind, REPLICAS, Receiver, Setup, Signal, Step, Store, Window,
+    FaultKind, FaultOn, Filter, HOLDER, History, Kind, Outage, REPLICAS, Receiver, Setup, Signal, Step, Store, Window,
 };
 
 /// The history of `seed`.
 pub fn generate(seed: u64) -> History {
     let mut rng = fastrand::Rng::with_seed(seed);
+    // What outage awareness adds is drawn from a generator of its own, so the rest of the
+    // history is what it was before it existed (seeds found earlier replay the same steps).
+    let mut aside = fastrand::Rng::with_seed(seed ^ 0x6f75_7461_6765); // "outage"
     // The PostgreSQL store's own draws (whether a ledger history is on it, and its replica steps)
     // come from a second generator, so that a seed's other draws are the ones they always were: a
     // PostgreSQL history is the seed's SQLite history, its `watch` as replica 0, with replicas
@@ -53,6 +58,7 @@ pub fn generate(seed: u64) -> History {
         // Short, so a killed or frozen replica's targets fail over within the history; at least
         // twice the longest interval (600 ms), as `watch` requires.
         lease_s: if store == Store::Postgres { 2 } else { 0 },
+        outage: outage(&mut aside),
     };
     // A backlog of failures before the first pass.
     let mut steps =
@@ -60,7 +66,8 @@ pub fn generate(seed: u64) -> History {
     // Half the histories start with the receiver failing, so redeliveries fail too and events
     // climb the ladder to the cap.
     if rng.bool() {
-        steps.push(Step::Receiver(if rng.bool() { Receiver::Down } else { Receiver::Failing }));
+        let failing = if rng.bool() { Receiver::Down } else { Receiver::Failing };
+        steps.push(Step::Receiver(own_error(failing, &setup, &mut aside)));
     }
     let mut watching = false;
     let mut replicas = [false; REPLICAS as usize];
@@ -76,7 +83,10 @@ pub fn generate(seed: u64) -> History {
                 age_ms: rng.u32(0..1000),
             },
             22..=45 => run(&mut rng, store),
-            46..=56 => Step::Receiver([Receiver::Up, Receiver::Failing, Receiver::Down][rng.usize(0..3)]),
+            46..=56 => {
+                let mode = [Receiver::Up, Receiver::Failing, Receiver::Down][rng.usize(0..3)];
+                Step::Receiver(own_error(mode, &setup, &mut aside))
+            }
             57..=72 => Step::Sleep { ms: rng.u32(500..=3000) },
             73..=82 => fault(&mut rng),
             83..=85 => Step::ManualFailedRedelivery { kind: kind(&mut rng), age_s: rng.u32(3..=8) },
@@ -104,6 +114,33 @@ pub fn generate(seed: u64) -> History {
         steps.push(step);
     }
     History { seed, setup, steps }
+}
+
+/// The outage settings of a history. Three in four play the tool's default, outage awareness,
+/// with settings in seconds: a failed event's attempts are outage signs (503, or no answer), so
+/// most of them see an outage start, canaries go out, and the outage end.
+fn outage(rng: &mut fastrand::Rng) -> Option<Outage> {
+    if rng.u8(0..4) == 0 {
+        return None;
+    }
+    let probe_s = rng.u32(2..=3);
+    Some(Outage {
+        down_after: rng.u32(1..=3),
+        probe_s,
+        max_probe_s: probe_s * rng.u32(1..=2),
+        drain_rate: [0, 0, 5, 20][rng.usize(0..4)],
+    })
+}
+
+/// With outage awareness, half the receiver's failing spells answer 500 (its own error) instead
+/// of 503 (a gateway's): that is no sign of an outage, so a receiver not already held down
+/// counts as up, events climb their ladders to the cap, and the attempts of earlier canaries
+/// must not count against it.
+fn own_error(mode: Receiver, setup: &Setup, aside: &mut fastrand::Rng) -> Receiver {
+    match mode {
+        Receiver::Failing if setup.outage.is_some() && aside.bool() => Receiver::Erroring,
+        other => other,
+    }
 }
 
 fn kind(rng: &mut fastrand::Rng) -> Kind {
@@ -199,6 +236,21 @@ mod tests {
                 assert!(!h.steps.iter().any(|s| matches!(s, Step::Run { background: true, .. })), "{h}");
             }
         }
+    }
+
+    #[test]
+    fn most_histories_play_outage_awareness_and_some_the_plain_ladder() {
+        let histories: Vec<History> = (0..200).map(generate).collect();
+        let aware = histories.iter().filter(|h| h.setup.outage.is_some()).count();
+        assert!((120..=180).contains(&aware), "{aware} of 200");
+        for o in histories.iter().filter_map(|h| h.setup.outage) {
+            assert!(o.down_after >= 1 && o.probe_s >= 1 && o.max_probe_s >= o.probe_s, "{o:?}");
+        }
+        assert!(histories.iter().any(|h| h.setup.outage.is_some_and(|o| o.drain_rate > 0)));
+        assert!(histories.iter().any(|h| h.setup.outage.is_some_and(|o| o.max_probe_s > o.probe_s)));
+        assert!(histories.iter().any(|h| h.steps.contains(&Step::Receiver(Receiver::Erroring))));
+        let plain = histories.iter().filter(|h| h.setup.outage.is_none());
+        assert!(plain.flat_map(|h| &h.steps).all(|s| *s != Step::Receiver(Receiver::Erroring)));
     }
 
     #[test]

@@ -60,6 +60,49 @@ pub struct Setup {
     /// `--lease` in whole seconds on the PostgreSQL store (short, so a replica's targets fail
     /// over within the history); 0 on the others.
     pub lease_s: u32,
+    /// Outage awareness (issue 11), the tool's default, with settings short enough for an
+    /// outage to start and end inside a history; `None` plays `--no-outage-awareness`.
+    pub outage: Option<Outage>,
+}
+
+/// The outage settings of a history (issue 11; `crates/redeliver/src/config/outage.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outage {
+    /// `--down-after`: distinct events whose newest attempts are outage signs before the
+    /// receiver counts as down.
+    pub down_after: u32,
+    /// `--probe-interval`, whole seconds: the wait after an outage's first canary.
+    pub probe_s: u32,
+    /// `--max-probe-interval`, whole seconds: the wait doubles after each canary up to this.
+    pub max_probe_s: u32,
+    /// `--drain-rate` in redelivery requests a second; 0 for no limit.
+    pub drain_rate: u32,
+}
+
+impl Outage {
+    /// The wait the tool keeps after the `n`-th canary of one outage (1-based), as
+    /// `redeliver_core::health::HookHealth::probed` schedules it: the probe interval after the
+    /// first, doubling after each further one, never more than the longest.
+    pub fn wait_after_canary(&self, n: u32) -> u32 {
+        let doublings = n.saturating_sub(1).min(16);
+        self.probe_s.saturating_mul(1 << doublings).min(self.max_probe_s.max(self.probe_s))
+    }
+
+    /// The flags that give the tool these settings.
+    pub fn flags(&self) -> Vec<String> {
+        let mut out = vec![
+            "--down-after".to_string(),
+            self.down_after.to_string(),
+            "--probe-interval".to_string(),
+            format!("{}s", self.probe_s),
+            "--max-probe-interval".to_string(),
+            format!("{}s", self.max_probe_s),
+        ];
+        if self.drain_rate > 0 {
+            out.extend(["--drain-rate".to_string(), format!("{}/s", self.drain_rate)]);
+        }
+        out
+    }
 }
 
 impl Setup {
@@ -119,6 +162,9 @@ pub enum Receiver {
     Up,
     /// Answers 503.
     Failing,
+    /// Answers 500: the receiver's own error, not a sign of an outage, so with outage awareness
+    /// a receiver not already held down counts as up and events climb their ladders.
+    Erroring,
     /// Accepts connections and closes them (GitHub records status 0).
     Down,
 }
@@ -262,7 +308,7 @@ impl fmt::Display for History {
         write!(
             f,
             "seed {}: store {:?}, --max-attempts {}, --ladder {}, --overlap {}s, --pace {}ms, per_page {}, \
-             GitHub's clock {:+}s",
+             GitHub's clock {:+}s, {}",
             self.seed,
             s.store,
             s.max_attempts,
@@ -270,7 +316,11 @@ impl fmt::Display for History {
             s.overlap,
             s.pace_ms,
             s.per_page,
-            s.skew_s
+            s.skew_s,
+            match &s.outage {
+                Some(o) => o.flags().join(" "),
+                None => "--no-outage-awareness".to_string(),
+            }
         )?;
         if s.store == Store::Postgres {
             write!(f, ", --lease {}s", s.lease_s)?;

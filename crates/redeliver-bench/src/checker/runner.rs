@@ -17,7 +17,7 @@ use super::history::{
 use anyhow::Context as _;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use redeliver_core::state::postgres::{PgLocation, testing};
-use redeliver_core::state::{Ledger, RedeliveryState};
+use redeliver_core::state::{Ledger, RedeliveryKind, RedeliveryRecord, RedeliveryState};
 use redeliver_sim::{Fault, FaultRule, HookId, NewAttempt, ReceiverMode, Sim, World, keys};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -33,6 +33,9 @@ const VARIABLE_REPO: &str = "hooks";
 const VARIABLE: &str = "LAST_REDELIVERY";
 /// `--max-wait`: a `Retry-After` longer than this stops the pass (see defect 8).
 pub const MAX_WAIT_SECS: u64 = 1;
+/// `--horizon`: the histories last minutes, so no event may reach it (the `outage` and `horizon`
+/// give-ups are judged by it).
+pub const HORIZON_SECS: i64 = 3600;
 /// No single process may take longer than this (a hung pass is a finding, not a hang).
 const PROCESS_LIMIT: Duration = Duration::from_secs(60);
 
@@ -73,11 +76,23 @@ pub struct Observed {
     pub notified: HashMap<String, u32>,
     /// Events `watch` notified as given up at the cap.
     pub notified_cap: HashSet<String>,
+    /// Events `watch` notified as given up at the horizon or in an outage (reason `horizon` or
+    /// `outage`).
+    pub notified_horizon: HashSet<String>,
     /// Whether a `watch` (or a replica) was SIGKILLed (a give-up written just before the kill may
     /// go unreported).
     pub watch_killed: bool,
+    /// When each SIGKILL of a `watch` landed, on GitHub's clock: a daemon killed after a canary
+    /// and before it stored the canary schedule sends the next one early, by no fault of its own.
+    pub watch_kills: Vec<DateTime<Utc>>,
+    /// Every redelivery request the tool wrote down in its ledger, with its kind (a rung of the
+    /// ladder, a canary, a rung refunded by an outage), oldest first: read after the drain.
+    pub ledger_requests: Vec<(RedeliveryRecord, RedeliveryKind)>,
     /// Every event the history created, in order.
     pub events: Vec<String>,
+    /// When (GitHub's clock) the checker recorded each event's attempts: an attempt recorded
+    /// late, in the past, is listed only from then on.
+    pub recorded_at: HashMap<String, DateTime<Utc>>,
     /// Longest `Retry-After` injected, which a pass may wait out between listing and POSTing.
     pub longest_retry_after: u64,
     /// Whether the drain ended with nothing owed.
@@ -159,12 +174,15 @@ pub async fn play(exe: &Path, history: &History) -> anyhow::Result<Played> {
     }
     ctx.drain().await?;
     ctx.observed.unknown_fate = ctx.unknown_fate();
+    ctx.observed.ledger_requests = ctx.ledger_requests()?;
     for r in ctx.sink.received() {
         if let Some(guid) = r.payload.get("guid").and_then(Value::as_str) {
             *ctx.observed.notified.entry(guid.to_string()).or_default() += 1;
-            if r.payload.get("reason").and_then(Value::as_str) == Some("cap") {
-                ctx.observed.notified_cap.insert(guid.to_string());
-            }
+            match r.payload.get("reason").and_then(Value::as_str) {
+                Some("cap") => ctx.observed.notified_cap.insert(guid.to_string()),
+                Some("horizon" | "outage") => ctx.observed.notified_horizon.insert(guid.to_string()),
+                _ => false,
+            };
         }
     }
     ctx.observed.wall = started.elapsed();
@@ -178,7 +196,8 @@ impl Ctx<'_> {
         match *step {
             Step::Events { count, kind, failed, age_ms } => {
                 // GitHub's time, not the machine's: the record is GitHub's (skewed) clock.
-                let at = self.world.now() - TimeDelta::milliseconds(i64::from(age_ms));
+                let now = self.world.now();
+                let at = now - TimeDelta::milliseconds(i64::from(age_ms));
                 for n in 0..count {
                     let attempt = match (failed, n % 2) {
                         (true, 0) => NewAttempt::new(kind.name(), 503, at),
@@ -186,6 +205,7 @@ impl Ctx<'_> {
                         (false, _) => NewAttempt::new(kind.name(), 200, at),
                     };
                     let record = self.world.record_attempt(self.hook, attempt.action("opened"));
+                    self.observed.recorded_at.insert(record.guid.clone(), now);
                     self.observed.events.push(record.guid);
                 }
             }
@@ -195,11 +215,13 @@ impl Ctx<'_> {
                 let record = self.world.record_attempt(self.hook, original.action("opened"));
                 let manual = NewAttempt::new(kind.name(), 502, now).guid(&record.guid).redelivery(true);
                 self.world.record_attempt(self.hook, manual.action("opened"));
+                self.observed.recorded_at.insert(record.guid.clone(), now);
                 self.observed.events.push(record.guid);
             }
             Step::Receiver(r) => self.receiver.set_mode(match r {
                 Receiver::Up => ReceiverMode::Up,
                 Receiver::Failing => ReceiverMode::Status(503),
+                Receiver::Erroring => ReceiverMode::Status(500),
                 Receiver::Down => ReceiverMode::Down,
             }),
             Step::Run { filter, window, background } => {
@@ -266,8 +288,16 @@ impl Ctx<'_> {
         }
         self.join_background().await?;
         let longest_rung = self.setup.ladder.iter().copied().max().unwrap_or(0);
-        let bound = u64::from(longest_rung) + 4 + u64::from(self.setup.lease_s);
-        let deadline = Instant::now() + Duration::from_secs(bound);
+        let mut bound = Duration::from_secs(u64::from(longest_rung) + 4 + u64::from(self.setup.lease_s));
+        if let Some(o) = self.setup.outage {
+            // A receiver the tool still holds down gets its next canary up to the longest probe
+            // interval from now, and once it is up, the backlog drains at the drain rate.
+            bound += Duration::from_secs(u64::from(o.max_probe_s));
+            if o.drain_rate > 0 {
+                bound += Duration::from_secs_f64(self.observed.events.len() as f64 / f64::from(o.drain_rate));
+            }
+        }
+        let deadline = Instant::now() + bound;
         for n in 0.. {
             let record = run_pass(self.run_command(Filter::All, Window::Stored), format!("drain {n}")).await?;
             self.observed.passes.push(record);
@@ -299,19 +329,28 @@ impl Ctx<'_> {
 
     fn base_args(&self, command: &mut tokio::process::Command) {
         let s = self.setup;
+        // Outage awareness is the tool's default; the invariants know its canaries and refunds
+        // from the ledger (`Observed::ledger_requests`).
+        match &s.outage {
+            Some(o) => command.args(o.flags()),
+            None => command.arg("--no-outage-awareness"),
+        };
         command
             .arg("--api-url")
             .arg(self.sim.base_url())
             .args(["--app-id", &APP_ID.to_string()])
             .arg("--private-key-file")
             .arg(self.dir.path().join("key.pem"))
-            .args(["--pace", &format!("{}ms", s.pace_ms), "--lookback", "10m", "--horizon", "1h"])
+            .args([
+                "--pace",
+                &format!("{}ms", s.pace_ms),
+                "--lookback",
+                "10m",
+                "--horizon",
+                &format!("{HORIZON_SECS}s"),
+            ])
             .args(["--overlap", &format!("{}s", s.overlap), "--ladder", &s.ladder_flag()])
             .args(["--max-attempts", &s.max_attempts.to_string(), "--max-wait", &format!("{MAX_WAIT_SECS}s")])
-            // The invariants model the plain ladder: every attempt GitHub records is charged to a
-            // rung and to the cap. Outage awareness charges canaries and refunded rungs to
-            // neither, by design, so it is played by tests/cli/outage.rs, not judged here.
-            .arg("--no-outage-awareness")
             .env_clear()
             .env("HOME", self.dir.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -329,7 +368,7 @@ impl Ctx<'_> {
             // A fresh runner: the ledger of the last job is gone.
             Store::Variable => command
                 .arg("--state")
-                .arg(self.dir.path().join(format!("runner-{}.db", self.passes)))
+                .arg(self.runner_path(self.passes))
                 .args(["--variable", VARIABLE, "--variable-repo", &format!("{VARIABLE_OWNER}/{VARIABLE_REPO}")])
                 .env("TOKEN", TOKEN),
         };
@@ -436,6 +475,7 @@ impl Ctx<'_> {
                 if let Some(mut replica) = self.replicas[slot].take() {
                     let _ = replica.child.kill().await;
                     self.observed.watch_killed = true;
+                    self.observed.watch_kills.push(self.world.now());
                 }
             }
             Signal::Term => {
@@ -456,6 +496,7 @@ impl Ctx<'_> {
                     Err(_) => {
                         let _ = replica.child.kill().await;
                         self.observed.watch_killed = true;
+                        self.observed.watch_kills.push(self.world.now());
                     }
                 }
             }
@@ -466,6 +507,37 @@ impl Ctx<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The fresh ledger of the `n`-th pass on the Actions-variable store (kept after the pass).
+    fn runner_path(&self, n: u32) -> PathBuf {
+        self.dir.path().join(format!("runner-{n}.db"))
+    }
+
+    /// The target's ledger key.
+    fn key(&self) -> String {
+        format!("app:{APP_ID}@{}", self.sim.base_url())
+    }
+
+    /// Every redelivery request the tool wrote down, with its kind, through the ledger front
+    /// (so every store reads alike): the one state, or on the Actions-variable store every
+    /// pass's runner ledger, each holding the requests of its own pass.
+    fn ledger_requests(&self) -> anyhow::Result<Vec<(RedeliveryRecord, RedeliveryKind)>> {
+        let key = self.key();
+        let ledgers: Vec<PathBuf> = match self.setup.store {
+            Store::Sqlite => vec![self.state_path()],
+            // The URL: `Ledger::open_read_only` takes a PostgreSQL location as a path.
+            Store::Postgres => vec![PathBuf::from(self.state())],
+            Store::Variable => (1..=self.passes).map(|n| self.runner_path(n)).collect(),
+        };
+        let mut out = Vec::new();
+        for at in ledgers {
+            if let Some(ledger) = Ledger::open_read_only(&at).with_context(|| format!("reading {}", at.display()))? {
+                out.extend(ledger.redelivery_kinds(&key)?);
+            }
+        }
+        out.sort_by_key(|(r, _)| r.at);
+        Ok(out)
     }
 
     fn start_watch(&mut self, interval_ms: u32) -> anyhow::Result<()> {
@@ -489,6 +561,7 @@ impl Ctx<'_> {
             // `kill` is SIGKILL: no chance to finish the request in flight or save anything.
             let _ = child.kill().await;
             self.observed.watch_killed = true;
+            self.observed.watch_kills.push(self.world.now());
         }
     }
 
@@ -511,7 +584,7 @@ impl Ctx<'_> {
     /// The stored time, read before GitHub's record so a pass finishing in between can only make
     /// the snapshot more lenient, never report a loss that did not happen.
     fn snapshot(&mut self, after: String) -> Snapshot {
-        let key = format!("app:{APP_ID}@{}", self.sim.base_url());
+        let key = self.key();
         let mut snapshot = Snapshot {
             after,
             stored: None,
