@@ -5,9 +5,13 @@
 //! killed mid-poll (also in the pause between two redeliveries), GitHub answering 5xx, rate
 //! limits and 422, lists with empty pages or repeated items, and GitHub's clock ahead or behind;
 //! and mostly the tool's default, outage awareness, with probe intervals of seconds, so the
-//! receiver is held down, canaries go out, and the outage ends inside a history.
+//! receiver is held down, canaries go out, and the outage ends inside a history. On the
+//! PostgreSQL store, up to three `watch` replicas share the ledger and are killed, stopped and
+//! frozen past their lease (issue 13).
 
-use super::history::{FaultKind, FaultOn, Filter, History, Kind, Outage, Receiver, Setup, Step, Store, Window};
+use super::history::{
+    FaultKind, FaultOn, Filter, HOLDER, History, Kind, Outage, REPLICAS, Receiver, Setup, Signal, Step, Store, Window,
+};
 
 /// The history of `seed`.
 pub fn generate(seed: u64) -> History {
@@ -15,7 +19,18 @@ pub fn generate(seed: u64) -> History {
     // What outage awareness adds is drawn from a generator of its own, so the rest of the
     // history is what it was before it existed (seeds found earlier replay the same steps).
     let mut aside = fastrand::Rng::with_seed(seed ^ 0x6f75_7461_6765); // "outage"
-    let store = if rng.u8(0..10) < 6 { Store::Sqlite } else { Store::Variable };
+    // The PostgreSQL store's own draws (whether a ledger history is on it, and its replica steps)
+    // come from a second generator, so that a seed's other draws are the ones they always were: a
+    // PostgreSQL history is the seed's SQLite history, its `watch` as replica 0, with replicas
+    // started, killed, stopped and frozen in between.
+    let mut replica_rng = fastrand::Rng::with_seed(seed ^ POSTGRES_DRAW);
+    let store = match rng.u8(0..10) < 6 {
+        // Half the ledger histories: 30 % in all.
+        true if replica_rng.bool() => Store::Postgres,
+        true => Store::Sqlite,
+        false => Store::Variable,
+    };
+    let ledger = matches!(store, Store::Sqlite | Store::Postgres);
     let mut ladder: Vec<u32> = (0..rng.u32(1..=3)).map(|_| rng.u32(1..=3)).collect();
     ladder.sort_unstable();
     let overlap: i32 = 2;
@@ -40,6 +55,9 @@ pub fn generate(seed: u64) -> History {
         per_page,
         skew_s,
         pace_ms,
+        // Short, so a killed or frozen replica's targets fail over within the history; at least
+        // twice the longest interval (600 ms), as `watch` requires.
+        lease_s: if store == Store::Postgres { 2 } else { 0 },
         outage: outage(&mut aside),
     };
     // A backlog of failures before the first pass.
@@ -52,7 +70,11 @@ pub fn generate(seed: u64) -> History {
         steps.push(Step::Receiver(own_error(failing, &setup, &mut aside)));
     }
     let mut watching = false;
+    let mut replicas = [false; REPLICAS as usize];
     for _ in 0..rng.usize(6..=14) {
+        if store == Store::Postgres && replica_rng.u8(0..100) < 40 {
+            steps.push(replica(&mut replica_rng, &mut replicas, &setup));
+        }
         let step = match rng.u32(0..100) {
             0..=21 => Step::Events {
                 count: rng.u32(1..=3),
@@ -68,13 +90,24 @@ pub fn generate(seed: u64) -> History {
             57..=72 => Step::Sleep { ms: rng.u32(500..=3000) },
             73..=82 => fault(&mut rng),
             83..=85 => Step::ManualFailedRedelivery { kind: kind(&mut rng), age_s: rng.u32(3..=8) },
-            _ if store == Store::Sqlite && !watching => {
+            _ if ledger && !watching => {
                 watching = true;
-                Step::WatchStart { interval_ms: rng.u32(200..=600) }
+                let interval_ms = rng.u32(200..=600);
+                if store == Store::Postgres {
+                    replicas[0] = true;
+                    Step::ReplicaStart { replica: 0, interval_ms }
+                } else {
+                    Step::WatchStart { interval_ms }
+                }
             }
-            _ if store == Store::Sqlite => {
+            _ if ledger => {
                 watching = false;
-                Step::WatchKill
+                if store == Store::Postgres {
+                    replicas[0] = false;
+                    Step::ReplicaSignal { replica: 0, signal: Signal::Kill }
+                } else {
+                    Step::WatchKill
+                }
             }
             _ => run(&mut rng, store),
         };
@@ -125,9 +158,48 @@ fn run(rng: &mut fastrand::Rng, store: Store) -> Step {
         75..=84 => Window::Since(rng.u32(5..=30)),
         _ => Window::Until(rng.u32(1..=3)),
     };
-    // Overlapping processes share one state file; on a runner each job has its own.
-    let background = store == Store::Sqlite && rng.u8(0..100) < 15;
+    // Overlapping processes share one state file (or database); on a runner each job has its own.
+    let background = matches!(store, Store::Sqlite | Store::Postgres) && rng.u8(0..100) < 15;
     Step::Run { filter, window, background }
+}
+
+/// The seed is xor-ed with this for the draw that puts a ledger history on PostgreSQL.
+const POSTGRES_DRAW: u64 = 0x5047_5f48_4953_5431;
+
+/// A replica step on the PostgreSQL store: a start while fewer than [`REPLICAS`] run, else a
+/// SIGKILL (most often while the history paces its redeliveries, so it lands mid-drain), a SIGTERM
+/// or a freeze past the lease of a running one. `running` tracks which run.
+fn replica(rng: &mut fastrand::Rng, running: &mut [bool; REPLICAS as usize], setup: &Setup) -> Step {
+    let (pace_ms, lease_s) = (setup.pace_ms, setup.lease_s);
+    let up: Vec<u8> = (0..REPLICAS).filter(|&k| running[k as usize]).collect();
+    let free: Vec<u8> = (0..REPLICAS).filter(|&k| !running[k as usize]).collect();
+    let start = match (up.is_empty(), free.is_empty()) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => rng.u8(0..100) < 35,
+    };
+    if start {
+        let replica = free[rng.usize(0..free.len())];
+        running[replica as usize] = true;
+        return Step::ReplicaStart { replica, interval_ms: rng.u32(200..=600) };
+    }
+    let replica = up[rng.usize(0..up.len())];
+    let kill_share = if pace_ms > 0 { 50 } else { 35 };
+    let signal = match rng.u8(0..100) {
+        n if n < kill_share => Signal::Kill,
+        n if n < kill_share + 25 => Signal::Term,
+        // Past the lease by half a second to two seconds.
+        _ => Signal::Freeze(lease_s * 1000 + rng.u32(500..=2000)),
+    };
+    if !matches!(signal, Signal::Freeze(_)) {
+        running[replica as usize] = false;
+    } else if rng.u8(0..100) < if pace_ms > 0 { 70 } else { 40 } {
+        // Most freezes of a paced history, and many of the others, go to the lease holder right
+        // after a redelivery: a replica idle between polls wakes to a claim that finds its lease
+        // gone, and only one frozen mid-drain tests the fence.
+        return Step::ReplicaSignal { replica: HOLDER, signal };
+    }
+    Step::ReplicaSignal { replica, signal }
 }
 
 fn fault(rng: &mut fastrand::Rng) -> Step {
@@ -197,5 +269,65 @@ mod tests {
             .collect();
         assert!(faults.contains(&FaultKind::EmptyPageWithNext), "{faults:?}");
         assert!(faults.iter().any(|k| matches!(k, FaultKind::RepeatItems(_))), "{faults:?}");
+    }
+
+    #[test]
+    fn replica_kills_stops_and_freezes_occur_and_only_on_postgres() {
+        let histories: Vec<History> = (0..300).map(generate).collect();
+        let on_postgres = histories.iter().filter(|h| h.setup.store == Store::Postgres).count();
+        assert!((60..=120).contains(&on_postgres), "about 30 % on PostgreSQL: {on_postgres} of 300");
+        let is_replica = |s: &Step| matches!(s, Step::ReplicaStart { .. } | Step::ReplicaSignal { .. });
+        for h in &histories {
+            if h.setup.store != Store::Postgres {
+                assert!(!h.steps.iter().any(is_replica), "{h}");
+                assert_eq!(h.setup.lease_s, 0, "{h}");
+                continue;
+            }
+            assert!(!h.steps.iter().any(|s| matches!(s, Step::WatchStart { .. } | Step::WatchKill)), "{h}");
+            for s in &h.steps {
+                match *s {
+                    // `watch` refuses a lease shorter than two intervals.
+                    Step::ReplicaStart { replica, interval_ms } => {
+                        assert!(replica < REPLICAS && 2 * interval_ms <= h.setup.lease_s * 1000, "{h}")
+                    }
+                    Step::ReplicaSignal { replica, signal: Signal::Freeze(ms) } => {
+                        assert!(replica < REPLICAS || replica == HOLDER, "{h}");
+                        assert!(ms > h.setup.lease_s * 1000, "frozen past the lease: {h}")
+                    }
+                    Step::ReplicaSignal { replica, .. } => assert!(replica < REPLICAS, "{h}"),
+                    _ => {}
+                }
+            }
+        }
+        let signals: Vec<(u32, Signal)> = histories
+            .iter()
+            .flat_map(|h| h.steps.iter().map(move |s| (h.setup.pace_ms, s)))
+            .filter_map(|(pace, s)| match s {
+                Step::ReplicaSignal { signal, .. } => Some((pace, *signal)),
+                _ => None,
+            })
+            .collect();
+        assert!(signals.iter().any(|(pace, s)| *pace > 0 && *s == Signal::Kill), "a SIGKILL between redeliveries");
+        assert!(signals.iter().any(|(_, s)| *s == Signal::Term), "{signals:?}");
+        assert!(signals.iter().any(|(_, s)| matches!(s, Signal::Freeze(_))), "{signals:?}");
+        // The holder frozen mid-drain, in the pause between two redeliveries.
+        assert!(histories.iter().any(|h| {
+            h.setup.pace_ms > 0
+                && h.steps
+                    .iter()
+                    .any(|s| matches!(s, Step::ReplicaSignal { replica: HOLDER, signal: Signal::Freeze(_) }))
+        }));
+        // Several replicas at once: some history starts a second one while the first runs.
+        assert!(histories.iter().any(|h| {
+            let started: std::collections::BTreeSet<u8> = h
+                .steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::ReplicaStart { replica, .. } => Some(*replica),
+                    _ => None,
+                })
+                .collect();
+            started.len() >= 2
+        }));
     }
 }

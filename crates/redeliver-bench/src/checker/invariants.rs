@@ -248,7 +248,9 @@ pub fn judge(history: &History, observed: &Observed, record: &Record) -> Vec<Vio
         if cap_reports.contains_key(guid.as_str()) {
             let refused =
                 event_posts.iter().filter(|p| canary::charged_request(p) && refused_or_ambiguous(p.status)).count();
-            let earned = charged + refused;
+            // A row another replica counted without knowing its fate (PostgreSQL store) counts too.
+            let unknown = observed.unknown_fate.get(guid.as_str()).copied().unwrap_or(0);
+            let earned = charged + refused + unknown;
             if earned < setup.max_attempts as usize {
                 let detail = format!(
                     "given up at the cap of {} with {charged} charged attempt(s) ({} recorded) and {refused} refused \

@@ -18,6 +18,7 @@ fn history(max_attempts: u32) -> History {
         per_page: 100,
         skew_s: 0,
         pace_ms: 0,
+        lease_s: 0,
         outage: None,
     };
     History { seed: 7, setup, steps: Vec::new() }
@@ -115,6 +116,27 @@ fn the_stored_time_may_pass_an_owed_event_only_if_the_ledger_holds_it() {
         .filter_map(|v| v.guid.as_deref())
         .collect();
     assert_eq!(passed, ["dropped"]);
+}
+
+/// PostgreSQL store: a cap reached with a row counted whose fate the deciding replica could not
+/// know (left `sending`, or withdrawn by a replica that lost its lease during a rate-limit wait)
+/// is not unearned; without such a row the same record is.
+#[test]
+fn a_cap_counted_with_a_row_of_unknown_fate_is_earned() {
+    let (world, hook) = world();
+    let now = Utc::now();
+    let guid = world.record_attempt(hook, NewAttempt::new("push", 503, now)).guid;
+    world.record_attempt(hook, NewAttempt::new("push", 0, now).guid(&guid).redelivery(true));
+    let observed = |unknown: usize| Observed {
+        passes: vec![given_up(&[&guid])],
+        events: vec![guid.clone()],
+        unknown_fate: [(guid.clone(), unknown)].into_iter().collect(),
+        ..Observed::default()
+    };
+    let unearned = check(&history(3), &Played { world: world.clone(), hook, observed: observed(0) });
+    assert_eq!(broken(&unearned, &guid), [Invariant::CapNotEarned]);
+    let earned = check(&history(3), &Played { world, hook, observed: observed(1) });
+    assert!(broken(&earned, &guid).is_empty(), "{earned:?}");
 }
 
 /// A history played outage-aware: probe interval 3 s, doubling up to 6 s.

@@ -5,6 +5,7 @@
 
 use super::Session;
 use crate::exit::Failure;
+use redeliver_core::github::ResendCheck;
 use redeliver_core::state::postgres::discovery;
 use redeliver_core::state::postgres::lease::{FleetLease, Lease};
 use redeliver_core::state::{Ledger, StateError};
@@ -161,6 +162,33 @@ impl Session {
         };
         pg.fence(key, &owner, lease.epoch, ttl);
         Ok(())
+    }
+
+    /// On a PostgreSQL state, the client's [`ResendCheck`] for a request written down under
+    /// `key`'s lease: whether that lease (owner and epoch) is still held, unexpired, on the
+    /// database's clock; it is renewed if so. A new connection each time: it is asked only after
+    /// a rate-limit wait. `None` on a file state, whose lock does not run out.
+    pub(super) fn resend_check(&self, key: &str) -> Option<ResendCheck> {
+        if self.state.file().is_some() {
+            return None;
+        }
+        let owner = self.leases.owner.clone()?;
+        let lease = if self.leases.fleet {
+            Lease { target: key.to_string(), epoch: *self.leases.held.get(key)? }
+        } else {
+            self.leases.pass.clone().filter(|l| l.target == key)?
+        };
+        let (state, ttl) = (self.state.clone(), self.leases.ttl);
+        Some(std::sync::Arc::new(move || {
+            let held = Ledger::open(&state).map_err(|e| e.to_string()).and_then(|l| match l.postgres() {
+                Some(pg) => pg.renew(&owner, &lease, ttl).map_err(|e| e.to_string()),
+                None => Ok(true),
+            });
+            held.unwrap_or_else(|e| {
+                tracing::warn!("cannot check the lease before sending again; not sending: {e}");
+                false
+            })
+        }))
     }
 
     /// Hands back the lease `run` took for its pass, if it took one.

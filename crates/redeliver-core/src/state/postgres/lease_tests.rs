@@ -4,6 +4,7 @@
 
 use super::lease::Lease;
 use super::{PgError, PgLedger, testing};
+use crate::plan::GiveUpReason;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -72,6 +73,12 @@ fn a_replica_that_lost_its_lease_writes_nothing_before_a_post() {
     // A canary is a POST too: fenced the same way.
     let err = a.begin_probe(&lease.target, "g3", "push", 3, first, t("2026-01-01T00:03:00Z")).unwrap_err();
     assert!(matches!(err, PgError::Fenced { epoch, .. } if epoch == lease.epoch), "{err}");
+    // Nor a give-up: the new owner may have given the event up and notified it already, and a
+    // second one would be reported (and notified) twice.
+    let later = t("2026-01-01T00:04:00Z");
+    let err = a.give_up(&lease.target, "g1", "push", GiveUpReason::Cap, first, later).unwrap_err();
+    assert!(matches!(err, PgError::Fenced { epoch, .. } if epoch == lease.epoch), "{err}");
+    assert!(!b.memory(&lease.target, ["g1"]).unwrap()["g1"].given_up, "the refused give-up left no trace");
     assert!(!a.renew("a", &lease, TTL).unwrap(), "nor can it renew what it lost");
     assert!(b.memory(&lease.target, ["g2", "g3"]).unwrap().is_empty());
     assert_eq!(b.history(None, None, 10).unwrap().len(), 1, "only the write made under the lease");
