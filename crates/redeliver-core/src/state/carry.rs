@@ -18,6 +18,14 @@
 //! optional: a value written before them reads as "nothing known", and one written with them is
 //! still read by an older redeliver (which ignores them).
 //!
+//! An outage recognised in a later run refunds the rungs sent since it began (issue 11): a
+//! persistent ledger finds them among its `redeliveries` rows, a fresh runner has none of an
+//! earlier run's. So the value also carries `l`: GUID to the times (seconds) of the event's
+//! ladder rungs GitHub accepted or answered ambiguously and no outage has refunded yet, for
+//! pending events only (an outage changes nothing for an event given up or resolved). The
+//! runner's ledger takes them back as rows, and refunds them as it would its own. Optional
+//! like `u` and `r`; an older redeliver ignores it (and refunds, as before, only its own rows).
+//!
 //! GitHub limits a variable to 48 KB. When the map would not fit, entries are dropped in this
 //! order, oldest first within each: resolved events (a success GitHub still lists wins anyway),
 //! then given-up events, then pending ones (GitHub's record still counts their accepted
@@ -35,6 +43,10 @@ pub const VARIABLE_LIMIT: usize = 48 * 1024;
 
 /// The suffix of the variable that carries the ledger, next to the docs script's one.
 pub const LEDGER_SUFFIX: &str = "_LEDGER";
+
+/// The `detail` of a rung a runner's ledger took back from the carried value (its answer is
+/// written `accepted`, for accepted or ambiguous: both are refunded alike).
+pub const CARRIED_RUNG: &str = "carried from an earlier run";
 
 /// What one event's entry says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +66,25 @@ pub struct CarriedEvent {
     pub state: CarriedState,
     /// Attempts not charged to the ladder (canaries, refunded rungs).
     pub uncharged: u32,
+    /// When the event's ladder rungs that an outage could still refund were sent (GitHub
+    /// accepted them or answered ambiguously; none refunded yet), oldest first, to the second.
+    pub rungs: Vec<DateTime<Utc>>,
 }
 
 impl CarriedEvent {
+    /// The carried rungs as (second, how many were sent in it), oldest first: how a ledger
+    /// matches them to rows it already holds.
+    pub fn rungs_per_second(&self) -> Vec<(i64, i64)> {
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        for at in &self.rungs {
+            match out.last_mut() {
+                Some((s, n)) if *s == at.timestamp() => *n += 1,
+                _ => out.push((at.timestamp(), 1)),
+            }
+        }
+        out
+    }
+
     /// Folds this entry into what a ledger remembers of the event, by the rules of
     /// [`crate::state::Ledger::import_carried`] (what either knows wins): for a dry run, which
     /// writes no ledger but must plan as the real run would.
@@ -86,6 +114,8 @@ struct Wire {
     u: BTreeMap<String, u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     r: Option<[i64; 6]>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    l: BTreeMap<String, Vec<i64>>,
 }
 
 /// The receiver as the wire carries it (see the module doc).
@@ -161,7 +191,12 @@ impl Carried {
             };
             let last_sent_at = if last == 0 { None } else { Some(time(last)?) };
             let uncharged = wire.u.get(&guid).copied().unwrap_or(0);
-            events.insert(guid, CarriedEvent { sent, last_sent_at, first_seen_at: time(first)?, state, uncharged });
+            let mut rungs = wire.l.get(&guid).map_or(Ok(Vec::new()), |l| l.iter().map(|s| time(*s)).collect())?;
+            rungs.sort();
+            events.insert(
+                guid,
+                CarriedEvent { sent, last_sent_at, first_seen_at: time(first)?, state, uncharged, rungs },
+            );
         }
         let receiver = wire.r.map(receiver_from_wire).transpose()?;
         Ok(Self { events, receiver })
@@ -193,6 +228,11 @@ impl Carried {
                 .collect(),
             u: keep.iter().filter(|(_, e)| e.uncharged > 0).map(|(g, e)| ((*g).clone(), e.uncharged)).collect(),
             r: self.receiver.as_ref().map(receiver_to_wire),
+            l: keep
+                .iter()
+                .filter(|(_, e)| e.state == CarriedState::Pending && !e.rungs.is_empty())
+                .map(|(g, e)| ((*g).clone(), e.rungs.iter().map(DateTime::timestamp).collect()))
+                .collect(),
         };
         // Entries are small and similar in size: estimate, then trim until it fits.
         let mut keep = order.len();
@@ -223,6 +263,7 @@ mod tests {
             first_seen_at: t(first),
             state,
             uncharged: 0,
+            rungs: Vec::new(),
         }
     }
 
@@ -246,6 +287,33 @@ mod tests {
         c.receiver = Some(r);
         assert_eq!(Carried::parse(&c.encode(VARIABLE_LIMIT).0).unwrap(), c);
         assert_eq!(Carried::parse("").unwrap(), Carried::default());
+    }
+
+    #[test]
+    fn the_rungs_an_outage_may_refund_round_trip_for_pending_events_and_an_older_reader_ignores_them() {
+        let mut c = Carried::default();
+        let mut a = event(2, "2026-01-01T00:00:00Z", CarriedState::Pending);
+        a.rungs = vec![t("2026-01-01T00:01:00Z"), t("2026-01-01T00:02:00Z")];
+        c.events.insert("a".into(), a);
+        let mut b = event(2, "2026-01-01T00:00:00Z", CarriedState::GivenUp);
+        b.rungs = vec![t("2026-01-01T00:01:00Z")];
+        c.events.insert("b".into(), b);
+        let (text, _) = c.encode(VARIABLE_LIMIT);
+        assert!(text.contains("\"l\":{\"a\":[1767225660,1767225720]}"), "only the pending event's: {text}");
+        let back = Carried::parse(&text).unwrap();
+        assert_eq!(back.events["a"], c.events["a"]);
+        assert!(back.events["b"].rungs.is_empty());
+        // The wire as a redeliver before `l` reads it: every other field as written.
+        #[derive(Deserialize)]
+        struct Older {
+            v: u32,
+            e: BTreeMap<String, (u32, i64, i64, u8)>,
+        }
+        let older: Older = serde_json::from_str(&text).unwrap();
+        assert_eq!((older.v, older.e.len(), older.e["a"].0), (1, 2, 2));
+        // And a value written before `l` reads as no rungs to refund.
+        let before = Carried::parse("{\"v\":1,\"e\":{\"a\":[2,1767225720,1767225600,0]}}").unwrap();
+        assert!(before.events["a"].rungs.is_empty());
     }
 
     #[test]
@@ -300,7 +368,14 @@ mod tests {
             let first = t("2026-01-01T00:00:00Z") + chrono::Duration::seconds(i);
             c.events.insert(
                 format!("{i:08}-0000-0000-0000-000000000000"),
-                CarriedEvent { sent: 2, last_sent_at: Some(first), first_seen_at: first, state, uncharged: 0 },
+                CarriedEvent {
+                    sent: 2,
+                    last_sent_at: Some(first),
+                    first_seen_at: first,
+                    state,
+                    uncharged: 0,
+                    rungs: Vec::new(),
+                },
             );
         }
         let (text, dropped) = c.encode(VARIABLE_LIMIT);

@@ -5,13 +5,13 @@
 //! WAL mode, schema versioned with `PRAGMA user_version`. A redelivery is written down *before*
 //! its POST and completed after it, so a process killed in between never sends it twice.
 
-use super::carry::{Carried, CarriedEvent, CarriedState};
+use super::carry::{CARRIED_RUNG, Carried, CarriedEvent, CarriedState};
 use super::path_problem::{PathProblem, diagnose};
 use crate::plan::{GiveUpReason, GuidHistory, Memory};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -491,6 +491,26 @@ impl Ledger {
                     stmt.execute(params![target, guid, first, e.sent, last, given_up, reason, resolved, e.uncharged])?;
                 }
             }
+            // The rungs an outage may still refund come back as rows, so `refund_outage` finds
+            // them as it finds this ledger's own. Only those this ledger does not hold already
+            // (a persistent ledger that also carries: matched to the second, as carried).
+            for (guid, e) in &carried.events {
+                for (at, n) in e.rungs_per_second() {
+                    let held: i64 = tx
+                        .prepare_cached(
+                            "SELECT count(*) FROM redeliveries WHERE target = ?1 AND guid = ?2 AND at_ms / 1000 = ?3
+                             AND kind IN ('ladder', 'refunded') AND answer IN ('accepted', 'ambiguous')",
+                        )?
+                        .query_row(params![target, guid, at], |r| r.get(0))?;
+                    for _ in held..n {
+                        tx.prepare_cached(
+                            "INSERT INTO redeliveries (target, guid, delivery_id, event, at_ms, answer, detail, kind)
+                             VALUES (?1, ?2, 0, '', ?3, 'accepted', ?4, 'ladder')",
+                        )?
+                        .execute(params![target, guid, at * 1000, CARRIED_RUNG])?;
+                    }
+                }
+            }
             tx.commit()
         })?;
         // The receiver's health: the runner's ledger is fresh, so what was carried is all it knows.
@@ -523,10 +543,23 @@ impl Ledger {
                         first_seen_at: ms(r.get(3)?),
                         state,
                         uncharged: r.get(6)?,
+                        rungs: Vec::new(),
                     },
                 ))
             })?;
-            Ok(Carried { events: rows.collect::<Result<_, _>>()?, receiver: None })
+            let mut events: BTreeMap<String, CarriedEvent> = rows.collect::<Result<_, _>>()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT guid, at_ms FROM redeliveries WHERE target = ?1 AND kind = 'ladder'
+                 AND answer IN ('accepted', 'ambiguous') ORDER BY at_ms, id",
+            )?;
+            let rungs = stmt.query_map([target], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for rung in rungs {
+                let (guid, at) = rung?;
+                if let (Some(e), Some(at)) = (events.get_mut(&guid), DateTime::from_timestamp(at.div_euclid(1000), 0)) {
+                    e.rungs.push(at);
+                }
+            }
+            Ok(Carried { events, receiver: None })
         })
         .and_then(|carried| Ok(Carried { receiver: self.receiver(target)?, ..carried }))
     }

@@ -40,6 +40,7 @@ on_both!(
     an_owed_event_is_due_sent_once_retried_and_delivered,
     the_receiver_round_trips_and_is_carried,
     a_canary_is_charged_to_no_rung_and_a_refund_takes_a_rung_back,
+    a_fresh_runner_refunds_the_carried_rungs_sent_into_an_outage,
     the_outage_tally_counts_what_resolved_and_what_was_given_up_since_it,
     every_request_is_read_back_with_its_kind_oldest_first,
 );
@@ -456,6 +457,48 @@ fn a_canary_is_charged_to_no_rung_and_a_refund_takes_a_rung_back(fresh: Fresh) {
     assert_eq!(l.refund_outage("k", at(0)).unwrap(), 1, "an earlier start refunds the rest, canaries never");
     let m = &l.memory("k", ["h"]).unwrap()["h"];
     assert_eq!((m.sent, m.uncharged), (1, 2), "the refused rung is not refunded: GitHub did not carry it out");
+}
+
+fn a_fresh_runner_refunds_the_carried_rungs_sent_into_an_outage(fresh: Fresh) {
+    let first = t("2026-01-01T00:00:00Z");
+    let at = |ms: i64| first + chrono::Duration::milliseconds(ms);
+    // Run 1: two rungs of `g` (before and after the outage begins at 30 s), one refused, one
+    // of `h` into the outage, and `x` given up; the receiver is still thought up.
+    let run1 = Ledger::open(&fresh()).unwrap();
+    for (guid, id, ms, answer) in [
+        ("g", 1, 20_400, RedeliveryState::Accepted),
+        ("g", 1, 40_700, RedeliveryState::Ambiguous),
+        ("g", 1, 41_000, RedeliveryState::Refused),
+        ("h", 2, 30_000, RedeliveryState::Accepted),
+        ("x", 3, 35_000, RedeliveryState::Accepted),
+    ] {
+        let row = run1.begin_redelivery("k", guid, "push", id, first, at(ms)).unwrap();
+        run1.complete(row, answer, None).unwrap();
+    }
+    run1.give_up("k", "x", "push", GiveUpReason::Cap, first, at(36_000)).unwrap();
+    let carried = run1.export_carried("k").unwrap();
+    assert_eq!(carried.events["g"].rungs, vec![at(20_000), at(40_000)], "the refused one left no attempt");
+    let (text, _) = carried.encode(crate::state::carry::VARIABLE_LIMIT);
+    // Run 2, on a fresh runner: the outage is recognised as begun at 30 s.
+    let run2 = Ledger::open(&fresh()).unwrap();
+    run2.import_carried("k", &Carried::parse(&text).unwrap()).unwrap();
+    let m = run2.memory("k", ["g", "h"]).unwrap();
+    assert_eq!([(m["g"].sent, m["g"].uncharged), (m["h"].sent, m["h"].uncharged)], [(3, 0), (1, 0)]);
+    assert_eq!(run2.refund_outage("k", at(30_000)).unwrap(), 2, "the rungs of g and h sent since, as run 1 would");
+    let m = run2.memory("k", ["g", "h"]).unwrap();
+    assert_eq!([(m["g"].sent, m["g"].uncharged), (m["h"].sent, m["h"].uncharged)], [(2, 1), (0, 1)]);
+    // A persistent ledger that also carries reads back what it wrote: its rungs are no new rows.
+    let own = run2.export_carried("k").unwrap();
+    assert_eq!(own.events["g"].rungs, vec![at(20_000)]);
+    run2.import_carried("k", &own).unwrap();
+    assert_eq!(run2.refund_outage("k", at(0)).unwrap(), 1, "only g's rung before the outage, once");
+    assert_eq!(run2.refund_outage("k", at(0)).unwrap(), 0);
+    // Run 3 is carried the refunds, not the refunded rungs: nothing is refunded twice.
+    let again = run2.export_carried("k").unwrap();
+    assert!(again.events["g"].rungs.is_empty() && again.events["h"].rungs.is_empty(), "{again:?}");
+    assert_eq!((again.events["g"].sent, again.events["g"].uncharged), (1, 2));
+    let audit = run2.history(Some("k"), Some("g"), 10).unwrap();
+    assert!(audit.iter().all(|r| r.detail.as_deref() == Some(crate::state::carry::CARRIED_RUNG)), "{audit:?}");
 }
 
 fn the_outage_tally_counts_what_resolved_and_what_was_given_up_since_it(fresh: Fresh) {

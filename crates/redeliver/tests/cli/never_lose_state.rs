@@ -266,3 +266,60 @@ async fn a_schema_1_state_file_keeps_its_stored_time() {
         assert!((j.window.start.timestamp_millis() - stored).abs() < 1000, "{args:?}: {:?}", j.window);
     }
 }
+
+/// Outage awareness on the Actions-variable store: a rung sent in one run just after the
+/// receiver went down (before the outage was recognised) is refunded in a later run once it is,
+/// as a persistent ledger refunds it: the carried ledger keeps the times of its rungs, so a
+/// fresh runner puts the event at the same place on its ladder and does not give it up early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rung_sent_into_an_outage_in_an_earlier_run_is_refunded_like_on_sqlite() {
+    let mut outcomes = Vec::new();
+    let mut carried_after_refund = None;
+    for store in [Store::Sqlite, Store::Variable] {
+        let app = App::start().await;
+        app.world().add_token("ghp_workflowtoken");
+        app.receiver.set_mode(redeliver_sim::ReceiverMode::Down);
+        let now = app.world().now();
+        // Two events whose receiver went down: too few to call it an outage yet (3 events).
+        let a = app.record(NewAttempt::new("push", 503, now - Duration::minutes(10))).guid;
+        let b = app.record(NewAttempt::new("issues", 503, now - Duration::minutes(9))).guid;
+        let flags = ["--ladder", "0s", "--max-attempts", "2"];
+        let mut seen = Vec::new();
+        let mut skew = Duration::zero();
+        for n in 0..6 {
+            if n == 1 {
+                // A third event fails: now the listing shows an outage that began before the rungs.
+                app.record(NewAttempt::new("pull_request", 503, app.world().now()));
+            }
+            if n == 3 {
+                app.receiver.set_mode(redeliver_sim::ReceiverMode::Up);
+            }
+            let out = pass(&app, store, n, &flags).await;
+            assert!(out.code == 0 || out.code == 1, "{store:?} run {n}: {}\n{}", out.stdout, out.stderr);
+            let report = out.report();
+            seen.push([a.as_str(), b.as_str()].map(|g| report.events.iter().find(|e| e.guid == g).map(|e| e.outcome)));
+            if n == 1 && matches!(store, Store::Variable) {
+                carried_after_refund = app.world().variable("octo", "ops", LEDGER_VARIABLE);
+            }
+            app.world().settle().await;
+            skew += Duration::minutes(2);
+            app.world().set_clock_skew(skew);
+        }
+        for g in [&a, &b] {
+            assert!(app.receiver.successes_for(g) > 0, "{store:?}: {g} recovered: {seen:?}");
+        }
+        assert!(
+            seen.iter().flatten().all(|o| !matches!(o, Some(Outcome::GivenUp | Outcome::AlreadyGivenUp))),
+            "{store:?}: nothing given up at the cap: {seen:?}"
+        );
+        // Run 1 sent one rung of each into the outage; run 2 saw it and held both.
+        assert_eq!(seen[0], [Some(Outcome::Redelivered); 2], "{store:?}");
+        outcomes.push(seen);
+    }
+    assert_eq!(outcomes[0], outcomes[1], "the variable store decides as the persistent ledger does");
+    // The refund itself is carried: both rungs charged to no rung after run 2.
+    let carried = redeliver_core::state::carry::Carried::parse(&carried_after_refund.unwrap()).unwrap();
+    let charged: Vec<(u32, u32)> =
+        carried.events.values().filter(|e| e.uncharged > 0).map(|e| (e.sent, e.uncharged)).collect();
+    assert!(charged.len() >= 2 && charged.iter().all(|&(sent, _)| sent == 0), "{carried:?}");
+}

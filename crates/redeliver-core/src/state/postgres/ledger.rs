@@ -5,10 +5,10 @@
 
 use super::{At, PgError, PgLedger};
 use crate::plan::{GiveUpReason, GuidHistory, Memory};
-use crate::state::carry::{Carried, CarriedEvent, CarriedState};
+use crate::state::carry::{CARRIED_RUNG, Carried, CarriedEvent, CarriedState};
 use crate::state::{RedeliveryRecord, RedeliveryState};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The fence, inside the transaction of a write that precedes a POST: the lease `(owner, epoch)`
 /// must still be current and unexpired on the database's clock; it is renewed for its TTL and
@@ -245,6 +245,27 @@ impl PgLedger {
                 )
                 .at(s)?;
             }
+            // The rungs an outage may still refund come back as rows (as SQLite's import).
+            for (guid, e) in &carried.events {
+                for (at, n) in e.rungs_per_second() {
+                    let held: i64 = tx
+                        .query_one(
+                            "SELECT count(*) FROM redeliveries WHERE target = $1 AND guid = $2 AND at_ms / 1000 = $3
+                             AND kind IN ('ladder', 'refunded') AND answer IN ('accepted', 'ambiguous')",
+                            &[&target, guid, &at],
+                        )
+                        .at(s)?
+                        .get(0);
+                    for _ in held..n {
+                        tx.execute(
+                            "INSERT INTO redeliveries (target, guid, delivery_id, event, at_ms, answer, detail, kind)
+                             VALUES ($1, $2, 0, '', $3, 'accepted', $4, 'ladder')",
+                            &[&target, guid, &(at * 1000), &CARRIED_RUNG],
+                        )
+                        .at(s)?;
+                    }
+                }
+            }
             tx.commit().at(s)
         })?;
         // The receiver's health: the runner's ledger is fresh, so what was carried is all it knows.
@@ -264,7 +285,7 @@ impl PgLedger {
                     &[&target],
                 )
                 .at(s)?;
-            let events = rows
+            let mut events = rows
                 .iter()
                 .map(|r| {
                     let state = match (r.get::<_, Option<i64>>(4), r.get::<_, Option<i64>>(5)) {
@@ -278,10 +299,24 @@ impl PgLedger {
                         first_seen_at: ms(r.get(3)),
                         state,
                         uncharged: count(r.get(6)),
+                        rungs: Vec::new(),
                     };
                     (r.get::<_, String>(0), event)
                 })
-                .collect();
+                .collect::<BTreeMap<_, _>>();
+            let rungs = c
+                .query(
+                    "SELECT guid, at_ms FROM redeliveries WHERE target = $1 AND kind = 'ladder'
+                     AND answer IN ('accepted', 'ambiguous') ORDER BY at_ms, id",
+                    &[&target],
+                )
+                .at(s)?;
+            for r in &rungs {
+                let (guid, at): (String, i64) = (r.get(0), r.get(1));
+                if let (Some(e), Some(at)) = (events.get_mut(&guid), DateTime::from_timestamp(at.div_euclid(1000), 0)) {
+                    e.rungs.push(at);
+                }
+            }
             Ok(Carried { events, receiver: None })
         })
         .and_then(|carried| Ok(Carried { receiver: self.receiver(target)?, ..carried }))
