@@ -16,6 +16,7 @@ use super::history::{
 };
 use anyhow::Context as _;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
+use redeliver_core::state::carry::CARRIED_RUNG;
 use redeliver_core::state::postgres::{PgLocation, testing};
 use redeliver_core::state::{Ledger, RedeliveryKind, RedeliveryRecord, RedeliveryState};
 use redeliver_sim::{Fault, FaultRule, HookId, NewAttempt, ReceiverMode, Sim, World, keys};
@@ -536,8 +537,7 @@ impl Ctx<'_> {
                 out.extend(ledger.redelivery_kinds(&key)?);
             }
         }
-        out.sort_by_key(|(r, _)| r.at);
-        Ok(out)
+        Ok(with_carried_refunds(out))
     }
 
     fn start_watch(&mut self, interval_ms: u32) -> anyhow::Result<()> {
@@ -716,6 +716,30 @@ pub fn require_postgres() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The requests of every ledger read, oldest first, with what later runners learned of them. On
+/// the Actions-variable store a fresh runner gets the rungs earlier runs sent from the carried
+/// ledger as rows of its own (detail [`CARRIED_RUNG`], to the second): they are copies, not
+/// requests, so they are dropped; but when one of them was refunded by an outage the later runner
+/// saw, the request it copies (same event, same second) is a refunded rung, not a charged one.
+fn with_carried_refunds(rows: Vec<(RedeliveryRecord, RedeliveryKind)>) -> Vec<(RedeliveryRecord, RedeliveryKind)> {
+    let carried = |r: &RedeliveryRecord| r.detail.as_deref() == Some(CARRIED_RUNG);
+    let refunded: HashSet<(String, i64)> = rows
+        .iter()
+        .filter(|(r, k)| carried(r) && *k == RedeliveryKind::Refunded)
+        .map(|(r, _)| (r.guid.clone(), r.at.timestamp()))
+        .collect();
+    let mut out: Vec<_> = rows
+        .into_iter()
+        .filter(|(r, _)| !carried(r))
+        .map(|(r, k)| {
+            let refund = k == RedeliveryKind::Ladder && refunded.contains(&(r.guid.clone(), r.at.timestamp()));
+            (r, if refund { RedeliveryKind::Refunded } else { k })
+        })
+        .collect();
+    out.sort_by_key(|(r, _)| r.at);
+    out
+}
+
 /// Given-up reports per GUID across the passes' `--json` reports.
 pub fn given_up_counts(passes: &[PassRecord]) -> HashMap<String, u32> {
     let mut counts = HashMap::new();
@@ -756,4 +780,41 @@ fn describe(command: &tokio::process::Command) -> String {
         }
     }
     out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(guid: &str, at_ms: i64, detail: Option<&str>) -> RedeliveryRecord {
+        RedeliveryRecord {
+            key: "app".into(),
+            guid: guid.into(),
+            delivery_id: if detail.is_some() { 0 } else { 7 },
+            event: "push".into(),
+            at: DateTime::from_timestamp_millis(at_ms).expect("a time"),
+            answer: RedeliveryState::Accepted,
+            detail: detail.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_carried_copy_refunded_later_refunds_the_request_it_copies_and_is_no_request_itself() {
+        use RedeliveryKind::{Canary, Ladder, Refunded};
+        let rows = vec![
+            // Runner 1 sent a rung of `a` at 10.400 s and of `b` at 11.2 s, and a canary of `c`.
+            (row("a", 10_400, None), Ladder),
+            (row("b", 11_200, None), Ladder),
+            (row("c", 12_000, None), Canary),
+            // Runner 2 got both rungs carried (to the second) and refunded only `a`'s.
+            (row("a", 10_000, Some(CARRIED_RUNG)), Refunded),
+            (row("b", 11_000, Some(CARRIED_RUNG)), Ladder),
+            // Runner 3 got `b`'s carried again, still charged.
+            (row("b", 11_000, Some(CARRIED_RUNG)), Ladder),
+        ];
+        let out = with_carried_refunds(rows);
+        let kinds: Vec<(&str, RedeliveryKind)> = out.iter().map(|(r, k)| (r.guid.as_str(), *k)).collect();
+        assert_eq!(kinds, [("a", Refunded), ("b", Ladder), ("c", Canary)]);
+        assert!(out.iter().all(|(r, _)| r.delivery_id == 7), "only the requests themselves: {out:?}");
+    }
 }
