@@ -16,6 +16,7 @@ mod org_fleet_app;
 mod outage;
 mod pipe;
 mod postgres;
+mod postgres_tls;
 mod rough_edges;
 mod run;
 mod secret_sweep;
