@@ -189,7 +189,11 @@ impl Ledger {
                 "SELECT COALESCE(SUM(state = 'owed'), 0), COALESCE(SUM(state = 'sending'), 0),
                         COALESCE(SUM(state = 'delivered'), 0) FROM owed WHERE target = ?1",
                 [key],
-                |r| Ok(OwedCounts { owed: r.get(0)?, sending: r.get(1)?, delivered: r.get(2)? }),
+                |r| {
+                    // SQLite counts are i64; a count is never negative.
+                    let count = |i: usize| r.get::<_, i64>(i).map(|n| n.unsigned_abs());
+                    Ok(OwedCounts { owed: count(0)?, sending: count(1)?, delivered: count(2)? })
+                },
             )
         })
     }

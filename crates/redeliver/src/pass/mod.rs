@@ -220,8 +220,6 @@ impl Session {
         })
     }
 
-    /// Acting is one process at a time: the lock (unless the session holds it), and the ledger
-    /// read again under it, so that a pass that overlapped this one and already redelivered an
     /// The listing `ETag` the state kept for `t`: only in `watch` (the session that holds the
     /// state's lock for life, whose passes wrote it), never with the Actions variable (whose
     /// passes list pending events again each time).
