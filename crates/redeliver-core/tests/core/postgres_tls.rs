@@ -97,3 +97,87 @@ fn a_missing_root_certificate_file_is_refused_before_connecting_naming_its_path(
     assert!(err.contains(&missing.display().to_string()) && err.contains("cannot be read"), "{err}");
     assert!(err.contains("postgres://postgres@127.0.0.1:"), "{err}");
 }
+
+/// A PostgreSQL endpoint on 127.0.0.1 that answers the TLS request (`S`) and presents a
+/// certificate that expired in 2021, signed by itself; the root file to trust it is returned.
+/// One connection, a bounded read: the thread ends with the refused handshake.
+fn expired_endpoint(dir: &Path) -> (u16, std::path::PathBuf) {
+    use std::io::{Read, Write};
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let cert = params.self_signed(&key).unwrap();
+    let root = dir.join("expired-ca.pem");
+    std::fs::write(&root, cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der());
+    let config =
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key.into())
+            .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut tcp, _)) = listener.accept() else { return };
+        let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        let mut ssl_request = [0u8; 8];
+        if tcp.read_exact(&mut ssl_request).is_err() || tcp.write_all(b"S").is_err() {
+            return;
+        }
+        let mut tls = rustls::ServerConnection::new(std::sync::Arc::new(config)).unwrap();
+        let _ = tls.complete_io(&mut tcp);
+    });
+    (port, root)
+}
+
+#[test]
+fn an_expired_server_certificate_is_refused_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, root) = expired_endpoint(dir.path());
+    let url =
+        format!("postgres://redeliver@127.0.0.1:{port}/redeliver?sslmode=verify-full&sslrootcert={}", root.display());
+    let err = connect_error(&url);
+    assert!(err.contains(&format!("postgres://redeliver@127.0.0.1:{port}/redeliver")), "{err}");
+    assert!(err.contains("has expired") && err.contains("renew"), "{err}");
+}
+
+/// A PostgreSQL endpoint on 127.0.0.1 without TLS: it answers the TLS request `N` (as a server
+/// with `ssl = off` does) and reports whether the client then went on in clear text (a startup
+/// message, protocol 3.0) before closing. One connection, bounded reads.
+fn no_tls_endpoint() -> (u16, std::sync::mpsc::Receiver<bool>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut tcp, _)) = listener.accept() else { return };
+        let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        let mut ssl_request = [0u8; 8];
+        if tcp.read_exact(&mut ssl_request).is_err() || tcp.write_all(b"N").is_err() {
+            return;
+        }
+        let mut startup = [0u8; 8];
+        let in_clear = tcp.read_exact(&mut startup).is_ok() && startup[4..8] == [0, 3, 0, 0];
+        let _ = tx.send(in_clear);
+    });
+    (port, rx)
+}
+
+#[test]
+fn a_server_without_tls_fails_require_saying_so_and_prefer_goes_on_in_clear() {
+    let (port, _) = no_tls_endpoint();
+    let err = connect_error(&format!("postgres://redeliver@127.0.0.1:{port}/redeliver?sslmode=require"));
+    assert!(err.contains("does not accept TLS, which sslmode=require requires"), "{err}");
+    let (port, in_clear) = no_tls_endpoint();
+    let _ = testing::session_encrypted(
+        &PgLocation::parse(&format!("postgres://redeliver@127.0.0.1:{port}/redeliver"), None).unwrap(),
+    );
+    assert_eq!(
+        in_clear.recv_timeout(std::time::Duration::from_secs(10)),
+        Ok(true),
+        "prefer, the default, went on in clear"
+    );
+}

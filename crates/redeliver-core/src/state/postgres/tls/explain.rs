@@ -11,8 +11,15 @@ pub(crate) fn explain(e: &postgres::Error, tls: &TlsOptions, host: &str) -> Opti
     if let Some(rustls::Error::InvalidCertificate(c)) = rustls_error(e) {
         return Some(certificate(c, tls, host));
     }
-    let text = e.to_string();
-    text.contains("server does not support TLS").then(|| {
+    // The driver's words for an `N` to its TLS request, in the error's cause.
+    let mut cause: Option<&(dyn Error + 'static)> = Some(e);
+    let mut no_tls = false;
+    for _ in 0..16 {
+        let Some(c) = cause else { break };
+        no_tls |= c.to_string().contains("server does not support TLS");
+        cause = c.source();
+    }
+    no_tls.then(|| {
         format!(
             "the server does not accept TLS, which sslmode={} requires; enable TLS on the server \
              (ssl = on), or, on a trusted network only, connect in clear text with sslmode=disable",
