@@ -1,7 +1,7 @@
 //! `--state postgres://…` over TLS as a managed database's users write it (docs/ha.md, "TLS to
 //! PostgreSQL"): `sslmode=verify-full&sslrootcert=…` against the test server, whose certificate
-//! its own CA signs; the same CA through `PGSSLROOTCERT`; and the refusals a user meets first,
-//! each naming the URL (never its password) and what to change.
+//! its own CA signs; the same CA through `PGSSLROOTCERT` and `~/.postgresql/root.crt`; and the
+//! refusals a user meets first, each naming the URL (never its password) and what to change.
 
 use crate::harness::App;
 use chrono::{Duration, Utc};

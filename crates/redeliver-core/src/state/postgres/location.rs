@@ -73,11 +73,6 @@ impl PgLocation {
         Ok(Self { config: Box::new(config), shown, tls })
     }
 
-    /// How its connections use TLS.
-    pub fn tls(&self) -> &TlsOptions {
-        &self.tls
-    }
-
     /// The URL without its password: `postgres://USER@HOST:PORT/DATABASE`.
     pub fn shown(&self) -> &str {
         &self.shown
@@ -90,7 +85,7 @@ impl PgLocation {
         Self { config, shown: format!("{} (schema {schema})", self.shown), tls: self.tls.clone() }
     }
 
-    /// Opens a connection: TLS through rustls as [`PgLocation::tls`] says (the root file read
+    /// Opens a connection: TLS through rustls as its `sslmode` and `sslrootcert` say (the root file read
     /// again, so a rotated CA is picked up on reconnect); a refused certificate is explained.
     pub(super) fn connect(&self) -> Result<postgres::Client, PgError> {
         let at = || self.shown.clone();
