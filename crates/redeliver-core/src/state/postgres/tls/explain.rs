@@ -50,7 +50,8 @@ fn rustls_error<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
 pub(super) fn certificate(c: &CertificateError, tls: &TlsOptions, host: &str) -> String {
     let trusted = match &tls.roots {
         Roots::File(path) => format!("the CA in sslrootcert {}", path.display()),
-        Roots::None | Roots::System => "this machine's trusted roots (no sslrootcert given)".to_string(),
+        Roots::None => "this machine's trusted roots (no sslrootcert given)".to_string(),
+        Roots::System => "this machine's trusted roots (sslrootcert=system)".to_string(),
     };
     let mode = tls.mode.as_str();
     match c {
