@@ -1,11 +1,13 @@
 //! `redeliver-check`: plays generated delivery histories against the simulator with the real
 //! `redeliver` binary and checks the promise after each (see `docs/checker.md`). Exits 1 when a
-//! history broke an invariant, printing its seed, the shrunk history and the rule.
+//! history broke an invariant, printing its seed, the shrunk history and the rule; 2 when one
+//! could not be played (the PostgreSQL test server unreachable, a pass hung).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool whose output is its report
 
 use clap::Parser;
-use redeliver_checker::checker::{self, Checked, exe, generate::generate, scenarios};
+use redeliver_checker::checker::history::Store;
+use redeliver_checker::checker::{self, Checked, exe, generate::generate, runner, scenarios};
 use std::time::{Duration, Instant};
 
 /// Randomized end-to-end checker of redeliver's promise: no failed event forgotten, none sent twice.
@@ -37,12 +39,35 @@ struct Args {
     /// Print the generated histories without playing them.
     #[arg(long)]
     print_only: bool,
+    /// Only the seeds whose history is on this store (sqlite, variable, postgres); the others are
+    /// skipped and not counted, so `--histories 40 --store postgres` plays 40 PostgreSQL ones.
+    /// PostgreSQL histories need the test server (REDELIVER_TEST_POSTGRES, or
+    /// `bash .ci/postgres-test-server`).
+    #[arg(long, value_parser = store, conflicts_with = "scenario")]
+    store: Option<Store>,
+}
+
+fn store(text: &str) -> Result<Store, String> {
+    match text {
+        "sqlite" => Ok(Store::Sqlite),
+        "variable" => Ok(Store::Variable),
+        "postgres" => Ok(Store::Postgres),
+        other => Err(format!("{other:?} is not a store: sqlite, variable or postgres")),
+    }
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let failed = runtime.block_on(run(args))?;
+    // A history that could not be played (the PostgreSQL test server unreachable, a pass hung)
+    // is not a verdict: its own words and status 2, without a backtrace.
+    let failed = match runtime.block_on(run(args)) {
+        Ok(failed) => failed,
+        Err(e) => {
+            eprintln!("redeliver-check: {e:#}");
+            std::process::exit(2);
+        }
+    };
     std::process::exit(if failed { 1 } else { 0 });
 }
 
@@ -71,21 +96,32 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             let first = first.unwrap_or_else(|| fastrand::u64(..1 << 40));
             println!("first seed {first}");
             let count = if args.soak { u64::MAX } else { args.histories };
-            Box::new((first..).take(count as usize))
+            // Filtered by store: `count` histories of that store, from `first` on.
+            let wanted = args.store;
+            Box::new(
+                (first..).filter(move |&s| wanted.is_none_or(|w| generate(s).setup.store == w)).take(count as usize),
+            )
         }
     };
+    let mut postgres_checked = false;
     let deadline = args.soak.then(|| Instant::now() + Duration::from_secs(args.minutes * 60));
     let (mut checked_count, mut failing) = (0u64, Vec::new());
     for seed in seeds {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
+        let history = generate(seed);
         if args.print_only {
-            println!("{}", generate(seed));
+            println!("{history}");
             continue;
         }
+        // Stop before the first PostgreSQL history if the server is not there, saying how to start it.
+        if history.setup.store == Store::Postgres && !postgres_checked {
+            runner::require_postgres()?;
+            postgres_checked = true;
+        }
         // A history that cannot be played (a pass hung past its limit) still names its seed.
-        let checked = checker::check(&exe, &generate(seed))
+        let checked = checker::check(&exe, &history)
             .await
             .map_err(|e| e.context(format!("seed {seed}: replay with redeliver-check --seed {seed}")))?;
         checked_count += 1;

@@ -190,6 +190,14 @@ pub struct StateArgs {
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub archive_max_total: Option<u64>,
     // --- end of archive caps ---
+    // --- Lease on a PostgreSQL state (issue 13) ---
+    /// How long a target's lease lasts unless renewed, on a PostgreSQL state: a replica that
+    /// dies or freezes hands its targets over after this (plus one interval). At least 1s, and
+    /// for `watch` at least twice --interval (it renews once a round). [default: 30s, or twice
+    /// the interval if longer, or `lease` in the config file]
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
+    pub lease: Option<Duration>,
+    // --- end of lease ---
 }
 
 /// How a pass reads the deliveries and decides what to redeliver: the retry policy, filters and

@@ -12,6 +12,31 @@ pub enum Store {
     /// The docs script's Actions variable, with the runner's ledger lost between passes: every
     /// pass gets a fresh `--state`, as on a GitHub-hosted runner.
     Variable,
+    /// A PostgreSQL database of the history's own on the test server (issue 13): `run` passes
+    /// and up to [`REPLICAS`] `watch` replicas share it through leases, and replicas are
+    /// killed, stopped on SIGTERM and frozen past their lease.
+    Postgres,
+}
+
+/// How many `watch` replicas a PostgreSQL history runs at most at once.
+pub const REPLICAS: u8 = 3;
+
+/// In a replica step, not a replica by index but the one that holds the target's lease when the
+/// step runs, signalled just after one of its redeliveries reached GitHub: a freeze that lands in
+/// the middle of its drain (most often in the `--pace` between two redeliveries), which is where a
+/// replica that wakes without its lease could send what the new owner sends too.
+pub const HOLDER: u8 = u8::MAX;
+
+/// SIGKILL, SIGTERM or a freeze (SIGSTOP, then SIGCONT) for one replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Dies without a word: its leases run out.
+    Kill,
+    /// Stops cleanly: finishes the request in flight and hands its leases back.
+    Term,
+    /// Stopped for this many milliseconds (longer than the lease), then resumed: its targets went
+    /// to another replica meanwhile, and its fenced writes must be refused.
+    Freeze(u32),
 }
 
 /// The policy the tool runs with, in seconds so a history fits in seconds of wall time.
@@ -32,6 +57,52 @@ pub struct Setup {
     /// `--pace` in milliseconds: the pause between two redeliveries, where a SIGKILL can land
     /// (defect 9).
     pub pace_ms: u32,
+    /// `--lease` in whole seconds on the PostgreSQL store (short, so a replica's targets fail
+    /// over within the history); 0 on the others.
+    pub lease_s: u32,
+    /// Outage awareness (issue 11), the tool's default, with settings short enough for an
+    /// outage to start and end inside a history; `None` plays `--no-outage-awareness`.
+    pub outage: Option<Outage>,
+}
+
+/// The outage settings of a history (issue 11; `crates/redeliver/src/config/outage.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outage {
+    /// `--down-after`: distinct events whose newest attempts are outage signs before the
+    /// receiver counts as down.
+    pub down_after: u32,
+    /// `--probe-interval`, whole seconds: the wait after an outage's first canary.
+    pub probe_s: u32,
+    /// `--max-probe-interval`, whole seconds: the wait doubles after each canary up to this.
+    pub max_probe_s: u32,
+    /// `--drain-rate` in redelivery requests a second; 0 for no limit.
+    pub drain_rate: u32,
+}
+
+impl Outage {
+    /// The wait the tool keeps after the `n`-th canary of one outage (1-based), as
+    /// `redeliver_core::health::HookHealth::probed` schedules it: the probe interval after the
+    /// first, doubling after each further one, never more than the longest.
+    pub fn wait_after_canary(&self, n: u32) -> u32 {
+        let doublings = n.saturating_sub(1).min(16);
+        self.probe_s.saturating_mul(1 << doublings).min(self.max_probe_s.max(self.probe_s))
+    }
+
+    /// The flags that give the tool these settings.
+    pub fn flags(&self) -> Vec<String> {
+        let mut out = vec![
+            "--down-after".to_string(),
+            self.down_after.to_string(),
+            "--probe-interval".to_string(),
+            format!("{}s", self.probe_s),
+            "--max-probe-interval".to_string(),
+            format!("{}s", self.max_probe_s),
+        ];
+        if self.drain_rate > 0 {
+            out.extend(["--drain-rate".to_string(), format!("{}/s", self.drain_rate)]);
+        }
+        out
+    }
 }
 
 impl Setup {
@@ -91,6 +162,9 @@ pub enum Receiver {
     Up,
     /// Answers 503.
     Failing,
+    /// Answers 500: the receiver's own error, not a sign of an outage, so with outage awareness
+    /// a receiver not already held down counts as up and events climb their ladders.
+    Erroring,
     /// Accepts connections and closes them (GitHub records status 0).
     Down,
 }
@@ -149,6 +223,17 @@ pub enum Step {
     },
     /// SIGKILL to the running `watch`, if any.
     WatchKill,
+    /// Starts `watch` replica `replica` (PostgreSQL only; nothing if it runs), polling every
+    /// `interval_ms`.
+    ReplicaStart {
+        replica: u8,
+        interval_ms: u32,
+    },
+    /// A signal to replica `replica`, if it runs.
+    ReplicaSignal {
+        replica: u8,
+        signal: Signal,
+    },
     Fault {
         on: FaultOn,
         kind: FaultKind,
@@ -197,6 +282,20 @@ impl fmt::Display for Step {
             }
             Step::WatchStart { interval_ms } => write!(f, "watch --interval {interval_ms}ms"),
             Step::WatchKill => write!(f, "SIGKILL the watch"),
+            Step::ReplicaStart { replica, interval_ms } => {
+                write!(f, "replica {replica}: watch --interval {interval_ms}ms")
+            }
+            Step::ReplicaSignal { replica, signal } => {
+                match *replica {
+                    HOLDER => write!(f, "the lease holder, after its next redelivery: ")?,
+                    k => write!(f, "replica {k}: ")?,
+                }
+                match signal {
+                    Signal::Kill => write!(f, "SIGKILL"),
+                    Signal::Term => write!(f, "SIGTERM"),
+                    Signal::Freeze(ms) => write!(f, "SIGSTOP, {ms} ms, SIGCONT"),
+                }
+            }
             Step::Fault { on, kind, times } => write!(f, "fault {kind:?} on the next {times} {on:?} request(s)"),
             Step::Sleep { ms } => write!(f, "sleep {ms} ms"),
         }
@@ -206,10 +305,10 @@ impl fmt::Display for Step {
 impl fmt::Display for History {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.setup;
-        writeln!(
+        write!(
             f,
             "seed {}: store {:?}, --max-attempts {}, --ladder {}, --overlap {}s, --pace {}ms, per_page {}, \
-             GitHub's clock {:+}s",
+             GitHub's clock {:+}s, {}",
             self.seed,
             s.store,
             s.max_attempts,
@@ -217,8 +316,16 @@ impl fmt::Display for History {
             s.overlap,
             s.pace_ms,
             s.per_page,
-            s.skew_s
+            s.skew_s,
+            match &s.outage {
+                Some(o) => o.flags().join(" "),
+                None => "--no-outage-awareness".to_string(),
+            }
         )?;
+        if s.store == Store::Postgres {
+            write!(f, ", --lease {}s", s.lease_s)?;
+        }
+        writeln!(f)?;
         for (i, step) in self.steps.iter().enumerate() {
             writeln!(f, "  {i:>2}. {step}")?;
         }

@@ -15,6 +15,7 @@ pub mod shrink;
 
 use history::History;
 use invariants::{Invariant, Violation};
+use redeliver_core::state::RedeliveryKind;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,6 +26,9 @@ pub struct Checked {
     pub violations: Vec<Violation>,
     pub passes: usize,
     pub events: usize,
+    /// Canaries and refunded rungs the tool wrote down (outage awareness, issue 11).
+    pub canaries: usize,
+    pub refunded: usize,
     pub wall: Duration,
 }
 
@@ -46,14 +50,19 @@ impl Checked {
             format!("VIOLATED {}", names.join(","))
         };
         format!(
-            "seed {:>20}  {:<8} cap {} ladder {:<9} steps {:>2}  events {:>2}  passes {:>2}  {:>5.1}s  {verdict}",
+            "seed {:>20}  {:<8} {:<6} cap {} ladder {:<9} steps {:>2}  events {:>2}  passes {:>2}  canaries {:>2}  \
+             refunded {:>2}  {:>5.1}s  {verdict}",
             self.history.seed,
             format!("{:?}", s.store),
+            // Outage-aware (the default) or the plain ladder (`--no-outage-awareness`).
+            if s.outage.is_some() { "outage" } else { "plain" },
             s.max_attempts,
             s.ladder_flag(),
             self.history.steps.len(),
             self.events,
             self.passes,
+            self.canaries,
+            self.refunded,
             self.wall.as_secs_f64(),
         )
     }
@@ -63,7 +72,10 @@ impl Checked {
 pub async fn check(exe: &Path, history: &History) -> anyhow::Result<Checked> {
     let played = runner::play(exe, history).await?;
     let violations = invariants::check(history, &played);
+    let kinds = |kind| played.observed.ledger_requests.iter().filter(|(_, k)| *k == kind).count();
     Ok(Checked {
+        canaries: kinds(RedeliveryKind::Canary),
+        refunded: kinds(RedeliveryKind::Refunded),
         history: history.clone(),
         violations,
         passes: played.observed.passes.len(),

@@ -16,8 +16,10 @@
 
 use super::history::{FaultKind, FaultOn, Filter, History, Kind, Receiver, Setup, Step, Store, Window};
 
+/// The plain ladder (`--no-outage-awareness`): each defect was found, and is shaped, on it.
 fn setup(store: Store, max_attempts: u32, ladder: &[u32]) -> Setup {
-    Setup { store, max_attempts, ladder: ladder.to_vec(), overlap: 2, per_page: 100, skew_s: 0, pace_ms: 0 }
+    let ladder = ladder.to_vec();
+    Setup { store, max_attempts, ladder, overlap: 2, per_page: 100, skew_s: 0, pace_ms: 0, lease_s: 0, outage: None }
 }
 
 fn failed(kind: Kind) -> Step {

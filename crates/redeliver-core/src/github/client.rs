@@ -74,7 +74,24 @@ pub struct GitHubClient {
     cancel: Option<tokio_util::sync::CancellationToken>,
     /// The listing in progress: pages read and its deadline ([`super::paging`]).
     listing: Option<PageGuard>,
+    /// Asked before a state-changing request is sent again after a rate-limit wait (issue 13).
+    resend_check: Option<Guard>,
 }
+
+/// A [`ResendCheck`] in the client (shown only as being there).
+struct Guard(ResendCheck);
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResendCheck")
+    }
+}
+
+/// Whether this process may still send the request it wrote down before a rate-limit wait: on a
+/// PostgreSQL state, whether it still holds the lease the redelivery's row was fenced on. The
+/// wait may outlast the lease (a long `Retry-After`, the process frozen meanwhile), and the new
+/// owner has counted the row as sent.
+pub type ResendCheck = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
 
 impl GitHubClient {
     /// Checks the base URL and builds the HTTP client. Makes no request.
@@ -114,6 +131,7 @@ impl GitHubClient {
             clock_skew: TimeDelta::zero(),
             stats: RequestStats::default(),
             cancel: None,
+            resend_check: None,
             listing: None,
         })
     }
@@ -331,6 +349,11 @@ impl GitHubClient {
     /// The current gap between state-changing requests (it moves under [`super::Pace::Auto`]).
     pub fn pace_gap(&self) -> Duration {
         self.pacer.gap()
+    }
+
+    /// Sets (or clears) the [`ResendCheck`] for the requests that follow.
+    pub fn set_resend_check(&mut self, check: Option<ResendCheck>) {
+        self.resend_check = check.map(Guard);
     }
 
     /// Makes every wait of this client (pacing, rate limits, retry backoff) and every read in

@@ -25,7 +25,7 @@ mod text;
 pub mod variables;
 
 pub use auth::{AppKey, Claims, Credentials, Issuer, KeyError, jwt_claims, jwt_needs_renewal};
-pub use client::{DeliveryPage, GitHubClient, ListedPage};
+pub use client::{DeliveryPage, GitHubClient, ListedPage, ResendCheck};
 pub use config::{API_VERSION, CaBundle, ClientConfig, MAX_BODY};
 pub use deliveries::{DeliveryRecord, HookConfig};
 pub use error::ApiError;

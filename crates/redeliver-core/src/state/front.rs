@@ -4,6 +4,7 @@
 
 use super::archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};
 use super::carry::Carried;
+use super::health::RedeliveryKind;
 use super::ledger::{RedeliveryRecord, RedeliveryState, SqliteLedger, StateError};
 use super::owed::{Owed, OwedCounts};
 use super::postgres::tls::PgTlsEnv;
@@ -369,6 +370,12 @@ impl Ledger {
 
     pub fn refund_outage(&self, key: &str, since: DateTime<Utc>) -> Result<usize, StateError> {
         both!(self, l => l.refund_outage(key, since))
+    }
+
+    /// Every redelivery request made for `key`, oldest first, with its kind (ladder, canary,
+    /// refunded): read by the checker to tell which attempts are charged to an event's ladder.
+    pub fn redelivery_kinds(&self, key: &str) -> Result<Vec<(RedeliveryRecord, RedeliveryKind)>, StateError> {
+        both!(self, l => l.redelivery_kinds(key))
     }
 
     pub fn outage_tally(

@@ -4,10 +4,33 @@
 //! ladder redeliveries that failed in an outage seen later (`kind = 'refunded'`), counted per
 //! event in `events.uncharged` so the planner subtracts them from GitHub's count.
 
-use super::ledger::{Ledger, StateError};
+use super::ledger::{Ledger, RedeliveryRecord, RedeliveryState, StateError};
 use crate::health::{Drain, Health, HookHealth, Receiver};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+/// What a redelivery request was to its event's ladder (`redeliveries.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedeliveryKind {
+    /// A rung of the event's ladder (every request before schema 4).
+    Ladder,
+    /// A canary of a receiver that was down: charged to no rung.
+    Canary,
+    /// A rung sent into an outage seen later: taken back off the ladder.
+    Refunded,
+}
+
+impl RedeliveryKind {
+    pub(super) fn parse(s: &str) -> Self {
+        match s {
+            "canary" => Self::Canary,
+            "refunded" => Self::Refunded,
+            _ => Self::Ladder,
+        }
+    }
+}
 
 /// The schema version that adds the receiver's health.
 pub(super) const SCHEMA: i64 = 4;
@@ -203,6 +226,32 @@ impl Ledger {
             }
             tx.commit()?;
             Ok(guids.len())
+        })
+    }
+
+    /// Every redelivery request made for `key`, oldest first, with its kind: which of the
+    /// attempts GitHub records for an event are charged to its ladder, for a reader that checks
+    /// the ladder from outside (the checker, `crates/redeliver-bench`). Reads only.
+    pub fn redelivery_kinds(&self, key: &str) -> Result<Vec<(RedeliveryRecord, RedeliveryKind)>, StateError> {
+        let kind = if self.version() >= SCHEMA { "kind" } else { "'ladder'" };
+        self.sql(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT target, guid, delivery_id, event, at_ms, answer, detail, {kind} FROM redeliveries
+                 WHERE target = ?1 ORDER BY at_ms, id"
+            ))?;
+            let rows = stmt.query_map([key], |r| {
+                let record = RedeliveryRecord {
+                    key: r.get(0)?,
+                    guid: r.get(1)?,
+                    delivery_id: r.get::<_, i64>(2)? as u64,
+                    event: r.get(3)?,
+                    at: DateTime::from_timestamp_millis(r.get(4)?).unwrap_or_default(),
+                    answer: RedeliveryState::parse(&r.get::<_, String>(5)?),
+                    detail: r.get(6)?,
+                };
+                Ok((record, RedeliveryKind::parse(&r.get::<_, String>(7)?)))
+            })?;
+            rows.collect()
         })
     }
 

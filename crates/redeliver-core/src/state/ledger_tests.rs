@@ -41,6 +41,7 @@ on_both!(
     the_receiver_round_trips_and_is_carried,
     a_canary_is_charged_to_no_rung_and_a_refund_takes_a_rung_back,
     the_outage_tally_counts_what_resolved_and_what_was_given_up_since_it,
+    every_request_is_read_back_with_its_kind_oldest_first,
 );
 
 type Fresh<'a> = &'a dyn Fn() -> StateLocation;
@@ -471,4 +472,40 @@ fn the_outage_tally_counts_what_resolved_and_what_was_given_up_since_it(fresh: F
     l.give_up("other", "d", "push", GiveUpReason::Outage, at(1), at(60)).unwrap();
     assert_eq!(l.outage_tally("k", at(20), at(90)).unwrap(), (1, 1));
     assert_eq!(l.outage_tally("none", at(20), at(90)).unwrap(), (0, 0));
+}
+
+fn every_request_is_read_back_with_its_kind_oldest_first(fresh: Fresh) {
+    use crate::state::RedeliveryKind::{Canary, Ladder, Refunded};
+    let location = fresh();
+    let l = Ledger::open(&location).unwrap();
+    let first = t("2026-01-01T00:00:00Z");
+    let at = |s: i64| first + chrono::Duration::seconds(s);
+    assert!(l.redelivery_kinds("k").unwrap().is_empty());
+    let rung = l.begin_redelivery("k", "g", "push", 1, first, at(10)).unwrap();
+    l.complete(rung, RedeliveryState::Accepted, None).unwrap();
+    let canary = l.begin_probe("k", "h", "push", 2, first, at(20)).unwrap();
+    l.complete(canary, RedeliveryState::Ambiguous, Some("502")).unwrap();
+    let refused = l.begin_probe("k", "g", "push", 3, first, at(25)).unwrap();
+    l.withdraw_probe(refused, "refused", Some("422")).unwrap();
+    let into_outage = l.begin_redelivery("k", "g", "push", 4, first, at(30)).unwrap();
+    l.complete(into_outage, RedeliveryState::Accepted, None).unwrap();
+    l.begin_redelivery("other", "x", "push", 5, first, at(5)).unwrap();
+    assert_eq!(l.refund_outage("k", at(28)).unwrap(), 1);
+    drop(l);
+    let l = Ledger::open_read_only(&location).unwrap().expect("the state exists");
+    let read: Vec<_> = l
+        .redelivery_kinds("k")
+        .unwrap()
+        .into_iter()
+        .map(|(r, kind)| (r.guid, r.delivery_id, r.at, r.answer, kind))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("g".to_string(), 1, at(10), RedeliveryState::Accepted, Ladder),
+            ("h".to_string(), 2, at(20), RedeliveryState::Ambiguous, Canary),
+            ("g".to_string(), 3, at(25), RedeliveryState::Refused, Canary),
+            ("g".to_string(), 4, at(30), RedeliveryState::Accepted, Refunded),
+        ]
+    );
 }

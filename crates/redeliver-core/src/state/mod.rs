@@ -17,6 +17,7 @@ pub mod postgres;
 
 pub use archive::{ArchiveLimits, Archived, ArchivedRecord, HookConfigRecord};
 pub use front::{Ledger, Locate, StateLocation};
+pub use health::RedeliveryKind;
 pub use ledger::{RedeliveryRecord, RedeliveryState, SqliteLedger, StateError};
 pub use lock::{LockError, StateLock};
 pub use owed::{Owed, OwedCounts};

@@ -7,7 +7,7 @@
 //! | state file | `--state` | `REDELIVER_STATE` | `state` | XDG state dir |
 //! | PostgreSQL state's password | — | `PGPASSWORD`, `REDELIVER_STATE_PASSWORD_FILE` | `state_password_file` | none |
 //! | PostgreSQL state's TLS (under the URL's `sslmode`, `sslrootcert`) | — | `PGSSLMODE`, `PGSSLROOTCERT` | — | `prefer`, no root file |
-//! | lease (PostgreSQL state) | — | — | `lease` | `30s` |
+//! | lease (PostgreSQL state) | `--lease` | — | `lease` | `30s` (`watch`: or twice the interval, if longer) |
 //! | audit history kept | `--keep-history` | — | `keep_history` | `30d` |
 //! | archive of failed events | `--no-archive`, `--archive-max-payload`, `--archive-max-total` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
 //! | policy knobs (`--ladder` …) | yes | — | the target's table, then `[defaults]` | [`Policy`] |
@@ -105,7 +105,8 @@ pub(super) fn run_settings(
     // PostgreSQL state (issue 13).
     let password = env.state_password(file.and_then(|f| f.state_password_file.as_deref()))?;
     let state = redeliver_core::state::StateLocation::parse_with(&state_path, password.as_ref(), &env.pg_tls())?;
-    let lease = file.and_then(|f| f.lease).unwrap_or(DEFAULT_LEASE);
+    let lease = lease::explicit(args, file).unwrap_or(DEFAULT_LEASE);
+    lease::check(lease, &state)?;
     let actions = (env.get(names::GITHUB_ACTIONS) == Some("true"))
         .then(|| ActionsEnv { step_summary: env.get(names::GITHUB_STEP_SUMMARY).map(PathBuf::from) });
     let notify = NotifySettings {
@@ -135,6 +136,64 @@ pub(super) fn run_settings(
 /// How long a lease lasts unless renewed: a replica that stops renewing (killed, frozen, cut
 /// off) hands its targets over after at most this much (plus one interval).
 pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+// --- Lease (issue 13): `--lease`, its precedence and its bounds ---
+mod lease {
+    use super::{ConfigFile, DEFAULT_LEASE, Failure, RunArgs};
+    use redeliver_core::state::StateLocation;
+    use std::time::Duration;
+
+    /// The shortest lease: each fenced write renews it, and one that lapses between two writes of
+    /// the same pass refuses the second although nobody else took the target.
+    const MIN_LEASE: Duration = Duration::from_secs(1);
+
+    /// The lease the user asked for: the flag, else the config file's `lease`.
+    pub fn explicit(args: &RunArgs, file: Option<&ConfigFile>) -> Option<Duration> {
+        args.state.lease.or(file.and_then(|f| f.lease))
+    }
+
+    /// A lease means something on a PostgreSQL state only; there it must be at least a second.
+    pub fn check(lease: Duration, state: &StateLocation) -> Result<(), Failure> {
+        if matches!(state, StateLocation::Postgres(_)) && lease < MIN_LEASE {
+            return Err(Failure::config(format!(
+                "the lease ({}) must be at least {}: every write before a POST renews it, and a shorter \
+                 one lapses between two of them (`--lease` or `lease` in the config file)",
+                shown(lease),
+                shown(MIN_LEASE)
+            )));
+        }
+        Ok(())
+    }
+
+    /// `watch`'s lease: a replica renews its leases once a round (`interval` ±10 %, plus the
+    /// polls), so one shorter than two intervals lapses between rounds and the targets change
+    /// hands every round. The default grows to two intervals; a lease asked for that is shorter
+    /// is refused on a PostgreSQL state.
+    pub fn for_watch(
+        explicit: Option<Duration>,
+        interval: Duration,
+        state: &StateLocation,
+    ) -> Result<Duration, Failure> {
+        let floor = interval.saturating_mul(2);
+        let Some(lease) = explicit else { return Ok(DEFAULT_LEASE.max(floor)) };
+        if matches!(state, StateLocation::Postgres(_)) && lease < floor {
+            return Err(Failure::config(format!(
+                "the lease ({}) must be at least twice the interval ({}): a replica renews its leases once \
+                 a round, so a shorter one lapses between rounds and the targets change hands every round \
+                 (`--lease` or `lease` in the config file)",
+                shown(lease),
+                shown(interval)
+            )));
+        }
+        Ok(lease)
+    }
+
+    /// A duration as the flags write it (`1500ms`, `30s`).
+    fn shown(d: Duration) -> String {
+        if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_millis()) }
+    }
+}
+// --- end of lease ---
 
 /// The archive's caps: the flags', else the config file's, else the defaults.
 fn archive_limits(args: &RunArgs, file: Option<&ConfigFile>) -> ArchiveLimits {
@@ -180,6 +239,7 @@ pub(super) fn watch_settings(
             .unwrap_or(redeliver_core::schedule::DEFAULT_MAX_INTERVAL)
             .max(interval),
     };
+    run.lease = lease::for_watch(lease::explicit(&args.run_args(), file), interval, &run.state)?;
     Ok(WatchSettings { run, interval, listen, allow_hosts, fleet })
 }
 

@@ -285,3 +285,42 @@ fn an_org_repo_hooks_target_is_a_discovery_with_its_selector_and_the_fleet_knobs
     let err = parse(bad, Path::new("t.toml")).err().map(|f| format!("{:#}", f.error)).unwrap_or_default();
     assert!(err.contains("budget_share") && err.contains("at most 1"), "{err}");
 }
+
+// --- Lease (issue 13) ---
+
+/// A PostgreSQL state (parsed only: nothing connects) with these state flags.
+fn on_postgres(lease: Option<std::time::Duration>) -> StateArgs {
+    StateArgs { state: Some(PathBuf::from("postgres://u@127.0.0.1:1/db")), lease, ..StateArgs::default() }
+}
+
+#[test]
+fn the_lease_flag_then_file_then_default_and_watch_s_default_covers_two_intervals() {
+    let secs = std::time::Duration::from_secs;
+    let file = config("lease = \"40s\"", "", "");
+    let flagged = with_state(on_postgres(Some(secs(5))));
+    assert_eq!(run(&flagged, &env(&[]), Some(&file)).lease, secs(5));
+    assert_eq!(run(&with_state(on_postgres(None)), &env(&[]), Some(&file)).lease, secs(40));
+    assert_eq!(run(&with_state(on_postgres(None)), &env(&[]), None).lease, secs(30));
+    let watch_on = |lease, interval| WatchArgs { state: on_postgres(lease), interval, ..watch_app() };
+    assert_eq!(watch(&watch_on(Some(secs(3)), Some(secs(1))), None).run.lease, secs(3));
+    // The default interval (1m) would outlast the default lease: the lease grows to two rounds.
+    assert_eq!(watch(&watch_on(None, None), None).run.lease, secs(120));
+    assert_eq!(watch(&watch_on(None, Some(secs(5))), None).run.lease, secs(30));
+}
+
+#[test]
+fn a_lease_shorter_than_a_second_or_than_two_intervals_is_refused_on_postgres() {
+    let ms = std::time::Duration::from_millis;
+    let short = with_state(on_postgres(Some(ms(500))));
+    let err = run_settings(&short, &env(&[]), None, now()).unwrap_err();
+    assert!(err.error.to_string().contains("the lease (500ms) must be at least 1s"), "{}", err.error);
+    let file = config("lease = \"500ms\"", "", "");
+    assert!(run_settings(&with_state(on_postgres(None)), &env(&[]), Some(&file), now()).is_err(), "the file's too");
+    let args = WatchArgs { state: on_postgres(Some(ms(1500))), interval: Some(ms(1000)), ..watch_app() };
+    let err = watch_settings(&args, &env(&[]), None, now()).unwrap_err();
+    assert!(err.error.to_string().contains("at least twice the interval (1s)"), "{}", err.error);
+    // On a file state a lease means nothing, and nothing is refused.
+    let on_file = StateArgs { lease: Some(ms(500)), ..StateArgs::default() };
+    assert_eq!(run(&with_state(on_file.clone()), &env(&[]), None).lease, ms(500));
+    assert!(watch_settings(&WatchArgs { state: on_file, ..watch_app() }, &env(&[]), None, now()).is_ok());
+}

@@ -3,7 +3,8 @@
 //! polled on the budget-aware schedule of [`redeliver_core::schedule`] instead of every
 //! interval. They live after the configured targets in `Daemon::targets` (and in the status),
 //! rebuilt on each refresh; a hook that disappears keeps its rows in the state, which prunes
-//! them past the horizon as for any target.
+//! them past the horizon as for any target. On a PostgreSQL state the replicas share the hooks
+//! and the listings through leases (`fleet_lease.rs`).
 
 use super::poll::{Daemon, Polled};
 use super::status::TargetStatus;
@@ -15,6 +16,7 @@ use redeliver_core::discover::{ListedHook, ListedRepo};
 use redeliver_core::github::HookTarget;
 use redeliver_core::github::listings::HookListing;
 use redeliver_core::schedule::{self, Budget, HookView, Settings};
+use redeliver_core::state::postgres::discovery::Listing;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -39,6 +41,14 @@ pub struct Fleet {
     /// with the same token, or the same App on the same account, share one rate limit and so
     /// one budget (issue 14).
     pub credential: Vec<usize>,
+    /// PostgreSQL state: the lease keys this replica holds, members' and sources' (`None` on
+    /// a file state, where one `watch` holds everything). See `fleet_lease.rs`.
+    pub mine: Option<std::collections::BTreeSet<String>>,
+    /// Live replicas sharing the credentials' rate limits (1 on a file state).
+    pub replicas: usize,
+    /// PostgreSQL state: when the leases are claimed (renewed) next, between two rounds of
+    /// the configured targets, so a discovered hook's lease never lapses between its polls.
+    pub next_claim: DateTime<Utc>,
 }
 
 /// Which rate limit a source spends: its API and token (hashed: the key never holds the
@@ -60,6 +70,12 @@ fn credential_key(d: &Discovery) -> String {
 /// One `org-repo-hooks` target: its organization and credential (one budget per source).
 pub struct Source {
     pub discovery: Discovery,
+    /// Its lease key on a PostgreSQL state: the replica that holds it lists the organization.
+    pub key: String,
+    /// The generation of the shared listing its members come from (PostgreSQL state).
+    pub generation: Option<i64>,
+    /// The replica that made that listing.
+    pub lister: Option<String>,
     pub next_refresh: DateTime<Utc>,
     pub last_refresh: Option<DateTime<Utc>>,
     pub refresh_error: Option<String>,
@@ -148,6 +164,9 @@ impl Fleet {
         let sources = discovery
             .into_iter()
             .map(|discovery| Source {
+                key: super::fleet_lease::source_key(&discovery),
+                generation: None,
+                lister: None,
                 discovery,
                 next_refresh: now,
                 last_refresh: None,
@@ -162,7 +181,17 @@ impl Fleet {
                 posts: Default::default(),
             })
             .collect();
-        Fleet { fixed, sources, members: Vec::new(), settings, min_interval, credential }
+        Fleet {
+            fixed,
+            sources,
+            members: Vec::new(),
+            settings,
+            min_interval,
+            credential,
+            mine: None,
+            replicas: 1,
+            next_claim: now,
+        }
     }
 
     fn credentials(&self) -> usize {
@@ -170,17 +199,20 @@ impl Fleet {
     }
 
     /// Each credential's budget: its share of the limit, less the refreshes' points an hour
-    /// and the last hour's redeliveries of every source that spends it.
+    /// and the last hour's redeliveries of every source that spends it. With several replicas
+    /// (PostgreSQL state) this replica's part: the limit and the refreshes (one lister for
+    /// the fleet) divided by the live replicas, less its own redeliveries.
     pub fn budgets(&self) -> Vec<Budget> {
+        let n = self.replicas.max(1) as f64;
         (0..self.credentials())
             .map(|c| {
                 let mine = || self.sources.iter().enumerate().filter(move |(s, _)| self.credential[*s] == c);
                 Budget {
-                    limit_per_hour: mine().find_map(|(_, s)| s.limit).map_or(ASSUMED_LIMIT, |l| l as f64),
+                    limit_per_hour: mine().find_map(|(_, s)| s.limit).map_or(ASSUMED_LIMIT, |l| l as f64) / n,
                     share: self.settings.budget_share,
                     reserved_per_hour: mine()
                         .map(|(_, s)| {
-                            s.refresh_points as f64 * 3600.0 / s.discovery.refresh.as_secs_f64().max(1.0)
+                            s.refresh_points as f64 * 3600.0 / s.discovery.refresh.as_secs_f64().max(1.0) / n
                                 + s.posts.len() as f64
                         })
                         .sum(),
@@ -211,20 +243,23 @@ impl Fleet {
 
     /// Per credential, the points its discretionary polls leave for the polls that must go
     /// (hooks at their maximum interval) and for redeliveries at the last hour's pace, until
-    /// its window resets.
+    /// its window resets. With several replicas: this replica's reserve, for its own hooks on
+    /// its part of the share, times the live replicas, since the gate reads the credential's
+    /// `x-ratelimit-remaining`, which every replica spends (docs/ha.md).
     pub fn holds(&self, now: DateTime<Utc>) -> Vec<f64> {
         let settings = self.schedule_settings();
-        let views: Vec<HookView> = self.members.iter().map(|m| m.view(&self.credential)).collect();
+        let n = self.replicas.max(1) as f64;
+        let views: Vec<HookView> = self.mine().map(|m| self.members[m].view(&self.credential)).collect();
         (0..self.credentials())
             .map(|c| {
                 let mine = || self.sources.iter().enumerate().filter(move |(s, _)| self.credential[*s] == c);
                 let Some((_, s)) = mine().next() else { return 0.0 };
                 let limit = s.limit.map_or(ASSUMED_LIMIT, |l| l as f64);
-                let share = limit * self.settings.budget_share;
+                let share = limit * self.settings.budget_share / n;
                 let until = s.reset.and_then(|r| (r - now).to_std().ok()).unwrap_or(Duration::from_secs(3600));
                 let posts: usize = mine().map(|(_, s)| s.posts.len()).sum();
                 let posts = posts as f64 * until.min(Duration::from_secs(3600)).as_secs_f64() / 3600.0;
-                schedule::reserve(&views, c, &settings, now, s.reset, share) + posts
+                (schedule::reserve(&views, c, &settings, now, s.reset, share) + posts) * n
             })
             .collect()
     }
@@ -234,8 +269,10 @@ impl Fleet {
         schedule::must_poll(self.members[m].last_poll, &self.schedule_settings(), now)
     }
 
-    /// The schedule now, written into the members' `next_poll` and `interval`.
-    pub fn plan(&mut self, now: DateTime<Utc>) -> schedule::Schedule {
+    /// The schedule now of the members this replica holds, written into their `next_poll`
+    /// and `interval`: each one's index and when it is due. The others' are another
+    /// replica's to plan (PostgreSQL state): nothing is scheduled for them here.
+    pub fn plan(&mut self, now: DateTime<Utc>) -> Vec<(usize, DateTime<Utc>)> {
         let hour_ago = now - chrono::Duration::hours(1);
         for s in &mut self.sources {
             while s.posts.front().is_some_and(|at| *at < hour_ago) {
@@ -243,19 +280,25 @@ impl Fleet {
             }
         }
         let settings = self.schedule_settings();
-        let views: Vec<HookView> = self.members.iter().map(|m| m.view(&self.credential)).collect();
+        let mine: Vec<usize> = self.mine().collect();
+        let views: Vec<HookView> = mine.iter().map(|&m| self.members[m].view(&self.credential)).collect();
         let plan = schedule::schedule(&views, &self.budgets(), &settings, now);
-        for (m, (next, interval)) in self.members.iter_mut().zip(plan.next.iter().zip(&plan.intervals)) {
-            m.next_poll = Some(*next);
-            m.interval = *interval;
+        for m in &mut self.members {
+            (m.next_poll, m.interval) = (None, Duration::ZERO);
         }
-        plan
+        for (k, &m) in mine.iter().enumerate() {
+            self.members[m].next_poll = Some(plan.next[k]);
+            self.members[m].interval = plan.intervals[k];
+        }
+        mine.into_iter().zip(plan.next).collect()
     }
 }
 
 impl Daemon {
     /// The loop when hooks are discovered: configured targets every interval, each source's
-    /// refresh when due, and each discovered hook when the schedule says, within the gate.
+    /// refresh when due, and each discovered hook when the schedule says, within the gate. On
+    /// a PostgreSQL state, only the sources and hooks whose leases this replica holds, with
+    /// the leases claimed often enough that none lapses between polls (`fleet_lease.rs`).
     pub(super) async fn run_fleet(&mut self) {
         let cancel = self.cancel();
         let mut next_fixed = Utc::now();
@@ -265,31 +308,44 @@ impl Daemon {
                 self.poll_once().await;
                 let wait = self.interval.mul_f64(0.9 + 0.2 * fastrand::f64());
                 next_fixed = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            } else if self.fleet.as_ref().is_some_and(|f| f.mine.is_some() && f.next_claim <= now)
+                && let Some(owned) = self.claim()
+            {
+                self.show_replicas(&owned);
             }
-            let due: Vec<usize> = self.fleet_sources().filter(|&s| self.source(s).next_refresh <= now).collect();
+            let due: Vec<usize> =
+                self.fleet_sources().filter(|&s| self.may_list(s) && self.source(s).next_refresh <= now).collect();
             for s in due {
                 self.refresh(s).await;
             }
             let mut wake = next_fixed;
-            for s in self.fleet_sources() {
+            for s in self.fleet_sources().filter(|&s| self.may_list(s)) {
                 wake = wake.min(self.source(s).next_refresh);
             }
             let Some(fleet) = self.fleet.as_mut() else { return };
-            let plan = fleet.plan(Utc::now());
+            if fleet.mine.is_some() {
+                wake = wake.min(fleet.next_claim);
+            }
+            let mut plan = fleet.plan(Utc::now());
             let holds = fleet.holds(Utc::now());
             publish(self);
-            let mut order: Vec<usize> = (0..plan.next.len()).collect();
-            order.sort_by_key(|&m| plan.next[m]);
-            for m in order {
+            plan.sort_by_key(|&(_, next)| next);
+            for (m, next) in plan {
                 if cancel.is_cancelled() {
                     return;
                 }
                 let now = Utc::now();
-                if plan.next[m] > now {
-                    wake = wake.min(plan.next[m]);
+                if next > now {
+                    wake = wake.min(next);
                     break;
                 }
                 let Some(fleet) = self.fleet.as_ref() else { return };
+                // PostgreSQL state: a long sweep stops for the claim, so that no lease lapses
+                // while the hooks after it wait their turn; the plan is made again after it.
+                if fleet.mine.is_some() && fleet.next_claim <= now {
+                    wake = now;
+                    break;
+                }
                 let source = &fleet.sources[fleet.members[m].source];
                 let c = fleet.credential[fleet.members[m].source];
                 // A hook at its maximum interval only stops at the share itself; the others
@@ -403,19 +459,22 @@ impl Daemon {
                 if let Some((remaining, limit, reset)) = found.rate {
                     (source.remaining, source.limit, source.reset) = (remaining, limit, reset);
                 }
-                let targets: Vec<Target> = found
-                    .hooks
-                    .into_iter()
-                    .map(|hook| {
-                        let name = format!("{}/{}", d.name, short(&hook));
-                        d.template.for_hook(name, hook)
-                    })
-                    .collect();
+                let listing = Listing {
+                    hooks: found.hooks,
+                    repos_listed: found.repos_listed as u64,
+                    repos_kept: found.repos_kept as u64,
+                    points: found.points,
+                };
+                let targets = hook_targets(d, listing.hooks.iter().cloned());
                 self.replace_members(s, targets);
                 if let Some(fleet) = self.fleet.as_mut() {
                     fleet.share_rate(s);
                 }
+                // PostgreSQL state: the other replicas read this listing instead of making theirs.
+                self.share_listing(s, &listing);
             }
+            // Stopped while listing: nothing to report, and nothing to retry.
+            Err(_) if self.session.cancel.is_cancelled() => {}
             Err(failure) => {
                 let error = failure.one_line();
                 tracing::error!(target = %d.name, "discovery failed: {error}");
@@ -428,7 +487,7 @@ impl Daemon {
 
     /// Makes `targets` the discovered hooks of source `s`: new ones join (with fresh status),
     /// known ones keep their activity and status, missing ones leave.
-    fn replace_members(&mut self, s: usize, targets: Vec<Target>) {
+    pub(super) fn replace_members(&mut self, s: usize, targets: Vec<Target>) {
         let Some(fleet) = self.fleet.as_mut() else { return };
         let fixed = fleet.fixed;
         let max_interval = fleet.settings.max_interval.as_secs();
@@ -489,6 +548,17 @@ impl Daemon {
             }
         }
     }
+}
+
+/// The targets of a source's discovered hooks, named after it.
+pub(super) fn hook_targets(d: &Discovery, hooks: impl IntoIterator<Item = HookTarget>) -> Vec<Target> {
+    hooks
+        .into_iter()
+        .map(|hook| {
+            let name = format!("{}/{}", d.name, short(&hook));
+            d.template.for_hook(name, hook)
+        })
+        .collect()
 }
 
 /// The part of a discovered target's name after its source: `repo#id`, or `#id` for an
@@ -588,7 +658,9 @@ fn publish(daemon: &Daemon) {
     let rows: Vec<super::fleet_status::HookRow> = fleet
         .members
         .iter()
-        .map(|m| super::fleet_status::HookRow {
+        .enumerate()
+        .map(|(k, m)| super::fleet_status::HookRow {
+            elsewhere: !fleet.is_mine(k),
             source: m.source,
             key: m.key.clone(),
             last_poll: m.last_poll,
@@ -609,7 +681,10 @@ fn publish(daemon: &Daemon) {
                 name: src.discovery.name.clone(),
                 org: src.discovery.org.clone(),
                 hooks: mine.clone().count(),
-                failing: mine.clone().filter(|r| r.failing).count(),
+                // What another replica polls is its to know.
+                failing: mine.clone().filter(|r| r.failing && !r.elsewhere).count(),
+                held_here: fleet.mine.as_ref().map(|_| mine.clone().filter(|r| !r.elsewhere).count()),
+                lister: src.lister.clone(),
                 repos_listed: src.repos_listed,
                 repos_kept: src.repos_kept,
                 last_refresh: src.last_refresh,

@@ -34,6 +34,10 @@ pub struct OrgRow {
     pub worst_latency_seconds: u64,
     pub requests: u64,
     pub not_modified: u64,
+    /// PostgreSQL state: how many of its hooks this replica holds and polls (`None` on a file).
+    pub held_here: Option<usize>,
+    /// PostgreSQL state: the replica whose listing the hooks come from.
+    pub lister: Option<String>,
 }
 
 /// One discovered hook's schedule.
@@ -49,6 +53,8 @@ pub struct HookRow {
     pub requests: u64,
     pub not_modified: u64,
     pub failing: bool,
+    /// PostgreSQL state: another replica holds its lease and polls it; nothing is scheduled here.
+    pub elsewhere: bool,
 }
 
 impl OrgRow {
@@ -74,6 +80,12 @@ impl OrgRow {
             self.requests,
             self.not_modified,
         );
+        if let Some(held) = self.held_here {
+            let _ = write!(line, " · {held} polled by this replica");
+        }
+        if let Some(lister) = &self.lister {
+            let _ = write!(line, ", listed by {}", redeliver_core::text::one_line(lister));
+        }
         match (self.budget_left(), self.rate_limit) {
             (Some(left), Some(limit)) => {
                 let _ = write!(line, " · budget left {left} of {limit}/h × {}", self.budget_share);
@@ -109,9 +121,12 @@ pub fn metrics(fleet: &FleetStatus, out: &mut String) {
     };
     type Hook = fn(&HookRow) -> Option<f64>;
     let per_hook: [(&str, &str, &str, Hook); 5] = [
-        ("redeliver_hook_last_poll_timestamp_seconds", "gauge", "When the discovered hook was last polled.", |h| {
-            h.last_poll.map(|t| t.timestamp() as f64)
-        }),
+        (
+            "redeliver_hook_last_poll_timestamp_seconds",
+            "gauge",
+            "When the discovered hook was last polled (by this replica, while it holds the hook).",
+            |h| h.last_poll.filter(|_| !h.elsewhere).map(|t| t.timestamp() as f64),
+        ),
         (
             "redeliver_hook_next_poll_timestamp_seconds",
             "gauge",
@@ -187,6 +202,19 @@ mod tests {
         assert!(line.contains("not listed yet"));
         let failed = OrgRow { refresh_error: Some("HTTP 502\nbad".into()), ..org() };
         assert!(!failed.line(now).contains('\n'));
+        assert!(!line.contains("polled by this replica"), "a file state's watch polls them all");
+        let replica = OrgRow { held_here: Some(60), lister: Some("pod-b:9:cafe".into()), ..org() };
+        assert!(replica.line(now).contains(" · 60 polled by this replica, listed by pod-b:9:cafe · "), "{line}");
+    }
+
+    #[test]
+    fn a_hook_another_replica_holds_shows_no_poll_time_here() {
+        let polled = DateTime::from_timestamp(1_760_000_000, 0);
+        let hook = HookRow { key: "repo:acme/a#1@x".into(), last_poll: polled, elsewhere: true, ..HookRow::default() };
+        let mut out = String::new();
+        metrics(&FleetStatus { orgs: vec![org()], hooks: vec![hook] }, &mut out);
+        assert!(!out.contains("redeliver_hook_last_poll_timestamp_seconds{"), "{out}");
+        assert!(out.contains("redeliver_hook_requests_total{source=\"acme-ci\",hook=\"repo:acme/a#1@x\"} 0"));
     }
 
     #[test]

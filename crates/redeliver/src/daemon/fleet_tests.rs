@@ -1,6 +1,7 @@
 //! The budget is counted per credential, not per discovery target: targets that sign in with
 //! the same token share one budget (their refreshes and redeliveries add up against it) and
-//! one view of its `x-ratelimit-*`; another token has its own.
+//! one view of its `x-ratelimit-*`; another token has its own. With several replicas
+//! (PostgreSQL state) each plans only the hooks it holds, on its part of that budget.
 
 use super::*;
 use crate::cli::WatchArgs;
@@ -39,4 +40,70 @@ fn targets_on_one_token_share_one_budget() {
     f.share_rate(1);
     assert_eq!((f.sources[0].remaining, f.sources[2].remaining), (Some(1234), None));
     assert_eq!(f.holds(Utc::now()).len(), 2);
+}
+
+/// Three sources on one token, with `n` hooks polled a minute ago; this replica holds the keys
+/// `mine` picks (all of them when `None`) among `replicas` live ones.
+fn shared_fleet(n: usize, mine: Option<fn(usize) -> bool>, replicas: usize) -> Fleet {
+    let mut f = fleet(["ghp_shared", "ghp_shared", "ghp_shared"]);
+    let polled = Utc::now() - chrono::Duration::minutes(1);
+    for k in 0..n {
+        let mut m = Member::new(k % 3, format!("repo:acme/svc-{k}#{k}@https://api.github.com"));
+        m.last_poll = Some(polled);
+        f.members.push(m);
+    }
+    f.mine =
+        mine.map(|pick| f.members.iter().enumerate().filter(|(k, _)| pick(*k)).map(|(_, m)| m.key.clone()).collect());
+    f.replicas = replicas;
+    f
+}
+
+#[test]
+fn a_replica_schedules_only_the_hooks_it_holds() {
+    let mut f = shared_fleet(10, Some(|k| k % 2 == 0), 2);
+    let plan = f.plan(Utc::now());
+    assert_eq!(plan.iter().map(|(m, _)| *m).collect::<Vec<_>>(), [0, 2, 4, 6, 8], "the held hooks, and only them");
+    for (k, m) in f.members.iter().enumerate() {
+        assert_eq!(m.next_poll.is_some(), k % 2 == 0, "hook {k}: nothing is scheduled for another replica's");
+    }
+    let alone = shared_fleet(10, None, 1).plan(Utc::now());
+    assert_eq!(alone.len(), 10, "a file state's watch holds every hook");
+}
+
+#[test]
+fn replicas_on_one_token_split_its_budget_and_hold_back_what_one_would() {
+    let mut two = shared_fleet(30, Some(|k| k < 15), 2);
+    let mut one = shared_fleet(30, None, 1);
+    for f in [&mut one, &mut two] {
+        for s in &mut f.sources {
+            s.refresh_points = 360;
+            (s.remaining, s.limit) = (Some(4000), Some(5000));
+        }
+    }
+    // The gate reads the credential's remaining, which both spend: each holds back its own
+    // reserve times the replicas, which is what one watch over every hook holds back.
+    let now = Utc::now();
+    let held = one.holds(now)[0];
+    assert!(held > 0.0);
+    assert_eq!(two.holds(now)[0], held);
+    for f in [&mut one, &mut two] {
+        f.sources[0].posts.push_back(now);
+    }
+    let (b1, b2) = (one.budgets()[0], two.budgets()[0]);
+    assert_eq!(b2.limit_per_hour * 2.0, b1.limit_per_hour, "each of two replicas plans on half the limit");
+    // The refreshes (one lister for the fleet) split too; a replica's own redeliveries do not.
+    assert_eq!(b1.reserved_per_hour, 3.0 * 360.0 + 1.0);
+    assert_eq!(b2.reserved_per_hour, 3.0 * 360.0 / 2.0 + 1.0);
+}
+
+#[test]
+fn a_source_s_listing_lease_is_named_by_what_it_selects() {
+    let key = |tokens| {
+        let f = fleet(tokens);
+        f.sources.iter().map(|s| s.key.clone()).collect::<Vec<_>>()
+    };
+    let (k1, k2) = (key(["ghp_a", "ghp_b", "ghp_c"]), key(["ghp_x", "ghp_y", "ghp_z"]));
+    assert_eq!(k1, k2, "the same config names the same leases on every replica, whatever the secrets");
+    assert!(k1[0].starts_with("discovery:t0@https://api.github.com#"), "{}", k1[0]);
+    assert_eq!(k1.iter().collect::<std::collections::BTreeSet<_>>().len(), 3, "one lease per source");
 }

@@ -3,6 +3,7 @@
 //! status page).
 
 mod fleet;
+mod fleet_lease;
 pub mod fleet_status;
 pub mod guard;
 pub mod health;

@@ -3,10 +3,12 @@
 //! (`/healthz` answers 503 naming it while it cannot be reached; the replica retries with a
 //! backoff that doubles from a second up to the interval).
 
+use super::fleet::Fleet;
 use super::poll::Daemon;
 use super::status::{LeaseStatus, Replicas, SharedStatus};
 use crate::exit::Failure;
 use redeliver_core::state::StateError;
+use redeliver_core::state::postgres::lease::FleetLease;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -34,15 +36,33 @@ pub fn database_down(status: &SharedStatus, error: &str) {
 
 impl Daemon {
     /// Claims this round's leases; `None` (poll nothing) when the database cannot be reached.
+    /// With discovered hooks, the sources' leases too, and the listings the other replicas
+    /// wrote are adopted first (their hooks' leases claimed in the same round).
     pub(super) fn claim(&mut self) -> Option<BTreeSet<String>> {
-        let keys: Vec<String> = self.targets.iter().map(|t| t.key()).collect();
+        if let (Some(fleet), Some(_)) = (self.fleet.as_mut(), self.session.replica()) {
+            // A replica holds no discovered hook, nor any listing, before its first claim.
+            fleet.mine.get_or_insert_with(BTreeSet::new);
+        }
+        let owned = self.claim_keys()?;
+        if self.fleet.is_none() || self.session.replica().is_none() {
+            return Some(owned);
+        }
+        let owned = if self.adopt_listings() { self.claim_keys()? } else { owned };
+        self.hold(&owned);
+        Some(owned)
+    }
+
+    fn claim_keys(&mut self) -> Option<BTreeSet<String>> {
+        let mut keys: Vec<String> = self.targets.iter().map(|t| t.key()).collect();
         if let Some(replica) = self.session.replica() {
+            // Each organization's listing has a lease too (`fleet_lease.rs`).
+            keys.extend(self.fleet.as_ref().map(Fleet::source_keys).unwrap_or_default());
             let (replica, database) = (replica.to_string(), self.session.state().shown());
             self.status.update(|s| {
                 s.replicas.get_or_insert_with(|| Replicas { replica, database, ..Replicas::default() });
             });
         }
-        match self.session.claim(&keys) {
+        let claimed = match self.session.claim(&keys) {
             Ok(owned) => {
                 self.db_backoff = Duration::ZERO;
                 self.status.update(|s| {
@@ -59,7 +79,9 @@ impl Daemon {
                 database_down(&self.status, &error);
                 None
             }
-        }
+        };
+        self.schedule_claim(claimed.is_none());
+        claimed
     }
 
     /// Reads every target's lease for the status page and `/metrics` (nothing on a file state).
@@ -67,7 +89,12 @@ impl Daemon {
         if self.session.replica().is_none() {
             return;
         }
-        let keys: Vec<String> = self.targets.iter().map(|t| t.key()).collect();
+        // The targets, then each organization's listing (discovered hooks), by name.
+        let mut named: Vec<(String, String)> = self.targets.iter().map(|t| (t.name.clone(), t.key())).collect();
+        if let Some(fleet) = &self.fleet {
+            named.extend(fleet.sources.iter().map(|s| (format!("{} (listing)", s.discovery.name), s.key.clone())));
+        }
+        let keys: Vec<String> = named.iter().map(|(_, key)| key.clone()).collect();
         let leases = match self.session.fleet(&keys) {
             Ok(leases) => leases,
             Err(failure) => {
@@ -75,14 +102,15 @@ impl Daemon {
                 return;
             }
         };
-        let rows: Vec<LeaseStatus> = self
-            .targets
-            .iter()
-            .map(|t| {
-                let key = t.key();
-                let lease = leases.iter().find(|l| l.target == key);
+        // By key: an organization's thousand hooks are a thousand rows.
+        let leases: std::collections::HashMap<&str, &FleetLease> =
+            leases.iter().map(|l| (l.target.as_str(), l)).collect();
+        let rows: Vec<LeaseStatus> = named
+            .into_iter()
+            .map(|(name, key)| {
+                let lease = leases.get(key.as_str());
                 LeaseStatus {
-                    target: t.name.clone(),
+                    target: name,
                     owner: lease.and_then(|l| l.owner.clone()),
                     mine: owned.contains(&key),
                     epoch: lease.map_or(0, |l| l.epoch),

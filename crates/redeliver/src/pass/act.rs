@@ -84,7 +84,10 @@ impl Session {
                         true => ledger.withdraw_probe(row, answer, detail),
                         false => ledger.withdraw(row, detail),
                     };
+                    // PostgreSQL state: sent again after a rate-limit wait only under the same lease.
+                    hc.client.set_resend_check(self.resend_check(&key));
                     let sent = hc.client.redeliver(&t.hook, delivery_id).await;
+                    hc.client.set_resend_check(None);
                     self.posted(hc, t);
                     if let Err(ApiError::Cancelled) = sent {
                         // Shutdown came during a rate-limit wait after GitHub refused it: not

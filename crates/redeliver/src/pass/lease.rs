@@ -5,6 +5,8 @@
 
 use super::Session;
 use crate::exit::Failure;
+use redeliver_core::github::ResendCheck;
+use redeliver_core::state::postgres::discovery;
 use redeliver_core::state::postgres::lease::{FleetLease, Lease};
 use redeliver_core::state::{Ledger, StateError};
 use std::collections::{BTreeSet, HashMap};
@@ -22,6 +24,8 @@ pub(super) struct Leases {
     held: HashMap<String, i64>,
     /// `run`: the lease taken for the pass under way.
     pass: Option<Lease>,
+    /// Live replicas the last claim counted (itself included).
+    live: usize,
 }
 
 /// A name unique to this process: the machine, the process id and a random tag (a restarted
@@ -54,9 +58,44 @@ impl Session {
         };
         let ledger = Ledger::open(&self.state)?;
         let Some(pg) = ledger.postgres() else { return Ok(keys.iter().cloned().collect()) };
-        let held = pg.claim(&owner, keys, self.leases.ttl).map_err(StateError::from)?;
-        self.leases.held = held.iter().map(|l| (l.target.clone(), l.epoch)).collect();
-        Ok(held.into_iter().map(|l| l.target).collect())
+        let claim = pg.claim(&owner, keys, self.leases.ttl).map_err(StateError::from)?;
+        self.leases.held = claim.held.iter().map(|l| (l.target.clone(), l.epoch)).collect();
+        self.leases.live = claim.live;
+        Ok(claim.held.into_iter().map(|l| l.target).collect())
+    }
+
+    /// How many replicas share the targets, as the last claim counted them (1 on a file state,
+    /// or before any claim): what the daemon divides a shared rate budget by.
+    pub fn live_replicas(&self) -> usize {
+        if self.replica().is_none() { 1 } else { self.leases.live.max(1) }
+    }
+
+    /// How long a lease lasts unless renewed, for a replica on a PostgreSQL state.
+    pub fn lease_ttl(&self) -> Option<Duration> {
+        self.replica().map(|_| self.leases.ttl)
+    }
+
+    /// The organization listings the replicas wrote for `sources` (empty on a file state).
+    pub fn discoveries(&self, sources: &[String]) -> Result<Vec<discovery::Shared>, Failure> {
+        if self.replica().is_none() {
+            return Ok(Vec::new());
+        }
+        let ledger = Ledger::open(&self.state)?;
+        Ok(match ledger.postgres() {
+            Some(pg) => pg.discoveries(sources).map_err(StateError::from)?,
+            None => Vec::new(),
+        })
+    }
+
+    /// Writes `source`'s listing for the other replicas, if this one still holds the source's
+    /// lease: its generation, or `None` when the lease is another's now (nothing written).
+    pub fn publish_discovery(&self, source: &str, listing: &discovery::Listing) -> Result<Option<i64>, Failure> {
+        let Some(owner) = self.replica() else { return Ok(None) };
+        let ledger = Ledger::open(&self.state)?;
+        Ok(match ledger.postgres() {
+            Some(pg) => pg.publish_discovery(owner, source, listing).map_err(StateError::from)?,
+            None => None,
+        })
     }
 
     /// Every lease among `keys`, for the status page and metrics (empty on a file state).
@@ -123,6 +162,33 @@ impl Session {
         };
         pg.fence(key, &owner, lease.epoch, ttl);
         Ok(())
+    }
+
+    /// On a PostgreSQL state, the client's [`ResendCheck`] for a request written down under
+    /// `key`'s lease: whether that lease (owner and epoch) is still held, unexpired, on the
+    /// database's clock; it is renewed if so. A new connection each time: it is asked only after
+    /// a rate-limit wait. `None` on a file state, whose lock does not run out.
+    pub(super) fn resend_check(&self, key: &str) -> Option<ResendCheck> {
+        if self.state.file().is_some() {
+            return None;
+        }
+        let owner = self.leases.owner.clone()?;
+        let lease = if self.leases.fleet {
+            Lease { target: key.to_string(), epoch: *self.leases.held.get(key)? }
+        } else {
+            self.leases.pass.clone().filter(|l| l.target == key)?
+        };
+        let (state, ttl) = (self.state.clone(), self.leases.ttl);
+        Some(std::sync::Arc::new(move || {
+            let held = Ledger::open(&state).map_err(|e| e.to_string()).and_then(|l| match l.postgres() {
+                Some(pg) => pg.renew(&owner, &lease, ttl).map_err(|e| e.to_string()),
+                None => Ok(true),
+            });
+            held.unwrap_or_else(|e| {
+                tracing::warn!("cannot check the lease before sending again; not sending: {e}");
+                false
+            })
+        }))
     }
 
     /// Hands back the lease `run` took for its pass, if it took one.

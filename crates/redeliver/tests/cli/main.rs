@@ -13,6 +13,7 @@ mod never_lose_state;
 mod ops;
 mod org_fleet;
 mod org_fleet_app;
+mod org_fleet_replicas;
 mod outage;
 mod pipe;
 mod postgres;

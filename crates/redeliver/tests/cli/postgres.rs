@@ -3,7 +3,7 @@
 //! (SIGTERM, SIGKILL, SIGSTOP/SIGCONT). Each failed event is redelivered exactly once, whoever
 //! holds its target, and a replica that lost its lease sends nothing.
 
-use crate::harness::{App, Daemon, wait_until};
+use crate::harness::{App, Daemon, poll_until, wait_until};
 use chrono::{Duration, Utc};
 use redeliver_core::state::postgres::testing;
 use redeliver_sim::NewAttempt;
@@ -75,7 +75,7 @@ impl Fleet {
 }
 
 /// The owner of each target as a replica's `/status.json` shows the fleet.
-async fn owners(url: &str) -> BTreeMap<String, Option<String>> {
+pub(crate) async fn owners(url: &str) -> BTreeMap<String, Option<String>> {
     let Ok(r) = reqwest::get(format!("{url}/status.json")).await else { return BTreeMap::new() };
     let status: serde_json::Value = r.json().await.unwrap_or_default();
     let leases = status["replicas"]["leases"].as_array().cloned().unwrap_or_default();
@@ -86,7 +86,7 @@ async fn owners(url: &str) -> BTreeMap<String, Option<String>> {
 }
 
 /// The name of the replica serving `url` (it waits for the first claim).
-async fn replica_name(url: &str) -> Option<String> {
+pub(crate) async fn replica_name(url: &str) -> Option<String> {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(format!("{url}/status.json")).await {
             let status: serde_json::Value = r.json().await.unwrap_or_default();
@@ -100,7 +100,12 @@ async fn replica_name(url: &str) -> Option<String> {
 }
 
 /// Waits (bounded) until `done` holds of the owners `url` shows.
-async fn wait_for_owners(url: &str, within: u64, what: &str, done: impl Fn(&BTreeMap<String, Option<String>>) -> bool) {
+pub(crate) async fn wait_for_owners(
+    url: &str,
+    within: u64,
+    what: &str,
+    done: impl Fn(&BTreeMap<String, Option<String>>) -> bool,
+) {
     let deadline = tokio::time::Instant::now() + StdDuration::from_secs(within);
     loop {
         let seen = owners(url).await;
@@ -112,7 +117,7 @@ async fn wait_for_owners(url: &str, within: u64, what: &str, done: impl Fn(&BTre
     }
 }
 
-async fn stop(d: &mut Daemon) {
+pub(crate) async fn stop(d: &mut Daemon) {
     d.signal("TERM");
     assert_eq!(d.exit_code(30).await, 0, "clean exit on SIGTERM:\n{}", d.seen.join("\n"));
 }
@@ -334,4 +339,71 @@ async fn postgres_stopped_and_restarted_mid_drain_loses_nothing_and_sends_nothin
     stop(&mut a).await;
     f.app.world().settle().await;
     f.assert_exactly_once(&[&a]);
+}
+
+// --- `--lease` (issue 13) ---
+
+/// `--lease` on `watch` sets the lease the replica takes (its expiry, as the fleet shows it, is
+/// never further than the lease), and `run` and `watch` refuse a lease that could not hold: under
+/// a second, or for a replica under two of its rounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_flag_sets_the_replica_s_lease_and_a_lease_too_short_is_refused() {
+    let app = App::start().await;
+    let state = testing::fresh_url();
+    let too_short = app.watch().args(["--state", &state, "--interval", "1s", "--lease", "1500ms"]).await;
+    too_short.assert_code(2);
+    assert!(too_short.stderr.contains("at least twice the interval (1s)"), "{}", too_short.stderr);
+    let run_short = app.run().args(["--state", &state, "--lease", "200ms"]).await;
+    run_short.assert_code(2);
+    assert!(run_short.stderr.contains("the lease (200ms) must be at least 1s"), "{}", run_short.stderr);
+    let mut watch = app
+        .watch()
+        .args(["--state", &state, "--interval", "300ms", "--lease", "2s", "--listen", "127.0.0.1:0"])
+        .spawn();
+    let url = watch.status_url().await;
+    wait_for_owners(&url, 30, "the replica holds the target", |o| o.values().all(Option::is_some) && !o.is_empty())
+        .await;
+    let status: serde_json::Value = reqwest::get(format!("{url}/status.json")).await.unwrap().json().await.unwrap();
+    let lease = &status["replicas"]["leases"][0];
+    let expires_in = lease["expires_in_seconds"].as_f64().unwrap_or(f64::MAX);
+    assert!(expires_in > 0.0 && expires_in <= 2.0, "a 2 s lease: {lease}");
+    stop(&mut watch).await;
+    // `run --lease` takes its pass's lease for that long, and passes.
+    app.run().args(["--state", &state, "--lease", "5s"]).await.assert_code(0);
+}
+
+// --- A rate-limit wait that outlasts the lease (issue 13, found by the checker: seed 7025) ---
+
+/// A replica rate-limited on a POST waits out `Retry-After` with the redelivery written down;
+/// if the wait outlasts its lease, the target's new owner counts that row and sends the event
+/// itself. The waiting replica must not send it again when its wait ends: GitHub gets it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_lease_ran_out_during_a_rate_limit_wait_does_not_send_again() {
+    let f = fleet(App::start().await, 1, 1, "0s", "2s");
+    let w = f.app.world();
+    let limit = redeliver_sim::Fault::SecondaryRateLimit { retry_after: Some(6) };
+    w.inject(redeliver_sim::FaultRule::new("/repos/octo/r0/hooks/", limit).method("POST").times(1));
+    let posts = || w.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/attempts")).count();
+    let mut a = f.replica();
+    a.status_url().await;
+    wait_until(StdDuration::from_secs(30), "a's redelivery rate limited", || posts() >= 1).await;
+    // b takes the target once a's 2 s lease runs out, and redelivers: a is still waiting 6 s.
+    let mut b = f.replica();
+    let url_b = b.status_url().await;
+    let b_name = replica_name(&url_b).await;
+    wait_until(StdDuration::from_secs(30), "b redelivers the event", || f.all_redelivered()).await;
+    wait_for_owners(&url_b, 15, "b holds the target", |o| o.values().all(|w| *w == b_name)).await;
+    // a's wait ends: its row is withdrawn (GitHub never acted on the rate-limited request) and
+    // nothing is sent.
+    let withdrawn = || {
+        let ledger = redeliver_core::state::Ledger::open_read_only(std::path::Path::new(&f.state));
+        let history = ledger.ok().flatten().and_then(|l| l.history(None, None, 50).ok()).unwrap_or_default();
+        history.iter().any(|r| r.detail.as_deref().is_some_and(|d| d.contains("no longer held the lease")))
+    };
+    let withdrawn_seen = poll_until(StdDuration::from_secs(30), withdrawn).await;
+    stop(&mut a).await;
+    stop(&mut b).await;
+    f.app.world().settle().await;
+    f.assert_exactly_once(&[&a, &b]);
+    assert!(withdrawn_seen, "a's row was not withdrawn after its wait");
 }

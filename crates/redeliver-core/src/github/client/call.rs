@@ -101,6 +101,19 @@ impl GitHubClient {
                     self.sleep_or_cancel(wait).await?;
                     self.stats.rate_limit_waited = self.stats.rate_limit_waited.saturating_add(wait);
                     tried.rate_limit_waits += 1;
+                    // Written down under a lease that may have run out meanwhile: GitHub never
+                    // acted on the request, and the target's new owner sends it, not this one.
+                    if call.kind.is_write()
+                        && let Some(check) = &self.resend_check
+                        && !(check.0)()
+                    {
+                        return Err(ApiError::RateLimited {
+                            until: None,
+                            message: "rate limited, and by the end of the wait this process no longer held the lease \
+                                      it wrote the request down under; not sent (the target's new owner sends it)"
+                                .into(),
+                        });
+                    }
                 }
                 Step::Retry(wait) => {
                     // Shown at `-v`: a retry is otherwise seconds of silence.

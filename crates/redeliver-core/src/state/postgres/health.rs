@@ -5,6 +5,7 @@
 use super::ledger::check_fence;
 use super::{At, PgError, PgLedger};
 use crate::health::{Drain, Health, HookHealth, Receiver};
+use crate::state::{RedeliveryKind, RedeliveryRecord, RedeliveryState};
 use chrono::{DateTime, Duration, Utc};
 
 fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
@@ -159,6 +160,34 @@ impl PgLedger {
             }
             tx.commit().at(s)?;
             Ok(rows.len())
+        })
+    }
+
+    /// Every redelivery request made for `key`, oldest first, with its kind (as SQLite's).
+    pub fn redelivery_kinds(&self, key: &str) -> Result<Vec<(RedeliveryRecord, RedeliveryKind)>, PgError> {
+        self.run(|c, s| {
+            let rows = c
+                .query(
+                    "SELECT target, guid, delivery_id, event, at_ms, answer, detail, kind FROM redeliveries
+                     WHERE target = $1 ORDER BY at_ms, id",
+                    &[&key],
+                )
+                .at(s)?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let record = RedeliveryRecord {
+                        key: r.get(0),
+                        guid: r.get(1),
+                        delivery_id: r.get::<_, i64>(2) as u64,
+                        event: r.get(3),
+                        at: DateTime::from_timestamp_millis(r.get(4)).unwrap_or_default(),
+                        answer: RedeliveryState::parse(r.get(5)),
+                        detail: r.get(6),
+                    };
+                    (record, RedeliveryKind::parse(r.get(7)))
+                })
+                .collect())
         })
     }
 

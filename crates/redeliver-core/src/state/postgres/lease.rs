@@ -22,6 +22,14 @@ pub struct Lease {
     pub epoch: i64,
 }
 
+/// What a replica's claim came to: the leases it holds, and how many replicas are live (itself
+/// included), which the daemon divides a shared rate budget by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub held: Vec<Lease>,
+    pub live: usize,
+}
+
 /// One target's lease as every replica's status page shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FleetLease {
@@ -44,8 +52,9 @@ fn interval(d: Duration) -> i64 {
 
 impl PgLedger {
     /// Renews this replica's registration and its leases among `targets`, hands back what is
-    /// past its fair share, and takes free or expired ones up to it. Returns the leases held.
-    pub fn claim(&self, owner: &str, targets: &[String], ttl: Duration) -> Result<Vec<Lease>, PgError> {
+    /// past its fair share, and takes free or expired ones up to it. Returns the leases held and
+    /// the live replicas counted.
+    pub fn claim(&self, owner: &str, targets: &[String], ttl: Duration) -> Result<Claim, PgError> {
         let ttl = interval(ttl);
         let targets = targets.to_vec();
         self.run(|c, s| {
@@ -103,7 +112,7 @@ impl PgLedger {
             }
             tx.commit().at(s)?;
             held.sort_by(|a, b| a.target.cmp(&b.target));
-            Ok(held)
+            Ok(Claim { held, live: usize::try_from(live.max(1)).unwrap_or(1) })
         })
     }
 

@@ -301,15 +301,21 @@ impl PgLedger {
             GiveUpReason::Horizon => "horizon",
             GiveUpReason::Outage => "outage",
         };
+        // Fenced like the write before a POST: a give-up is reported and notified, so a replica
+        // that lost the target (frozen past its lease, then resumed) must not write one that the
+        // new owner may have written and notified already (issue 13, found by the checker's model).
+        let fence = self.fence_of(key);
         self.run(|c, s| {
-            c.execute(
+            let mut tx = c.transaction().at(s)?;
+            check_fence(&mut tx, s, key, fence.as_ref())?;
+            tx.execute(
                 "INSERT INTO events (target, guid, event, first_seen_ms, given_up_ms, given_up_reason) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (target, guid) DO UPDATE SET given_up_ms = excluded.given_up_ms,
                      given_up_reason = excluded.given_up_reason, pending = 0",
                 &[&key, &guid, &event, &first_seen.timestamp_millis(), &at.timestamp_millis(), &reason],
             )
-            .at(s)
-            .map(drop)
+            .at(s)?;
+            tx.commit().at(s)
         })
     }
 

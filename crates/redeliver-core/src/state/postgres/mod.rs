@@ -8,6 +8,7 @@
 //! runtime (`block_in_place` on a multi-threaded one, a scoped thread on a current-thread one).
 
 mod archive;
+pub mod discovery;
 mod health;
 pub mod lease;
 mod ledger;
@@ -18,6 +19,8 @@ mod schema;
 pub mod testing;
 pub mod tls;
 
+#[cfg(test)]
+mod discovery_tests;
 #[cfg(test)]
 mod lease_tests;
 

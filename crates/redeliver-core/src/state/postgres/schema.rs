@@ -8,13 +8,13 @@
 use super::{PgError, sql};
 
 /// The schema this build writes.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// An arbitrary constant: the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x7265_6465_6c76;
 
 /// Each step takes the schema from its index to its index + 1.
-const STEPS: [&str; 4] = [
+const STEPS: [&str; 5] = [
     // 1: the ledger (SQLite schemas 1 to 3: watermarks, events, redeliveries, archive).
     "CREATE TABLE watermarks (
          target TEXT PRIMARY KEY,
@@ -108,6 +108,17 @@ const STEPS: [&str; 4] = [
          updated_ms BIGINT NOT NULL);
      ALTER TABLE redeliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'ladder';
      ALTER TABLE events ADD COLUMN uncharged BIGINT NOT NULL DEFAULT 0;",
+    // 5: an organization's discovered hooks (issue 14), listed by the replica that holds the
+    // source's lease and read by the others instead of listing it again.
+    "CREATE TABLE discoveries (
+         source TEXT PRIMARY KEY,
+         hooks TEXT NOT NULL,
+         repos_listed BIGINT NOT NULL,
+         repos_kept BIGINT NOT NULL,
+         points BIGINT NOT NULL,
+         lister TEXT NOT NULL,
+         generation BIGINT NOT NULL DEFAULT 1,
+         listed_at TIMESTAMPTZ NOT NULL DEFAULT now());",
 ];
 
 /// The version the database holds (0 when it holds no ledger).

@@ -91,3 +91,58 @@ fn fresh_schema() -> (String, String) {
     }
     (url, schema)
 }
+
+// --- Databases of their own (the model-based checker, issue 13) ---
+
+/// A new, empty database on the test server, named `{prefix}_{pid}_{n}_{random}`: its URL (the
+/// test server's with that database) and its name, for [`drop_database`]. An error, rather
+/// than a panic, when the server cannot be reached: the checker's binary reports it.
+pub fn create_database(prefix: &str) -> Result<(String, String), super::PgError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let url = url();
+    let at = PgLocation::parse(&url, None)?;
+    let name =
+        format!("{prefix}_{}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), fastrand::u32(..));
+    super::blocking(|| {
+        let mut c = at.connect()?;
+        c.batch_execute(&format!("CREATE DATABASE {name}")).map_err(|e| super::sql(at.shown(), &e))
+    })?;
+    Ok((with_database(&url, &name), name))
+}
+
+/// Drops a database [`create_database`] made, and the connections still open on it (a replica
+/// killed or frozen a moment ago).
+pub fn drop_database(name: &str) -> Result<(), super::PgError> {
+    let at = PgLocation::parse(&url(), None)?;
+    super::blocking(|| {
+        let mut c = at.connect()?;
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).map_err(|e| super::sql(at.shown(), &e))
+    })
+}
+
+/// `url` with its database (the path) replaced by `name`, its query kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[authority_end..].find('/').map_or(base.len(), |i| authority_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_database_replaces_the_url_s_path_and_keeps_its_query() {
+        let with = super::with_database;
+        assert_eq!(
+            with("postgres://postgres@127.0.0.1:54329/postgres", "c1"),
+            "postgres://postgres@127.0.0.1:54329/c1"
+        );
+        assert_eq!(with("postgres://u@h/db?sslmode=disable", "c2"), "postgres://u@h/c2?sslmode=disable");
+        assert_eq!(with("postgresql://u@h:5432", "c3"), "postgresql://u@h:5432/c3");
+    }
+}
