@@ -7,6 +7,7 @@ use super::carry::Carried;
 use super::health::RedeliveryKind;
 use super::ledger::{RedeliveryRecord, RedeliveryState, SqliteLedger, StateError};
 use super::owed::{Owed, OwedCounts};
+use super::postgres::tls::PgTlsEnv;
 use super::postgres::{PgLedger, PgLocation};
 use crate::health::Receiver;
 use crate::plan::{GiveUpReason, GuidHistory, Memory};
@@ -27,8 +28,14 @@ impl StateLocation {
     /// `state` is a path, or a `postgres://` URL whose password (when it carries none) is
     /// `password`.
     pub fn parse(state: &Path, password: Option<&Secret>) -> Result<Self, StateError> {
+        Self::parse_with(state, password, &PgTlsEnv::default())
+    }
+
+    /// [`StateLocation::parse`], a URL's TLS parameters over libpq's variables in `tls`
+    /// (`PGSSLMODE`, `PGSSLROOTCERT`).
+    pub fn parse_with(state: &Path, password: Option<&Secret>, tls: &PgTlsEnv) -> Result<Self, StateError> {
         match state.to_str().filter(|s| PgLocation::is_url(s)) {
-            Some(url) => Ok(Self::Postgres(PgLocation::parse(url, password)?)),
+            Some(url) => Ok(Self::Postgres(PgLocation::parse_with(url, password, tls)?)),
             None => Ok(Self::File(state.to_path_buf())),
         }
     }

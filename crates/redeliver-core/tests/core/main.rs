@@ -4,6 +4,7 @@ mod github_client;
 mod github_clock_skew;
 mod network_props;
 mod pace_client;
+mod postgres_tls;
 mod scan_memory;
 mod scan_requests;
 mod status_filter;

@@ -31,6 +31,12 @@ pub mod names {
     // a file holding it (a mounted secret).
     pub const PGPASSWORD: &str = "PGPASSWORD";
     pub const REDELIVER_STATE_PASSWORD_FILE: &str = "REDELIVER_STATE_PASSWORD_FILE";
+    // TLS to the PostgreSQL state: libpq's variables, under the URL's `sslmode`/`sslrootcert`
+    // (docs/ha.md, "TLS to PostgreSQL"); client certificates are refused.
+    pub const PGSSLMODE: &str = "PGSSLMODE";
+    pub const PGSSLROOTCERT: &str = "PGSSLROOTCERT";
+    pub const PGSSLCERT: &str = "PGSSLCERT";
+    pub const PGSSLKEY: &str = "PGSSLKEY";
 }
 
 /// A snapshot of the environment (tests build their own).
@@ -86,7 +92,19 @@ impl Env {
     ) -> Result<redeliver_core::state::StateLocation, crate::exit::Failure> {
         let path = self.state_path(flag);
         let password = self.state_password(None)?;
-        Ok(redeliver_core::state::StateLocation::parse(&path, password.as_ref())?)
+        Ok(redeliver_core::state::StateLocation::parse_with(&path, password.as_ref(), &self.pg_tls())?)
+    }
+
+    /// libpq's TLS variables, which a `postgres://` URL's own parameters override, and libpq's
+    /// default root certificate `~/.postgresql/root.crt` (used when it exists).
+    pub fn pg_tls(&self) -> redeliver_core::state::postgres::tls::PgTlsEnv {
+        redeliver_core::state::postgres::tls::PgTlsEnv {
+            sslmode: self.get(names::PGSSLMODE).map(str::to_string),
+            sslrootcert: self.get(names::PGSSLROOTCERT).map(str::to_string),
+            sslcert: self.get(names::PGSSLCERT).map(str::to_string),
+            sslkey: self.get(names::PGSSLKEY).map(str::to_string),
+            default_root_cert: self.get(names::HOME).map(|h| Path::new(h).join(".postgresql/root.crt")),
+        }
     }
 
     /// The password of a `postgres://` state that carries none: `PGPASSWORD`, else the file

@@ -6,6 +6,7 @@
 //! |---|---|---|---|---|
 //! | state file | `--state` | `REDELIVER_STATE` | `state` | XDG state dir |
 //! | PostgreSQL state's password | — | `PGPASSWORD`, `REDELIVER_STATE_PASSWORD_FILE` | `state_password_file` | none |
+//! | PostgreSQL state's TLS (under the URL's `sslmode`, `sslrootcert`) | — | `PGSSLMODE`, `PGSSLROOTCERT` | — | `prefer`, no root file |
 //! | lease (PostgreSQL state) | `--lease` | — | `lease` | `30s` (`watch`: or twice the interval, if longer) |
 //! | audit history kept | `--keep-history` | — | `keep_history` | `30d` |
 //! | archive of failed events | `--no-archive`, `--archive-max-payload`, `--archive-max-total` | — | `archive`, `archive_max_payload`, `archive_max_total` | on, 1 MiB, 256 MiB |
@@ -103,7 +104,7 @@ pub(super) fn run_settings(
     };
     // PostgreSQL state (issue 13).
     let password = env.state_password(file.and_then(|f| f.state_password_file.as_deref()))?;
-    let state = redeliver_core::state::StateLocation::parse(&state_path, password.as_ref())?;
+    let state = redeliver_core::state::StateLocation::parse_with(&state_path, password.as_ref(), &env.pg_tls())?;
     let lease = lease::explicit(args, file).unwrap_or(DEFAULT_LEASE);
     lease::check(lease, &state)?;
     let actions = (env.get(names::GITHUB_ACTIONS) == Some("true"))

@@ -17,6 +17,7 @@ mod org_fleet_replicas;
 mod outage;
 mod pipe;
 mod postgres;
+mod postgres_tls;
 mod rough_edges;
 mod run;
 mod secret_sweep;

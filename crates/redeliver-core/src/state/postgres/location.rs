@@ -1,7 +1,9 @@
 //! Where a PostgreSQL state lives: the `postgres://` URL parsed, its password (from the URL, or
 //! given apart: `PGPASSWORD`, a password file) kept inside the driver's config, and the URL as
-//! it may be shown (no password, ever) for errors, logs, `--json` and the status page.
+//! it may be shown (no password, ever) for errors, logs, `--json` and the status page; and how
+//! its connections use TLS ([`super::tls`]: libpq's `sslmode` and `sslrootcert`).
 
+use super::tls::{PgTlsEnv, SslMode, TlsOptions};
 use super::{PgError, describe};
 use crate::secret::Secret;
 use std::time::Duration;
@@ -12,6 +14,7 @@ pub struct PgLocation {
     /// Boxed: the driver's config is large next to a path, and a location is moved about.
     config: Box<postgres::Config>,
     shown: String,
+    tls: TlsOptions,
 }
 
 impl std::fmt::Debug for PgLocation {
@@ -29,8 +32,17 @@ impl PgLocation {
         state.starts_with("postgres://") || state.starts_with("postgresql://")
     }
 
-    /// Parses the URL; `password` applies when the URL carries none.
+    /// Parses the URL; `password` applies when the URL carries none. TLS as the URL alone says
+    /// (see [`PgLocation::parse_with`]).
     pub fn parse(url: &str, password: Option<&Secret>) -> Result<Self, PgError> {
+        Self::parse_with(url, password, &PgTlsEnv::default())
+    }
+
+    /// Parses the URL, its TLS parameters over `env`'s (libpq's precedence). A mode redeliver
+    /// cannot honour, client certificates, or an `sslrootcert` that cannot be read or holds no
+    /// certificate are errors here, before any connection.
+    pub fn parse_with(url: &str, password: Option<&Secret>, env: &PgTlsEnv) -> Result<Self, PgError> {
+        let (url, url_tls) = super::tls::take_params(url);
         let mut config: postgres::Config = url
             .parse()
             .map_err(|e: postgres::Error| PgError::Url { shown: "postgres://…".into(), reason: describe(&e) })?;
@@ -49,7 +61,16 @@ impl PgLocation {
         if config.get_hosts().is_empty() {
             return Err(PgError::Url { shown, reason: "it names no host".into() });
         }
-        Ok(Self { config: Box::new(config), shown })
+        let tls = TlsOptions::resolve(url_tls, env).map_err(|reason| PgError::Tls { at: shown.clone(), reason })?;
+        if let super::tls::Roots::File(path) = &tls.roots {
+            super::tls::read_roots(path).map_err(|reason| PgError::Tls { at: shown.clone(), reason })?;
+        }
+        config.ssl_mode(match tls.mode {
+            SslMode::Disable => postgres::config::SslMode::Disable,
+            SslMode::Prefer => postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => postgres::config::SslMode::Require,
+        });
+        Ok(Self { config: Box::new(config), shown, tls })
     }
 
     /// The URL without its password: `postgres://USER@HOST:PORT/DATABASE`.
@@ -61,44 +82,37 @@ impl PgLocation {
     pub fn with_schema(&self, schema: &str) -> Self {
         let mut config = self.config.clone();
         config.options(&format!("-c search_path={schema}"));
-        Self { config, shown: format!("{} (schema {schema})", self.shown) }
+        Self { config, shown: format!("{} (schema {schema})", self.shown), tls: self.tls.clone() }
     }
 
-    /// Opens a connection: TLS through rustls unless `sslmode=disable`.
+    /// Opens a connection: TLS through rustls as its `sslmode` and `sslrootcert` say (the root file read
+    /// again, so a rotated CA is picked up on reconnect); a refused certificate is explained.
     pub(super) fn connect(&self) -> Result<postgres::Client, PgError> {
-        let failed = |e: postgres::Error| PgError::Connect { at: self.shown.clone(), detail: describe(&e) };
-        match self.config.get_ssl_mode() {
-            postgres::config::SslMode::Disable => self.config.connect(postgres::NoTls).map_err(failed),
-            _ => {
-                let tls = tls().map_err(|detail| PgError::Connect { at: self.shown.clone(), detail })?;
-                self.config.connect(tls).map_err(failed)
-            }
-        }
+        let at = || self.shown.clone();
+        let connector = super::tls::connector(&self.tls).map_err(|detail| PgError::Connect { at: at(), detail })?;
+        let connected = match connector {
+            None => self.config.connect(postgres::NoTls),
+            Some(tls) => self.config.connect(tls),
+        };
+        connected.map_err(|e| {
+            let detail = super::tls::explain(&e, &self.tls, &host(&self.config)).unwrap_or_else(|| describe(&e));
+            PgError::Connect { at: at(), detail }
+        })
     }
 }
 
-/// rustls with the platform's roots and ring (as reqwest uses), set per connector rather than
-/// process-wide.
-fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
-}
-
-fn shown(c: &postgres::Config) -> String {
+fn host(c: &postgres::Config) -> String {
     use postgres::config::Host;
-    let host = match c.get_hosts().first() {
+    match c.get_hosts().first() {
         Some(Host::Tcp(h)) => h.clone(),
         #[cfg(unix)]
         Some(Host::Unix(p)) => p.display().to_string(),
         None => String::new(),
-    };
+    }
+}
+
+fn shown(c: &postgres::Config) -> String {
+    let host = host(c);
     let port = c.get_ports().first().map(|p| format!(":{p}")).unwrap_or_default();
     let user = c.get_user().map(|u| format!("{u}@")).unwrap_or_default();
     let db = c.get_dbname().unwrap_or_default();

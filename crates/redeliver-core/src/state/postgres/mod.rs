@@ -17,6 +17,7 @@ mod owed;
 mod schema;
 #[doc(hidden)]
 pub mod testing;
+pub mod tls;
 
 #[cfg(test)]
 mod discovery_tests;
@@ -42,6 +43,9 @@ pub enum PgError {
     TooNew { at: String, found: i64, known: i64 },
     #[error("the PostgreSQL state URL {shown} is not valid: {reason}")]
     Url { shown: String, reason: String },
+    /// A TLS setting that cannot be honoured (docs/ha.md, "TLS to PostgreSQL").
+    #[error("PostgreSQL state {at}: {reason}")]
+    Tls { at: String, reason: String },
     #[error(
         "PostgreSQL state {at}: this replica no longer holds the lease of {target} (epoch {epoch}); \
          another one acts on it now, so this one sends nothing for it"

@@ -1,8 +1,12 @@
 //! The PostgreSQL server the tests use: `REDELIVER_TEST_POSTGRES`, by default the private
 //! cluster `.ci/install-test-deps` starts on 127.0.0.1:54329. Tests fail, never skip, when it
 //! cannot be reached: a backend that is not tested is not shipped.
+//!
+//! The server also accepts TLS, its certificate (for 127.0.0.1 and localhost) signed by the
+//! CA `.ci/postgres-test-server` generates: [`ca`] is that CA's file.
 
-use super::PgLocation;
+use super::{PgError, PgLocation};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The test server's URL when `REDELIVER_TEST_POSTGRES` is not set.
@@ -11,6 +15,46 @@ pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:54329/postgres";
 /// The test server's URL.
 pub fn url() -> String {
     std::env::var("REDELIVER_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_string())
+}
+
+/// The test server's CA certificate: `REDELIVER_TEST_POSTGRES_CA`, else where the script puts
+/// it for its default port. Panics, saying how to get it, when it cannot be read.
+pub fn ca() -> PathBuf {
+    let path = std::env::var_os("REDELIVER_TEST_POSTGRES_CA").map(PathBuf::from).unwrap_or_else(|| {
+        let tmp = std::env::var_os("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+        tmp.join("redeliver-test-postgres-54329/ca.crt")
+    });
+    if let Err(e) = std::fs::metadata(&path) {
+        panic!(
+            "the PostgreSQL test server's CA {} cannot be read ({e}): run `.ci/postgres-test-server` \
+             (it adds TLS to a cluster made before TLS was tested, with a reload), or point \
+             REDELIVER_TEST_POSTGRES_CA at the CA of the server REDELIVER_TEST_POSTGRES names",
+            path.display()
+        );
+    }
+    path
+}
+
+/// The test server's URL naming it as `host` while connecting to its address (libpq's
+/// `hostaddr`): a certificate's host name check sees `host`, the packets still go to 127.0.0.1.
+pub fn url_as_host(host: &str) -> String {
+    let url = url();
+    let mut parsed = url::Url::parse(&url).unwrap_or_else(|e| panic!("REDELIVER_TEST_POSTGRES: {e}"));
+    let addr = parsed.host_str().unwrap_or("127.0.0.1").to_string();
+    parsed.set_host(Some(host)).unwrap_or_else(|e| panic!("{host}: {e}"));
+    let sep = if parsed.query().is_some() { '&' } else { '?' };
+    format!("{parsed}{sep}hostaddr={addr}")
+}
+
+/// Whether the session `at` opens is encrypted, as the server sees it (`pg_stat_ssl`).
+pub fn session_encrypted(at: &PgLocation) -> Result<bool, PgError> {
+    super::blocking(|| {
+        let mut c = at.connect()?;
+        let row = c
+            .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .map_err(|e| super::sql(at.shown(), &e))?;
+        Ok(row.get::<_, bool>(0))
+    })
 }
 
 /// A schema of its own on the test server, so tests running at once never see each other's
