@@ -22,13 +22,15 @@ pub(crate) fn connector(tls: &TlsOptions) -> Result<Option<tokio_postgres_rustls
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier: Arc<dyn ServerCertVerifier> = match (&tls.roots, tls.mode) {
-        (Roots::None, SslMode::Prefer | SslMode::Require) => Arc::new(EncryptOnly { provider: provider.clone() }),
+        (Roots::None, SslMode::Prefer | SslMode::Require) => {
+            Arc::new(Lenient { roots: None, provider: provider.clone() })
+        }
         (roots, SslMode::VerifyFull) => {
             rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(root_store(roots)?), provider.clone())
                 .build()
                 .map_err(|e| format!("cannot set up TLS: {e}"))?
         }
-        (roots, _) => Arc::new(ChainOnly { roots: Arc::new(root_store(roots)?), provider: provider.clone() }),
+        (roots, _) => Arc::new(Lenient { roots: Some(Arc::new(root_store(roots)?)), provider: provider.clone() }),
     };
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -75,14 +77,16 @@ pub(crate) fn read_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, St
     Ok(certs)
 }
 
-/// `verify-ca`, and `prefer`/`require` given a root certificate: the chain up to a root, any name.
+/// Every mode but `verify-full`: `verify-ca`, and `prefer`/`require` given a root certificate,
+/// check the chain up to a root, whatever the name (`roots`); `prefer`/`require` without one
+/// take the certificate as presented (`None`). Both still check the handshake's signatures.
 #[derive(Debug)]
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
+struct Lenient {
+    roots: Option<Arc<RootCertStore>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -91,55 +95,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `prefer`/`require` with no root certificate: encrypted, the certificate taken as presented.
-#[derive(Debug)]
-struct EncryptOnly {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(roots) = &self.roots {
+            let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
